@@ -1,0 +1,1 @@
+"""Binary format of core WebAssembly modules: reader, instruction table, types, syntax, decoder."""

@@ -1,0 +1,96 @@
+"""Error types shared by every layer of pywamr.
+
+Bottom of the import graph: nothing here imports the rest of the package. Each error carries
+where it happened (byte offset, function index, import name, wasm backtrace) so the CLI can turn
+it into one clear line.
+"""
+from __future__ import annotations
+
+import enum
+
+
+class WasmError(Exception):
+    """Base class of every error pywamr raises on purpose."""
+
+
+class NotSupported(WasmError):
+    """A feature pywamr does not implement (yet): a clean, named refusal."""
+
+
+class DecodeError(WasmError):
+    """The bytes are not a well-formed module; `offset` is the byte offset of the problem."""
+
+    def __init__(self, message: str, offset: int | None = None):
+        self.message = message
+        self.offset = offset
+        super().__init__(message if offset is None else f"{message} (at offset {offset:#x})")
+
+
+class MalformedNotSupported(DecodeError, NotSupported):
+    """A well-formed encoding of a proposal pywamr does not implement."""
+
+
+class ValidationError(WasmError):
+    """The module is well formed but invalid; names the function and offset when known."""
+
+    def __init__(self, message: str, func_index: int | None = None, offset: int | None = None):
+        self.message = message
+        self.func_index = func_index
+        self.offset = offset
+        where = []
+        if func_index is not None:
+            where.append(f"function {func_index}")
+        if offset is not None:
+            where.append(f"offset {offset:#x}")
+        super().__init__(message + (f" (in {', '.join(where)})" if where else ""))
+
+
+class LinkError(WasmError):
+    """An import could not be satisfied: names the import and the mismatch."""
+
+
+class InstantiationError(WasmError):
+    """Instantiation failed after linking (e.g. a segment out of bounds traps)."""
+
+
+class TrapCode(enum.Enum):
+    UNREACHABLE = "unreachable"
+    MEMORY_OUT_OF_BOUNDS = "out of bounds memory access"
+    TABLE_OUT_OF_BOUNDS = "out of bounds table access"
+    UNDEFINED_ELEMENT = "undefined element"
+    UNINITIALIZED_ELEMENT = "uninitialized element"
+    INDIRECT_CALL_TYPE_MISMATCH = "indirect call type mismatch"
+    INTEGER_DIVIDE_BY_ZERO = "integer divide by zero"
+    INTEGER_OVERFLOW = "integer overflow"
+    BAD_CONVERSION_TO_INTEGER = "invalid conversion to integer"
+    NULL_REFERENCE = "null reference"
+    STACK_EXHAUSTED = "call stack exhausted"
+    HOST = "host function error"
+    OUT_OF_FUEL = "out of fuel"
+
+
+class Trap(WasmError):
+    """A WebAssembly trap: `code` says why; `frames` is the wasm backtrace, innermost first.
+
+    Each frame is a string naming the function (from the name section when present)."""
+
+    def __init__(self, code: TrapCode, message: str | None = None, frames: list[str] | None = None):
+        self.code = code
+        self.message = message or code.value
+        self.frames = list(frames or [])
+        super().__init__(self.message)
+
+    def __str__(self) -> str:
+        text = f"wasm trap: {self.message}"
+        if self.frames:
+            text += "\nwasm backtrace:\n" + "\n".join(
+                f"  {i}: {name}" for i, name in enumerate(self.frames))
+        return text
+
+
+class WasiExit(WasmError):
+    """The guest called proc_exit (or the command world's exit); `status` is the exit code."""
+
+    def __init__(self, status: int):
+        self.status = status
+        super().__init__(f"exit status {status}")

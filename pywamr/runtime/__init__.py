@@ -1,0 +1,1 @@
+"""Runtime objects shared by both engines: values, numerics, memories, tables, globals, store."""
