@@ -1,0 +1,144 @@
+"""Module-level validation: index spaces, limits, constant expressions, exports, segments.
+
+Second phase of the pipeline: takes a decoded `ast.Module`, checks every rule of the spec's
+module validation and returns a `ValidatedModule` holding the module and the side tables of
+every function. Both engines take a `ValidatedModule`; neither re-validates.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..binary import ast
+from ..binary.types import (EXTERNREF, F32, F64, FUNCREF, I32, I64, FuncType, GlobalType,
+                            MAX_PAGES, valtype_name)
+from ..errors import ValidationError
+from .function import FuncInfo, ModuleContext, validate_function
+
+_CONST_TYPES = {0x41: I32, 0x42: I64, 0x43: F32, 0x44: F64}
+_EXTENDED_CONST = {0x6A: I32, 0x6B: I32, 0x6C: I32, 0x7C: I64, 0x7D: I64, 0x7E: I64}
+
+
+@dataclass(frozen=True, slots=True)
+class ValidatedModule:
+    module: ast.Module
+    func_types: tuple          # FuncType of every function in the index space
+    funcs: tuple               # FuncInfo of every defined function
+    source: bytes | None = None
+
+    @property
+    def num_imported_funcs(self) -> int:
+        return len(self.func_types) - len(self.funcs)
+
+
+def validate_module(module: ast.Module, source: bytes | None = None) -> ValidatedModule:
+    types = module.types
+    for imp in module.imports:
+        if imp.kind == "func" and imp.desc >= len(types):
+            raise ValidationError("unknown type")
+    for t in module.funcs:
+        if t >= len(types):
+            raise ValidationError("unknown type")
+    func_types = module.func_types()
+    tables = module.table_types()
+    memories = module.memory_types()
+    globals_ = module.global_types()
+    for tt in tables:
+        _check_limits(tt.limits, 0xFFFFFFFF, "table size must be at most 2^32-1")
+    for mt in memories:
+        _check_limits(mt.limits, MAX_PAGES, "memory size must be at most 65536 pages (4GiB)")
+    if len(memories) > 1:
+        raise ValidationError("multiple memories are not supported (multi-memory proposal)")
+
+    refs = _declared_refs(module)
+    num_imported_globals = sum(1 for imp in module.imports if imp.kind == "global")
+    ctx = ModuleContext(types, func_types, tables, memories, globals_,
+                        [e.elem_type for e in module.elems], module.data_count, refs)
+
+    for i, g in enumerate(module.globals):
+        _check_const(ctx, g.init, g.type.valtype, num_imported_globals + i)
+    for elem in module.elems:
+        for expr in elem.init:
+            _check_const(ctx, expr, elem.elem_type, len(globals_))
+        if elem.mode == "active":
+            if elem.table >= len(tables):
+                raise ValidationError("unknown table")
+            if tables[elem.table].elem != elem.elem_type:
+                raise ValidationError("type mismatch")
+            _check_const(ctx, elem.offset, I32, len(globals_))
+    for data in module.datas:
+        if data.mode == "active":
+            if data.memory >= len(memories):
+                raise ValidationError("unknown memory %d" % data.memory)
+            _check_const(ctx, data.offset, I32, len(globals_))
+    if module.start is not None:
+        if module.start >= len(func_types):
+            raise ValidationError("unknown function")
+        st = func_types[module.start]
+        if st.params or st.results:
+            raise ValidationError("start function must have type [] -> []")
+    seen = set()
+    spaces = {"func": func_types, "table": tables, "memory": memories, "global": globals_}
+    for export in module.exports:
+        if export.name in seen:
+            raise ValidationError("duplicate export name")
+        seen.add(export.name)
+        space = spaces.get(export.kind)
+        if space is None or export.index >= len(space):
+            raise ValidationError(f"unknown {export.kind}")
+
+    imported = module.num_imported_funcs()
+    infos = []
+    for i, (tidx, code) in enumerate(zip(module.funcs, module.codes)):
+        infos.append(validate_function(ctx, imported + i, types[tidx], code))
+    return ValidatedModule(module, tuple(func_types), tuple(infos), source)
+
+
+def _check_limits(limits, bound, message):
+    if limits.min > bound or (limits.max is not None and limits.max > bound):
+        raise ValidationError(message)
+    if limits.max is not None and limits.min > limits.max:
+        raise ValidationError("size minimum must not be greater than maximum")
+
+
+def _declared_refs(module: ast.Module) -> frozenset:
+    """Functions that `ref.func` may name in code: those referenced outside function bodies."""
+    refs = set()
+    for elem in module.elems:
+        for expr in elem.init:
+            refs.update(instr[1] for instr in expr if instr[0] == 0xD2)
+    for g in module.globals:
+        refs.update(instr[1] for instr in g.init if instr[0] == 0xD2)
+    refs.update(e.index for e in module.exports if e.kind == "func")
+    return frozenset(refs)
+
+
+def _check_const(ctx: ModuleContext, expr: tuple, expected: int, visible_globals: int) -> None:
+    stack = []
+    for instr in expr:
+        op = instr[0]
+        if op in _CONST_TYPES:
+            stack.append(_CONST_TYPES[op])
+        elif op == 0xD0:
+            stack.append(instr[1])
+        elif op == 0xD2:
+            if instr[1] >= len(ctx.funcs):
+                raise ValidationError("unknown function %d" % instr[1])
+            stack.append(FUNCREF)
+        elif op == 0x23:
+            idx = instr[1]
+            if idx >= visible_globals or idx >= len(ctx.globals):
+                raise ValidationError("unknown global %d" % idx)
+            g: GlobalType = ctx.globals[idx]
+            if g.mutable:
+                raise ValidationError("constant expression required")
+            stack.append(g.valtype)
+        elif op in _EXTENDED_CONST:
+            t = _EXTENDED_CONST[op]
+            if len(stack) < 2 or stack[-1] != t or stack[-2] != t:
+                raise ValidationError("type mismatch")
+            stack.pop()
+        else:
+            raise ValidationError("constant expression required")
+    if len(stack) != 1 or stack[0] != expected:
+        raise ValidationError(f"type mismatch (constant expression must be "
+                              f"{valtype_name(expected)})")
