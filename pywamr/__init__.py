@@ -11,7 +11,10 @@ from .errors import (  # noqa: F401
 
 def __getattr__(name):
     # Lazy re-export so that importing the error types does not pull in the engines.
-    from . import engine
+    import importlib
+    if name.startswith("__"):
+        raise AttributeError(name)
+    engine = importlib.import_module(".engine", __name__)
     try:
         return getattr(engine, name)
     except AttributeError:

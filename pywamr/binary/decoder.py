@@ -352,27 +352,39 @@ class _ModuleDecoder:
 
     @staticmethod
     def _memarg(r: Reader):
+        at = r.pos
         align = r.u32()
         memory = 0
+        if align >= 0x80:
+            raise r.error("malformed memop flags", at)
         if align & 0x40:
-            raise MalformedNotSupported("multi-memory (memory index in memarg) is not supported",
-                                        r.pos)
+            align &= ~0x40
+            memory = r.u32()
         offset = r.u32()
         return align, offset, memory
 
 
 def _zero_byte(r: Reader) -> int:
-    b = r.byte()
-    if b != 0:
-        raise MalformedNotSupported("multi-memory (memory index) is not supported", r.pos - 1) \
-            if b < 0x80 else r.error("zero byte expected", r.pos - 1)
-    return 0
+    """A memory index (a reserved zero byte before multi-memory); validation checks it."""
+    return r.u32()
+
+
+def _nullable_abstract(r: Reader):
+    """`(ref null func)` / `(ref null extern)` are funcref / externref spelled long-hand."""
+    if r.pos < r.end and r.data[r.pos] in (FUNCREF, EXTERNREF):
+        r.pos += 1
+        return r.data[r.pos - 1]
+    return None
 
 
 def _valtype(r: Reader) -> int:
     b = r.byte()
     if b in (I32, I64, F32, F64, FUNCREF, EXTERNREF):
         return b
+    if b == 0x63:
+        t = _nullable_abstract(r)
+        if t is not None:
+            return t
     if b == V128:
         raise MalformedNotSupported("SIMD (v128) is not supported", r.pos - 1)
     if b in (0x63, 0x64, 0x6E, 0x6D, 0x6C, 0x6B, 0x6A, 0x71, 0x72, 0x73, 0x74, 0x69):
@@ -385,6 +397,10 @@ def _reftype(r: Reader) -> int:
     b = r.byte()
     if b in (FUNCREF, EXTERNREF):
         return b
+    if b == 0x63:
+        t = _nullable_abstract(r)
+        if t is not None:
+            return t
     if b in (0x63, 0x64, 0x6E, 0x6D, 0x6C, 0x6B, 0x6A, 0x71, 0x72, 0x73, 0x74, 0x69):
         raise MalformedNotSupported("GC / typed function reference types are not supported",
                                     r.pos - 1)

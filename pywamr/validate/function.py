@@ -172,7 +172,6 @@ def _validate(ctx, index, ftype, code):
             if not ctrls:
                 if pos != n - 1:
                     fail("operators remaining after end of function")
-                heights[pos] = len(vals) - len(frame.results)
                 break
         elif op == 0x20:
             if instr[1] >= len(locals_):

@@ -1,0 +1,58 @@
+"""Turning failures inside wasm code into `Trap`s with a wasm backtrace, at every entry point.
+
+The interpreter lets cheap Python errors stand for some traps (an out-of-range `struct` access
+is an out-of-bounds memory access, `//` by zero is a division trap, deep recursion is stack
+exhaustion); this module is the one place that maps them, used wherever a host enters wasm.
+"""
+from __future__ import annotations
+
+import struct
+import sys
+
+from ..errors import Trap, TrapCode
+
+WASM_FILENAME = "<wasm>"
+WASM_STACK_LIMIT = 30000
+
+_PYTHON_TRAPS = (
+    (struct.error, TrapCode.MEMORY_OUT_OF_BOUNDS),
+    (IndexError, TrapCode.MEMORY_OUT_OF_BOUNDS),
+    (ZeroDivisionError, TrapCode.INTEGER_DIVIDE_BY_ZERO),
+    (RecursionError, TrapCode.STACK_EXHAUSTED),
+)
+
+
+def wasm_frames(tb) -> list[str]:
+    """Names of the wasm functions on a traceback, innermost first."""
+    frames = []
+    while tb is not None:
+        code = tb.tb_frame.f_code
+        if code.co_filename == WASM_FILENAME:
+            frames.append(code.co_name)
+        tb = tb.tb_next
+    frames.reverse()
+    return frames
+
+
+def ensure_stack_limit() -> None:
+    if sys.getrecursionlimit() < WASM_STACK_LIMIT:
+        sys.setrecursionlimit(WASM_STACK_LIMIT)
+
+
+def call_guarded(fn, args):
+    """Call into wasm; convert Python-level failures of wasm code into `Trap`."""
+    ensure_stack_limit()
+    try:
+        return fn(*args)
+    except Trap as trap:
+        if not trap.frames:
+            trap.frames = wasm_frames(trap.__traceback__)
+        raise
+    except (struct.error, IndexError, ZeroDivisionError, RecursionError) as exc:
+        frames = wasm_frames(exc.__traceback__)
+        if not frames and not isinstance(exc, RecursionError):
+            raise   # not from wasm code: a genuine host error
+        for cls, code in _PYTHON_TRAPS:
+            if isinstance(exc, cls):
+                raise Trap(code, frames=frames) from None
+        raise

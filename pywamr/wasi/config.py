@@ -1,0 +1,77 @@
+"""The embedder's description of a WASI environment: arguments, environment, preopens, stdio.
+
+A plain configuration object, read once by `WasiContext` (context.py) when an instance is
+created; it holds no open resources, so one config can serve many instances.
+"""
+from __future__ import annotations
+
+import os
+
+from .clocks import Clocks, host_random
+
+
+class WasiConfig:
+    """What a WASI guest may see.
+
+    - `argv`: the guest's arguments (argv[0] is the program name).
+    - `env`: a dict or a list of (name, value) pairs.
+    - `preopens`: (host_path, guest_path) pairs; they become fds 3, 4, ... in order.
+    - `stdin`/`stdout`/`stderr`: None inherits the process's fd 0/1/2; otherwise a Python file
+      object (binary or text; text is bridged with UTF-8, errors='replace'). `stdin` may also be
+      bytes.
+    - `clocks`: a `Clocks` (or compatible) object; `random`: a callable size -> bytes.
+    """
+
+    __slots__ = ("argv", "env", "preopens", "stdin", "stdout", "stderr", "clocks", "random")
+
+    def __init__(self, argv=None, env=None, preopens=None, stdin=None, stdout=None, stderr=None,
+                 clocks=None, random=None):
+        self.argv: list[str] = list(argv or [])
+        self.env = env if env is not None else {}
+        self.preopens: list[tuple[str, str]] = list(preopens or [])
+        self.stdin = stdin
+        self.stdout = stdout
+        self.stderr = stderr
+        self.clocks = clocks if clocks is not None else Clocks()
+        self.random = random if random is not None else host_random
+
+    def preopen_dir(self, host_path, guest_path: str) -> "WasiConfig":
+        """Grant the guest the host directory `host_path`, visible as `guest_path`."""
+        self.preopens.append((os.fspath(host_path), guest_path))
+        return self
+
+    def inherit_argv(self) -> "WasiConfig":
+        import sys
+        self.argv = list(sys.argv)
+        return self
+
+    def inherit_env(self) -> "WasiConfig":
+        self.env = dict(os.environ)
+        return self
+
+    def inherit_stdin(self) -> "WasiConfig":
+        self.stdin = None
+        return self
+
+    def inherit_stdout(self) -> "WasiConfig":
+        self.stdout = None
+        return self
+
+    def inherit_stderr(self) -> "WasiConfig":
+        self.stderr = None
+        return self
+
+    def inherit_stdio(self) -> "WasiConfig":
+        self.stdin = self.stdout = self.stderr = None
+        return self
+
+    def stdin_bytes(self, payload: bytes) -> "WasiConfig":
+        """Let the guest read exactly `payload` from stdin, then end of file."""
+        self.stdin = bytes(payload)
+        return self
+
+    def env_pairs(self) -> list[tuple[str, str]]:
+        """The environment as an ordered list of (name, value) pairs."""
+        if isinstance(self.env, dict):
+            return list(self.env.items())
+        return [(name, value) for name, value in self.env]

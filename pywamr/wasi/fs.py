@@ -1,0 +1,307 @@
+"""The sandboxed filesystem: resolve guest paths beneath a directory and act on what they name.
+
+Shared core of every WASI host. Paths are resolved one component at a time with descriptor-
+relative system calls (`openat` with O_NOFOLLOW|O_DIRECTORY, `readlinkat`): symbolic links are
+expanded by us, never by the kernel, so neither `..`, an absolute path, nor a symbolic link
+(absolute or relative, swapped in by a racing process or not) can reach outside the directory
+the guest was granted. The final system call always acts on (parent directory fd, one plain
+name) with symbolic links not followed. No ABI knowledge here: errors are `WasiError`s.
+"""
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import stat as stat_module
+
+from .descriptors import (DirectoryDescriptor, FileDescriptor, FileType, Stat, file_type_from_mode,
+                          resolve_times)
+from .errors import ErrorCode, WasiError, code_from_os_error, host_errors
+
+MAX_SYMLINK_EXPANSIONS = 40
+"""How many symbolic links one resolution may expand before failing with LOOP (as Linux)."""
+
+ESCAPE_ERROR = ErrorCode.NOT_PERMITTED
+"""What an attempt to leave the sandbox reports (wasmtime: EPERM, from cap-std)."""
+
+_DIRECTORY_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+
+
+class ResolvedPath:
+    """A resolved guest path: the host fd of its parent directory and its last component.
+
+    Owns the directory fds opened on the way (closed on `close()`); the root is borrowed.
+    `name` is a single component (or "." when the path names the directory itself);
+    `trailing_slash` records that the guest wrote "name/", which requires a directory."""
+
+    __slots__ = ("parent_fd", "name", "trailing_slash", "owned")
+
+    def __init__(self, parent_fd: int, name: str, trailing_slash: bool, owned: list[int]):
+        self.parent_fd = parent_fd
+        self.name = name
+        self.trailing_slash = trailing_slash
+        self.owned = owned
+
+    def close(self) -> None:
+        while self.owned:
+            os.close(self.owned.pop())
+
+    def __enter__(self) -> "ResolvedPath":
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+
+def check_path(path: str) -> None:
+    """Reject paths that can never be valid beneath a directory."""
+    if "\0" in path:
+        raise WasiError(ErrorCode.ILLEGAL_SEQUENCE)
+    if path == "":
+        raise WasiError(ErrorCode.NO_ENTRY)
+    if path.startswith("/"):
+        raise WasiError(ESCAPE_ERROR)
+
+
+def _read_symlink(directory_fd: int, name: str) -> str | None:
+    """The target of `name` if it is a symbolic link, else None."""
+    try:
+        return os.readlink(name, dir_fd=directory_fd)
+    except OSError:
+        return None
+
+
+def resolve(root_fd: int, path: str, follow_final: bool) -> ResolvedPath:
+    """Resolve `path` beneath the directory `root_fd` without ever leaving it.
+
+    Intermediate symbolic links are always followed (within the sandbox); the final one only
+    when `follow_final`. `..` above the root, an absolute path or link target raise the escape
+    error; more than MAX_SYMLINK_EXPANSIONS links raise LOOP."""
+    check_path(path)
+    stack: list[int] = [root_fd]
+    owned: list[int] = []
+    pending = [component for component in reversed(path.split("/"))]
+    trailing_slash = path.endswith("/")
+    expansions = 0
+    try:
+        while pending:
+            component = pending.pop()
+            if component in ("", "."):
+                if not pending:
+                    return ResolvedPath(stack[-1], ".", trailing_slash, owned)
+                continue
+            if component == "..":
+                if len(stack) == 1:
+                    raise WasiError(ESCAPE_ERROR)
+                os.close(stack.pop())
+                owned.pop()
+                if not pending:
+                    return ResolvedPath(stack[-1], ".", trailing_slash, owned)
+                continue
+            is_final = all(part == "" for part in pending)
+            if is_final and not follow_final and not trailing_slash:
+                return ResolvedPath(stack[-1], component, trailing_slash, owned)
+            target = _read_symlink(stack[-1], component)
+            if target is not None:
+                expansions += 1
+                if expansions > MAX_SYMLINK_EXPANSIONS:
+                    raise WasiError(ErrorCode.LOOP)
+                if target.startswith("/"):
+                    raise WasiError(ESCAPE_ERROR)
+                if target == "":
+                    raise WasiError(ErrorCode.NO_ENTRY)
+                if is_final and trailing_slash:
+                    pending.append("")
+                pending.extend(reversed(target.split("/")))
+                continue
+            if is_final:
+                return ResolvedPath(stack[-1], component, trailing_slash, owned)
+            try:
+                directory_fd = os.open(component, _DIRECTORY_FLAGS, dir_fd=stack[-1])
+            except OSError as error:
+                raise WasiError(code_from_os_error(error)) from None
+            stack.append(directory_fd)
+            owned.append(directory_fd)
+        return ResolvedPath(stack[-1], ".", trailing_slash, owned)
+    except BaseException:
+        for fd in owned:
+            os.close(fd)
+        raise
+
+
+@contextlib.contextmanager
+def resolved(root: DirectoryDescriptor, path: str, follow_final: bool):
+    """`resolve` as a context manager that also turns OSErrors into WasiErrors."""
+    with resolve(root.host_fd, path, follow_final) as target, host_errors():
+        yield target
+
+
+def _lstat(target: ResolvedPath) -> os.stat_result:
+    return os.stat(target.name, dir_fd=target.parent_fd, follow_symlinks=False)
+
+
+def _require_directory_if_slashed(target: ResolvedPath) -> None:
+    if target.trailing_slash and not stat_module.S_ISDIR(_lstat(target).st_mode):
+        raise WasiError(ErrorCode.NOT_DIRECTORY)
+
+
+class OpenOptions:
+    """What `open_at` should do: the flags of WASI's open, without any ABI encoding."""
+
+    __slots__ = ("create", "exclusive", "truncate", "directory", "read", "write", "append",
+                 "nonblocking", "data_sync", "read_sync", "file_sync")
+
+    def __init__(self, create=False, exclusive=False, truncate=False, directory=False,
+                 read=True, write=False, append=False, nonblocking=False, data_sync=False,
+                 read_sync=False, file_sync=False):
+        self.create = create
+        self.exclusive = exclusive
+        self.truncate = truncate
+        self.directory = directory
+        self.read = read
+        self.write = write
+        self.append = append
+        self.nonblocking = nonblocking
+        self.data_sync = data_sync
+        self.read_sync = read_sync
+        self.file_sync = file_sync
+
+    def host_flags(self) -> int:
+        flags = os.O_RDWR if self.write else os.O_RDONLY
+        if self.write and not self.read:
+            flags = os.O_WRONLY
+        for wanted, bit in ((self.create, os.O_CREAT), (self.exclusive, os.O_EXCL),
+                            (self.truncate, os.O_TRUNC), (self.directory, os.O_DIRECTORY),
+                            (self.append, os.O_APPEND), (self.nonblocking, os.O_NONBLOCK),
+                            (self.data_sync, os.O_DSYNC), (self.file_sync, os.O_SYNC),
+                            (self.read_sync, getattr(os, "O_RSYNC", os.O_SYNC))):
+            if wanted:
+                flags |= bit
+        return flags | os.O_NOFOLLOW | os.O_CLOEXEC
+
+
+def open_at(root: DirectoryDescriptor, path: str, follow: bool, options: OpenOptions):
+    """Open `path` beneath `root`: a DirectoryDescriptor for a directory, else a FileDescriptor."""
+    if options.directory and (options.create or options.exclusive or options.truncate):
+        raise WasiError(ErrorCode.INVALID)
+    with resolved(root, path, follow) as target:
+        flags = options.host_flags()
+        if target.trailing_slash:
+            flags |= os.O_DIRECTORY
+        if target.name == "." and flags & os.O_CREAT:
+            flags &= ~os.O_CREAT
+            if options.exclusive:
+                raise WasiError(ErrorCode.EXIST)
+        try:
+            host_fd = os.open(target.name, flags, 0o666, dir_fd=target.parent_fd)
+        except IsADirectoryError:
+            raise WasiError(ErrorCode.IS_DIRECTORY) from None
+        except OSError as error:
+            if error.errno == errno.ELOOP and not follow:   # a symbolic link, not followed
+                raise WasiError(ErrorCode.LOOP) from None
+            raise
+        try:
+            kind = file_type_from_mode(os.fstat(host_fd).st_mode)
+        except OSError:
+            os.close(host_fd)
+            raise
+    if kind is FileType.DIRECTORY:
+        return DirectoryDescriptor(host_fd, None, readable=options.read)
+    return FileDescriptor(host_fd, readable=options.read, writable=options.write,
+                          append=options.append, nonblocking=options.nonblocking,
+                          file_type=kind)
+
+
+def create_directory_at(root: DirectoryDescriptor, path: str) -> None:
+    with resolved(root, path.rstrip("/") or path, False) as target:
+        if target.name == ".":
+            raise WasiError(ErrorCode.EXIST)
+        os.mkdir(target.name, 0o777, dir_fd=target.parent_fd)
+
+
+def stat_at(root: DirectoryDescriptor, path: str, follow: bool) -> Stat:
+    with resolved(root, path, follow) as target:
+        result = _lstat(target)
+        if target.trailing_slash and not stat_module.S_ISDIR(result.st_mode):
+            raise WasiError(ErrorCode.NOT_DIRECTORY)
+        return Stat.from_host(result)
+
+
+def set_times_at(root: DirectoryDescriptor, path: str, follow: bool, access, modify) -> None:
+    with resolved(root, path, follow) as target:
+        current = _lstat(target)
+        os.utime(target.name, ns=resolve_times(current, access, modify),
+                 dir_fd=target.parent_fd, follow_symlinks=False)
+
+
+def link_at(old_root: DirectoryDescriptor, old_path: str, follow: bool,
+            new_root: DirectoryDescriptor, new_path: str) -> None:
+    with resolved(old_root, old_path, follow) as source, \
+            resolved(new_root, new_path, False) as destination:
+        if destination.trailing_slash or source.trailing_slash:
+            _require_directory_if_slashed(source)
+        os.link(source.name, destination.name, src_dir_fd=source.parent_fd,
+                dst_dir_fd=destination.parent_fd, follow_symlinks=False)
+
+
+def readlink_at(root: DirectoryDescriptor, path: str) -> str:
+    with resolved(root, path, False) as target:
+        return os.readlink(target.name, dir_fd=target.parent_fd)
+
+
+def remove_directory_at(root: DirectoryDescriptor, path: str) -> None:
+    with resolved(root, path, False) as target:
+        if target.name == ".":
+            raise WasiError(ErrorCode.INVALID)
+        os.rmdir(target.name, dir_fd=target.parent_fd)
+
+
+def rename_at(old_root: DirectoryDescriptor, old_path: str, new_root: DirectoryDescriptor,
+              new_path: str) -> None:
+    with resolved(old_root, old_path, False) as source, \
+            resolved(new_root, new_path, False) as destination:
+        if source.name == "." or destination.name == ".":
+            raise WasiError(ErrorCode.BUSY)
+        if source.trailing_slash or destination.trailing_slash:
+            if not stat_module.S_ISDIR(_lstat(source).st_mode):
+                raise WasiError(ErrorCode.NOT_DIRECTORY)
+        os.rename(source.name, destination.name, src_dir_fd=source.parent_fd,
+                  dst_dir_fd=destination.parent_fd)
+
+
+def symlink_at(link_target: str, root: DirectoryDescriptor, path: str) -> None:
+    """Create a symbolic link; its target is stored as given (resolution checks it later)."""
+    if "\0" in link_target:
+        raise WasiError(ErrorCode.ILLEGAL_SEQUENCE)
+    if link_target.startswith("/"):
+        raise WasiError(ESCAPE_ERROR)
+    with resolved(root, path, False) as target:
+        if target.trailing_slash:
+            raise WasiError(ErrorCode.NO_ENTRY)
+        if target.name == ".":
+            raise WasiError(ErrorCode.EXIST)
+        os.symlink(link_target, target.name, dir_fd=target.parent_fd)
+
+
+def unlink_file_at(root: DirectoryDescriptor, path: str) -> None:
+    with resolved(root, path, False) as target:
+        if target.trailing_slash:
+            if stat_module.S_ISDIR(_lstat(target).st_mode):
+                raise WasiError(ErrorCode.IS_DIRECTORY)
+            raise WasiError(ErrorCode.NOT_DIRECTORY)
+        try:
+            os.unlink(target.name, dir_fd=target.parent_fd)
+        except IsADirectoryError:
+            raise WasiError(ErrorCode.IS_DIRECTORY) from None
+        except PermissionError:
+            # Linux reports EPERM (not EISDIR) when unlinking a directory.
+            if stat_module.S_ISDIR(_lstat(target).st_mode):
+                raise WasiError(ErrorCode.IS_DIRECTORY) from None
+            raise
+
+
+def open_preopen(host_path: str, guest_path: str) -> DirectoryDescriptor:
+    """Open a host directory the embedder grants; it becomes a sandbox root."""
+    with host_errors():
+        host_fd = os.open(host_path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    return DirectoryDescriptor(host_fd, guest_path)
