@@ -443,11 +443,11 @@ class FunctionTranslator:
         n = len(body)
 
         def start_section(pc):
-            self.indent = 2
+            self.indent = 3
             self.emit(f"pc = {pc}")
-            self.indent = 1
-            self.emit(f"if pc == {pc}:")
             self.indent = 2
+            self.emit(f"if pc == {pc}:")
+            self.indent = 3
 
         while pos < n:
             instr = body[pos]
@@ -465,9 +465,9 @@ class FunctionTranslator:
                     start_section(else_pc)
                     self.emit(f"pc = {target_pc}")
                     self.emit("continue")
-                    self.indent = 1
-                    self.emit(f"if pc == {target_pc}:")
                     self.indent = 2
+                    self.emit(f"if pc == {target_pc}:")
+                    self.indent = 3
                 elif kind != "loop":
                     start_section(target_pc)
                 pos += 1
@@ -478,9 +478,9 @@ class FunctionTranslator:
                 if heights[pos] is not None:
                     self.emit(f"pc = {target_pc}")
                     self.emit("continue")
-                self.indent = 1
-                self.emit(f"if pc == {else_pc}:")
                 self.indent = 2
+                self.emit(f"if pc == {else_pc}:")
+                self.indent = 3
                 ctrls[-1] = (kind, start, nparam, nres, base, target_pc, None)
                 pos += 1
                 continue

@@ -43,8 +43,10 @@ class WasiContext:
             raise WasiError(ErrorCode.BAD_DESCRIPTOR) from None
 
     def get_directory(self, fd: int) -> DirectoryDescriptor:
-        """The directory behind `fd`; NOT_DIRECTORY when `fd` is open but is not one."""
+        """The directory behind `fd`: a file gives NOT_DIRECTORY, a stream BAD_DESCRIPTOR."""
         descriptor = self.get(fd)
+        if isinstance(descriptor, StreamDescriptor):
+            raise WasiError(ErrorCode.BAD_DESCRIPTOR)
         if not isinstance(descriptor, DirectoryDescriptor):
             raise WasiError(ErrorCode.NOT_DIRECTORY)
         return descriptor

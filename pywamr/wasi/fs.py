@@ -56,7 +56,7 @@ class ResolvedPath:
 def check_path(path: str) -> None:
     """Reject paths that can never be valid beneath a directory."""
     if "\0" in path:
-        raise WasiError(ErrorCode.ILLEGAL_SEQUENCE)
+        raise WasiError(ErrorCode.INVALID)
     if path == "":
         raise WasiError(ErrorCode.NO_ENTRY)
     if path.startswith("/"):
@@ -272,7 +272,7 @@ def rename_at(old_root: DirectoryDescriptor, old_path: str, new_root: DirectoryD
 def symlink_at(link_target: str, root: DirectoryDescriptor, path: str) -> None:
     """Create a symbolic link; its target is stored as given (resolution checks it later)."""
     if "\0" in link_target:
-        raise WasiError(ErrorCode.ILLEGAL_SEQUENCE)
+        raise WasiError(ErrorCode.INVALID)
     if link_target.startswith("/"):
         raise WasiError(ESCAPE_ERROR)
     with resolved(root, path, False) as target:

@@ -29,21 +29,13 @@ from .p1_poll import poll_oneoff
 
 _WHENCE = {WHENCE_SET: Whence.SET, WHENCE_CUR: Whence.CURRENT, WHENCE_END: Whence.END}
 
-_FILE_RIGHTS = RIGHTS_ALL & ~(
-    RIGHTS["path_create_directory"] | RIGHTS["path_create_file"] | RIGHTS["path_link_source"]
-    | RIGHTS["path_link_target"] | RIGHTS["path_open"] | RIGHT_FD_READDIR
-    | RIGHTS["path_readlink"] | RIGHTS["path_rename_source"] | RIGHTS["path_rename_target"]
-    | RIGHTS["path_filestat_get"] | RIGHTS["path_filestat_set_size"]
-    | RIGHTS["path_filestat_set_times"] | RIGHTS["path_symlink"]
-    | RIGHTS["path_remove_directory"] | RIGHTS["path_unlink_file"] | RIGHTS["sock_shutdown"]
-    | RIGHTS["sock_accept"])
-"""Rights meaningful on an open file."""
+DIRECTORY_RIGHTS_BASE = 0x07B7FE00
+"""What wasmtime reports as a directory's base rights: the path_* and directory fd_* rights
+(no path_filestat_set_size, no fd_filestat_set_size, no fd_sync/fd_datasync)."""
 
-_DIRECTORY_RIGHTS = RIGHTS_ALL & ~(
-    RIGHT_FD_READ | RIGHT_FD_WRITE | RIGHTS["fd_seek"] | RIGHTS["fd_tell"] | RIGHTS["fd_advise"]
-    | RIGHTS["fd_allocate"] | RIGHTS["fd_filestat_set_size"] | RIGHTS["poll_fd_readwrite"]
-    | RIGHTS["sock_shutdown"] | RIGHTS["sock_accept"])
-"""Rights meaningful on an open directory."""
+DIRECTORY_RIGHTS_INHERITING = 0x0FF7FFFF
+"""What wasmtime reports a directory's children may get: all but path_filestat_set_size and
+the socket rights."""
 
 
 def _memory(caller) -> GuestMemory:
@@ -165,39 +157,28 @@ class Preview1:
         self.ctx.close(fd)
 
     def fd_datasync(self, memory, fd):
-        descriptor = self.ctx.get(fd)
-        if isinstance(descriptor, StreamDescriptor):
-            raise WasiError(ErrorCode.BAD_DESCRIPTOR)
-        if isinstance(descriptor, FileDescriptor):
-            descriptor.datasync()
-        else:
-            descriptor.sync()
+        _file(self.ctx.get(fd)).datasync()
 
     def fd_sync(self, memory, fd):
-        descriptor = self.ctx.get(fd)
-        if isinstance(descriptor, StreamDescriptor):
-            raise WasiError(ErrorCode.BAD_DESCRIPTOR)
-        descriptor.sync()
+        _file(self.ctx.get(fd)).sync()
 
     def fd_fdstat_get(self, memory, fd, stat_out):
         descriptor = self.ctx.get(fd)
         flags = 0
         if isinstance(descriptor, FileDescriptor):
-            base = _FILE_RIGHTS
+            base = RIGHTS_ALL
             if not descriptor.readable:
                 base &= ~RIGHT_FD_READ
             if not descriptor.writable:
                 base &= ~RIGHT_FD_WRITE
-            inheriting = _FILE_RIGHTS
+            inheriting = base
             flags = ((FDFLAGS_APPEND if descriptor.append else 0)
                      | (FDFLAGS_NONBLOCK if descriptor.nonblocking else 0))
         elif isinstance(descriptor, DirectoryDescriptor):
-            base = _DIRECTORY_RIGHTS
-            inheriting = RIGHTS_ALL
+            base = DIRECTORY_RIGHTS_BASE
+            inheriting = DIRECTORY_RIGHTS_INHERITING
         else:
-            base = RIGHT_FD_READ if descriptor.input is not None else RIGHT_FD_WRITE
-            base |= RIGHTS["poll_fd_readwrite"]
-            inheriting = 0
+            base = inheriting = RIGHT_FD_READ if descriptor.input is not None else RIGHT_FD_WRITE
         memory.pack(FDSTAT, stat_out, FILETYPE[descriptor.file_type], flags, base, inheriting)
 
     def fd_fdstat_set_flags(self, memory, fd, flags):
@@ -208,14 +189,18 @@ class Preview1:
         file.nonblocking = bool(flags & FDFLAGS_NONBLOCK)
 
     def fd_fdstat_set_rights(self, memory, fd, base, inheriting):
-        self.ctx.get(fd)
+        if isinstance(self.ctx.get(fd), StreamDescriptor):
+            raise WasiError(ErrorCode.BAD_DESCRIPTOR)
         raise WasiError(ErrorCode.NOT_SUPPORTED)
 
     def fd_filestat_get(self, memory, fd, stat_out):
         _store_filestat(memory, stat_out, self.ctx.get(fd).stat())
 
     def fd_filestat_set_size(self, memory, fd, size):
-        _file(self.ctx.get(fd)).set_size(size)
+        file = _file(self.ctx.get(fd))
+        if not file.writable or size >= 1 << 63:
+            raise WasiError(ErrorCode.INVALID)
+        file.set_size(size)
 
     def fd_filestat_set_times(self, memory, fd, access, modify, flags):
         descriptor = self.ctx.get(fd)
@@ -239,14 +224,12 @@ class Preview1:
         memory.store_u32(size_out, len(payload))
 
     def fd_pread(self, memory, fd, iovs, iovs_count, offset, size_out):
-        descriptor = self._readable(fd)
-        if isinstance(descriptor, StreamDescriptor):
-            raise WasiError(ErrorCode.INVALID_SEEK)
+        file = _file(self._readable(fd))
         vectors = memory.iovecs(iovs, iovs_count)
         memory.check(size_out, 4)
         if offset >= 1 << 63:
             raise WasiError(ErrorCode.INVALID)
-        payload = descriptor.pread(sum(length for _, length in vectors), offset)
+        payload = file.pread(sum(length for _, length in vectors), offset)
         memory.scatter(vectors, payload)
         memory.store_u32(size_out, len(payload))
 
@@ -357,12 +340,12 @@ class Preview1:
         memory.check(fd_out, 4)
         if open_flags & ~OFLAGS_ALL or fd_flags & ~FDFLAGS_ALL:
             raise WasiError(ErrorCode.INVALID)
-        write = bool(rights_base & RIGHTS_WRITE_LIKE) or bool(fd_flags & FDFLAGS_APPEND)
+        write = bool(rights_base & RIGHTS_WRITE_LIKE)
         options = fs.OpenOptions(
             create=bool(open_flags & OFLAGS_CREAT), exclusive=bool(open_flags & OFLAGS_EXCL),
             truncate=bool(open_flags & OFLAGS_TRUNC),
             directory=bool(open_flags & OFLAGS_DIRECTORY),
-            read=bool(rights_base & (RIGHT_FD_READ | RIGHT_FD_READDIR)) or not write,
+            read=bool(rights_base & RIGHT_FD_READ) or not write,
             write=write, append=bool(fd_flags & FDFLAGS_APPEND),
             nonblocking=bool(fd_flags & FDFLAGS_NONBLOCK),
             data_sync=bool(fd_flags & FDFLAGS_DSYNC), read_sync=bool(fd_flags & FDFLAGS_RSYNC),
@@ -371,9 +354,6 @@ class Preview1:
             options.write = True   # the host needs write access to truncate
         opened = fs.open_at(directory, name, bool(lookup_flags & LOOKUPFLAGS_SYMLINK_FOLLOW),
                             options)
-        if isinstance(opened, FileDescriptor):
-            opened.readable = bool(rights_base & RIGHT_FD_READ)
-            opened.writable = bool(rights_base & RIGHTS_WRITE_LIKE) or opened.append
         try:
             new_fd = self.ctx.insert(opened)
         except WasiError:

@@ -1,0 +1,16 @@
+"""Options shared by subcommands: engine choice and cache location."""
+from __future__ import annotations
+
+from ..engine import Engine
+
+
+def add_engine_options(p) -> None:
+    p.add_argument("--engine", choices=("interp", "aot"), default=None,
+                   help="execution engine (default: aot, or interp when llvmlite is missing)")
+    p.add_argument("--cache-dir", default=None, help="directory of the AOT code cache")
+    p.add_argument("--no-cache", action="store_true", help="do not read or write the AOT cache")
+
+
+def make_engine(args, progress: bool = True) -> Engine:
+    return Engine(args.engine, cache_dir=args.cache_dir, cache=not args.no_cache,
+                  progress=progress)

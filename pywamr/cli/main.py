@@ -1,0 +1,52 @@
+"""Entry point of `pywamr` (and its aliases `wamr`, `wamrc`): parses arguments, dispatches to a
+subcommand, and turns pywamr's errors into one clear line and a non-zero exit status."""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from ..errors import WasiExit, WasmError, Trap
+
+EXIT_TRAP = 134   # what wasmtime uses for a trap on Unix (128 + SIGABRT)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    prog = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else "pywamr"
+    if prog in ("__main__.py", "-c", "-m"):
+        prog = "pywamr"
+    parser = argparse.ArgumentParser(prog=prog, description="A WebAssembly runtime in Python.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    from . import compile as compile_cmd, run, wast
+    run.add_parser(sub)
+    wast.add_parser(sub)
+    compile_cmd.add_parser(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser()
+    # `pywamr module.wasm ...` is short for `pywamr run module.wasm ...`
+    if argv and argv[0] not in ("run", "wast", "compile", "-h", "--help") and not argv[0].startswith("-"):
+        argv = ["run"] + argv
+    args = parser.parse_args(argv)
+    if not args.command:
+        parser.print_help()
+        return 2
+    try:
+        return args.func(args)
+    except WasiExit as exc:
+        return exc.status
+    except Trap as exc:
+        sys.stdout.flush()
+        print(f"Error: {exc}", file=sys.stderr)
+        return EXIT_TRAP
+    except WasmError as exc:
+        print(f"pywamr: error: {exc}", file=sys.stderr)
+        return 1
+    except (FileNotFoundError, IsADirectoryError, PermissionError) as exc:
+        print(f"pywamr: error: {exc.strerror}: {exc.filename}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130

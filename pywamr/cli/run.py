@@ -1,0 +1,102 @@
+"""`pywamr run`: run a WASI command module, or call one export with `--invoke`."""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from ..binary.decoder import is_component
+from ..binary.types import F32, F64, I32, I64, valtype_name
+from ..engine import Linker, Module
+from ..errors import NotSupported, WasmError
+from .common import add_engine_options, make_engine
+
+ARTIFACT_SUFFIX = ".cwasm"
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("run", help="run a WebAssembly module")
+    add_engine_options(p)
+    p.add_argument("--dir", action="append", default=[], metavar="HOST[::GUEST]",
+                   help="grant access to a host directory (as GUEST inside the sandbox)")
+    p.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
+                   help="set an environment variable for the guest")
+    p.add_argument("--invoke", metavar="NAME", help="call this export instead of _start")
+    p.add_argument("module", help="a .wasm module or a .cwasm precompiled module")
+    p.add_argument("args", nargs=argparse_remainder(), help="arguments for the guest")
+    p.set_defaults(func=run_command)
+
+
+def argparse_remainder():
+    import argparse
+    return argparse.REMAINDER
+
+
+def load_module(engine, path: Path) -> Module:
+    if path.suffix == ARTIFACT_SUFFIX:
+        from ..aot import load_artifact
+        return Module.from_compiled(engine, load_artifact(path))
+    data = path.read_bytes()
+    if is_component(data):
+        raise NotSupported(f"{path} is a WebAssembly component; components are not supported yet")
+    beside = path.with_suffix(ARTIFACT_SUFFIX)
+    if engine.kind == "aot" and beside.exists():
+        from ..aot import ArtifactError, load_artifact
+        try:
+            return Module.from_compiled(engine, load_artifact(beside, source_bytes=data))
+        except ArtifactError as exc:
+            print(f"pywamr: ignoring {beside}: {exc}; compiling {path.name}", file=sys.stderr)
+    return Module(engine, data)
+
+
+def parse_arg(valtype: int, text: str):
+    try:
+        if valtype in (I32, I64):
+            return int(text, 0)
+        if valtype in (F32, F64):
+            return float(text)
+    except ValueError:
+        raise WasmError(f"argument {text!r} is not a valid {valtype_name(valtype)}") from None
+    raise NotSupported(f"cannot pass a {valtype_name(valtype)} from the command line")
+
+
+def run_command(args) -> int:
+    from ..wasi import WasiConfig
+    engine = make_engine(args)
+    path = Path(args.module)
+    module = load_module(engine, path)
+    config = WasiConfig()
+    config.argv = [path.name] + list(args.args)
+    env = {}
+    for item in args.env:
+        name, sep, value = item.partition("=")
+        if not sep:
+            value = os.environ.get(name, "")
+        env[name] = value
+    config.env = env
+    for spec in args.dir:
+        host, sep, guest = spec.partition("::")
+        if not os.path.isdir(host):
+            raise WasmError(f"--dir {spec}: {host} is not a directory")
+        config.preopen_dir(host, guest if sep else host)
+    linker = Linker(engine)
+    linker.define_wasi(config)
+    instance = linker.instantiate(None, module)
+    if args.invoke:
+        func = instance.exports.get(args.invoke)
+        if func is None or not hasattr(func, "type"):
+            raise WasmError(f"module has no exported function {args.invoke!r}")
+        params = func.type.params
+        if len(args.args) != len(params):
+            raise WasmError(f"{args.invoke} expects {len(params)} arguments, got {len(args.args)}")
+        result = func(*[parse_arg(t, a) for t, a in zip(params, args.args)])
+        results = () if result is None else (result if isinstance(result, tuple) else (result,))
+        sys.stdout.flush()
+        for value in results:
+            print(value)
+        return 0
+    start = instance.exports.get("_start")
+    if start is None:
+        raise WasmError("module exports no _start function; use --invoke NAME to call an export")
+    start()
+    return 0
