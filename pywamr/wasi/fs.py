@@ -184,6 +184,8 @@ def open_at(root: DirectoryDescriptor, path: str, follow: bool, options: OpenOpt
     """Open `path` beneath `root`: a DirectoryDescriptor for a directory, else a FileDescriptor."""
     if options.directory and (options.create or options.exclusive or options.truncate):
         raise WasiError(ErrorCode.INVALID)
+    if options.create and options.exclusive:
+        follow = False   # O_CREAT|O_EXCL never follows a final symbolic link (POSIX)
     with resolved(root, path, follow) as target:
         flags = options.host_flags()
         if target.trailing_slash:
@@ -234,9 +236,10 @@ def set_times_at(root: DirectoryDescriptor, path: str, follow: bool, access, mod
                  dir_fd=target.parent_fd, follow_symlinks=False)
 
 
-def link_at(old_root: DirectoryDescriptor, old_path: str, follow: bool,
-            new_root: DirectoryDescriptor, new_path: str) -> None:
-    with resolved(old_root, old_path, follow) as source, \
+def link_at(old_root: DirectoryDescriptor, old_path: str, new_root: DirectoryDescriptor,
+            new_path: str) -> None:
+    """Hard-link `old_path` (a symbolic link itself, not its target) as `new_path`."""
+    with resolved(old_root, old_path, False) as source, \
             resolved(new_root, new_path, False) as destination:
         if destination.trailing_slash or source.trailing_slash:
             _require_directory_if_slashed(source)

@@ -22,7 +22,7 @@ from .p1_abi import (
     FDFLAGS_NONBLOCK, FDFLAGS_RSYNC, FDFLAGS_SYNC, FDSTAT, FILESTAT, FILETYPE, FSTFLAGS_ATIM,
     FSTFLAGS_ATIM_NOW, FSTFLAGS_MTIM, FSTFLAGS_MTIM_NOW, LOOKUPFLAGS_SYMLINK_FOLLOW,
     OFLAGS_ALL, OFLAGS_CREAT, OFLAGS_DIRECTORY, OFLAGS_EXCL, OFLAGS_TRUNC, PRESTAT,
-    PREOPENTYPE_DIR, RIGHT_FD_READ, RIGHT_FD_READDIR, RIGHT_FD_WRITE, RIGHTS, RIGHTS_ALL,
+    PREOPENTYPE_DIR, RIGHT_FD_READ, RIGHT_FD_WRITE, RIGHTS_ALL,
     RIGHTS_WRITE_LIKE, SIGNATURES, WHENCE_CUR, WHENCE_END, WHENCE_SET, GuestMemory, signed64,
 )
 from .p1_poll import poll_oneoff
@@ -34,8 +34,12 @@ DIRECTORY_RIGHTS_BASE = 0x07B7FE00
 (no path_filestat_set_size, no fd_filestat_set_size, no fd_sync/fd_datasync)."""
 
 DIRECTORY_RIGHTS_INHERITING = 0x0FF7FFFF
-"""What wasmtime reports a directory's children may get: all but path_filestat_set_size and
-the socket rights."""
+"""What wasmtime reports a preopened directory's children may get: all but
+path_filestat_set_size and the socket rights."""
+
+OPENED_DIRECTORY_RIGHTS = 0x3FB7FFBB
+"""What wasmtime reports (base and inheriting) for a directory opened with path_open: all but
+fd_seek, fd_write, path_filestat_set_size and fd_filestat_set_size."""
 
 
 def _memory(caller) -> GuestMemory:
@@ -174,9 +178,11 @@ class Preview1:
             inheriting = base
             flags = ((FDFLAGS_APPEND if descriptor.append else 0)
                      | (FDFLAGS_NONBLOCK if descriptor.nonblocking else 0))
-        elif isinstance(descriptor, DirectoryDescriptor):
+        elif isinstance(descriptor, DirectoryDescriptor) and descriptor.preopen_path is not None:
             base = DIRECTORY_RIGHTS_BASE
             inheriting = DIRECTORY_RIGHTS_INHERITING
+        elif isinstance(descriptor, DirectoryDescriptor):
+            base = inheriting = OPENED_DIRECTORY_RIGHTS
         else:
             base = inheriting = RIGHT_FD_READ if descriptor.input is not None else RIGHT_FD_WRITE
         memory.pack(FDSTAT, stat_out, FILETYPE[descriptor.file_type], flags, base, inheriting)
@@ -329,8 +335,9 @@ class Preview1:
                   new_length):
         old_directory = self.ctx.get_directory(old_fd)
         new_directory = self.ctx.get_directory(new_fd)
-        fs.link_at(old_directory, memory.string(old_path, old_length),
-                   bool(old_flags & LOOKUPFLAGS_SYMLINK_FOLLOW), new_directory,
+        if old_flags & LOOKUPFLAGS_SYMLINK_FOLLOW:
+            raise WasiError(ErrorCode.INVALID)   # wasmtime links the link itself, never its target
+        fs.link_at(old_directory, memory.string(old_path, old_length), new_directory,
                    memory.string(new_path, new_length))
 
     def path_open(self, memory, fd, lookup_flags, path, path_length, open_flags, rights_base,
@@ -350,8 +357,6 @@ class Preview1:
             nonblocking=bool(fd_flags & FDFLAGS_NONBLOCK),
             data_sync=bool(fd_flags & FDFLAGS_DSYNC), read_sync=bool(fd_flags & FDFLAGS_RSYNC),
             file_sync=bool(fd_flags & FDFLAGS_SYNC))
-        if options.truncate and not options.write:
-            options.write = True   # the host needs write access to truncate
         opened = fs.open_at(directory, name, bool(lookup_flags & LOOKUPFLAGS_SYMLINK_FOLLOW),
                             options)
         try:

@@ -10,10 +10,10 @@ import select
 
 from .clocks import ClockId
 from .context import WasiContext
-from .descriptors import DirectoryDescriptor, FileDescriptor, StreamDescriptor
+from .descriptors import DirectoryDescriptor, StreamDescriptor
 from .errors import ErrorCode, WasiError
 from .p1_abi import (
-    ERRNO, EVENT, EVENTTYPE_CLOCK, EVENTTYPE_FD_READ, EVENTTYPE_FD_WRITE, SUBCLOCKFLAGS_ABSTIME,
+    EVENT, EVENTTYPE_CLOCK, EVENTTYPE_FD_READ, EVENTTYPE_FD_WRITE, SUBCLOCKFLAGS_ABSTIME,
     SUBSCRIPTION_CLOCK, SUBSCRIPTION_FD, SUBSCRIPTION_HEADER, SUBSCRIPTION_SIZE, GuestMemory,
 )
 
@@ -21,15 +21,13 @@ from .p1_abi import (
 class Subscription:
     """One decoded subscription: a clock deadline (monotonic ns) or a descriptor to watch."""
 
-    __slots__ = ("userdata", "kind", "deadline", "fd", "error")
+    __slots__ = ("userdata", "kind", "deadline", "fd")
 
-    def __init__(self, userdata: int, kind: int, deadline: int = 0, fd: int = 0,
-                 error: ErrorCode | None = None):
+    def __init__(self, userdata: int, kind: int, deadline: int = 0, fd: int = 0):
         self.userdata = userdata
         self.kind = kind
         self.deadline = deadline
         self.fd = fd
-        self.error = error
 
 
 def _read_subscription(ctx: WasiContext, memory: GuestMemory, address: int) -> Subscription:
@@ -37,10 +35,9 @@ def _read_subscription(ctx: WasiContext, memory: GuestMemory, address: int) -> S
     body = address + 16
     if kind == EVENTTYPE_CLOCK:
         clock_id, timeout, _precision, flags = memory.unpack(SUBSCRIPTION_CLOCK, body)
-        try:
-            clock = ClockId(clock_id)
-        except ValueError:
-            raise WasiError(ErrorCode.INVALID) from None
+        if clock_id not in (ClockId.REALTIME, ClockId.MONOTONIC):
+            raise WasiError(ErrorCode.INVALID)   # CPU-time clocks cannot be waited on
+        clock = ClockId(clock_id)
         now = ctx.clocks.now(ClockId.MONOTONIC)
         if flags & SUBCLOCKFLAGS_ABSTIME:
             deadline = now + (timeout - ctx.clocks.now(clock))
@@ -49,11 +46,9 @@ def _read_subscription(ctx: WasiContext, memory: GuestMemory, address: int) -> S
         return Subscription(userdata, kind, deadline=deadline)
     if kind in (EVENTTYPE_FD_READ, EVENTTYPE_FD_WRITE):
         (fd,) = memory.unpack(SUBSCRIPTION_FD, body)
-        error = None
-        descriptor = ctx.table.get(fd)
-        if descriptor is None or isinstance(descriptor, DirectoryDescriptor):
-            error = ErrorCode.BAD_DESCRIPTOR
-        return Subscription(userdata, kind, fd=fd, error=error)
+        if isinstance(ctx.get(fd), DirectoryDescriptor):
+            raise WasiError(ErrorCode.BAD_DESCRIPTOR)
+        return Subscription(userdata, kind, fd=fd)
     raise WasiError(ErrorCode.INVALID)
 
 
@@ -64,17 +59,6 @@ def _waitable_fd(ctx: WasiContext, subscription: Subscription) -> int | None:
             and descriptor.input is not None and descriptor.input.host_fd() is not None):
         return descriptor.input.host_fd()
     return None
-
-
-def _ready_bytes(ctx: WasiContext, subscription: Subscription) -> int:
-    """For a ready fd_read on a file: how many bytes remain after the position."""
-    descriptor = ctx.table.get(subscription.fd)
-    if subscription.kind == EVENTTYPE_FD_READ and isinstance(descriptor, FileDescriptor):
-        try:
-            return max(0, descriptor.stat().size - descriptor.tell())
-        except WasiError:
-            return 0
-    return 0
 
 
 def poll_oneoff(ctx: WasiContext, memory: GuestMemory, subscriptions_address: int,
@@ -91,7 +75,7 @@ def poll_oneoff(ctx: WasiContext, memory: GuestMemory, subscriptions_address: in
     waitable = {id(s): _waitable_fd(ctx, s) for s in watched}
 
     while True:
-        ready = [s for s in watched if s.error is not None or waitable[id(s)] is None]
+        ready = [s for s in watched if waitable[id(s)] is None]
         host_fds = sorted({fd for fd in waitable.values() if fd is not None})
         if not ready and host_fds:
             try:
@@ -116,10 +100,9 @@ def poll_oneoff(ctx: WasiContext, memory: GuestMemory, subscriptions_address: in
 
     written = 0
     for subscription in expired + ready:
-        error = ERRNO[subscription.error] if subscription.error is not None else 0
-        nbytes = 0 if subscription.error is not None or subscription.kind == EVENTTYPE_CLOCK \
-            else _ready_bytes(ctx, subscription)
-        memory.pack(EVENT, events_address + written * EVENT.size, subscription.userdata, error,
+        # wasmtime reports one byte of readiness for every ready descriptor.
+        nbytes = 0 if subscription.kind == EVENTTYPE_CLOCK else 1
+        memory.pack(EVENT, events_address + written * EVENT.size, subscription.userdata, 0,
                     subscription.kind, nbytes, 0)
         written += 1
     memory.store_u32(events_out, written)
