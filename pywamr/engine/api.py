@@ -21,9 +21,10 @@ _aot_warning_shown = False
 def aot_available() -> tuple[bool, str]:
     try:
         import llvmlite  # noqa: F401
-        from .. import aot  # noqa: F401
+        from .. import aot
+        aot.compile_module  # noqa: B018 - the engine must really be there
     except Exception as exc:  # ImportError or a broken install
-        return False, str(exc)
+        return False, str(exc) or type(exc).__name__
     return True, ""
 
 
@@ -42,7 +43,7 @@ class Engine:
                  cache: bool = True, progress: bool = False):
         global _aot_warning_shown
         if kind is None:
-            kind = default_engine_kind()
+            kind = os.environ.get("PYWAMR_ENGINE") or "aot"
         if kind not in ENGINE_KINDS:
             raise ValueError(f"unknown engine {kind!r}: choose one of {', '.join(ENGINE_KINDS)}")
         if kind == "aot":
