@@ -182,9 +182,11 @@ def _check_manifest() -> int:
         with tempfile.TemporaryDirectory(prefix="oracle-") as wd:
             o = run_manifest_entry(entry, wd)
         ok = o.trapped == entry["trap"] and (o.trapped or o.exit_code == entry["exit_code"])
+        if o.trapped and entry.get("trap_kind"):
+            ok = ok and entry["trap_kind"] in o.trap_message
         bad += not ok
         print(f"{'ok  ' if ok else 'FAIL'} {entry['name']:<20} exit={o.exit_code} trapped={o.trapped}"
-              f" stdout={len(o.stdout)}B {o.trap_message.splitlines()[0] if o.trapped else ''}")
+              f" stdout={len(o.stdout)}B {o.trap_message.strip().splitlines()[-1] if o.trapped else ''}")
     return 1 if bad else 0
 
 
