@@ -4,13 +4,32 @@ from __future__ import annotations
 import os
 import struct
 
+import pytest
+
 from pywamr.wasi.p1_abi import ERRNO_NAMES, RIGHTS
+from wasi_harness import PywamrWasi
 
 E = {name: number for number, name in enumerate(ERRNO_NAMES)}
 READ = RIGHTS["fd_read"] | RIGHTS["fd_seek"] | RIGHTS["fd_tell"] | RIGHTS["fd_readdir"]
 WRITE = RIGHTS["fd_write"]
 CREAT, DIRECTORY, EXCL, TRUNC = 1, 2, 4, 8
 APPEND, NONBLOCK = 1, 4
+
+
+@pytest.fixture(params=["pywamr", "wasmtime"])
+def guest(request, make_guest, sandbox):
+    """Each test runs on pywamr and, as the reference, on wasmtime."""
+    if request.param == "pywamr":
+        return make_guest()
+    pytest.importorskip("wasmtime")
+    from wasi_harness import Guest, WasmtimeWasi
+    return Guest(WasmtimeWasi(preopens=[(sandbox, "/sandbox")]))
+
+
+def is_pywamr(guest) -> bool:
+    """Where pywamr deliberately differs: errno instead of a trap for bad enums and pointers,
+    and real inode numbers where wasmtime reports hashes."""
+    return isinstance(guest.host, PywamrWasi)
 
 
 def fdstat(guest, fd):
@@ -76,7 +95,8 @@ def test_create_write_seek_read(guest, sandbox):
     assert guest.read_fd(fd, 10) == (0, b"9")
     assert guest.read_fd(fd, 10) == (0, b"")
     assert guest.host.call("fd_seek", fd, -100, 1, 64) == E["inval"]
-    assert guest.host.call("fd_seek", fd, 0, 3, 64) == E["inval"]
+    if is_pywamr(guest):
+        assert guest.host.call("fd_seek", fd, 0, 3, 64) == E["inval"]
     assert guest.close(fd) == 0
     assert guest.close(fd) == E["badf"]
     assert (sandbox / "new.txt").read_bytes() == b"0123456789"
@@ -87,9 +107,10 @@ def test_scattering_read(guest):
     errno, fd = guest.open(3, "hello.txt", rights=READ)
     guest.host.write(300, struct.pack("<IIII", 5000, 4, 5100, 100))
     assert guest.host.call("fd_read", fd, 300, 2, 64) == 0
-    assert guest.u32() == 11
     assert guest.host.read(5000, 4) == b"hell"
-    assert guest.host.read(5100, 7) == b"o world"
+    if is_pywamr(guest):   # wasmtime fills only the first buffer: also a valid short read
+        assert guest.u32() == 11
+        assert guest.host.read(5100, 7) == b"o world"
 
 
 def test_truncate_and_append(guest, sandbox):
@@ -161,8 +182,9 @@ def test_open_directory_and_readdir_cookies(guest, sandbox):
     kinds = {entry[3]: entry[2] for entry in entries}
     assert (kinds["."], kinds["a"], kinds["d"], kinds["link"]) == (3, 4, 3, 7)
     inodes = {entry[3]: entry[1] for entry in entries}
-    assert inodes["a"] == os.stat(sandbox / "sub" / "a").st_ino
-    assert inodes["."] == os.stat(sandbox / "sub").st_ino
+    if is_pywamr(guest):
+        assert inodes["a"] == os.stat(sandbox / "sub" / "a").st_ino
+        assert inodes["."] == os.stat(sandbox / "sub").st_ino
     # Resuming at every cookie gives the rest of the same listing.
     for cookie in range(len(entries) + 1):
         assert readdir(guest, directory, cookie=cookie)[0] == entries[cookie:]
@@ -241,7 +263,8 @@ def test_symlinks_and_readlink(guest, sandbox):
     assert guest.path_call("path_readlink", 3, "link", 300, 4, 64) == 0
     assert guest.u32() == 4 and guest.host.read(300, 4) == b"hell"
     assert guest.path_call("path_readlink", 3, "hello.txt", 300, 100, 64) == E["inval"]
-    assert guest.path_call("path_readlink", 3, "link", 2 * 65536 - 2, 100, 64) == E["fault"]
+    if is_pywamr(guest):
+        assert guest.path_call("path_readlink", 3, "link", 2 * 65536 - 2, 100, 64) == E["fault"]
     # Opening follows the link only with SYMLINK_FOLLOW.
     assert guest.open(3, "link", rights=READ, lookup=0)[0] == E["loop"]
     errno, fd = guest.open(3, "link", rights=READ)
@@ -273,7 +296,8 @@ def test_intermediate_symlinks_are_followed_inside(guest, sandbox):
 def test_filestat_and_set_times(guest, sandbox):
     stat = filestat(guest, path="hello.txt")
     host = os.stat(sandbox / "hello.txt")
-    assert (stat["type"], stat["size"], stat["ino"], stat["nlink"]) == (4, 11, host.st_ino, 1)
+    assert (stat["type"], stat["size"], stat["nlink"]) == (4, 11, 1)
+    assert stat["ino"] == host.st_ino or not is_pywamr(guest)
     assert stat["mtim"] == host.st_mtime_ns
     assert filestat(guest, path="sub")["type"] == 3
     assert filestat(guest, path="missing") == E["noent"]
@@ -308,7 +332,8 @@ def test_set_size_allocate_advise_sync(guest, sandbox):
     assert guest.host.call("fd_allocate", fd, 0, 100) == E["notsup"]
     assert guest.host.call("fd_allocate", 3, 0, 100) == E["badf"]
     assert guest.host.call("fd_advise", fd, 0, 0, 1) == 0
-    assert guest.host.call("fd_advise", fd, 0, 0, 6) == E["inval"]
+    if is_pywamr(guest):
+        assert guest.host.call("fd_advise", fd, 0, 0, 6) == E["inval"]
     assert guest.host.call("fd_advise", 3, 0, 0, 0) == E["badf"]
     assert guest.host.call("fd_sync", fd) == 0
     assert guest.host.call("fd_datasync", fd) == 0
