@@ -248,8 +248,12 @@ def link_at(old_root: DirectoryDescriptor, old_path: str, new_root: DirectoryDes
 
 
 def readlink_at(root: DirectoryDescriptor, path: str) -> str:
+    """The target of a symbolic link; an absolute target (a host path) is not revealed."""
     with resolved(root, path, False) as target:
-        return os.readlink(target.name, dir_fd=target.parent_fd)
+        link_target = os.readlink(target.name, dir_fd=target.parent_fd)
+    if link_target.startswith("/"):
+        raise WasiError(ESCAPE_ERROR)
+    return link_target
 
 
 def remove_directory_at(root: DirectoryDescriptor, path: str) -> None:

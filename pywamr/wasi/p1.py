@@ -22,7 +22,7 @@ from .p1_abi import (
     FDFLAGS_NONBLOCK, FDFLAGS_RSYNC, FDFLAGS_SYNC, FDSTAT, FILESTAT, FILETYPE, FSTFLAGS_ATIM,
     FSTFLAGS_ATIM_NOW, FSTFLAGS_MTIM, FSTFLAGS_MTIM_NOW, LOOKUPFLAGS_SYMLINK_FOLLOW,
     OFLAGS_ALL, OFLAGS_CREAT, OFLAGS_DIRECTORY, OFLAGS_EXCL, OFLAGS_TRUNC, PRESTAT,
-    PREOPENTYPE_DIR, RIGHT_FD_READ, RIGHT_FD_WRITE, RIGHTS_ALL,
+    PREOPENTYPE_DIR, RIGHT_FD_READ, RIGHT_FD_READDIR, RIGHT_FD_WRITE, RIGHTS_ALL,
     RIGHTS_WRITE_LIKE, SIGNATURES, WHENCE_CUR, WHENCE_END, WHENCE_SET, GuestMemory, signed64,
 )
 from .p1_poll import poll_oneoff
@@ -172,7 +172,7 @@ class Preview1:
         if isinstance(descriptor, FileDescriptor):
             base = RIGHTS_ALL
             if not descriptor.readable:
-                base &= ~RIGHT_FD_READ
+                base &= ~(RIGHT_FD_READ | RIGHT_FD_READDIR)
             if not descriptor.writable:
                 base &= ~RIGHT_FD_WRITE
             inheriting = base

@@ -117,6 +117,8 @@ def test_links_themselves_stay_visible(world, guest):
         assert guest.open(3, link, rights=READ, lookup=0)[0] == LOOP
     assert guest.path_call("path_readlink", 3, "relative_link", 300, 100, 64) == 0
     assert guest.host.read(300, guest.u32()) == b"../secret.txt"
+    # An absolute target is a host path: not revealed.
+    assert guest.path_call("path_readlink", 3, "absolute_link", 300, 100, 64) == PERM
     # Removing a link inside the box is allowed and leaves its target alone.
     assert guest.path_call("path_unlink_file", 3, "absolute_link") == 0
 
