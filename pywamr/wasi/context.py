@@ -70,13 +70,12 @@ class WasiContext:
 
     def renumber(self, fd: int, to: int) -> None:
         """Move `fd` onto `to`, closing what `to` held (both must be open)."""
-        descriptor = self.get(fd)
+        self.get(fd)
         self.get(to)
         if fd == to:
             return
         self.table.pop(to).close()
         self.table[to] = self.table.pop(fd)
-        del descriptor
 
     def close_all(self) -> None:
         """Release every host resource (the context is unusable afterwards)."""

@@ -422,6 +422,9 @@ def _host_function(method):
             return ERRNO[error.code]
         except OSError as error:
             return ERRNO[code_from_os_error(error)]
+        except OverflowError:
+            # A 64-bit offset, length or time the host's C types cannot hold.
+            return ERRNO[ErrorCode.INVALID]
         return ERRNO_SUCCESS
 
     return call

@@ -371,3 +371,13 @@ def test_descriptor_numbering_close_and_renumber(guest, sandbox):
     assert guest.host.call("fd_renumber", 4, 77) == E["badf"]
     assert guest.close(3) == 0
     assert guest.host.call("fd_prestat_get", 3, 64) == E["badf"]
+
+
+def test_huge_offsets_and_times_are_errors_not_exceptions(guest):
+    errno, fd = guest.open(3, "hello.txt", rights=READ | WRITE)
+    assert guest.host.call("fd_seek", fd, (1 << 63) - 1, 1, 64) in (0, E["inval"])
+    assert guest.host.call("fd_seek", fd, 0, 0, 64) == 0
+    assert guest.host.call("fd_filestat_set_size", fd, 1 << 63) in (E["inval"], E["fbig"])
+    assert guest.host.call("fd_filestat_set_times", fd, (1 << 64) - 1, 0, 1) in (0, E["inval"])
+    assert guest.host.call("fd_advise", fd, (1 << 64) - 1, (1 << 64) - 1, 0) in (0, E["inval"])
+    assert guest.host.call("fd_pread", fd, 100, 0, (1 << 64) - 1, 64) in (E["inval"], 0)
