@@ -33,7 +33,7 @@ def test_hello_example_runs():
 @pytest.mark.parametrize("content,message", [
     (None, "No such file"),
     (b"garbage", "magic header"),
-    (b"\0asm\1\0\0\0\1\5\1\x60", "unexpected end"),
+    (b"\0asm\1\0\0\0\1\5\1\x60", "out of bounds"),
 ])
 def test_bad_input_is_one_line(tmp_path, content, message):
     path = tmp_path / "m.wasm"
