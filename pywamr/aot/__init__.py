@@ -1,0 +1,137 @@
+"""The `aot` engine: compile a validated core module to native code through LLVM (llvmlite).
+
+Pipeline: validated module -> IR text per chunk (`translate`, `emit/`) -> objects compiled in
+worker processes (`compiler`, `worker`, `codegen`) -> artifact bytes (`artifact`, also the disk
+cache format) -> objects linked into an LLJIT library (`codegen.load_objects`) -> instances
+(`runtime`) built by the shared `runtime.instantiate.allocate`. This package never imports the
+interpreter; both engines meet only at the runtime objects.
+
+Interface used by the engine layer:
+  compile_module(validated, *, cache=<default AotCache>, jobs=None, progress=False) -> AotModule
+  load_artifact(path_or_bytes, *, source_bytes=None) -> AotModule   (ArtifactError if unusable)
+  AotModule.save(path), AotModule.instantiate(imports) -> InstanceState, AotModule.module
+  AotCache(dir=None)   ($PYWAMR_CACHE_DIR, $XDG_CACHE_HOME/pywamr or ~/.cache/pywamr;
+                        PYWAMR_NO_CACHE=1 or cache=None turns the cache off)
+"""
+from __future__ import annotations
+
+import os
+import pickle
+from pathlib import Path
+
+from ..binary.decoder import decode_module
+from ..runtime.instantiate import Imports, InstanceState
+from .artifact import (AotCache, ArtifactError, cache_key, read_artifact, sha256,
+                       write_artifact)
+from .compiler import CompileError, stats
+
+__all__ = ["compile_module", "load_artifact", "AotModule", "AotCache", "ArtifactError",
+           "CompileError", "stats"]
+
+_DEFAULT = object()
+
+
+class AotModule:
+    """A compiled module with its native code loaded, ready to instantiate."""
+
+    engine_name = "aot"
+
+    def __init__(self, module, func_types, artifact_bytes: bytes, objects: list[bytes],
+                 validated=None):
+        from . import codegen, runtime
+        from .helpers import func_symbol, signature_key
+        from .translate import ModuleInfo, entry_symbols
+        self.module = module
+        self.validated = validated
+        self.func_types = list(func_types)
+        self.num_imported_funcs = module.num_imported_funcs()
+        self._artifact = artifact_bytes
+        info = ModuleInfo(module, self.func_types)
+        defined = range(self.num_imported_funcs, len(self.func_types))
+        exports = [func_symbol(i) for i in defined] + (entry_symbols(info) if module.codes else [])
+        if objects:
+            self._tracker, addresses = codegen.load_objects(objects, runtime.symbol_imports(),
+                                                            exports)
+        else:
+            self._tracker, addresses = None, {}
+        self.code_addresses = [addresses[func_symbol(i)] for i in defined]
+        self._entries = {name[len("entry_"):]: addresses[name]
+                         for name in exports if name.startswith("entry_")}
+        self._signature_key = signature_key
+
+    def entry_address(self, ft) -> int:
+        return self._entries[self._signature_key(ft)]
+
+    def function_name(self, index: int) -> str:
+        return self.module.func_name(index)
+
+    def instantiate(self, imports: Imports) -> InstanceState:
+        from . import runtime
+        return runtime.instantiate(self, imports)
+
+    def save(self, path) -> None:
+        Path(path).write_bytes(self._artifact)
+
+    def artifact_bytes(self) -> bytes:
+        return self._artifact
+
+
+def _host():
+    from .codegen import host_identity
+    return host_identity()
+
+
+def _source_of(validated) -> tuple[bytes, bool]:
+    """The bytes that identify the module: its wasm source, else a pickle of the syntax."""
+    source = getattr(validated, "source", None)
+    if source is not None:
+        return bytes(source), True
+    return pickle.dumps(validated.module, protocol=pickle.HIGHEST_PROTOCOL), False
+
+
+def compile_module(validated, *, cache: "AotCache | None" = _DEFAULT, jobs: int | None = None,
+                   progress: bool = False) -> AotModule:
+    """Compile (or fetch from the cache) a validated module."""
+    if cache is _DEFAULT:
+        cache = None if os.environ.get("PYWAMR_NO_CACHE") else AotCache()
+    source, is_wasm = _source_of(validated)
+    host = _host()
+    key = cache_key(sha256(source), host)
+    if cache is not None:
+        data = cache.get(key)
+        if data is not None:
+            try:
+                art = read_artifact(data, host, source)
+                return AotModule(validated.module, validated.func_types, data, art.objects,
+                                 validated)
+            except ArtifactError:
+                cache.discard(key)
+    from .compiler import compile_objects
+    from .translate import ModuleInfo
+    info = ModuleInfo(validated.module, validated.func_types)
+    objects = compile_objects(info, jobs=jobs, progress=progress) if validated.module.codes else []
+    data = write_artifact(source, objects, host, {"source_kind": "wasm" if is_wasm else "pickle"})
+    if cache is not None:
+        cache.put(key, data)
+    return AotModule(validated.module, validated.func_types, data, objects, validated)
+
+
+def load_artifact(path_or_bytes, *, source_bytes=None) -> AotModule:
+    """Load a precompiled artifact written by `AotModule.save` (no LLVM compilation)."""
+    if isinstance(path_or_bytes, (bytes, bytearray, memoryview)):
+        data = bytes(path_or_bytes)
+    else:
+        try:
+            data = Path(path_or_bytes).read_bytes()
+        except OSError as exc:
+            raise ArtifactError(f"cannot read artifact: {exc}") from None
+    art = read_artifact(data, _host(), source_bytes)
+    if art.header.get("source_kind") == "pickle":
+        module = pickle.loads(art.wasm)
+    else:
+        try:
+            module = decode_module(art.wasm)
+        except Exception as exc:
+            raise ArtifactError(f"corrupt artifact: embedded module does not decode: {exc}") \
+                from None
+    return AotModule(module, module.func_types(), data, art.objects)

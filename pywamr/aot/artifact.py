@@ -1,0 +1,157 @@
+"""The precompiled-module file format and the on-disk code cache built on it.
+
+Format (all integers little-endian):
+  MAGIC (12 bytes) | u32 format version | u32 header length | header (JSON, UTF-8) | payload
+The header names the compiler (pywamr version, aot compiler version, vmctx layout version),
+the host it was compiled for (triple, CPU name, features, LLVM and llvmlite versions, opt
+level), the sha256 of the source wasm, the lengths of the payload parts and the sha256 of the
+payload. The payload is the wasm bytes followed by one native object per chunk.
+
+`read_artifact` refuses (with `ArtifactError`, never executing anything) a file that is not an
+artifact, a different format or compiler version, another host, a corrupt payload, or, when
+the caller has the source, one compiled from different bytes. Does not load code: see
+`__init__.AotModule`.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import struct
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import WasmError
+from . import vmctx
+
+MAGIC = b"\x00pywamr-aot\n"
+FORMAT_VERSION = 1
+COMPILER_VERSION = "1"
+
+
+class ArtifactError(WasmError):
+    """A precompiled artifact that cannot be used here (stale, foreign or corrupt)."""
+
+
+def compiler_identity() -> dict:
+    from .. import __version__
+    return {"pywamr": __version__, "aot": COMPILER_VERSION, "layout": vmctx.LAYOUT_VERSION}
+
+
+@dataclass
+class Artifact:
+    header: dict
+    wasm: bytes
+    objects: list
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def write_artifact(wasm: bytes, objects: list[bytes], host: dict, extra: dict) -> bytes:
+    payload = wasm + b"".join(objects)
+    header = {
+        "compiler": compiler_identity(),
+        "host": host,
+        "source_sha256": sha256(wasm),
+        "wasm_length": len(wasm),
+        "object_lengths": [len(o) for o in objects],
+        "payload_sha256": sha256(payload),
+        **extra,
+    }
+    head = json.dumps(header, sort_keys=True).encode()
+    return MAGIC + struct.pack("<II", FORMAT_VERSION, len(head)) + head + payload
+
+
+def read_artifact(data: bytes, host: dict, source_bytes: bytes | None = None) -> Artifact:
+    if not data.startswith(MAGIC):
+        raise ArtifactError("not a pywamr AOT artifact (bad magic)")
+    if len(data) < len(MAGIC) + 8:
+        raise ArtifactError("corrupt artifact: truncated header")
+    version, head_len = struct.unpack_from("<II", data, len(MAGIC))
+    if version != FORMAT_VERSION:
+        raise ArtifactError(f"artifact format version {version} is not supported "
+                            f"(expected {FORMAT_VERSION}); recompile the module")
+    start = len(MAGIC) + 8
+    try:
+        header = json.loads(data[start:start + head_len].decode())
+    except (UnicodeDecodeError, ValueError):
+        raise ArtifactError("corrupt artifact: unreadable header") from None
+    if not isinstance(header, dict):
+        raise ArtifactError("corrupt artifact: unreadable header")
+    ours = compiler_identity()
+    if header.get("compiler") != ours:
+        raise ArtifactError(f"artifact was compiled by {header.get('compiler')}, this is {ours}; "
+                            f"recompile the module")
+    theirs = header.get("host") or {}
+    for key in ("triple", "cpu", "features", "llvm", "llvmlite"):
+        if theirs.get(key) != host.get(key):
+            raise ArtifactError(f"artifact was compiled for another host ({key}: "
+                                f"{theirs.get(key)!r}, here {host.get(key)!r}); recompile it")
+    payload = data[start + head_len:]
+    if sha256(payload) != header.get("payload_sha256"):
+        raise ArtifactError("corrupt artifact: payload checksum mismatch")
+    wasm_length = header["wasm_length"]
+    wasm = payload[:wasm_length]
+    if sha256(wasm) != header.get("source_sha256"):
+        raise ArtifactError("corrupt artifact: source checksum mismatch")
+    if source_bytes is not None and sha256(bytes(source_bytes)) != header["source_sha256"]:
+        raise ArtifactError("stale artifact: it was compiled from a different module")
+    objects = []
+    offset = wasm_length
+    for n in header["object_lengths"]:
+        objects.append(payload[offset:offset + n])
+        offset += n
+    if offset != len(payload):
+        raise ArtifactError("corrupt artifact: payload length mismatch")
+    return Artifact(header, wasm, objects)
+
+
+def default_cache_dir() -> Path:
+    env = os.environ.get("PYWAMR_CACHE_DIR")
+    if env:
+        return Path(env)
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    if xdg:
+        return Path(xdg) / "pywamr"
+    return Path.home() / ".cache" / "pywamr"
+
+
+class AotCache:
+    """Compiled modules on disk, one artifact file per cache key."""
+
+    def __init__(self, directory: str | os.PathLike | None = None):
+        self.directory = Path(directory) if directory is not None else default_cache_dir()
+
+    def path(self, key: str) -> Path:
+        return self.directory / "aot" / f"{key}.cwasm"
+
+    def get(self, key: str) -> bytes | None:
+        try:
+            return self.path(key).read_bytes()
+        except OSError:
+            return None
+
+    def put(self, key: str, data: bytes) -> None:
+        path = self.path(key)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+            tmp.write_bytes(data)
+            tmp.replace(path)
+        except OSError:
+            pass    # a cache that cannot be written is only slower
+
+    def discard(self, key: str) -> None:
+        try:
+            self.path(key).unlink()
+        except OSError:
+            pass
+
+
+def cache_key(source_sha256: str, host: dict) -> str:
+    material = json.dumps({"source": source_sha256, "host": host,
+                           "compiler": compiler_identity(), "format": FORMAT_VERSION},
+                          sort_keys=True)
+    return sha256(material.encode())

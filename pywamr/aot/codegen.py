@@ -1,0 +1,115 @@
+"""The only user of `llvmlite.binding`: initialise LLVM, compile IR text to an object, load
+objects into an LLJIT library.
+
+Compilation (`compile_ir`) runs in worker processes (see `worker.py`), so an LLVM abort cannot
+take the parent down; loading (`load_objects`) runs in the parent. The target is always the
+host CPU (name and features), which is why both go into the cache key (`host_identity`).
+The pass pipeline is LLVM's default per-module pipeline at `OPT_LEVEL` (default 2; set
+`PYWAMR_AOT_OPT=1` for faster compiles); machine code generation runs at the same level.
+"""
+from __future__ import annotations
+
+import ctypes
+import itertools
+import os
+import threading
+
+import llvmlite
+import llvmlite.binding as llvm
+
+OPT_LEVEL = int(os.environ.get("PYWAMR_AOT_OPT", "2"))
+
+_lock = threading.Lock()
+_initialized = False
+_target_machine = None
+_lljit = None
+_library_counter = itertools.count()
+
+
+def _initialize() -> None:
+    global _initialized
+    if not _initialized:
+        llvm.initialize_native_target()
+        llvm.initialize_native_asmprinter()
+        _initialized = True
+
+
+def target_machine():
+    global _target_machine
+    with _lock:
+        if _target_machine is None:
+            _initialize()
+            target = llvm.Target.from_triple(llvm.get_process_triple())
+            _target_machine = target.create_target_machine(
+                cpu=llvm.get_host_cpu_name(), features=llvm.get_host_cpu_features().flatten(),
+                opt=min(OPT_LEVEL, 3), reloc="pic", codemodel="small")
+        return _target_machine
+
+
+def host_identity() -> dict:
+    """What a compiled object depends on besides the wasm bytes."""
+    _initialize()
+    return {
+        "triple": llvm.get_process_triple(),
+        "cpu": llvm.get_host_cpu_name(),
+        "features": llvm.get_host_cpu_features().flatten(),
+        "llvm": ".".join(map(str, llvm.llvm_version_info)),
+        "llvmlite": llvmlite.__version__,
+        "opt": OPT_LEVEL,
+    }
+
+
+def compile_ir(ir_text: str) -> bytes:
+    """Parse, verify, optimise and emit a relocatable object for one chunk."""
+    tm = target_machine()
+    module = llvm.parse_assembly(ir_text)
+    module.verify()
+    module.triple = tm.triple
+    module.data_layout = str(tm.target_data)
+    if OPT_LEVEL > 0:
+        pto = llvm.create_pipeline_tuning_options(speed_level=OPT_LEVEL)
+        pb = llvm.create_pass_builder(tm, pto)
+        pm = pb.getModulePassManager()
+        pm.run(module, pb)
+    return tm.emit_object(module)
+
+
+def _lljit_instance():
+    global _lljit
+    with _lock:
+        if _lljit is None:
+            _initialize()
+            _lljit = llvm.create_lljit_compiler(target_machine_for_jit())
+        return _lljit
+
+
+def target_machine_for_jit():
+    target = llvm.Target.from_triple(llvm.get_process_triple())
+    return target.create_target_machine(
+        cpu=llvm.get_host_cpu_name(), features=llvm.get_host_cpu_features().flatten(),
+        opt=min(OPT_LEVEL, 3), reloc="pic", codemodel="small", jit=True)
+
+
+_libc = ctypes.CDLL(None)
+
+
+def libc_address(name: str) -> int:
+    return ctypes.cast(getattr(_libc, name), ctypes.c_void_p).value
+
+
+def load_objects(objects: list[bytes], imports: dict[str, int], exports: list[str]):
+    """Link objects into a fresh LLJIT library; returns (tracker, {symbol: address}).
+
+    The tracker keeps the code alive: hold it as long as any address may be called."""
+    lljit = _lljit_instance()
+    builder = llvm.JITLibraryBuilder()
+    for obj in objects:
+        builder.add_object_img(obj)
+    builder.add_current_process()
+    for name, address in imports.items():
+        builder.import_symbol(name, address)
+    for name in exports:
+        builder.export_symbol(name)
+    tracker = builder.link(lljit, f"pywamr_module_{next(_library_counter)}")
+    addresses = {name: tracker[name] for name in exports}
+    return tracker, addresses

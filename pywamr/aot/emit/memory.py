@@ -1,0 +1,119 @@
+"""Emitters of linear-memory access: loads, stores, size, grow and the bulk operations.
+
+Every access is bounds-checked explicitly (u32 address + offset + width, as 64-bit, against the
+current size in vmctx) and uses `align 1`. `memory.fill` and `memory.copy` check their whole
+range before writing and then use `llvm.memset`/`llvm.memmove`; `memory.grow`, `memory.init`
+and `data.drop` call the Python runtime helper, which also refreshes the vmctx of every
+instance sharing the memory.
+"""
+from __future__ import annotations
+
+from ...errors import TrapCode
+from .. import vmctx
+
+# name -> (memory type, width in bytes, extension to the value type or None, value type)
+_LOADS = {
+    "i32.load": ("i32", 4, None, "i32"), "i64.load": ("i64", 8, None, "i64"),
+    "f32.load": ("float", 4, None, "float"), "f64.load": ("double", 8, None, "double"),
+    "i32.load8_s": ("i8", 1, "sext", "i32"), "i32.load8_u": ("i8", 1, "zext", "i32"),
+    "i32.load16_s": ("i16", 2, "sext", "i32"), "i32.load16_u": ("i16", 2, "zext", "i32"),
+    "i64.load8_s": ("i8", 1, "sext", "i64"), "i64.load8_u": ("i8", 1, "zext", "i64"),
+    "i64.load16_s": ("i16", 2, "sext", "i64"), "i64.load16_u": ("i16", 2, "zext", "i64"),
+    "i64.load32_s": ("i32", 4, "sext", "i64"), "i64.load32_u": ("i32", 4, "zext", "i64"),
+}
+_STORES = {
+    "i32.store": ("i32", 4, "i32"), "i64.store": ("i64", 8, "i64"),
+    "f32.store": ("float", 4, "float"), "f64.store": ("double", 8, "double"),
+    "i32.store8": ("i8", 1, "i32"), "i32.store16": ("i16", 2, "i32"),
+    "i64.store8": ("i8", 1, "i64"), "i64.store16": ("i16", 2, "i64"),
+    "i64.store32": ("i32", 4, "i64"),
+}
+
+
+def _load(name: str):
+    memtype, width, ext, valtype = _LOADS[name]
+
+    def emit(t, instr) -> None:
+        offset = instr[2]
+        ptr = t.memory_address(t.pop(), offset, width)
+        v = t.value(f"load {memtype}, ptr {ptr}, align 1")
+        if ext:
+            v = t.value(f"{ext} {memtype} {v} to {valtype}")
+        t.push(valtype, v)
+    return emit
+
+
+def _store(name: str):
+    memtype, width, valtype = _STORES[name]
+
+    def emit(t, instr) -> None:
+        offset = instr[2]
+        value = t.pop()
+        ptr = t.memory_address(t.pop(), offset, width)
+        if memtype != valtype:
+            value = t.value(f"trunc {valtype} {value} to {memtype}")
+        t.emit(f"store {memtype} {value}, ptr {ptr}, align 1")
+    return emit
+
+
+def emit_memory_size(t, instr) -> None:
+    size = t.vmctx_field(vmctx.MEM_SIZE, "i64")
+    pages = t.value(f"lshr i64 {size}, 16")
+    t.push("i32", t.value(f"trunc i64 {pages} to i32"))
+
+
+def emit_memory_grow(t, instr) -> None:
+    delta = t.value(f"zext i32 {t.pop()} to i64")
+    old = t.runtime_call(vmctx.RT_MEMORY_GROW, delta)
+    t.push("i32", t.value(f"trunc i64 {old} to i32"))
+
+
+def emit_memory_fill(t, instr) -> None:
+    n = t.pop()
+    value = t.pop()
+    dst = t.pop()
+    size = t.vmctx_field(vmctx.MEM_SIZE, "i64")
+    t.check_range(dst, n, size, TrapCode.MEMORY_OUT_OF_BOUNDS)
+    base = t.vmctx_field(vmctx.MEM_BASE)
+    d = t.value(f"zext i32 {dst} to i64")
+    ptr = t.value(f"getelementptr i8, ptr {base}, i64 {d}")
+    byte = t.value(f"trunc i32 {value} to i8")
+    n64 = t.value(f"zext i32 {n} to i64")
+    t.declare("declare void @llvm.memset.p0.i64(ptr, i8, i64, i1)")
+    t.emit(f"call void @llvm.memset.p0.i64(ptr {ptr}, i8 {byte}, i64 {n64}, i1 false)")
+
+
+def emit_memory_copy(t, instr) -> None:
+    n = t.pop()
+    src = t.pop()
+    dst = t.pop()
+    size = t.vmctx_field(vmctx.MEM_SIZE, "i64")
+    t.check_range(src, n, size, TrapCode.MEMORY_OUT_OF_BOUNDS)
+    t.check_range(dst, n, size, TrapCode.MEMORY_OUT_OF_BOUNDS)
+    base = t.vmctx_field(vmctx.MEM_BASE)
+    d = t.value(f"zext i32 {dst} to i64")
+    s = t.value(f"zext i32 {src} to i64")
+    dp = t.value(f"getelementptr i8, ptr {base}, i64 {d}")
+    sp = t.value(f"getelementptr i8, ptr {base}, i64 {s}")
+    n64 = t.value(f"zext i32 {n} to i64")
+    t.declare("declare void @llvm.memmove.p0.p0.i64(ptr, ptr, i64, i1)")
+    t.emit(f"call void @llvm.memmove.p0.p0.i64(ptr {dp}, ptr {sp}, i64 {n64}, i1 false)")
+
+
+def emit_memory_init(t, instr) -> None:
+    data_index = instr[1]
+    n = t.value(f"zext i32 {t.pop()} to i64")
+    src = t.value(f"zext i32 {t.pop()} to i64")
+    dst = t.value(f"zext i32 {t.pop()} to i64")
+    t.runtime_call(vmctx.RT_MEMORY_INIT, str(data_index), dst, src, n)
+
+
+def emit_data_drop(t, instr) -> None:
+    t.runtime_call(vmctx.RT_DATA_DROP, str(instr[1]))
+
+
+HANDLERS = {name: _load(name) for name in _LOADS}
+HANDLERS.update({name: _store(name) for name in _STORES})
+HANDLERS.update({"memory.size": emit_memory_size, "memory.grow": emit_memory_grow,
+                 "memory.fill": emit_memory_fill, "memory.copy": emit_memory_copy,
+                 "memory.init": emit_memory_init, "data.drop": emit_data_drop})

@@ -1,0 +1,403 @@
+"""Translate validated wasm function bodies into LLVM IR text, one chunk (LLVM module) at a time.
+
+Sits between the validator's output and `codegen.py`: a `FunctionTranslator` walks a body once,
+keeping the wasm operand stack as LLVM operand strings and the control stack as `Frame`s; each
+instruction is handed to the emitter of its family through `emit.EMITTERS` (derived from the one
+instruction table). Locals and branch values live in allocas that SROA turns into SSA. This
+module also writes the per-chunk glue: the trap function, record-call helpers and the entry
+trampolines through which every call from Python enters native code. It does not touch
+llvmlite: the result is plain text.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..binary import ast
+from ..binary.types import FuncType
+from ..errors import NotSupported
+from . import vmctx
+from .helpers import (LLTYPE, FunctionBuilder, func_symbol, ret_type, signature_key)
+
+# Stack budget of native wasm code, from the outermost entry (bytes).
+STACK_BUDGET = 4 * 1024 * 1024
+
+
+@dataclass
+class Frame:
+    kind: str                     # "block" | "loop" | "if" | "func"
+    params: tuple
+    results: tuple
+    height: int                   # stack height below the block's parameters
+    target: str                   # label a branch jumps to (loop: header; others: end)
+    slots: list | None = None     # allocas carrying branch values (loop: params; else results)
+    reached: bool = False         # does any branch target `target`?
+    else_label: str | None = None
+    if_params: list = field(default_factory=list)
+    seen_else: bool = False
+
+    @property
+    def branch_types(self) -> tuple:
+        return self.params if self.kind == "loop" else self.results
+
+
+class ModuleInfo:
+    """What a function body may refer to, computed once per module."""
+
+    def __init__(self, module: ast.Module, func_types):
+        self.module = module
+        self.types = module.types
+        self.func_types = list(func_types)
+        self.num_imported_funcs = module.num_imported_funcs()
+        self.global_types = module.global_types()
+        self.table_types = module.table_types()
+
+
+class FunctionTranslator(FunctionBuilder):
+    """Translate one function body; `translate()` returns the text of its definition."""
+
+    def __init__(self, info: ModuleInfo, func_index: int, declarations: set, record_sigs: set):
+        super().__init__(func_index, declarations)
+        self.info = info
+        self.record_sigs = record_sigs
+        local_index = func_index - info.num_imported_funcs
+        self.type: FuncType = info.func_types[func_index]
+        self.code: ast.Code = info.module.codes[local_index]
+        self.local_types = tuple(self.type.params) + tuple(self.code.locals)
+        self.stack: list[tuple[str, str]] = []    # (lltype, operand)
+        self.frames: list[Frame] = []
+        self.dead = False
+        self.dead_nesting = 0
+        self.locals: list[str] = []
+        self.pending_blocks: list[str] = []     # out-of-line blocks (branch value delivery)
+
+    # -- the operand stack -----------------------------------------------------------------
+    def push(self, lltype: str, operand: str) -> None:
+        self.stack.append((lltype, operand))
+
+    def pop(self) -> str:
+        return self.stack.pop()[1]
+
+    def pop_n(self, n: int) -> list[tuple[str, str]]:
+        if n == 0:
+            return []
+        values = self.stack[-n:]
+        del self.stack[-n:]
+        return values
+
+    def block_type(self, bt: int) -> FuncType:
+        if bt == ast.BLOCK_EMPTY:
+            return FuncType((), ())
+        if bt < 0:
+            return FuncType((), (-bt,))
+        return self.info.types[bt]
+
+    # -- branches ----------------------------------------------------------------------------
+    def frame_slots(self, frame: Frame) -> list:
+        if frame.slots is None:
+            frame.slots = [self.alloca(LLTYPE[t]) for t in frame.branch_types]
+        return frame.slots
+
+    def store_branch_values(self, frame: Frame, values: list[tuple[str, str]]) -> None:
+        for slot, (lltype, operand) in zip(self.frame_slots(frame), values):
+            self.emit(f"store {lltype} {operand}, ptr {slot}, align 8")
+
+    def branch_to(self, depth: int) -> None:
+        """Unconditional branch to the label `depth` levels out (values stay on the stack)."""
+        frame = self.frames[-1 - depth]
+        arity = len(frame.branch_types)
+        values = self.stack[len(self.stack) - arity:] if arity else []
+        if frame.kind == "func":
+            self.emit_return(values)
+            return
+        self.store_branch_values(frame, values)
+        frame.reached = True
+        self.emit(f"br label %{frame.target}")
+
+    def emit_return(self, values: list[tuple[str, str]]) -> None:
+        results = self.type.results
+        if not results:
+            self.emit("ret void")
+        elif len(results) == 1:
+            self.emit(f"ret {values[0][0]} {values[0][1]}")
+        else:
+            rt = ret_type(results)
+            agg = "undef"
+            for i, (lltype, operand) in enumerate(values):
+                agg = self.value(f"insertvalue {rt} {agg}, {lltype} {operand}, {i}")
+            self.emit(f"ret {rt} {agg}")
+
+    def load_slots(self, frame: Frame) -> None:
+        for slot, t in zip(self.frame_slots(frame), frame.branch_types):
+            self.push(LLTYPE[t], self.value(f"load {LLTYPE[t]}, ptr {slot}, align 8"))
+
+    def mark_dead(self) -> None:
+        self.dead = True
+        self.dead_nesting = 0
+
+    # -- driver ----------------------------------------------------------------------------
+    def translate(self) -> str:
+        from .emit import EMITTERS
+        ft = self.type
+        self.emit_prologue()
+        self.frames.append(Frame("func", (), tuple(ft.results), 0, "ret"))
+        body = self.code.body
+        for instr in body:
+            op = instr[0]
+            if self.dead:
+                if op in (0x02, 0x03, 0x04):
+                    self.dead_nesting += 1
+                    continue
+                if op == 0x0B and self.dead_nesting:
+                    self.dead_nesting -= 1
+                    continue
+                if op not in (0x05, 0x0B) or self.dead_nesting:
+                    continue
+            emitter = EMITTERS.get(op)
+            if emitter is None:
+                raise NotSupported(f"aot: instruction {op:#x} is not supported")
+            emitter(self, instr)
+        params = ", ".join(f"{LLTYPE[t]} %p{i}" for i, t in enumerate(ft.params))
+        head = (f"define {ret_type(ft.results)} @{func_symbol(self.func_index)}"
+                f"(ptr noalias nonnull align 8 dereferenceable({vmctx.VMCTX_SIZE}) %vmctx"
+                + (", " + params if params else "") + ") #0 {")
+        return "\n".join([head, "entry:"] + self.allocas + self.lines + self.pending_blocks
+                         + self.trap_blocks()
+                         + ["}", ""])
+
+    def emit_prologue(self) -> None:
+        ft = self.type
+        for i, t in enumerate(self.local_types):
+            slot = self.alloca(LLTYPE[t])
+            self.locals.append(slot)
+            if i < len(ft.params):
+                self.emit(f"store {LLTYPE[t]} %p{i}, ptr {slot}, align 8")
+            else:
+                zero = "0.0" if t in (0x7D, 0x7C) else "0"
+                self.emit(f"store {LLTYPE[t]} {zero}, ptr {slot}, align 8")
+        sp = self.value("call i64 @llvm.read_register.i64(metadata !0)")
+        limit_ptr = self.value(f"getelementptr inbounds i8, ptr @{vmctx.CTX_SYMBOL}, "
+                               f"i64 {vmctx.CTX_STACK_LIMIT}")
+        limit = self.value(f"load i64, ptr {limit_ptr}, align 8")
+        low = self.value(f"icmp ult i64 {sp}, {limit}")
+        from ..errors import TrapCode
+        self.trap_if(low, TrapCode.STACK_EXHAUSTED)
+
+    # -- calls -----------------------------------------------------------------------------
+    def call_direct(self, callee: int) -> None:
+        ft = self.info.func_types[callee]
+        args = self.pop_n(len(ft.params))
+        arg_text = "".join(f", {t} {v}" for t, v in args)
+        if callee >= self.info.num_imported_funcs:
+            if callee != self.func_index:
+                self.declare(f"declare {ret_type(ft.results)} @{func_symbol(callee)}(ptr"
+                             + "".join(f", {LLTYPE[t]}" for t in ft.params) + ")")
+            target = f"@{func_symbol(callee)}"
+        else:
+            record = self.array_slot(vmctx.FUNCS, callee, "i64")
+            arg_text = f", i64 {record}" + arg_text
+            target = f"@callrec_{signature_key(ft)}"
+            self.record_sigs.add(ft)
+        self.push_call_results(ft, f"call {ret_type(ft.results)} {target}(ptr %vmctx{arg_text})")
+
+    def call_record(self, ft: FuncType, record: str) -> None:
+        args = self.pop_n(len(ft.params))
+        self.record_sigs.add(ft)
+        arg_text = "".join(f", {t} {v}" for t, v in args)
+        self.push_call_results(ft, f"call {ret_type(ft.results)} @callrec_{signature_key(ft)}"
+                                   f"(ptr %vmctx, i64 {record}{arg_text})")
+
+    def push_call_results(self, ft: FuncType, call_text: str) -> None:
+        results = ft.results
+        if not results:
+            self.emit(call_text)
+        elif len(results) == 1:
+            self.push(LLTYPE[results[0]], self.value(call_text))
+        else:
+            agg = self.value(call_text)
+            for i, t in enumerate(results):
+                self.push(LLTYPE[t], self.value(f"extractvalue {ret_type(results)} {agg}, {i}"))
+
+
+# ---- chunk glue ------------------------------------------------------------------------------
+
+PRELUDE = f"""\
+@{vmctx.CTX_SYMBOL} = external global [{vmctx.CTX_SIZE // 8} x i64], align 8
+declare i32 @{vmctx.HOST_CALL_SYMBOL}(ptr, i64, ptr)
+declare i64 @{vmctx.RUNTIME_SYMBOL}(ptr, i32, i64, i64, i64, i64)
+declare void @_longjmp(ptr, i32) noreturn nounwind
+declare i32 @_setjmp(ptr) returns_twice nounwind
+declare i64 @llvm.read_register.i64(metadata)
+
+define internal void @pywamr_trap(i32 %code, i32 %func, ptr %vmctx) noinline noreturn cold nounwind {{
+entry:
+  %vp = getelementptr inbounds i8, ptr @{vmctx.CTX_SYMBOL}, i64 {vmctx.CTX_TRAP_VMCTX}
+  store volatile ptr %vmctx, ptr %vp, align 8
+  %cp = getelementptr inbounds i8, ptr @{vmctx.CTX_SYMBOL}, i64 {vmctx.CTX_TRAP_CODE}
+  store volatile i32 %code, ptr %cp, align 8
+  %fp = getelementptr inbounds i8, ptr @{vmctx.CTX_SYMBOL}, i64 {vmctx.CTX_TRAP_FUNC}
+  store volatile i32 %func, ptr %fp, align 8
+  %jp = getelementptr inbounds i8, ptr @{vmctx.CTX_SYMBOL}, i64 {vmctx.CTX_JMPBUF}
+  %jb = load volatile ptr, ptr %jp, align 8
+  call void @_longjmp(ptr %jb, i32 %code)
+  unreachable
+}}
+"""
+
+EPILOGUE = """\
+attributes #0 = { nounwind "frame-pointer"="none" }
+!0 = !{!"rsp"}
+!1 = !{!"branch_weights", i32 1, i32 2000}
+"""
+
+
+def buffer_store(lltype: str, operand: str, buf: str, index: int, out: list, name: str) -> None:
+    out.append(f"  {name} = getelementptr inbounds i64, ptr {buf}, i64 {index}")
+    out.append(f"  store {lltype} {operand}, ptr {name}, align 8")
+
+
+def record_call_helper(ft: FuncType) -> str:
+    """`callrec_<sig>(vmctx, record, params...)`: call a function record natively, or through
+    the Python host-call callback when the record has no native code."""
+    key = signature_key(ft)
+    rt = ret_type(ft.results)
+    params = "".join(f", {LLTYPE[t]} %p{i}" for i, t in enumerate(ft.params))
+    args = "".join(f", {LLTYPE[t]} %p{i}" for i, t in enumerate(ft.params))
+    n = max(len(ft.params), len(ft.results), 1)
+    out = [f"define internal {rt} @callrec_{key}(ptr %vmctx, i64 %rec{params}) {{",
+           "entry:",
+           f"  %buf = alloca [{n} x i64], align 8",
+           "  %rp = inttoptr i64 %rec to ptr",
+           "  %code = load ptr, ptr %rp, align 8",
+           "  %isnull = icmp eq ptr %code, null",
+           "  br i1 %isnull, label %host, label %native",
+           "native:",
+           f"  %vp = getelementptr inbounds i8, ptr %rp, i64 {vmctx.RECORD_VMCTX}",
+           "  %cv = load ptr, ptr %vp, align 8"]
+    if ft.results:
+        out += [f"  %r = call {rt} %code(ptr %cv{args})", f"  ret {rt} %r"]
+    else:
+        out += [f"  call void %code(ptr %cv{args})", "  ret void"]
+    out.append("host:")
+    for i, t in enumerate(ft.params):
+        buffer_store(LLTYPE[t], f"%p{i}", "%buf", i, out, f"%a{i}")
+    out += [f"  %rc = call i32 @{vmctx.HOST_CALL_SYMBOL}(ptr %vmctx, i64 %rec, ptr %buf)",
+            "  %bad = icmp ne i32 %rc, 0",
+            "  br i1 %bad, label %fail, label %done",
+            "fail:",
+            f"  call void @pywamr_trap(i32 {vmctx.HOST_TRAP}, i32 -1, ptr %vmctx)",
+            "  unreachable",
+            "done:"]
+    out += load_results(ft.results, "%buf", "%o")
+    out += ["}", ""]
+    return "\n".join(out)
+
+
+def load_results(results, buf: str, prefix: str) -> list[str]:
+    out = []
+    for i, t in enumerate(results):
+        out.append(f"  {prefix}p{i} = getelementptr inbounds i64, ptr {buf}, i64 {i}")
+        out.append(f"  {prefix}{i} = load {LLTYPE[t]}, ptr {prefix}p{i}, align 8")
+    if not results:
+        out.append("  ret void")
+    elif len(results) == 1:
+        out.append(f"  ret {LLTYPE[results[0]]} {prefix}0")
+    else:
+        rt = ret_type(results)
+        agg = "undef"
+        for i, t in enumerate(results):
+            out.append(f"  {prefix}agg{i} = insertvalue {rt} {agg}, {LLTYPE[t]} {prefix}{i}, {i}")
+            agg = f"{prefix}agg{i}"
+        out.append(f"  ret {rt} {agg}")
+    return out
+
+
+def entry_trampoline(ft: FuncType) -> str:
+    """`i32 entry_<sig>(ptr vmctx, ptr code, ptr buffer)`: the only way in from Python.
+
+    Saves the process context's jmp_buf and stack limit, sets them (the outermost entry sets
+    the limit from the stack budget), calls `code` with arguments read from `buffer` and writes
+    the results back. Returns 0, or the trap number after a trap unwound to here; both paths
+    restore the saved context fields."""
+    key = signature_key(ft)
+    rt = ret_type(ft.results)
+    ctx = f"@{vmctx.CTX_SYMBOL}"
+    out = [f"define i32 @entry_{key}(ptr %vmctx, ptr %code, ptr %buf) #0 {{",
+           "entry:",
+           "  %jb = alloca [64 x i64], align 16",
+           "  %save_jb = alloca ptr, align 8",
+           "  %save_limit = alloca i64, align 8",
+           f"  %jbp = getelementptr inbounds i8, ptr {ctx}, i64 {vmctx.CTX_JMPBUF}",
+           f"  %limp = getelementptr inbounds i8, ptr {ctx}, i64 {vmctx.CTX_STACK_LIMIT}",
+           "  %old_jb = load volatile ptr, ptr %jbp, align 8",
+           "  %old_limit = load volatile i64, ptr %limp, align 8",
+           "  store volatile ptr %old_jb, ptr %save_jb, align 8",
+           "  store volatile i64 %old_limit, ptr %save_limit, align 8",
+           "  %sp = call i64 @llvm.read_register.i64(metadata !0)",
+           f"  %low = sub i64 %sp, {STACK_BUDGET}",
+           "  %outer = icmp eq i64 %old_limit, 0",
+           "  %limit = select i1 %outer, i64 %low, i64 %old_limit",
+           "  store volatile i64 %limit, ptr %limp, align 8",
+           "  store volatile ptr %jb, ptr %jbp, align 8",
+           "  %r = call i32 @_setjmp(ptr %jb)",
+           "  %first = icmp eq i32 %r, 0",
+           "  br i1 %first, label %run, label %trapped",
+           "run:"]
+    args = []
+    for i, t in enumerate(ft.params):
+        out.append(f"  %ap{i} = getelementptr inbounds i64, ptr %buf, i64 {i}")
+        out.append(f"  %a{i} = load {LLTYPE[t]}, ptr %ap{i}, align 8")
+        args.append(f", {LLTYPE[t]} %a{i}")
+    call = f"call {rt} %code(ptr %vmctx{''.join(args)})"
+    if not ft.results:
+        out.append("  " + call)
+    else:
+        out.append(f"  %res = {call}")
+        if len(ft.results) == 1:
+            buffer_store(LLTYPE[ft.results[0]], "%res", "%buf", 0, out, "%rp0")
+        else:
+            for i, t in enumerate(ft.results):
+                out.append(f"  %rv{i} = extractvalue {rt} %res, {i}")
+                buffer_store(LLTYPE[t], f"%rv{i}", "%buf", i, out, f"%rp{i}")
+    out += ["  %s1 = load volatile ptr, ptr %save_jb, align 8",
+            "  %s2 = load volatile i64, ptr %save_limit, align 8",
+            "  store volatile ptr %s1, ptr %jbp, align 8",
+            "  store volatile i64 %s2, ptr %limp, align 8",
+            "  ret i32 0",
+            "trapped:",
+            "  %t1 = load volatile ptr, ptr %save_jb, align 8",
+            "  %t2 = load volatile i64, ptr %save_limit, align 8",
+            "  store volatile ptr %t1, ptr %jbp, align 8",
+            "  store volatile i64 %t2, ptr %limp, align 8",
+            "  ret i32 %r",
+            "}", ""]
+    return "\n".join(out)
+
+
+def chunk_ir(info: ModuleInfo, func_indices, *, with_entries: bool = False) -> str:
+    """The IR text of one chunk: the given defined functions plus the glue they need; the
+    chunk with `with_entries` also holds the entry trampolines of every defined signature."""
+    declarations: set = set()
+    record_sigs: set = set()
+    bodies = []
+    for index in func_indices:
+        bodies.append(FunctionTranslator(info, index, declarations, record_sigs).translate())
+    defined = {func_symbol(i) for i in func_indices}
+    parts = [PRELUDE]
+    parts += sorted(d for d in declarations if _declared_symbol(d) not in defined)
+    parts += [record_call_helper(ft) for ft in sorted(record_sigs, key=signature_key)]
+    if with_entries:
+        sigs = {info.func_types[i] for i in range(info.num_imported_funcs, len(info.func_types))}
+        parts += [entry_trampoline(ft) for ft in sorted(sigs, key=signature_key)]
+    parts += bodies
+    parts.append(EPILOGUE)
+    return "\n".join(parts)
+
+
+def _declared_symbol(declaration: str) -> str:
+    return declaration.split(" @", 1)[1].split("(", 1)[0]
+
+
+def entry_symbols(info: ModuleInfo) -> list[str]:
+    sigs = {signature_key(info.func_types[i])
+            for i in range(info.num_imported_funcs, len(info.func_types))}
+    return sorted(f"entry_{k}" for k in sigs)

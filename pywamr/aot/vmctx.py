@@ -1,0 +1,98 @@
+"""The one definition of the native data layout shared by generated code and the Python side.
+
+Sits under both `translate`/emitters (which compute offsets from here when writing IR) and
+`runtime` (which fills the buffers with ctypes). Nothing else hard-codes an offset. Bump
+`LAYOUT_VERSION` whenever anything here changes: it is part of the code-cache key.
+
+Layout (all slots 8 bytes, little-endian):
+
+vmctx (one per instance):
+  MEM_BASE      address of linear memory 0 (refreshed by a grow hook)
+  MEM_SIZE      its size in bytes
+  FUNCS         address of an array: function index -> address of a function record
+  TABLES        address of an array: table index -> address of a table descriptor
+  GLOBALS       address of an array: global index -> address of the global's 8-byte cell
+  TYPE_IDS      address of an array: type index -> canonical structural type id
+  INSTANCE_ID   key of the instance in the Python registry (runtime helper calls)
+
+function record (one per function object that native code can see; a funcref is its address):
+  CODE          native entry `ret f(ptr vmctx, params...)`, 0 for a function run by Python
+  CALLEE_VMCTX  vmctx to pass to CODE
+  TYPE_ID       canonical structural type id (never 0)
+
+table descriptor (one per table, shared by every instance using it):
+  ELEMENTS      address of an i64 array of references (funcref: record address; 0 = null)
+  SIZE          number of elements
+
+process context (the external global `pywamr_ctx`, one per process):
+  JMPBUF        jmp_buf of the innermost entry trampoline
+  STACK_LIMIT   lowest allowed stack pointer (0 outside native code)
+  TRAP_CODE     code of the last trap
+  TRAP_FUNC     function index of the last trap
+  RT_STATUS     trap code set by a runtime helper callback (0 = ok)
+  TRAP_VMCTX    vmctx of the function that trapped (names the module for the backtrace)
+"""
+from __future__ import annotations
+
+from ..errors import TrapCode
+
+LAYOUT_VERSION = 1
+
+SLOT = 8
+
+# vmctx slots (byte offsets)
+MEM_BASE = 0
+MEM_SIZE = 8
+FUNCS = 16
+TABLES = 24
+GLOBALS = 32
+TYPE_IDS = 40
+INSTANCE_ID = 48
+VMCTX_SIZE = 64
+
+# function record
+RECORD_CODE = 0
+RECORD_VMCTX = 8
+RECORD_TYPE_ID = 16
+RECORD_SIZE = 32
+
+# table descriptor
+TABLE_ELEMENTS = 0
+TABLE_SIZE = 8
+TABLE_DESC_SIZE = 16
+
+# process context
+CTX_SYMBOL = "pywamr_ctx"
+CTX_JMPBUF = 0
+CTX_STACK_LIMIT = 8
+CTX_TRAP_CODE = 16
+CTX_TRAP_FUNC = 24
+CTX_RT_STATUS = 32
+CTX_TRAP_VMCTX = 40
+CTX_SIZE = 64
+
+# symbols the generated code imports from the Python side
+HOST_CALL_SYMBOL = "pywamr_host_call"     # i32 (ptr vmctx, i64 record, ptr buffer)
+RUNTIME_SYMBOL = "pywamr_runtime"         # i64 (ptr vmctx, i32 op, i64 a, i64 b, i64 c, i64 d)
+
+# trap codes as small ints; 0 means "no trap"
+TRAP_CODES: tuple[TrapCode, ...] = tuple(TrapCode)
+TRAP_NUMBER = {code: i + 1 for i, code in enumerate(TRAP_CODES)}
+HOST_TRAP = TRAP_NUMBER[TrapCode.HOST]     # a Python exception is pending
+
+
+def trap_from_number(n: int) -> TrapCode:
+    return TRAP_CODES[n - 1]
+
+
+# runtime helper operations (the `op` argument of RUNTIME_SYMBOL)
+RT_MEMORY_GROW = 1        # a=delta                     -> old pages or 0xFFFFFFFF
+RT_MEMORY_INIT = 2        # a=data index, b=dst, c=src, d=n
+RT_DATA_DROP = 3          # a=data index
+RT_TABLE_GET = 4          # unused (native)
+RT_TABLE_SET = 5          # a=table, b=index, c=reference handle
+RT_TABLE_GROW = 6         # a=table, b=delta, c=init handle    -> old size or 0xFFFFFFFF
+RT_TABLE_FILL = 7         # a=table, b=dst, c=value handle, d=n
+RT_TABLE_COPY = 8         # a=dst table | src table << 32, b=dst, c=src, d=n
+RT_TABLE_INIT = 9         # a=table | elem << 32, b=dst, c=src, d=n
+RT_ELEM_DROP = 10         # a=elem index
