@@ -3,6 +3,7 @@
 Usage: python wasmtime_run.py MODULE.wasm [ARGS...]
 The guest's stdout/stderr are inherited; the process exits with the guest's exit status.
 """
+import os
 import sys
 
 import wasmtime
@@ -10,7 +11,10 @@ import wasmtime
 
 def main(argv):
     path, args = argv[0], argv[1:]
-    engine = wasmtime.Engine()
+    config = wasmtime.Config()
+    if os.environ.get("PYWAMR_BENCH_WASMTIME_CACHE") == "1":
+        config.cache = True      # wasmtime's default on-disk code cache
+    engine = wasmtime.Engine(config)
     module = wasmtime.Module.from_file(engine, path)
     linker = wasmtime.Linker(engine)
     linker.define_wasi()
