@@ -39,6 +39,8 @@ def parse_args(argv):
                    help="pip-install missing peer runtimes (wasmtime, pywasm, wamr-bin/wamrc-bin)")
     p.add_argument("--write", action="store_true", help="write BENCHMARKS.md at the repository root")
     p.add_argument("--output", default=str(REPO_ROOT / "BENCHMARKS.md"), help="path for --write")
+    p.add_argument("--render", metavar="JSON",
+                   help="do not measure: re-render the report from a saved results file")
     p.add_argument("--json", default=str(BENCH_DIR / "results" / "latest.json"),
                    help="where to save the raw results (default benchmarks/results/latest.json)")
     return p.parse_args(argv)
@@ -125,6 +127,13 @@ def run_kernels(kernels, runtimes: list[Runtime], reps: int, wasmtime_ref: Runti
 
 def main(argv=None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
+    if args.render:
+        text = report.render(json.loads(Path(args.render).read_text()))
+        print(text)
+        if args.write:
+            Path(args.output).write_text(text)
+            log(f"wrote {args.output}")
+        return 0
     reps = args.reps if args.reps is not None else (2 if args.quick else 5)
     wanted = [s.strip() for s in args.runtimes.split(",") if s.strip()]
     bad = [w for w in wanted if w not in RUNTIME_KEYS]

@@ -71,7 +71,7 @@ def kernel_tables(res) -> list[str]:
     L.append("### Kernels: in-guest time at full size (median, lower is better)\n")
     L.append("| kernel | full size | " + " | ".join(lab) + " | checksums |")
     L.append("|---|---:|" + "---:|" * len(cols) + "---|")
-    notes = []
+    notes: dict[tuple[str, str], list[str]] = {}
     for kname, k in res["kernels"].items():
         row = [f"`{kname}`", f"{k['full']:,}"]
         for c in cols:
@@ -84,7 +84,7 @@ def kernel_tables(res) -> list[str]:
             else:
                 err = k["errors"].get(c, "not run")
                 row.append("failed: " + short(err, 40))
-                notes.append(f"- `{kname}` on {rts[c]['label']}: {short(err, 300)}")
+                notes.setdefault((rts[c]["label"], short(err, 300)), []).append(f"`{kname}`")
         bad = {c: v for c, v in k["checksums"].items() if v != "ok"}
         row.append("agree (%d runtimes)" % len(k["checksums"]) if not bad and k["checksums"]
                    else ("; ".join(f"{rts[c]['label']}: {short(v, 60)}" for c, v in bad.items())
@@ -102,7 +102,7 @@ def kernel_tables(res) -> list[str]:
         row = [f"`{kname}`"]
         for a, b in pairs:
             sa, sb = k.get("summary", {}).get(a), k.get("summary", {}).get(b)
-            row.append(f"{sa['guest_ms_full'] / sb['guest_ms_full']:.2f}×"
+            row.append(f"{sa['guest_ms_full'] / sb['guest_ms_full']:.3g}×"
                        if sa and sb and sb["guest_ms_full"] > 0 else "n/a")
         L.append("| " + " | ".join(row) + " |")
     L.append("")
@@ -132,7 +132,7 @@ def kernel_tables(res) -> list[str]:
     L.append("")
     if notes:
         L.append("Failures, in full:\n")
-        L.extend(notes)
+        L.extend(f"- {label} on {', '.join(ks)}: {err}" for (label, err), ks in notes.items())
         L.append("")
     return L
 
@@ -156,13 +156,17 @@ def compile_table(cp) -> list[str]:
          "| compiler | wall | MB/s (wall) | in-process | MB/s (in-process) |",
          "|---|---:|---:|---:|---:|"]
     for label, r in cp["rows"].items():
-        if "error" in r and "wall_ms" not in r and "inproc_ms" not in r:
-            L.append(f"| {label} | failed: {short(r['error'], 80)} | | | |")
+        if "wall_ms" not in r and "inproc_ms" not in r:
+            L.append(f"| {label} | failed: {short(r.get('error', '?'), 80)} | | | |")
             continue
-        L.append(f"| {label} | {fmt_ms(r.get('wall_ms'))} | "
-                 f"{r['mb_per_s_wall']:.2f}" if "wall_ms" in r else f"| {label} | — | —")
-        L[-1] += (f" | {fmt_ms(r['inproc_ms'])} | {r['mb_per_s_inproc']:.2f} |" if "inproc_ms" in r
-                  else f" | {('n/a: ' + short(r['inproc_error'], 50)) if 'inproc_error' in r else '—'} | |")
+        wall = (f"{fmt_ms(r['wall_ms'])} | {r['mb_per_s_wall']:.2f}" if "wall_ms" in r else "— | —")
+        if "inproc_ms" in r:
+            inproc = f"{fmt_ms(r['inproc_ms'])} | {r['mb_per_s_inproc']:.2f}"
+        elif "inproc_error" in r:
+            inproc = f"n/a: {short(r['inproc_error'], 50)} | —"
+        else:
+            inproc = "— | —"
+        L.append(f"| {label} | {wall} | {inproc} |")
     return L + [""]
 
 
