@@ -34,7 +34,11 @@ def machine_info() -> dict:
             mem = f"{kb / 1024 / 1024:.0f} GiB"
     except (OSError, ValueError, IndexError):
         pass
-    return {"cpu": cpu, "cores": os.cpu_count(), "memory": mem,
+    try:
+        load = "%.2f %.2f %.2f" % os.getloadavg()
+    except OSError:
+        load = "?"
+    return {"loadavg_at_start": load, "cpu": cpu, "cores": os.cpu_count(), "memory": mem,
             "os": f"{platform.system()} {platform.release()}",
             "python": f"{platform.python_implementation()} {platform.python_version()}",
             "python_exe": sys.executable, "clang": clang}
@@ -214,6 +218,9 @@ def render(res) -> str:
     L.append("## Machine and versions\n")
     L.append(f"- CPU: {m['cpu']}, {m['cores']} cores, {m['memory']} RAM; {m['os']}")
     L.append(f"- Python: {m['python']}; kernels built with {m['clang']}")
+    if m.get("loadavg_at_start"):
+        L.append(f"- load average when the run started: {m['loadavg_at_start']} "
+                 "(the machine may have been shared with other work; medians damp, not remove, that)")
     for key in ORDER:
         if key in rts:
             r = rts[key]
