@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
+import re
 import shlex
 import statistics
 import sys
@@ -12,9 +13,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from . import report, sections
-from .config import BENCH_DIR, HOSTCALL, HELLO, KERNELS, REPO_ROOT
-from .runtimes import ALL_RUNTIMES, RUNTIME_KEYS, Runtime, Wasmtime, install_missing
+from . import proc, report, sections
+from .config import BENCH_DIR, DRIVER_DIR, HELLO, HOSTCALL, KERNELS, REPO_ROOT
+from .runtimes import ALL_RUNTIMES, PY, RUNTIME_KEYS, Runtime, Wasmtime, install_missing
 
 EXTRA = ["startup", "compile", "instantiate", "hostcall", "components"]
 
@@ -65,6 +66,14 @@ def run_kernels(kernels, runtimes: list[Runtime], reps: int, wasmtime_ref: Runti
                 kres["errors"][rt.key] = str(exc)
                 continue
             active.append(rt)
+        # work count: wasm operators per unit (wasmtime fuel), which also checks linearity
+        if wasmtime_ref is not None and wasmtime_ref.status()[0]:
+            r = proc.run([PY, str(DRIVER_DIR / "wasmtime_fuel.py"), str(k.path), str(k.tiny)],
+                         timeout=600)
+            vals = dict(re.findall(r"^(\w+):\s*(\S+)\s*$", r.stdout, re.M))
+            if r.returncode == 0 and "fuel_per_unit" in vals:
+                kres["fuel_per_unit"] = float(vals["fuel_per_unit"])
+                kres["linearity"] = float(vals["linearity"])
         # reference checksums: wasmtime at every size some runtime runs (scaled runs included)
         if wasmtime_ref is not None and wasmtime_ref.status()[0]:
             for size in sorted({kres["sizes"][rt.key] for rt in active}):

@@ -32,7 +32,7 @@ class Kernel:
 
 
 KERNELS: list[Kernel] = [
-    Kernel("fib", "recursive fib(20)/fib(21), N times", 3000, 100, 5),
+    Kernel("fib", "recursive fib(20), N times", 4000, 100, 5),
     Kernel("nbody", "5-body f64 simulation, N steps", 2_000_000, 40_000, 1000),
     Kernel("sieve", "sieve of Eratosthenes to 65536, N times", 600, 20, 1),
     Kernel("matmul", "64x64 f64 matrix multiply, N times", 900, 20, 1),

@@ -100,6 +100,17 @@ def kernel_tables(res) -> list[str]:
     # ratios
     L.append("### Ratios (in-guest time, full-size equivalent; < 1 means pywamr is faster)\n")
     pairs = [(a, b) for a, b in RATIO_PAIRS if a in rts and b in rts]
+    if not pairs:
+        L.pop()
+        L.append("")
+    else:
+        L.extend(_ratio_rows(res, pairs))
+    return L + _other_kernel_tables(res, cols, notes)
+
+
+def _ratio_rows(res, pairs) -> list[str]:
+    rts = res["runtimes"]
+    L = []
     L.append("| kernel | " + " | ".join(f"{rts[a]['label']} / {rts[b]['label']}" for a, b in pairs) + " |")
     L.append("|---|" + "---:|" * len(pairs))
     for kname, k in res["kernels"].items():
@@ -110,6 +121,12 @@ def kernel_tables(res) -> list[str]:
                        if sa and sb and sb["guest_ms_full"] > 0 else "n/a")
         L.append("| " + " | ".join(row) + " |")
     L.append("")
+    return L
+
+
+def _other_kernel_tables(res, cols, notes) -> list[str]:
+    rts = res["runtimes"]
+    L = []
     # wall time and sizes actually run
     L.append("### Kernels: whole-process wall time at the size actually run (median)\n")
     L.append("Process spawn to exit: interpreter start-up, module load/compile, instantiation and "
@@ -228,11 +245,20 @@ def render(res) -> str:
             L.append(f"- {r['label']}: {r['version']}{status}")
     L.append("")
     L.append("## Kernels\n")
-    L.append("| kernel | work | full size | pywamr interp size | pywasm size |")
-    L.append("|---|---|---:|---:|---:|")
+    L.append("| kernel | work | full size | pywamr interp size | pywasm size | wasm ops at full size ‡ |")
+    L.append("|---|---|---:|---:|---:|---:|")
     for k in KERNELS:
         if k.name in res["kernels"]:
-            L.append(f"| `{k.name}` | {k.what} | {k.full:,} | {k.interp:,} | {k.tiny:,} |")
+            kr = res["kernels"][k.name]
+            ops = (f"{kr['fuel_per_unit'] * k.full / 1e6:,.0f} M" if "fuel_per_unit" in kr else "n/a")
+            if "linearity" in kr and abs(kr["linearity"] - 1) > 0.01:
+                ops += f" (not linear: {kr['linearity']:.3f})"
+            L.append(f"| `{k.name}` | {k.what} | {k.full:,} | {k.interp:,} | {k.tiny:,} | {ops} |")
+    L.append("")
+    L.append("‡ wasm operators executed in the timed region, counted with wasmtime's fuel "
+             "(about one unit per operator) as the difference between runs at 2x and 1x the pywasm "
+             "size, times the full size; a third run checks that the work per unit is constant, "
+             "which is what the linear extrapolation below relies on.")
     L.append("")
     L.extend(kernel_tables(res))
     L.append("## Other measurements\n")

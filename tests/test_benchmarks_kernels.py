@@ -1,6 +1,8 @@
 """Smoke test of the benchmark kernels (benchmarks/kernels): each runs at its smallest size on the
 `wasmtime` package, prints `time_ns:` and `checksum:`, and the checksum is stable across runs and
-equal to the value pinned here (the kernels are deterministic C; a rebuild must not change them)."""
+equal to the value pinned here (the kernels are deterministic C; a rebuild must not change them).
+Also checks that each kernel's work is linear in its size, which the runner's extrapolation of
+scaled-down runs relies on."""
 import re
 import subprocess
 import sys
@@ -16,13 +18,13 @@ from benchmarks.config import DRIVER_DIR, HELLO, HOSTCALL, KERNELS  # noqa: E402
 pytest.importorskip("wasmtime")
 
 EXPECTED = {   # checksum at Kernel.tiny
-    "fib": "2285591811",
+    "fib": "2160937839",
     "nbody": "-0.169075164 -0.169087605",
     "sieve": "6542",
     "matmul": "0.421875 -0.140625",
     "sha256": "b650c67611727709a711d90d86a7391d1c388020ed9beb3ad50fd2631f424054",
-    "memloop": "2795823112",
-    "bulkmem": "2567570512",
+    "memloop": "2126647312",
+    "bulkmem": "394654228",
 }
 
 
@@ -50,6 +52,18 @@ def test_kernel_checksum_stable(kernel):
         sums.append(m.group(1).strip())
     assert sums[0] == sums[1]
     assert sums[0] == EXPECTED[kernel.name]
+
+
+@pytest.mark.parametrize("kernel", KERNELS, ids=lambda k: k.name)
+def test_kernel_work_is_linear_in_size(kernel):
+    """The runner extrapolates scaled-down runs linearly: the work per unit of size must be
+    constant.  wasmtime's fuel (about one unit per wasm operator) checks it."""
+    r = subprocess.run([sys.executable, str(DRIVER_DIR / "wasmtime_fuel.py"), str(kernel.path),
+                        str(kernel.tiny)], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    vals = dict(re.findall(r"^(\w+): (\S+)$", r.stdout, re.M))
+    assert float(vals["fuel_per_unit"]) > 0
+    assert abs(float(vals["linearity"]) - 1.0) < 0.01, r.stdout
 
 
 def test_hello():
