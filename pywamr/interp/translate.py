@@ -63,10 +63,38 @@ class FunctionTranslator:
         self.consts: dict = {}
         self.indent = 1
         self.label_ids = 0
+        # Operand folding (structured form only): a `local.get` or constant is not copied into
+        # its stack slot; the slot's consumer reads the local or literal directly. `pending`
+        # maps slot -> atom; it is flushed at control flow and before the local is written.
+        self.fold = False
+        self.pending: dict[int, str] = {}
 
     # ---- helpers -------------------------------------------------------------------------
     def emit(self, line: str) -> None:
         self.lines.append("    " * self.indent + line)
+
+    def operand(self, slot: int) -> str:
+        """The expression for a stack slot that is being consumed."""
+        atom = self.pending.pop(slot, None)
+        return f"s{slot}" if atom is None else atom
+
+    def flush(self) -> None:
+        """Materialise every deferred slot (before control flow joins or branches)."""
+        for slot, atom in sorted(self.pending.items()):
+            self.emit(f"s{slot} = {atom}")
+        self.pending.clear()
+
+    def flush_local(self, name: str) -> None:
+        """Materialise deferred slots that read local `name`, before it is overwritten."""
+        for slot in [k for k, atom in self.pending.items() if atom == name]:
+            self.emit(f"s{slot} = {name}")
+            del self.pending[slot]
+
+    def defer(self, slot: int, atom: str) -> None:
+        if self.fold:
+            self.pending[slot] = atom
+        else:
+            self.emit(f"s{slot} = {atom}")
 
     def block_arity(self, bt):
         if bt == ast.BLOCK_EMPTY:
@@ -138,10 +166,13 @@ class FunctionTranslator:
         uses_br = False
         pos = 0
         n = len(body)
+        self.fold = True
         while pos < n:
             instr = body[pos]
             op = instr[0]
             h = heights[pos]
+            if op in (0x02, 0x03, 0x05, 0x0B, 0x0C, 0x0E, 0x0F) and h is not None:
+                self.flush()
             if op == 0x0B:  # end
                 frame = ctrls.pop()
                 if frame.kind == "func":
@@ -180,7 +211,9 @@ class FunctionTranslator:
                     self.emit("while True:")
                     self.indent += 1
                 if op == 0x04:
-                    self.emit(f"if s{h - 1}:")
+                    cond = self.operand(h - 1)
+                    self.flush()
+                    self.emit(f"if {cond}:")
                     self.indent += 1
                     if pos not in info.elses:
                         # if without else: nothing to do on the false path
@@ -190,7 +223,9 @@ class FunctionTranslator:
             if op == 0x0C:
                 uses_br |= self.emit_branch(ctrls, instr[1], h)
             elif op == 0x0D:
-                self.emit(f"if s{h - 1}:")
+                cond = self.operand(h - 1)
+                self.flush()
+                self.emit(f"if {cond}:")
                 self.indent += 1
                 uses_br |= self.emit_branch(ctrls, instr[1], h - 1)
                 self.indent -= 1
@@ -323,46 +358,55 @@ class FunctionTranslator:
         info = OPS[op]
         name = info.name
         e = self.emit
+        o = self.operand
         if info.imm == "none" and info.sig is not None:
             nin = len(info.sig[0])
-            args = [f"s{h - nin + i}" for i in range(nin)]
+            args = [o(h - nin + i) for i in range(nin)]
             e(f"s{h - nin} = " + EXPR[name].format(*args))
         elif op == 0x20:
-            e(f"s{h} = l{instr[1]}")
-        elif op == 0x21:
-            e(f"l{instr[1]} = s{h - 1}")
-        elif op == 0x22:
-            e(f"l{instr[1]} = s{h - 1}")
+            self.defer(h, f"l{instr[1]}")
+        elif op == 0x21 or op == 0x22:
+            local = f"l{instr[1]}"
+            value = o(h - 1)
+            self.flush_local(local)
+            if value != local:
+                e(f"{local} = {value}")
+            if op == 0x22:
+                self.defer(h - 1, local)
         elif op == 0x41 or op == 0x42:
-            e(f"s{h} = {instr[1]}")
+            self.defer(h, f"({instr[1]})")
         elif op == 0x43:
-            e(f"s{h} = {_float_literal(f32_from_bits(instr[1]), self.consts, self.info.index)}")
+            self.defer(h, f"({_float_literal(f32_from_bits(instr[1]), self.consts, self.info.index)})")
         elif op == 0x44:
-            e(f"s{h} = {_float_literal(f64_from_bits(instr[1]), self.consts, self.info.index)}")
+            self.defer(h, f"({_float_literal(f64_from_bits(instr[1]), self.consts, self.info.index)})")
         elif info.imm == "memarg":
             offset = instr[2]
             if name in LOAD:
-                addr = f"s{h - 1} + {offset}" if offset else f"s{h - 1}"
+                base = o(h - 1)
+                addr = f"{base} + {offset}" if offset else base
                 e(f"s{h - 1} = " + LOAD[name].format(addr))
             else:
-                addr = f"s{h - 2} + {offset}" if offset else f"s{h - 2}"
-                e(STORE[name].format(addr, f"s{h - 1}"))
+                value = o(h - 1)
+                base = o(h - 2)
+                addr = f"{base} + {offset}" if offset else base
+                e(STORE[name].format(addr, value))
         elif op == 0x23:
             e(f"s{h} = g{instr[1]}.value")
         elif op == 0x24:
-            e(f"g{instr[1]}.value = s{h - 1}")
+            e(f"g{instr[1]}.value = {o(h - 1)}")
         elif op == 0x10:
             ft = self.func_types[instr[1]]
             self.emit_call(f"f{instr[1]}", ft, h)
         elif op == 0x11:
             ft = self.types[instr[1]]
             self.consts[f"ty{instr[1]}"] = ft
-            callee = f"call_target(t{instr[2]}.elements, s{h - 1}, ty{instr[1]})"
+            callee = f"call_target(t{instr[2]}.elements, {o(h - 1)}, ty{instr[1]})"
             self.emit_call(callee, ft, h - 1)
         elif op == 0x1A:
             pass
         elif op == 0x1B or op == 0x1C:
-            e(f"s{h - 3} = s{h - 3} if s{h - 1} else s{h - 2}")
+            c, b, a = o(h - 1), o(h - 2), o(h - 3)
+            e(f"s{h - 3} = {a} if {c} else {b}")
         elif op == 0x00:
             e("unreachable()")
         elif op == 0x01:
@@ -370,43 +414,57 @@ class FunctionTranslator:
         elif op == 0x3F:
             e(f"s{h} = len(mem) >> 16")
         elif op == 0x40:
-            e(f"s{h - 1} = memory_grow(memory0, s{h - 1})")
+            e(f"s{h - 1} = memory_grow(memory0, {o(h - 1)})")
         elif op == 0xD0:
-            e(f"s{h} = None")
+            self.defer(h, "None")
         elif op == 0xD1:
-            e(f"s{h - 1} = s{h - 1} is None")
+            e(f"s{h - 1} = {o(h - 1)} is None")
         elif op == 0xD2:
             e(f"s{h} = func{instr[1]}")
         elif op == 0x25:
-            e(f"s{h - 1} = table_get(t{instr[1]}.elements, s{h - 1})")
+            e(f"s{h - 1} = table_get(t{instr[1]}.elements, {o(h - 1)})")
         elif op == 0x26:
-            e(f"table_set(t{instr[1]}.elements, s{h - 2}, s{h - 1})")
-        elif op == 0xFC08:
-            e(f"memory_init(mem, datas, {instr[1]}, s{h - 3}, s{h - 2}, s{h - 1})")
+            v, i = o(h - 1), o(h - 2)
+            e(f"table_set(t{instr[1]}.elements, {i}, {v})")
+        elif op in (0xFC08, 0xFC0A, 0xFC0B, 0xFC0C, 0xFC0E, 0xFC11, 0xFC0F):
+            self.emit_plain_bulk(instr, h)
         elif op == 0xFC09:
             e(f"datas[{instr[1]}] = b''")
+        elif op == 0xFC0D:
+            e(f"elems[{instr[1]}] = []")
+        elif op == 0xFC10:
+            e(f"s{h} = len(t{instr[1]}.elements)")
+        else:
+            raise AssertionError(f"no translation for {name}")
+
+    def emit_plain_bulk(self, instr, h: int):
+        """Bulk memory and table instructions: operands materialised in their slots."""
+        for slot in (h - 3, h - 2, h - 1):
+            atom = self.pending.pop(slot, None)
+            if atom is not None:
+                self.emit(f"s{slot} = {atom}")
+        op = instr[0]
+        e = self.emit
+        if op == 0xFC08:
+            e(f"memory_init(mem, datas, {instr[1]}, s{h - 3}, s{h - 2}, s{h - 1})")
         elif op == 0xFC0A:
             e(f"memory_copy(mem, s{h - 3}, s{h - 2}, s{h - 1})")
         elif op == 0xFC0B:
             e(f"memory_fill(mem, s{h - 3}, s{h - 2}, s{h - 1})")
         elif op == 0xFC0C:
             e(f"table_init(t{instr[2]}.elements, elems, {instr[1]}, s{h - 3}, s{h - 2}, s{h - 1})")
-        elif op == 0xFC0D:
-            e(f"elems[{instr[1]}] = []")
         elif op == 0xFC0E:
             e(f"table_copy(t{instr[1]}.elements, t{instr[2]}.elements, s{h - 3}, s{h - 2}, s{h - 1})")
         elif op == 0xFC0F:
             e(f"s{h - 2} = table_grow(t{instr[1]}, s{h - 2}, s{h - 1})")
-        elif op == 0xFC10:
-            e(f"s{h} = len(t{instr[1]}.elements)")
         elif op == 0xFC11:
             e(f"table_fill(t{instr[1]}.elements, s{h - 3}, s{h - 2}, s{h - 1})")
         else:
-            raise AssertionError(f"no translation for {name}")
+            raise AssertionError(f"no bulk translation for opcode {op:#x}")
 
     def emit_call(self, callee: str, ft, h: int):
         n = len(ft.params)
-        args = ", ".join(f"s{h - n + i}" for i in range(n))
+        args = ", ".join(self.operand(h - n + i) for i in range(n))
         call = f"{callee}({args})"
         base = h - n
         r = len(ft.results)
