@@ -144,3 +144,8 @@ STORE = {
     "i64.store16": "st_u16(mem, {0}, {1} & 0xFFFF)",
     "i64.store32": "st_i32(mem, {0}, {1} & 0xFFFFFFFF)",
 }
+
+# Instructions whose evaluation can trap: never deferred or reordered by the translator.
+TRAPPING = frozenset(
+    [f"{t}.{op}" for t in ("i32", "i64") for op in ("div_s", "div_u", "rem_s", "rem_u")]
+    + [f"{t}.trunc_{f}_{s}" for t in ("i32", "i64") for f in ("f32", "f64") for s in "su"])

@@ -12,12 +12,17 @@ binds the result.
 """
 from __future__ import annotations
 
+import re
+
 from ..binary import ast
 from ..binary.opcodes import OPS
 from ..binary.types import F32, F64
 from ..runtime.numerics import f32_from_bits, f64_from_bits
 from ..validate.function import FuncInfo
-from .ops import EXPR, LOAD, STORE
+from .ops import EXPR, LOAD, STORE, TRAPPING
+
+_ASSIGNED_SLOTS = re.compile(r"^(s\d+(?:, s\d+)*) = ")
+_ATOM = re.compile(r"^\(?-?[\w.]+\)?$")
 
 MAX_LOOP_DEPTH = 17
 MAX_INDENT = 60
@@ -71,6 +76,12 @@ class FunctionTranslator:
 
     # ---- helpers -------------------------------------------------------------------------
     def emit(self, line: str) -> None:
+        if self.pending:
+            target = _ASSIGNED_SLOTS.match(line)
+            if target:
+                # deferred expressions read the old value of an overwritten slot: evaluate first
+                for name in target.group(1).split(", "):
+                    self.flush_local(name)
         self.lines.append("    " * self.indent + line)
 
     def operand(self, slot: int) -> str:
@@ -80,15 +91,19 @@ class FunctionTranslator:
 
     def flush(self) -> None:
         """Materialise every deferred slot (before control flow joins or branches)."""
-        for slot, atom in sorted(self.pending.items()):
-            self.emit(f"s{slot} = {atom}")
+        items = sorted(self.pending.items())
         self.pending.clear()
+        for slot, expr in items:
+            self.emit(f"s{slot} = {expr}")
 
     def flush_local(self, name: str) -> None:
         """Materialise deferred slots that read local `name`, before it is overwritten."""
-        for slot in [k for k, atom in self.pending.items() if atom == name]:
-            self.emit(f"s{slot} = {name}")
+        pattern = re.compile(rf"\b{name}\b")
+        readers = [(k, expr) for k, expr in self.pending.items() if pattern.search(expr)]
+        for slot, _ in readers:
             del self.pending[slot]
+        for slot, expr in sorted(readers):
+            self.emit(f"s{slot} = {expr}")
 
     def defer(self, slot: int, atom: str) -> None:
         if self.fold:
@@ -361,8 +376,18 @@ class FunctionTranslator:
         o = self.operand
         if info.imm == "none" and info.sig is not None:
             nin = len(info.sig[0])
-            args = [o(h - nin + i) for i in range(nin)]
-            e(f"s{h - nin} = " + EXPR[name].format(*args))
+            template = EXPR[name]
+            args = []
+            for i in range(nin):
+                arg = o(h - nin + i)
+                if template.count("{%d}" % i) > 1 and not _ATOM.match(arg):
+                    e(f"s{h - nin + i} = {arg}")     # evaluate a compound operand once
+                    arg = f"s{h - nin + i}"
+                args.append(arg)
+            if self.fold and name not in TRAPPING:
+                self.pending[h - nin] = template.format(*args)
+            else:
+                e(f"s{h - nin} = " + template.format(*args))
         elif op == 0x20:
             self.defer(h, f"l{instr[1]}")
         elif op == 0x21 or op == 0x22:
