@@ -33,9 +33,26 @@ class ArtifactError(WasmError):
     """A precompiled artifact that cannot be used here (stale, foreign or corrupt)."""
 
 
+_source_digest: str | None = None
+
+
+def _compiler_source_digest() -> str:
+    """Hash of the compiler's own sources: a code change can never reuse stale objects."""
+    global _source_digest
+    if _source_digest is None:
+        h = hashlib.sha256()
+        root = Path(__file__).resolve().parent
+        for path in sorted(root.rglob("*.py")):
+            h.update(path.relative_to(root).as_posix().encode())
+            h.update(path.read_bytes())
+        _source_digest = h.hexdigest()[:16]
+    return _source_digest
+
+
 def compiler_identity() -> dict:
     from .. import __version__
-    return {"pywamr": __version__, "aot": COMPILER_VERSION, "layout": vmctx.LAYOUT_VERSION}
+    return {"pywamr": __version__, "aot": f"{COMPILER_VERSION}+{_compiler_source_digest()}",
+            "layout": vmctx.LAYOUT_VERSION}
 
 
 @dataclass

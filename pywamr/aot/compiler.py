@@ -2,20 +2,23 @@
 worker processes, in parallel, with an optional progress line.
 
 Sits between `translate` (IR text, made here in the parent) and `codegen` (run in the
-workers). Workers live in a persistent `spawn` pool shared by every compile of the process, so
-small modules pay no process start-up; a worker killed by an LLVM abort breaks only that
-compile (`CompileError`) and the pool is rebuilt. `stats` counts chunks sent to LLVM (tests use
-it to check that a cache hit did no LLVM work).
+workers). Workers are persistent subprocesses (`python -m pywamr.aot.worker --serve`, see
+`worker.py`) shared by every compile of the process, so small modules pay no start-up and the
+embedding script needs no `__main__` guard; a worker killed by an LLVM abort fails only that
+compile (`CompileError`) and is replaced next time. `stats` counts chunks sent to LLVM (tests
+use it to check that a cache hit did no LLVM work).
 """
 from __future__ import annotations
 
 import atexit
-import concurrent.futures as futures
-import multiprocessing
 import os
+import queue
+import struct
+import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 from ..errors import WasmError
 from .translate import ModuleInfo, chunk_ir
@@ -34,33 +37,80 @@ class Stats:
 
 
 stats = Stats()
-_pool = None
-_pool_lock = threading.Lock()
 
 
-def _get_pool(jobs: int):
-    global _pool
-    with _pool_lock:
-        if _pool is None or _pool._max_workers < jobs:
-            if _pool is not None:
-                _pool.shutdown(wait=False)
-            context = multiprocessing.get_context("spawn")
-            _pool = futures.ProcessPoolExecutor(max_workers=jobs, mp_context=context)
-        return _pool
+class Worker:
+    """One `pywamr.aot.worker --serve` subprocess."""
+
+    def __init__(self):
+        env = dict(os.environ)
+        package_root = str(Path(__file__).resolve().parents[2])
+        env["PYTHONPATH"] = package_root + os.pathsep + env.get("PYTHONPATH", "")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "pywamr.aot.worker", "--serve"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def compile(self, ir: str) -> bytes:
+        data = ir.encode()
+        try:
+            self.process.stdin.write(struct.pack("<I", len(data)) + data)
+            self.process.stdin.flush()
+            head = self.process.stdout.read(5)
+            if len(head) < 5:
+                raise EOFError
+            status, n = struct.unpack("<BI", head)
+            payload = self.process.stdout.read(n)
+            if len(payload) < n:
+                raise EOFError
+        except (OSError, EOFError):
+            self.close()
+            raise CompileError("the LLVM worker process died while compiling this module "
+                               f"(exit status {self.process.poll()})") from None
+        if status:
+            raise CompileError(f"LLVM rejected the generated code: {payload.decode()}")
+        return payload
+
+    def close(self) -> None:
+        try:
+            self.process.stdin.close()
+        except OSError:
+            pass
+        try:
+            self.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
 
 
-def _reset_pool() -> None:
-    global _pool
-    with _pool_lock:
-        if _pool is not None:
-            _pool.shutdown(wait=False, cancel_futures=True)
-        _pool = None
+class WorkerPool:
+    def __init__(self):
+        self.idle: list[Worker] = []
+        self.lock = threading.Lock()
+
+    def take(self) -> Worker:
+        with self.lock:
+            while self.idle:
+                w = self.idle.pop()
+                if w.alive():
+                    return w
+        return Worker()
+
+    def give_back(self, w: Worker) -> None:
+        if w.alive():
+            with self.lock:
+                self.idle.append(w)
+
+    def close(self) -> None:
+        with self.lock:
+            workers, self.idle = self.idle, []
+        for w in workers:
+            w.close()
 
 
-@atexit.register
-def _shutdown() -> None:
-    if _pool is not None:
-        _pool.shutdown(wait=False, cancel_futures=True)
+_pool = WorkerPool()
+atexit.register(_pool.close)
 
 
 def split_chunks(info: ModuleInfo, jobs: int) -> list[list[int]]:
@@ -88,36 +138,62 @@ def compile_objects(info: ModuleInfo, *, jobs: int | None = None,
     """Compile all defined functions (and the entry trampolines) to relocatable objects."""
     jobs = max(1, jobs or os.cpu_count() or 1)
     chunks = split_chunks(info, jobs)
-    start = time.monotonic()
-    pool = _get_pool(jobs)
-    pending = {}
     total = len(chunks)
+    start = time.monotonic()
+    tasks: queue.Queue = queue.Queue()
+    results: queue.Queue = queue.Queue()
+    n_threads = min(jobs, total)
+
+    def run() -> None:
+        worker = None
+        try:
+            while True:
+                item = tasks.get()
+                if item is None:
+                    return
+                n, ir = item
+                if worker is None:
+                    worker = _pool.take()
+                try:
+                    results.put((n, worker.compile(ir), None))
+                except CompileError as exc:
+                    if not worker.alive():
+                        worker = None
+                    results.put((n, None, exc))
+        finally:
+            if worker is not None:
+                _pool.give_back(worker)
+
+    threads = [threading.Thread(target=run, daemon=True) for _ in range(n_threads)]
+    for th in threads:
+        th.start()
+    objects: list = [None] * total
+    error = None
     shown = False
     try:
-        for n, funcs in enumerate(chunks):
-            ir = chunk_ir(info, funcs, with_entries=(n == 0))
-            pending[pool.submit(_compile_chunk, ir)] = n
-        objects: list = [None] * total
-        done = 0
-        for future in futures.as_completed(pending):
-            objects[pending[future]] = future.result()
+        try:
+            for n, funcs in enumerate(chunks):
+                tasks.put((n, chunk_ir(info, funcs, with_entries=(n == 0))))
+        finally:
+            for _ in threads:
+                tasks.put(None)
+        for done in range(1, total + 1):
+            n, obj, exc = results.get()
+            if exc is not None:
+                error = error or exc
+                continue
+            objects[n] = obj
             stats.chunks_compiled += 1
-            done += 1
             if progress and time.monotonic() - start > 1.0:
                 shown = True
                 print(f"\rpywamr: compiling {len(info.module.codes)} functions: "
                       f"{done}/{total} chunks", end="", file=sys.stderr, flush=True)
-    except futures.process.BrokenProcessPool:
-        _reset_pool()
-        raise CompileError("the LLVM worker process died while compiling this module") from None
-    except RuntimeError as exc:
-        raise CompileError(f"LLVM rejected the generated code: {exc}") from None
+    finally:
+        for th in threads:
+            th.join()
     if shown:
         print(f" ({time.monotonic() - start:.1f}s)", file=sys.stderr, flush=True)
+    if error is not None:
+        raise error
     stats.modules_compiled += 1
     return objects
-
-
-def _compile_chunk(ir: str) -> bytes:
-    from .worker import compile_chunk
-    return compile_chunk(ir)

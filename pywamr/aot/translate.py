@@ -197,13 +197,13 @@ class FunctionTranslator(FunctionBuilder):
             arg_text = f", i64 {record}" + arg_text
             target = f"@callrec_{signature_key(ft)}"
             self.record_sigs.add(ft)
-        self.push_call_results(ft, f"call {ret_type(ft.results)} {target}(ptr %vmctx{arg_text})")
+        self.push_call_results(ft, f"notail call {ret_type(ft.results)} {target}(ptr %vmctx{arg_text})")
 
     def call_record(self, ft: FuncType, record: str) -> None:
         args = self.pop_n(len(ft.params))
         self.record_sigs.add(ft)
         arg_text = "".join(f", {t} {v}" for t, v in args)
-        self.push_call_results(ft, f"call {ret_type(ft.results)} @callrec_{signature_key(ft)}"
+        self.push_call_results(ft, f"notail call {ret_type(ft.results)} @callrec_{signature_key(ft)}"
                                    f"(ptr %vmctx, i64 {record}{arg_text})")
 
     def push_call_results(self, ft: FuncType, call_text: str) -> None:
@@ -274,9 +274,9 @@ def record_call_helper(ft: FuncType) -> str:
            f"  %vp = getelementptr inbounds i8, ptr %rp, i64 {vmctx.RECORD_VMCTX}",
            "  %cv = load ptr, ptr %vp, align 8"]
     if ft.results:
-        out += [f"  %r = call {rt} %code(ptr %cv{args})", f"  ret {rt} %r"]
+        out += [f"  %r = notail call {rt} %code(ptr %cv{args})", f"  ret {rt} %r"]
     else:
-        out += [f"  call void %code(ptr %cv{args})", "  ret void"]
+        out += [f"  notail call void %code(ptr %cv{args})", "  ret void"]
     out.append("host:")
     for i, t in enumerate(ft.params):
         buffer_store(LLTYPE[t], f"%p{i}", "%buf", i, out, f"%a{i}")

@@ -1,11 +1,14 @@
 """Worker-process side of parallel compilation: IR text in, object bytes out.
 
-Runs in processes of a `spawn` pool (see `compiler.py`) so that an LLVM abort kills only the
-worker. Also runnable as `python -m pywamr.aot.worker IN.ll OUT.o` for debugging one chunk.
-Imports nothing of pywamr but `codegen`.
+`python -m pywamr.aot.worker --serve` is started by `compiler.WorkerPool` and then answers
+requests on stdin/stdout until stdin closes, so an LLVM abort kills only the worker. Frames:
+request = u32 length + IR text (UTF-8); reply = u8 status (0 ok, 1 error) + u32 length +
+object bytes or error message. `python -m pywamr.aot.worker IN.ll OUT.o` compiles one chunk
+(for debugging). Imports nothing of pywamr but `codegen`.
 """
 from __future__ import annotations
 
+import struct
 import sys
 
 
@@ -14,15 +17,44 @@ def compile_chunk(ir_text: str) -> bytes:
     return compile_ir(ir_text)
 
 
-def warm_up() -> bool:
+def _read_exact(stream, n: int) -> bytes | None:
+    data = b""
+    while len(data) < n:
+        part = stream.read(n - len(data))
+        if not part:
+            return None
+        data += part
+    return data
+
+
+def serve() -> int:
     from .codegen import target_machine
     target_machine()
-    return True
+    stdin = sys.stdin.buffer
+    stdout = sys.stdout.buffer
+    while True:
+        head = _read_exact(stdin, 4)
+        if head is None:
+            return 0
+        (n,) = struct.unpack("<I", head)
+        text = _read_exact(stdin, n)
+        if text is None:
+            return 0
+        try:
+            payload = compile_chunk(text.decode())
+            status = 0
+        except Exception as exc:  # reported to the parent as a compile error
+            payload = f"{type(exc).__name__}: {exc}".encode()
+            status = 1
+        stdout.write(struct.pack("<BI", status, len(payload)) + payload)
+        stdout.flush()
 
 
 def main(argv: list[str]) -> int:
+    if argv == ["--serve"]:
+        return serve()
     if len(argv) != 2:
-        print("usage: python -m pywamr.aot.worker IN.ll OUT.o", file=sys.stderr)
+        print("usage: python -m pywamr.aot.worker (--serve | IN.ll OUT.o)", file=sys.stderr)
         return 2
     with open(argv[0]) as f:
         obj = compile_chunk(f.read())

@@ -93,6 +93,21 @@ def _float_intrinsic2(name: str, lltype: str):
     return emit
 
 
+def _min_max(name: str, lltype: str):
+    """`llvm.minimum`/`maximum` may return a signalling NaN operand unchanged; wasm wants an
+    arithmetic NaN, so a NaN result comes from `a + b` instead (which quietens it)."""
+    intrinsic = f"llvm.{name}.{_SUFFIX[lltype]}"
+
+    def emit(t, instr) -> None:
+        b = t.pop()
+        a = t.pop()
+        r = t.call_intrinsic(intrinsic, lltype, [(lltype, a), (lltype, b)])
+        nan = t.value(f"fcmp uno {lltype} {a}, {b}")
+        s = t.value(f"fadd {lltype} {a}, {b}")
+        t.push(lltype, t.value(f"select i1 {nan}, {lltype} {s}, {lltype} {r}"))
+    return emit
+
+
 def _fneg(lltype: str):
     def emit(t, instr) -> None:
         t.push(lltype, t.value(f"fneg {lltype} {t.pop()}"))
@@ -120,6 +135,6 @@ for _w, _lltype in (("f32", "float"), ("f64", "double")):
                               ("trunc", "trunc"), ("nearest", "roundeven"), ("sqrt", "sqrt")):
         HANDLERS[f"{_w}.{_name}"] = _float_unary(_intrinsic, _lltype)
     HANDLERS[f"{_w}.neg"] = _fneg(_lltype)
-    for _name, _intrinsic in (("min", "minimum"), ("max", "maximum"),
-                              ("copysign", "copysign")):
-        HANDLERS[f"{_w}.{_name}"] = _float_intrinsic2(_intrinsic, _lltype)
+    HANDLERS[f"{_w}.min"] = _min_max("minimum", _lltype)
+    HANDLERS[f"{_w}.max"] = _min_max("maximum", _lltype)
+    HANDLERS[f"{_w}.copysign"] = _float_intrinsic2("copysign", _lltype)
