@@ -4,7 +4,7 @@ import pytest
 from pywamr.binary.decoder import decode_module
 from pywamr.binary.reader import Reader
 from pywamr.errors import DecodeError, NotSupported
-from conftest import wat
+from pywamr_testlib import wat
 
 
 def test_leb128_bounds():

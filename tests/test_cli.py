@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, wat
+from pywamr_testlib import ROOT, wat
 
 EXAMPLES = ROOT / "examples"
 

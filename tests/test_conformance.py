@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from conftest import ENGINES, conformance_dir
+from pywamr_testlib import ENGINES, conformance_dir
 
 CORE = conformance_dir() / "core" if conformance_dir() else None
 

@@ -4,7 +4,7 @@ import pytest
 from pywamr.binary.decoder import decode_module
 from pywamr.errors import ValidationError
 from pywamr.validate import validate_module
-from conftest import wat
+from pywamr_testlib import wat
 
 
 def check(text):

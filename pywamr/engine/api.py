@@ -201,15 +201,11 @@ class Linker:
         for name, extern in instance.state.exports.items():
             self.definitions[(module, name)] = extern
 
-    def define_wasi(self, config=None) -> None:
-        from ..wasi import WasiConfig
-        from ..wasi.context import WasiContext
-        from ..wasi.p1 import host_functions
-        ctx = WasiContext(config or WasiConfig())
-        self.wasi_context = ctx
-        for name, (ft, fn) in host_functions(ctx).items():
-            self.definitions[("wasi_snapshot_preview1", name)] = _HostDefinition(
-                ft, fn, True, True, f"wasi_snapshot_preview1!{name}")
+    def define_wasi(self, config) -> None:
+        """Define WASI preview 1 from a `pywamr.wasi.WasiConfig`.
+
+        WASI sits above this layer; it plugs in through `config.define_in(linker)`."""
+        self.wasi_context = config.define_in(self)
 
     def instantiate(self, store: Store | None, module: Module) -> "Instance":
         caller = Caller()
