@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from conftest import aot_available, wat  # noqa: E402
+from pywamr_testlib import aot_available, wat  # noqa: E402
 
 if not aot_available():
     pytest.skip("the aot engine is not available", allow_module_level=True)
