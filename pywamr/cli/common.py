@@ -1,6 +1,8 @@
 """Options shared by subcommands: engine choice and cache location."""
 from __future__ import annotations
 
+import sys
+
 from ..engine import Engine
 
 
@@ -12,5 +14,7 @@ def add_engine_options(p) -> None:
 
 
 def make_engine(args, progress: bool = True) -> Engine:
+    """The engine the options ask for. Compile progress goes to stderr only when it is a
+    terminal, so a guest's own stderr stays byte-for-byte what the guest wrote."""
     return Engine(args.engine, cache_dir=args.cache_dir, cache=not args.no_cache,
-                  progress=progress)
+                  progress=progress and sys.stderr.isatty())

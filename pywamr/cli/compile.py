@@ -1,6 +1,7 @@
 """`pywamr compile`: write a precompiled (AOT) module that later runs with no LLVM work."""
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from ..engine import Engine, Module
@@ -17,7 +18,8 @@ def add_parser(sub) -> None:
 
 
 def compile_command(args) -> int:
-    engine = Engine("aot", cache_dir=args.cache_dir, cache=not args.no_cache, progress=True)
+    engine = Engine("aot", cache_dir=args.cache_dir, cache=not args.no_cache,
+                    progress=sys.stderr.isatty())
     if engine.kind != "aot":
         raise WasmError("pywamr compile needs the aot engine (pip install llvmlite)")
     path = Path(args.module)
