@@ -21,6 +21,27 @@ def _binary(opcode: str, lltype: str):
     return emit
 
 
+# Float constants with which LLVM folds an operation to its other operand (x - 0, x * 1, ...),
+# which would let a signalling NaN through unquietened; wasm requires an arithmetic NaN.
+_IDENTITY_CONSTANTS = {"0x0000000000000000", "0x8000000000000000", "0x3FF0000000000000",
+                       "0xBFF0000000000000"}
+
+
+def _opaque(t, lltype: str, operand: str) -> str:
+    if operand in _IDENTITY_CONSTANTS:
+        constraint = "=x,0"
+        return t.value(f'call {lltype} asm "", "{constraint}"({lltype} {operand})')
+    return operand
+
+
+def _float_binary(opcode: str, lltype: str):
+    def emit(t, instr) -> None:
+        b = _opaque(t, lltype, t.pop())
+        a = _opaque(t, lltype, t.pop())
+        t.push(lltype, t.value(f"{opcode} {lltype} {a}, {b}"))
+    return emit
+
+
 def _shift(opcode: str, lltype: str):
     mask = BITS[lltype] - 1
 
@@ -130,7 +151,7 @@ for _w in ("i32", "i64"):
         HANDLERS[f"{_w}.{_name}"] = _count(_intrinsic, _w)
 for _w, _lltype in (("f32", "float"), ("f64", "double")):
     for _name, _op in (("add", "fadd"), ("sub", "fsub"), ("mul", "fmul"), ("div", "fdiv")):
-        HANDLERS[f"{_w}.{_name}"] = _binary(_op, _lltype)
+        HANDLERS[f"{_w}.{_name}"] = _float_binary(_op, _lltype)
     for _name, _intrinsic in (("abs", "fabs"), ("ceil", "ceil"), ("floor", "floor"),
                               ("trunc", "trunc"), ("nearest", "roundeven"), ("sqrt", "sqrt")):
         HANDLERS[f"{_w}.{_name}"] = _float_unary(_intrinsic, _lltype)
