@@ -1,0 +1,98 @@
+"""The code cache and precompiled artifacts: hits do no LLVM work; stale, foreign and corrupt
+artifacts are refused with a clear ArtifactError."""
+from __future__ import annotations
+
+import json
+import struct
+
+import pytest
+
+from conftest import compile_wat
+from pywamr.aot import AotCache, ArtifactError, load_artifact, stats
+from pywamr.aot.artifact import MAGIC
+from pywamr.runtime.instantiate import Imports, initialize
+
+SOURCE = """
+(module (func (export "add") (param i32 i32) (result i32) local.get 0 local.get 1 i32.add))
+"""
+
+
+def _run(aot_module, *args):
+    state = aot_module.instantiate(Imports())
+    initialize(state)
+    return state.exports["add"].call(*args)
+
+
+def test_second_compile_hits_the_cache(tmp_path):
+    cache = AotCache(tmp_path)
+    first, _ = compile_wat(SOURCE, cache)
+    compiled = stats.chunks_compiled
+    second, _ = compile_wat(SOURCE, cache)
+    assert stats.chunks_compiled == compiled, "a cache hit must not run LLVM"
+    assert _run(second, 2, 3) == 5 and _run(first, 4, 5) == 9
+    assert list((tmp_path / "aot").glob("*.cwasm"))
+
+
+def test_no_cache_env(tmp_path, monkeypatch):
+    from pywamr.aot import compile_module
+    from pywamr.binary.decoder import decode_module
+    from pywamr.validate import validate_module
+    from conftest import wat
+    monkeypatch.setenv("PYWAMR_NO_CACHE", "1")
+    monkeypatch.setenv("PYWAMR_CACHE_DIR", str(tmp_path))
+    data = wat(SOURCE)
+    compile_module(validate_module(decode_module(data), data))
+    assert not (tmp_path / "aot").exists()
+
+
+def test_saved_artifact_loads_without_compiling(tmp_path):
+    module, data = compile_wat(SOURCE)
+    path = tmp_path / "m.cwasm"
+    module.save(path)
+    compiled = stats.chunks_compiled
+    loaded = load_artifact(path, source_bytes=data)
+    assert stats.chunks_compiled == compiled
+    assert _run(loaded, 40, 2) == 42
+    assert _run(load_artifact(path.read_bytes()), 1, 1) == 2
+
+
+def _rewrite_header(blob: bytes, change) -> bytes:
+    start = len(MAGIC) + 8
+    version, n = struct.unpack_from("<II", blob, len(MAGIC))
+    header = json.loads(blob[start:start + n])
+    change(header)
+    head = json.dumps(header, sort_keys=True).encode()
+    return MAGIC + struct.pack("<II", version, len(head)) + head + blob[start + n:]
+
+
+def test_bad_artifacts_are_refused(tmp_path):
+    module, data = compile_wat(SOURCE)
+    blob = module.artifact_bytes()
+    other = compile_wat(SOURCE.replace("i32.add", "i32.sub"))[1]
+    cases = {
+        "stale": (blob, other),
+        "not an artifact": (b"\0asm\1\0\0\0", None),
+        "format": (blob[:len(MAGIC)] + struct.pack("<I", 99) + blob[len(MAGIC) + 4:], None),
+        "foreign cpu": (_rewrite_header(blob, lambda h: h["host"].update(cpu="z80")), None),
+        "old compiler": (_rewrite_header(blob, lambda h: h["compiler"].update(aot="0")), None),
+        "corrupt": (blob[:-10] + bytes(10 * [0x5A]), None),
+        "truncated": (blob[:len(blob) // 2], None),
+    }
+    messages = {}
+    for name, (bad, source) in cases.items():
+        with pytest.raises(ArtifactError) as info:
+            load_artifact(bad, source_bytes=source)
+        messages[name] = str(info.value)
+    assert "stale" in messages["stale"]
+    assert "another host" in messages["foreign cpu"]
+    assert "recompile" in messages["old compiler"]
+    assert "corrupt" in messages["corrupt"]
+
+
+def test_corrupt_cache_entry_is_recompiled(tmp_path):
+    cache = AotCache(tmp_path)
+    compile_wat(SOURCE, cache)
+    (entry,) = (tmp_path / "aot").glob("*.cwasm")
+    entry.write_bytes(entry.read_bytes()[:-5] + b"xxxxx")
+    module, _ = compile_wat(SOURCE, cache)
+    assert _run(module, 1, 2) == 3
