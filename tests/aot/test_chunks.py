@@ -1,0 +1,25 @@
+"""A module big enough to be split into several objects: calls across chunks link at load."""
+from __future__ import annotations
+
+from conftest import compile_wat
+from pywamr.aot import stats
+from pywamr.aot.compiler import split_chunks
+from pywamr.aot.translate import ModuleInfo
+from pywamr.runtime.instantiate import Imports, initialize
+
+
+def test_calls_across_chunks():
+    n = 300
+    funcs = ["(func $f0 (param i32) (result i32) local.get 0)"]
+    for i in range(1, n):
+        body = " ".join(["local.get 0 i32.const 1 i32.add local.set 0"] * 3)
+        funcs.append(f"(func $f{i} (param i32) (result i32) {body} local.get 0 call $f{i - 1})")
+    text = "(module " + "\n".join(funcs) + f' (export "top" (func $f{n - 1})))'
+    before = stats.chunks_compiled
+    module, _ = compile_wat(text)
+    chunks = split_chunks(ModuleInfo(module.module, module.func_types), 2)
+    assert len(chunks) >= 2
+    assert stats.chunks_compiled - before == len(chunks)
+    state = module.instantiate(Imports())
+    initialize(state)
+    assert state.exports["top"].call(0) == 3 * (n - 1)
