@@ -11,10 +11,9 @@ exception from a host callback is kept in `_pending` and re-raised by the Python
 from __future__ import annotations
 
 import ctypes
-import itertools
 
 from ..binary.types import EXTERNREF, F32, F64, FUNCREF, I32, I64, FuncType
-from ..errors import Trap
+from ..errors import Trap, TrapCode
 from ..runtime import instantiate as shared
 from ..runtime.numerics import f32_from_bits, f32_to_bits, f64_from_bits, f64_to_bits
 from ..runtime.objects import Function, Global, Table
@@ -298,8 +297,6 @@ def new_table(tabletype, init) -> Table:
 
 # ---- instances ------------------------------------------------------------------------------
 
-_ids = itertools.count(1)
-
 _CALL_TEMPLATE = """\
 def call({params}):
 {stores}    status = entry(vm, code, buffer_address)
@@ -427,7 +424,7 @@ class AotInstance:
             dst_table = state.tables[a & 0xFFFFFFFF].elements
             src_table = state.tables[a >> 32].elements
             if c + d > len(src_table) or b + d > len(dst_table):
-                raise Trap(shared.TrapCode.TABLE_OUT_OF_BOUNDS)
+                raise Trap(TrapCode.TABLE_OUT_OF_BOUNDS)
             if d:
                 dst_table[b:b + d] = src_table[c:c + d]
             return 0
@@ -436,14 +433,14 @@ class AotInstance:
         value = decode(table.type.elem, c)
         if op == vmctx.RT_TABLE_SET:
             if b >= len(elements):
-                raise Trap(shared.TrapCode.TABLE_OUT_OF_BOUNDS)
+                raise Trap(TrapCode.TABLE_OUT_OF_BOUNDS)
             elements[b] = value
             return 0
         if op == vmctx.RT_TABLE_GROW:
             return table.grow(b, value) & 0xFFFFFFFF
         if op == vmctx.RT_TABLE_FILL:
             if b + d > len(elements):
-                raise Trap(shared.TrapCode.TABLE_OUT_OF_BOUNDS)
+                raise Trap(TrapCode.TABLE_OUT_OF_BOUNDS)
             if d:
                 elements[b:b + d] = [value] * d
             return 0
