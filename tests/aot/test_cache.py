@@ -7,7 +7,7 @@ import struct
 
 import pytest
 
-from conftest import compile_wat
+from aot_testlib import compile_wat
 from pywamr.aot import AotCache, ArtifactError, load_artifact, stats
 from pywamr.aot.artifact import MAGIC
 from pywamr.runtime.instantiate import Imports, initialize
@@ -37,7 +37,7 @@ def test_no_cache_env(tmp_path, monkeypatch):
     from pywamr.aot import compile_module
     from pywamr.binary.decoder import decode_module
     from pywamr.validate import validate_module
-    from conftest import wat
+    from pywamr_testlib import wat
     monkeypatch.setenv("PYWAMR_NO_CACHE", "1")
     monkeypatch.setenv("PYWAMR_CACHE_DIR", str(tmp_path))
     data = wat(SOURCE)

@@ -1,7 +1,7 @@
 """A module big enough to be split into several objects: calls across chunks link at load."""
 from __future__ import annotations
 
-from conftest import compile_wat
+from aot_testlib import compile_wat
 from pywamr.aot import stats
 from pywamr.aot.compiler import split_chunks
 from pywamr.aot.translate import ModuleInfo

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import instance
+from aot_testlib import instance
 from pywamr.errors import Trap, TrapCode
 
 CALLER = """

@@ -6,7 +6,7 @@ import struct
 
 import pytest
 
-from conftest import instance
+from aot_testlib import instance
 
 ARITH = """
 (module

@@ -2,7 +2,7 @@
 runtime objects."""
 from __future__ import annotations
 
-from conftest import instance
+from aot_testlib import instance
 from pywamr.binary.types import FUNCREF, I32, GlobalType, Limits, MemoryType, TableType
 from pywamr.runtime.objects import Global, Memory, Table
 
