@@ -12,6 +12,7 @@ import math
 import struct
 
 from ..errors import Trap, TrapCode
+from ..runtime.instantiate import segment_init
 from ..runtime.numerics import f32_from_bits, f32_to_bits, round_f32
 
 M32 = 0xFFFFFFFF
@@ -280,11 +281,7 @@ def memory_copy(mem, d, s, n):
 
 
 def memory_init(mem, datas, index, d, s, n):
-    seg = datas[index]
-    if s + n > len(seg) or d + n > len(mem):
-        raise Trap(TrapCode.MEMORY_OUT_OF_BOUNDS)
-    if n:
-        mem[d:d + n] = seg[s:s + n]
+    segment_init(mem, datas, index, d, s, n, TrapCode.MEMORY_OUT_OF_BOUNDS)
 
 
 def memory_grow(memory, delta):
@@ -329,10 +326,7 @@ def table_copy(dst, src, d, s, n):
 
 
 def table_init(elements, elems, index, d, s, n):
-    seg = elems[index]
-    if s + n > len(seg) or d + n > len(elements):
-        raise Trap(TrapCode.TABLE_OUT_OF_BOUNDS)
-    elements[d:d + n] = seg[s:s + n]
+    segment_init(elements, elems, index, d, s, n, TrapCode.TABLE_OUT_OF_BOUNDS)
 
 
 def table_grow(table, value, delta):

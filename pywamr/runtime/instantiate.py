@@ -132,23 +132,30 @@ def allocate(module: ast.Module, imports: Imports, define_functions, *,
     return state
 
 
+def segment_init(target, segments: list, index: int, dst: int, src: int, n: int,
+                 code: TrapCode) -> None:
+    """`table.init` / `memory.init`: copy `n` items of segment `index` into `target` (a
+    table's element list or a memory's bytes), trapping with `code` before writing anything
+    if either range is out of bounds. Shared by instantiation and the interpreter."""
+    seg = segments[index]
+    if src + n > len(seg) or dst + n > len(target):
+        raise Trap(code)
+    if n:
+        target[dst:dst + n] = seg[src:src + n]
+
+
 def table_init(state: InstanceState, table_index: int, elem_index: int, dst: int, src: int,
                n: int) -> None:
-    """The `table.init` instruction (spec order of checks), shared by instantiation."""
-    table = state.tables[table_index]
-    seg = state.elems[elem_index]
-    if src + n > len(seg) or dst + n > len(table.elements):
-        raise Trap(TrapCode.TABLE_OUT_OF_BOUNDS)
-    table.elements[dst:dst + n] = seg[src:src + n]
+    """The `table.init` instruction on an instance's index spaces."""
+    segment_init(state.tables[table_index].elements, state.elems, elem_index, dst, src, n,
+                 TrapCode.TABLE_OUT_OF_BOUNDS)
 
 
 def memory_init(state: InstanceState, memory_index: int, data_index: int, dst: int, src: int,
                 n: int) -> None:
-    memory = state.memories[memory_index]
-    seg = state.datas[data_index]
-    if src + n > len(seg) or dst + n > len(memory.data):
-        raise Trap(TrapCode.MEMORY_OUT_OF_BOUNDS)
-    memory.data[dst:dst + n] = seg[src:src + n]
+    """The `memory.init` instruction on an instance's index spaces."""
+    segment_init(state.memories[memory_index].data, state.datas, data_index, dst, src, n,
+                 TrapCode.MEMORY_OUT_OF_BOUNDS)
 
 
 def initialize(state: InstanceState) -> None:
