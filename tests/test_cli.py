@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from pywamr_testlib import ROOT, wat
+from pywamr_testlib import ROOT, aot_available, wat
 
 EXAMPLES = ROOT / "examples"
 
@@ -72,3 +72,32 @@ def test_wast_summary(tmp_path):
     out = pywamr("wast", "--engine", "interp", str(script))
     assert out.returncode == 1
     assert out.stdout.strip().splitlines()[-1] == "1 passed, 1 failed, 1 skipped"
+
+
+needs_aot = pytest.mark.skipif(not aot_available(), reason="the aot engine is not available")
+
+
+@needs_aot
+def test_compile_then_run_artifact(tmp_path):
+    import shutil
+    wasm = tmp_path / "hello.wasm"
+    shutil.copy(EXAMPLES / "hello.wasm", wasm)
+    cache = str(tmp_path / "cache")
+    out = pywamr("compile", "--cache-dir", cache, str(wasm), "-o", str(tmp_path / "hello.cwasm"))
+    assert out.returncode == 0, out.stderr
+    run = pywamr("run", "--cache-dir", cache, str(tmp_path / "hello.cwasm"), "x")
+    assert run.returncode == 0 and "Hello from WebAssembly!" in run.stdout
+    # the artifact beside the .wasm is used; a stale one is refused and the module recompiled
+    wasm.write_bytes(wat('(module (func (export "_start")))'))
+    stale = pywamr("run", "--engine", "aot", "--cache-dir", cache, str(wasm))
+    assert stale.returncode == 0
+    assert "ignoring" in stale.stderr and "Traceback" not in stale.stderr
+
+
+@needs_aot
+def test_foreign_artifact_refused(tmp_path):
+    bogus = tmp_path / "x.cwasm"
+    bogus.write_bytes(b"not an artifact at all")
+    out = pywamr("run", str(bogus))
+    assert out.returncode == 1 and "Traceback" not in out.stderr
+    assert len(out.stderr.strip().splitlines()) == 1
