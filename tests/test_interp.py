@@ -161,3 +161,27 @@ def test_instances_share_memory_and_tables(engine_kind):
     assert consumer.exports["go"]() == 7
     assert producer.exports["mem"].data[0] == 42
     assert producer.exports["g"].value == 6
+
+
+def test_deep_nesting_and_long_expressions(engine_kind):
+    """Past CPython's limits (20 nested loops, 200 nested parentheses) the interpreter falls
+    back to simpler forms; results stay exact."""
+    chain = "(local.get 0)"
+    for i in range(400):
+        chain = f"(i32.add {chain} (i32.const {i}))"
+    blocks = "(br 40)"
+    for _ in range(60):
+        blocks = f"(block {blocks} (local.set 1 (i32.const 99)))"
+    loops = "(br 59)"          # leaves all 60 labels at once
+    for _ in range(30):
+        loops = f"(block (loop (br_if 0 (i32.eqz (local.get 0))) {loops}))"
+    text = f"""(module
+      (func (export "chain") (param i32) (result i32) {chain})
+      (func (export "blocks") (param i32) (result i32) (local i32)
+        {blocks} (local.get 1))
+      (func (export "loops") (param i32) (result i32) {loops} (i32.const 5)))"""
+    engine = Engine(engine_kind)
+    exports = Instance(None, Module(engine, wat(text)), []).exports
+    assert exports["chain"](1) == 1 + sum(range(400))
+    assert exports["blocks"](0) == 99
+    assert exports["loops"](1) == 5

@@ -26,6 +26,7 @@ _ATOM = re.compile(r"^\(?-?[\w.]+\)?$")
 
 MAX_LOOP_DEPTH = 17
 MAX_INDENT = 60
+MAX_FOLDED_LENGTH = 240     # keeps folded expressions far below CPython's nesting limits
 
 
 class _Frame:
@@ -57,13 +58,14 @@ class FunctionTranslator:
     """Produces the source of `def <name>(l0, ...)` for one function."""
 
     def __init__(self, module: ast.Module, types: list, func_types: list, info: FuncInfo,
-                 code: ast.Code, name: str):
+                 code: ast.Code, name: str, *, simple: bool = False):
         self.module = module
         self.types = types
         self.func_types = func_types
         self.info = info
         self.code = code
         self.name = name
+        self.simple = simple        # flat form without folding: the fallback that always fits
         self.lines: list[str] = []
         self.consts: dict = {}
         self.indent = 1
@@ -164,7 +166,7 @@ class FunctionTranslator:
         self.lines.append(f"def {self.name}({params}):")
         for i, t in enumerate(info.locals[nparams:], nparams):
             self.emit(f"l{i} = {'0.0' if t in (F32, F64) else ('None' if t in (0x70, 0x6F) else '0')}")
-        if max_loops > MAX_LOOP_DEPTH or max_nest > MAX_INDENT:
+        if self.simple or max_loops > MAX_LOOP_DEPTH or max_nest > MAX_INDENT:
             self.translate_flat()
         else:
             self.targeted = targeted
@@ -384,10 +386,11 @@ class FunctionTranslator:
                     e(f"s{h - nin + i} = {arg}")     # evaluate a compound operand once
                     arg = f"s{h - nin + i}"
                 args.append(arg)
-            if self.fold and name not in TRAPPING:
-                self.pending[h - nin] = template.format(*args)
+            expr = template.format(*args)
+            if self.fold and name not in TRAPPING and len(expr) <= MAX_FOLDED_LENGTH:
+                self.pending[h - nin] = expr
             else:
-                e(f"s{h - nin} = " + template.format(*args))
+                e(f"s{h - nin} = {expr}")
         elif op == 0x20:
             self.defer(h, f"l{instr[1]}")
         elif op == 0x21 or op == 0x22:
