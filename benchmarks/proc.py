@@ -61,6 +61,9 @@ def run(argv: list[str], *, env: dict | None = None, cwd=None, timeout: float = 
     under GNU time (`/usr/bin/time -f %M`, a small C program: ~1.5 MiB floor, ~1.3 ms of extra
     wall time) when it is installed, and its %M is reported instead."""
     full_env = dict(os.environ)
+    # Every runtime is timed as installed software runs: with Python's bytecode cache. A shell
+    # that sets PYTHONDONTWRITEBYTECODE would otherwise make each run recompile every module.
+    full_env.pop("PYTHONDONTWRITEBYTECODE", None)
     if env:
         full_env.update(env)
     rss_file = None

@@ -9,6 +9,8 @@ The pass pipeline is LLVM's default per-module pipeline at `OPT_LEVEL` (default 
 """
 from __future__ import annotations
 
+import time
+
 import ctypes
 import itertools
 import os
@@ -59,19 +61,31 @@ def host_identity() -> dict:
     }
 
 
-def compile_ir(ir_text: str) -> bytes:
-    """Parse, verify, optimise and emit a relocatable object for one chunk."""
+def compile_ir(ir_text: str, timings: dict | None = None) -> bytes:
+    """Parse, verify, optimise and emit a relocatable object for one chunk.
+
+    With `timings`, adds the seconds spent in each phase ("parse+verify", "passes",
+    "codegen") to it (used by benchmarks/compile_breakdown.py)."""
+    clock = time.perf_counter
+    t0 = clock()
     tm = target_machine()
     module = llvm.parse_assembly(ir_text)
     module.verify()
     module.triple = tm.triple
     module.data_layout = str(tm.target_data)
+    t1 = clock()
     if OPT_LEVEL > 0:
         pto = llvm.create_pipeline_tuning_options(speed_level=OPT_LEVEL)
         pb = llvm.create_pass_builder(tm, pto)
         pm = pb.getModulePassManager()
         pm.run(module, pb)
-    return tm.emit_object(module)
+    t2 = clock()
+    obj = tm.emit_object(module)
+    if timings is not None:
+        for name, seconds in (("parse+verify", t1 - t0), ("passes", t2 - t1),
+                              ("codegen", clock() - t2)):
+            timings[name] = timings.get(name, 0.0) + seconds
+    return obj
 
 
 def _lljit_instance():
