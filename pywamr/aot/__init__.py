@@ -126,12 +126,13 @@ def load_artifact(path_or_bytes, *, source_bytes=None) -> AotModule:
         except OSError as exc:
             raise ArtifactError(f"cannot read artifact: {exc}") from None
     art = read_artifact(data, _host(), source_bytes)
-    if art.header.get("source_kind") == "pickle":
-        module = pickle.loads(art.wasm)
-    else:
-        try:
-            module = decode_module(art.wasm)
-        except Exception as exc:
-            raise ArtifactError(f"corrupt artifact: embedded module does not decode: {exc}") \
-                from None
+    if art.header.get("source_kind") != "wasm":
+        # never unpickle: an artifact is untrusted input, and pickle would run its code
+        raise ArtifactError("artifact does not embed its wasm module (it was compiled from a "
+                            "module without its bytes); recompile it from the .wasm file")
+    try:
+        module = decode_module(art.wasm)
+    except Exception as exc:
+        raise ArtifactError(f"corrupt artifact: embedded module does not decode: {exc}") \
+            from None
     return AotModule(module, module.func_types(), data, art.objects)
