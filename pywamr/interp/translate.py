@@ -21,6 +21,16 @@ from ..runtime.numerics import f32_from_bits, f64_from_bits
 from ..validate.function import FuncInfo
 from .ops import EXPR, LOAD, STORE, TRAPPING
 
+# Bulk memory and table instructions: operand count and statement ({imm} is the instruction).
+_BULK = {
+    0xFC08: (3, "memory_init(mem, datas, {imm[1]}, {0}, {1}, {2})"),
+    0xFC0A: (3, "memory_copy(mem, {0}, {1}, {2})"),
+    0xFC0B: (3, "memory_fill(mem, {0}, {1}, {2})"),
+    0xFC0C: (3, "table_init(t{imm[2]}.elements, elems, {imm[1]}, {0}, {1}, {2})"),
+    0xFC0E: (3, "table_copy(t{imm[1]}.elements, t{imm[2]}.elements, {0}, {1}, {2})"),
+    0xFC0F: (2, "{dst} = table_grow(t{imm[1]}, {0}, {1})"),
+    0xFC11: (3, "table_fill(t{imm[1]}.elements, {0}, {1}, {2})"),
+}
 _ASSIGNED_SLOTS = re.compile(r"^(s\d+(?:, s\d+)*) = ")
 _ATOM = re.compile(r"^\(?-?[\w.]+\)?$")
 
@@ -454,8 +464,10 @@ class FunctionTranslator:
         elif op == 0x26:
             v, i = o(h - 1), o(h - 2)
             e(f"table_set(t{instr[1]}.elements, {i}, {v})")
-        elif op in (0xFC08, 0xFC0A, 0xFC0B, 0xFC0C, 0xFC0E, 0xFC11, 0xFC0F):
-            self.emit_plain_bulk(instr, h)
+        elif op in _BULK:
+            nin, template = _BULK[op]
+            args = [o(h - nin + i) for i in range(nin)]
+            e(template.format(*args, imm=instr, dst=f"s{h - nin}"))
         elif op == 0xFC09:
             e(f"datas[{instr[1]}] = b''")
         elif op == 0xFC0D:
@@ -464,31 +476,6 @@ class FunctionTranslator:
             e(f"s{h} = len(t{instr[1]}.elements)")
         else:
             raise AssertionError(f"no translation for {name}")
-
-    def emit_plain_bulk(self, instr, h: int):
-        """Bulk memory and table instructions: operands materialised in their slots."""
-        for slot in (h - 3, h - 2, h - 1):
-            atom = self.pending.pop(slot, None)
-            if atom is not None:
-                self.emit(f"s{slot} = {atom}")
-        op = instr[0]
-        e = self.emit
-        if op == 0xFC08:
-            e(f"memory_init(mem, datas, {instr[1]}, s{h - 3}, s{h - 2}, s{h - 1})")
-        elif op == 0xFC0A:
-            e(f"memory_copy(mem, s{h - 3}, s{h - 2}, s{h - 1})")
-        elif op == 0xFC0B:
-            e(f"memory_fill(mem, s{h - 3}, s{h - 2}, s{h - 1})")
-        elif op == 0xFC0C:
-            e(f"table_init(t{instr[2]}.elements, elems, {instr[1]}, s{h - 3}, s{h - 2}, s{h - 1})")
-        elif op == 0xFC0E:
-            e(f"table_copy(t{instr[1]}.elements, t{instr[2]}.elements, s{h - 3}, s{h - 2}, s{h - 1})")
-        elif op == 0xFC0F:
-            e(f"s{h - 2} = table_grow(t{instr[1]}, s{h - 2}, s{h - 1})")
-        elif op == 0xFC11:
-            e(f"table_fill(t{instr[1]}.elements, s{h - 3}, s{h - 2}, s{h - 1})")
-        else:
-            raise AssertionError(f"no bulk translation for opcode {op:#x}")
 
     def emit_call(self, callee: str, ft, h: int):
         n = len(ft.params)
