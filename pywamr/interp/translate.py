@@ -41,7 +41,7 @@ MAX_FOLDED_LENGTH = 240     # keeps folded expressions far below CPython's nesti
 
 class _Frame:
     __slots__ = ("kind", "start", "end", "params", "results", "height", "loop", "id",
-                 "exits", "py_depth")
+                 "exits")
 
     def __init__(self, kind, start, end, params, results, height, loop, ident):
         self.kind = kind            # "func" | "block" | "loop" | "if"
@@ -53,7 +53,6 @@ class _Frame:
         self.loop = loop            # does it own a Python `while True:`?
         self.id = ident
         self.exits = set()          # ids of outer targets that branches leave through this loop
-        self.py_depth = 0
 
 
 def _float_literal(value: float, consts: dict, prefix: str) -> str:
@@ -234,17 +233,15 @@ class FunctionTranslator:
                 frame = _Frame(kind, pos, info.matches[pos], nparam, nres, base, loop,
                                self.label_ids)
                 ctrls.append(frame)
+                if op == 0x04:
+                    cond = self.operand(h - 1)
+                    self.flush()
                 if loop:
                     self.emit("while True:")
                     self.indent += 1
                 if op == 0x04:
-                    cond = self.operand(h - 1)
-                    self.flush()
                     self.emit(f"if {cond}:")
                     self.indent += 1
-                    if pos not in info.elses:
-                        # if without else: nothing to do on the false path
-                        pass
                 pos += 1
                 continue
             if op == 0x0C:
