@@ -171,7 +171,6 @@ def spectest_externs() -> dict:
         return Function(FuncType(tuple(params), ()), lambda *a: None, "spectest!print", host=True)
 
     table = Table(TableType(FUNCREF, Limits(10, 20)))
-    table64_like = None  # noqa: F841 (memory64 tables are a later proposal)
     return {
         "print": printer(),
         "print_i32": printer(I32),

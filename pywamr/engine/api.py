@@ -218,28 +218,26 @@ class Linker:
             if isinstance(d, _HostDefinition):
                 d = d.bind(caller)
             externs.append(d)
-        return Instance._create(store, module, externs, caller)
+        return Instance(store, module, externs, caller=caller)
 
 
 class Instance:
-    """An instantiated module; `exports[name]` gives Func, Memory, Table or Global."""
+    """An instantiated module; `exports[name]` gives Func, Memory, Table or Global.
 
-    def __init__(self, store: Store | None, module: Module, imports: list | None = None):
-        inst = Instance._create(store, module, list(imports or []), Caller())
-        self.__dict__.update(inst.__dict__)
+    `imports` are runtime objects, one per import in order (the Linker resolves them by
+    name); instantiation runs segment initialisation and the start function."""
 
-    @classmethod
-    def _create(cls, store, module: Module, externs: list, caller: Caller) -> "Instance":
-        self = cls.__new__(cls)
+    def __init__(self, store: Store | None, module: Module, imports=(), *,
+                 caller: Caller | None = None):
+        caller = caller or Caller()
         self.module = module
-        resolved = resolve_imports(module.syntax, externs)
+        resolved = resolve_imports(module.syntax, list(imports))
         self.state = module.compiled.instantiate(resolved)
         caller.instance = self
         self.exports = _Exports(self.state.exports)
         if store is not None:
             store.instances.append(self)
         call_guarded(initialize, (self.state,))
-        return self
 
 
 class _Exports(dict):
