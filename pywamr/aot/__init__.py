@@ -55,6 +55,9 @@ class AotModule:
         else:
             self._tracker, addresses = None, {}
         self.code_addresses = [addresses[func_symbol(i)] for i in defined]
+        if objects:
+            runtime.register_code(self, module, _code_ranges(objects, defined,
+                                                             self.code_addresses))
         self._entries = {name[len("entry_"):]: addresses[name]
                          for name in exports if name.startswith("entry_")}
         self._signature_key = signature_key
@@ -74,6 +77,26 @@ class AotModule:
 
     def artifact_bytes(self) -> bytes:
         return self._artifact
+
+
+def _code_ranges(objects, defined, addresses):
+    """(start, end, function index) of every defined function: its size from the objects'
+    symbol tables, or else up to the next function's address."""
+    from .codegen import function_sizes
+    from .helpers import func_symbol
+    sizes = {}
+    for obj in objects:
+        sizes.update(function_sizes(obj))
+    ordered = sorted(zip(addresses, defined))
+    ranges = []
+    for k, (start, index) in enumerate(ordered):
+        size = sizes.get(func_symbol(index))
+        if size:
+            end = start + size
+        else:
+            end = ordered[k + 1][0] if k + 1 < len(ordered) else start + (1 << 20)
+        ranges.append((start, end, index))
+    return ranges
 
 
 def _host():

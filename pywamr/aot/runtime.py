@@ -10,7 +10,9 @@ exception from a host callback is kept in `_pending` and re-raised by the Python
 """
 from __future__ import annotations
 
+import bisect
 import ctypes
+import weakref
 
 from ..binary.types import EXTERNREF, F32, F64, FUNCREF, I32, I64, FuncType
 from ..errors import Trap, TrapCode
@@ -93,12 +95,58 @@ def raise_trap(status: int):
         _pending.clear()
         raise exc
     code = vmctx.trap_from_number(status)
-    frames = []
-    func = ctypes.c_int32(_ctx[vmctx.CTX_TRAP_FUNC // 8] & 0xFFFFFFFF).value
-    inst = _instances.get(_ctx[vmctx.CTX_TRAP_VMCTX // 8])
-    if inst is not None and func >= 0:
-        frames.append(inst.module.func_name(func))
+    count = min(_ctx[vmctx.CTX_BT_COUNT // 8], vmctx.BT_DEPTH)
+    _ctx[vmctx.CTX_BT_COUNT // 8] = 0
+    base = vmctx.CTX_BT // 8
+    frames = backtrace([_ctx[base + i] for i in range(count)])
+    if not frames:
+        func = ctypes.c_int32(_ctx[vmctx.CTX_TRAP_FUNC // 8] & 0xFFFFFFFF).value
+        inst = _instances.get(_ctx[vmctx.CTX_TRAP_VMCTX // 8])
+        if inst is not None and func >= 0:
+            frames.append(inst.module.func_name(func))
     raise Trap(code, frames=frames)
+
+
+# ---- code ranges: native return address -> wasm function -------------------------------------
+
+_code_ranges: dict[int, list] = {}     # id(owner) -> [(start, end, module, func index)]
+_sorted_ranges: list | None = None     # all of them by start address (rebuilt on change)
+
+
+def register_code(owner, module, ranges) -> None:
+    """Make the code of a loaded module's functions known to `backtrace`: `ranges` holds
+    (start, end, function index); dropped when `owner` (which keeps the code alive) dies."""
+    global _sorted_ranges
+    key = id(owner)
+    _code_ranges[key] = [(start, end, module, index) for start, end, index in ranges]
+    _sorted_ranges = None
+    weakref.finalize(owner, _forget_code, key)
+
+
+def _forget_code(key: int) -> None:
+    global _sorted_ranges
+    _code_ranges.pop(key, None)
+    _sorted_ranges = None
+
+
+def backtrace(return_addresses) -> list[str]:
+    """Names of the wasm functions containing the given return addresses; addresses in
+    helpers (record calls, host code) are skipped."""
+    global _sorted_ranges
+    if not return_addresses:
+        return []
+    if _sorted_ranges is None:
+        _sorted_ranges = sorted(r for rs in _code_ranges.values() for r in rs)
+    starts = [r[0] for r in _sorted_ranges]
+    names = []
+    for address in return_addresses:
+        address -= 1            # inside the call: a noreturn call may end its function
+        i = bisect.bisect_right(starts, address) - 1
+        if i >= 0:
+            start, end, module, index = _sorted_ranges[i]
+            if address < end:
+                names.append(module.func_name(index))
+    return names
 
 
 # ---- reference handles ------------------------------------------------------------------------

@@ -228,14 +228,48 @@ declare void @_longjmp(ptr, i32) noreturn nounwind
 declare i32 @_setjmp(ptr) returns_twice nounwind
 declare i64 @llvm.read_register.i64(metadata)
 
-define internal void @pywamr_trap(i32 %code, i32 %func, ptr %vmctx) noinline noreturn cold nounwind {{
+declare ptr @llvm.frameaddress.p0(i32)
+
+; Record the trap, walk the frame-pointer chain from here up to (not into) the innermost entry
+; trampoline, storing each frame's return address (innermost first) for the Python side to map
+; to wasm functions, then unwind to the trampoline. Runs only on the trap path.
+define internal void @pywamr_trap(i32 %code, i32 %func, ptr %vmctx) noinline noreturn cold nounwind #0 {{
 entry:
   %vp = getelementptr inbounds i8, ptr @{vmctx.CTX_SYMBOL}, i64 {vmctx.CTX_TRAP_VMCTX}
   store volatile ptr %vmctx, ptr %vp, align 8
   %cp = getelementptr inbounds i8, ptr @{vmctx.CTX_SYMBOL}, i64 {vmctx.CTX_TRAP_CODE}
   store volatile i32 %code, ptr %cp, align 8
-  %fp = getelementptr inbounds i8, ptr @{vmctx.CTX_SYMBOL}, i64 {vmctx.CTX_TRAP_FUNC}
-  store volatile i32 %func, ptr %fp, align 8
+  %fnp = getelementptr inbounds i8, ptr @{vmctx.CTX_SYMBOL}, i64 {vmctx.CTX_TRAP_FUNC}
+  store volatile i32 %func, ptr %fnp, align 8
+  %efpp = getelementptr inbounds i8, ptr @{vmctx.CTX_SYMBOL}, i64 {vmctx.CTX_ENTRY_FP}
+  %efp = load volatile i64, ptr %efpp, align 8
+  %btp = getelementptr inbounds i8, ptr @{vmctx.CTX_SYMBOL}, i64 {vmctx.CTX_BT}
+  %fa = call ptr @llvm.frameaddress.p0(i32 0)
+  %fp0 = ptrtoint ptr %fa to i64
+  br label %walk
+walk:
+  %fp = phi i64 [ %fp0, %entry ], [ %next, %record ]
+  %n = phi i64 [ 0, %entry ], [ %n1, %record ]
+  %full = icmp uge i64 %n, {vmctx.BT_DEPTH}
+  br i1 %full, label %done, label %step
+step:
+  %fpp = inttoptr i64 %fp to ptr
+  %next = load volatile i64, ptr %fpp, align 8
+  %up = icmp ugt i64 %next, %fp
+  %inside = icmp ult i64 %next, %efp
+  %ok = and i1 %up, %inside
+  br i1 %ok, label %record, label %done
+record:
+  %rap = getelementptr inbounds i8, ptr %fpp, i64 8
+  %ra = load volatile i64, ptr %rap, align 8
+  %slot = getelementptr inbounds i64, ptr %btp, i64 %n
+  store volatile i64 %ra, ptr %slot, align 8
+  %n1 = add i64 %n, 1
+  br label %walk
+done:
+  %count = phi i64 [ %n, %walk ], [ %n, %step ]
+  %cntp = getelementptr inbounds i8, ptr @{vmctx.CTX_SYMBOL}, i64 {vmctx.CTX_BT_COUNT}
+  store volatile i64 %count, ptr %cntp, align 8
   %jp = getelementptr inbounds i8, ptr @{vmctx.CTX_SYMBOL}, i64 {vmctx.CTX_JMPBUF}
   %jb = load volatile ptr, ptr %jp, align 8
   call void @_longjmp(ptr %jb, i32 %code)
@@ -244,7 +278,9 @@ entry:
 """
 
 EPILOGUE = """\
-attributes #0 = { nounwind "frame-pointer"="none" }
+; Every generated function keeps the frame-pointer chain that the trap path walks (it costs
+; one register and two instructions per call; see `pywamr_trap`).
+attributes #0 = { nounwind "frame-pointer"="all" }
 !0 = !{!"rsp"}
 !1 = !{!"branch_weights", i32 1, i32 2000}
 """
@@ -263,7 +299,7 @@ def record_call_helper(ft: FuncType) -> str:
     params = "".join(f", {LLTYPE[t]} %p{i}" for i, t in enumerate(ft.params))
     args = "".join(f", {LLTYPE[t]} %p{i}" for i, t in enumerate(ft.params))
     n = max(len(ft.params), len(ft.results), 1)
-    out = [f"define internal {rt} @callrec_{key}(ptr %vmctx, i64 %rec{params}) {{",
+    out = [f"define internal {rt} @callrec_{key}(ptr %vmctx, i64 %rec{params}) #0 {{",
            "entry:",
            f"  %buf = alloca [{n} x i64], align 8",
            "  %rp = inttoptr i64 %rec to ptr",
@@ -314,8 +350,9 @@ def load_results(results, buf: str, prefix: str) -> list[str]:
 def entry_trampoline(ft: FuncType) -> str:
     """`i32 entry_<sig>(ptr vmctx, ptr code, ptr buffer)`: the only way in from Python.
 
-    Saves the process context's jmp_buf and stack limit, sets them (the outermost entry sets
-    the limit from the stack budget), calls `code` with arguments read from `buffer` and writes
+    Saves the process context's jmp_buf, stack limit and entry frame address (where a trap's
+    backtrace walk stops), sets them (the outermost entry sets the limit from the stack
+    budget), calls `code` with arguments read from `buffer` and writes
     the results back. Returns 0, or the trap number after a trap unwound to here; both paths
     restore the saved context fields."""
     key = signature_key(ft)
@@ -326,6 +363,13 @@ def entry_trampoline(ft: FuncType) -> str:
            "  %jb = alloca [64 x i64], align 16",
            "  %save_jb = alloca ptr, align 8",
            "  %save_limit = alloca i64, align 8",
+           "  %save_efp = alloca i64, align 8",
+           f"  %efpp = getelementptr inbounds i8, ptr {ctx}, i64 {vmctx.CTX_ENTRY_FP}",
+           "  %old_efp = load volatile i64, ptr %efpp, align 8",
+           "  store volatile i64 %old_efp, ptr %save_efp, align 8",
+           "  %fa = call ptr @llvm.frameaddress.p0(i32 0)",
+           "  %efp = ptrtoint ptr %fa to i64",
+           "  store volatile i64 %efp, ptr %efpp, align 8",
            f"  %jbp = getelementptr inbounds i8, ptr {ctx}, i64 {vmctx.CTX_JMPBUF}",
            f"  %limp = getelementptr inbounds i8, ptr {ctx}, i64 {vmctx.CTX_STACK_LIMIT}",
            "  %old_jb = load volatile ptr, ptr %jbp, align 8",
@@ -362,12 +406,16 @@ def entry_trampoline(ft: FuncType) -> str:
             "  %s2 = load volatile i64, ptr %save_limit, align 8",
             "  store volatile ptr %s1, ptr %jbp, align 8",
             "  store volatile i64 %s2, ptr %limp, align 8",
+            "  %s3 = load volatile i64, ptr %save_efp, align 8",
+            "  store volatile i64 %s3, ptr %efpp, align 8",
             "  ret i32 0",
             "trapped:",
             "  %t1 = load volatile ptr, ptr %save_jb, align 8",
             "  %t2 = load volatile i64, ptr %save_limit, align 8",
             "  store volatile ptr %t1, ptr %jbp, align 8",
             "  store volatile i64 %t2, ptr %limp, align 8",
+            "  %t3 = load volatile i64, ptr %save_efp, align 8",
+            "  store volatile i64 %t3, ptr %efpp, align 8",
             "  ret i32 %r",
             "}", ""]
     return "\n".join(out)

@@ -31,12 +31,15 @@ process context (the external global `pywamr_ctx`, one per process):
   TRAP_FUNC     function index of the last trap
   RT_STATUS     trap code set by a runtime helper callback (0 = ok)
   TRAP_VMCTX    vmctx of the function that trapped (names the module for the backtrace)
+  ENTRY_FP      frame address of the innermost entry trampoline (where a backtrace walk stops)
+  BT_COUNT      number of return addresses in BT after the last trap
+  BT            BT_DEPTH return addresses of the last trap's wasm frames, innermost first
 """
 from __future__ import annotations
 
 from ..errors import TrapCode
 
-LAYOUT_VERSION = 1
+LAYOUT_VERSION = 2
 
 SLOT = 8
 
@@ -69,7 +72,11 @@ CTX_TRAP_CODE = 16
 CTX_TRAP_FUNC = 24
 CTX_RT_STATUS = 32
 CTX_TRAP_VMCTX = 40
-CTX_SIZE = 64
+CTX_ENTRY_FP = 48
+CTX_BT_COUNT = 56
+CTX_BT = 64
+BT_DEPTH = 64
+CTX_SIZE = CTX_BT + BT_DEPTH * SLOT
 
 # symbols the generated code imports from the Python side
 HOST_CALL_SYMBOL = "pywamr_host_call"     # i32 (ptr vmctx, i64 record, ptr buffer)

@@ -82,3 +82,26 @@ def test_no_partial_write_and_usable_after_traps(inst):
         with pytest.raises(Trap):
             inst.exports["recurse"](0)
     assert inst.exports["div0"](1) == 1
+
+
+BACKTRACE = """
+(module
+  (type $v (func))
+  (table 1 funcref)
+  (elem (i32.const 0) $middle)
+  (func $inner unreachable)
+  (func $middle call $inner)
+  (func $outer (export "outer") call $middle)
+  (func $outer_indirect (export "outer_indirect") i32.const 0 call_indirect (type $v))
+)
+"""
+
+
+@pytest.mark.parametrize("export", ["outer", "outer_indirect"])
+def test_trap_reports_full_backtrace(export):
+    """Frames come from the native frame-pointer walk, innermost first; the record-call
+    helper of call_indirect is not a wasm frame and does not appear."""
+    with pytest.raises(Trap) as info:
+        instance(BACKTRACE).exports[export]()
+    assert info.value.code is TrapCode.UNREACHABLE
+    assert info.value.frames == ["inner", "middle", export]
