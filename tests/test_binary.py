@@ -49,3 +49,36 @@ def test_simd_refused_clearly():
 def test_component_refused_clearly():
     with pytest.raises(NotSupported, match="component"):
         decode_module(b"\0asm\x0d\0\x01\0")
+
+
+def test_name_section_with_lying_sizes_is_ignored():
+    # a name subsection claiming more bytes than the section holds must not crash decoding
+    payload = b"\x04name" + b"\x01\x7f\x01"
+    module = b"\0asm\1\0\0\0" + b"\x00" + bytes([len(payload)]) + payload
+    assert decode_module(module).names.functions == {}
+
+
+def test_mutated_modules_fail_cleanly():
+    """Random byte mutations of a valid module: every failure is pywamr's own error."""
+    import random
+    from pywamr import Engine, Module, WasmError
+    from pywamr.engine import Instance
+    source = wat("""(module $m (memory 1) (table 2 funcref) (global (mut i32) (i32.const 1))
+      (func $f (export "f") (result i32) (local i32)
+        (block (loop (br_if 1 (i32.ge_u (local.get 0) (i32.const 10)))
+          (local.set 0 (i32.add (local.get 0) (i32.const 1))) (br 0)))
+        (i32.load (local.get 0)))
+      (elem (i32.const 0) $f) (data (i32.const 0) "abc"))""")
+    engine = Engine("interp")
+    rng = random.Random(7)
+    for _ in range(400):
+        data = bytearray(source)
+        for _ in range(rng.randint(1, 3)):
+            data[rng.randrange(8, len(data))] = rng.randrange(256)
+        try:
+            exports = Instance(None, Module(engine, bytes(data)), []).exports
+            for value in exports.values():
+                if hasattr(value, "function") and not value.type.params:
+                    value()
+        except WasmError:
+            pass

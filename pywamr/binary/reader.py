@@ -13,7 +13,7 @@ class Reader:
     def __init__(self, data: bytes, pos: int = 0, end: int | None = None):
         self.data = data
         self.pos = pos
-        self.end = len(data) if end is None else end
+        self.end = len(data) if end is None else min(end, len(data))
 
     def error(self, message: str, offset: int | None = None) -> DecodeError:
         return DecodeError(message, self.pos if offset is None else offset)
