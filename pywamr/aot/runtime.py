@@ -28,7 +28,9 @@ U64 = ctypes.c_uint64
 _ctx = (U64 * (vmctx.CTX_SIZE // 8))()
 CTX_ADDRESS = ctypes.addressof(_ctx)
 _pending: list[BaseException] = []     # exception of a failed host call, awaiting re-raise
-_instances: dict[int, "AotInstance"] = {}      # vmctx address -> instance
+# vmctx address -> instance; weak: an instance lives as long as its InstanceState, its
+# functions or anything that pins it (see `Pins`), never because of this registry
+_instances: "weakref.WeakValueDictionary[int, AotInstance]" = weakref.WeakValueDictionary()
 
 ENTRY = ctypes.PYFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p)
 _HOST_CALL = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_uint64, ctypes.c_void_p)
@@ -43,16 +45,18 @@ def _set_status(n: int) -> None:
 def _host_call(vm_address, record, buffer) -> int:
     try:
         function = _function_by_record[record]
+        inst = _instances.get(vm_address)
+        pins = inst.pins if inst is not None else _process_pins
         ft = function.type
         buf = (U64 * max(len(ft.params), len(ft.results), 1)).from_address(buffer)
         args = [_DECODE[t](buf[i]) for i, t in enumerate(ft.params)]
         out = function.call(*args)
         results = ft.results
         if len(results) == 1:
-            buf[0] = _ENCODE[results[0]](out)
+            buf[0] = pins.encode(results[0], out)
         elif results:
             for i, (t, v) in enumerate(zip(results, out)):
-                buf[i] = _ENCODE[t](v)
+                buf[i] = pins.encode(t, v)
         return 0
     except BaseException as exc:  # kept and re-raised by the Python caller of native code
         _pending.append(exc)
@@ -150,11 +154,76 @@ def backtrace(return_addresses) -> list[str]:
 
 
 # ---- reference handles ------------------------------------------------------------------------
+#
+# A funcref handle is the address of a function record; an externref handle is id(object).
+# Lifetimes: a defined function's record lives in its AotInstance (`records`), which the
+# Function keeps alive through `function.instance.engine_data`; the record of any other
+# function (host, interpreter) is a small buffer held in `_record_by_function`, a weak-keyed
+# map, so it lives exactly as long as the Function. Both maps below are weak: what keeps a
+# value alive while native code may hold its handle is a `Pins` object of whatever stores the
+# handle (an instance, a table, a global cell), so nothing here grows with instances.
 
 _type_ids: dict[FuncType, int] = {}
-_record_by_function: dict[int, tuple] = {}     # id(function) -> (function, record address, keep)
-_function_by_record: dict[int, Function] = {}
-_externs: dict[int, object] = {}
+# function -> (record address, record buffer or None); the value never refers to the key
+_record_by_function: "weakref.WeakKeyDictionary[Function, tuple]" = weakref.WeakKeyDictionary()
+_function_by_record: "weakref.WeakValueDictionary[int, Function]" = \
+    weakref.WeakValueDictionary()
+_externs: dict[int, list] = {}      # id(object) -> [object, number of Pins holding it]
+
+
+def _release_externs(externs: dict) -> None:
+    for key in externs:
+        entry = _externs.get(key)
+        if entry is not None:
+            entry[1] -= 1
+            if entry[1] <= 0:
+                del _externs[key]
+
+
+class Pins:
+    """Strong references to the values whose handles one holder (an instance, a table, a
+    global cell) may have passed to native code. Native code can copy a handle anywhere the
+    holder's code can reach, so a Pins only grows, and lives as long as its holder."""
+
+    __slots__ = ("functions", "externs", "__weakref__")
+
+    def __init__(self):
+        self.functions: dict[int, Function] = {}
+        self.externs: dict[int, object] = {}
+        weakref.finalize(self, _release_externs, self.externs)
+
+    def function(self, function: Function | None) -> int:
+        if function is None:
+            return 0
+        self.functions[id(function)] = function
+        return record_of(function)
+
+    def extern(self, obj) -> int:
+        if obj is None:
+            return 0
+        key = id(obj)
+        if key not in self.externs:
+            self.externs[key] = obj
+            entry = _externs.get(key)
+            if entry is None:
+                _externs[key] = [obj, 1]
+            else:
+                entry[1] += 1
+        return key
+
+    def encode(self, valtype: int, value) -> int:
+        if valtype == FUNCREF:
+            return self.function(value)
+        if valtype == EXTERNREF:
+            return self.extern(value)
+        return _ENCODE[valtype](value)
+
+
+def live_counts() -> dict[str, int]:
+    """Sizes of the process-wide registries (for tests and leak hunting)."""
+    return {"instances": len(_instances), "records": len(_function_by_record),
+            "foreign_records": len(_record_by_function), "externs": len(_externs),
+            "code": len(_code_ranges)}
 
 
 def type_id(ft: FuncType) -> int:
@@ -164,18 +233,20 @@ def type_id(ft: FuncType) -> int:
     return tid
 
 
-def register_record(function: Function, address: int, keep) -> None:
-    _record_by_function[id(function)] = (function, address, keep)
+def register_record(function: Function, address: int, buffer=None) -> None:
+    """`buffer` owns the record unless the function's instance does (then None)."""
+    _record_by_function[function] = (address, buffer)
     _function_by_record[address] = function
 
 
 def record_of(function: Function | None) -> int:
-    """The funcref handle of a function: the address of its record (0 for null)."""
+    """The funcref handle of a function: the address of its record (0 for null). The caller
+    must keep `function` alive as long as native code may use the handle (see `Pins`)."""
     if function is None:
         return 0
-    entry = _record_by_function.get(id(function))
-    if entry is not None and entry[0] is function:
-        return entry[1]
+    entry = _record_by_function.get(function)
+    if entry is not None:
+        return entry[0]
     record = (U64 * (vmctx.RECORD_SIZE // 8))()
     record[vmctx.RECORD_TYPE_ID // 8] = type_id(function.type)
     address = ctypes.addressof(record)
@@ -188,21 +259,23 @@ def function_of(handle: int) -> Function | None:
 
 
 def extern_handle(obj) -> int:
-    if obj is None:
-        return 0
-    key = id(obj)
-    _externs[key] = obj
-    return key
+    """An externref handle pinned for the life of the process (prefer `Pins.extern`)."""
+    return _process_pins.extern(obj)
 
 
 def extern_of(handle: int):
-    return _externs[handle] if handle else None
+    return _externs[handle][0] if handle else None
+
+
+def _process_function(function) -> int:
+    return _process_pins.function(function)
 
 
 _ENCODE = {
     I32: lambda v: v, I64: lambda v: v, F32: f32_to_bits, F64: f64_to_bits,
-    FUNCREF: record_of, EXTERNREF: extern_handle,
+    FUNCREF: _process_function, EXTERNREF: extern_handle,
 }
+_process_pins = Pins()      # last resort for a handle made with no holder (kept for ever)
 _DECODE = {
     I32: lambda b: b & 0xFFFFFFFF, I64: lambda b: b,
     F32: lambda b: f32_from_bits(b & 0xFFFFFFFF), F64: f64_from_bits,
@@ -221,6 +294,23 @@ def decode(valtype: int, bits: int):
 # ---- globals ----------------------------------------------------------------------------------
 
 _global_slot = Global.value     # the base class's slot: holds the ctypes cell in AotGlobal
+_REF_TYPES = (FUNCREF, EXTERNREF)
+
+
+class _Cell(U64 * 1):
+    """The native cell of a global. For a reference global, `pins` keeps alive every value
+    stored from Python, and `owners` every instance whose code may store into it (native
+    `global.set` copies a handle the writer's pins or functions keep alive)."""
+
+
+def _new_cell(valtype: int) -> _Cell:
+    cell = _Cell()
+    if valtype in _REF_TYPES:
+        cell.pins = Pins()
+        cell.owners = []
+    else:
+        cell.pins = None
+    return cell
 
 
 class AotGlobal(Global):
@@ -231,7 +321,7 @@ class AotGlobal(Global):
 
     def __init__(self, globaltype, value):
         self.type = globaltype
-        _global_slot.__set__(self, (U64 * 1)())
+        _global_slot.__set__(self, _new_cell(globaltype.valtype))
         self.value = value
 
     @property
@@ -240,11 +330,21 @@ class AotGlobal(Global):
 
     @value.setter
     def value(self, v):
-        _global_slot.__get__(self)[0] = encode(self.type.valtype, v)
+        cell = _global_slot.__get__(self)
+        pins = cell.pins
+        cell[0] = _ENCODE[self.type.valtype](v) if pins is None else \
+            pins.encode(self.type.valtype, v)
 
     @property
     def cell_address(self) -> int:
         return ctypes.addressof(_global_slot.__get__(self))
+
+    def add_writer(self, inst) -> None:
+        """Keep `inst` alive as long as this global: its code may store its handles here."""
+        if self.type.mutable and self.type.valtype in _REF_TYPES:
+            owners = _global_slot.__get__(self).owners
+            if not any(o is inst for o in owners):
+                owners.append(inst)
 
 
 def adopt_global(g: Global) -> AotGlobal:
@@ -254,7 +354,7 @@ def adopt_global(g: Global) -> AotGlobal:
         return g
     value = g.value
     g.__class__ = AotGlobal
-    _global_slot.__set__(g, (U64 * 1)())
+    _global_slot.__set__(g, _new_cell(g.type.valtype))
     g.value = value
     return g
 
@@ -268,6 +368,7 @@ class MirroredList(list):
     def __init__(self, items, elem_type: int):
         super().__init__(items)
         self.elem_type = elem_type
+        self.pins = Pins()      # every value ever stored: native code may have copied it
         self.desc = (U64 * 2)()
         self.array = None
         self.resync()
@@ -277,7 +378,7 @@ class MirroredList(list):
         return ctypes.addressof(self.desc)
 
     def _encode(self, v) -> int:
-        return record_of(v) if self.elem_type == FUNCREF else extern_handle(v)
+        return self.pins.function(v) if self.elem_type == FUNCREF else self.pins.extern(v)
 
     def resync(self) -> None:
         n = len(self)
@@ -360,9 +461,11 @@ _LOAD = {I32: "buffer[{i}] & 0xFFFFFFFF", I64: "buffer[{i}]",
          FUNCREF: "function_of(buffer[{i}])", EXTERNREF: "extern_of(buffer[{i}])"}
 
 
-def make_entry_call(ft: FuncType, entry_address: int, code_address: int, vm_address: int):
+def make_entry_call(ft: FuncType, entry_address: int, code_address: int, vm_address: int,
+                    pins: Pins):
     """A Python callable taking and returning internal representations, entering native code
-    through the signature's trampoline."""
+    through the signature's trampoline; reference arguments are pinned in `pins` (the callee
+    instance's: its code may keep them)."""
     n = max(len(ft.params), len(ft.results), 1)
     buffer = (U64 * n)()
     params = ", ".join(f"a{i}" for i in range(len(ft.params)))
@@ -379,15 +482,52 @@ def make_entry_call(ft: FuncType, entry_address: int, code_address: int, vm_addr
         "entry": ENTRY(entry_address), "vm": vm_address, "code": code_address,
         "buffer": buffer, "buffer_address": ctypes.addressof(buffer), "raise_trap": raise_trap,
         "f32_to_bits": f32_to_bits, "f64_to_bits": f64_to_bits, "f32_from_bits": f32_from_bits,
-        "f64_from_bits": f64_from_bits, "record_of": record_of, "extern_handle": extern_handle,
+        "f64_from_bits": f64_from_bits, "record_of": pins.function, "extern_handle": pins.extern,
         "function_of": function_of, "extern_of": extern_of,
     }
     exec(_CALL_TEMPLATE.format(params=params, stores=stores, ret=ret), namespace)
     return namespace["call"]
 
 
+class _GrowHook:
+    """Memory grow hook refreshing an instance's vmctx. Holds the instance weakly, so that a
+    memory shared with (imported by) many instances does not keep them alive, and takes
+    itself off the memory's hooks when the instance dies. The hooks list is replaced, never
+    changed in place: a grow may be iterating over it."""
+
+    __slots__ = ("instance", "__weakref__")
+
+    def __init__(self, inst, memory):
+        self_ref = weakref.ref(self)
+        memory_ref = weakref.ref(memory)
+
+        def forget(_, self_ref=self_ref, memory_ref=memory_ref):
+            mem, hook = memory_ref(), self_ref()
+            if mem is not None and hook is not None:
+                mem.grow_hooks = [h for h in mem.grow_hooks if h is not hook]
+        self.instance = weakref.ref(inst, forget)
+
+    def __call__(self, mem) -> None:
+        inst = self.instance()
+        if inst is not None:
+            inst.vm[vmctx.MEM_BASE // 8] = mem.address()
+            inst.vm[vmctx.MEM_SIZE // 8] = len(mem.data)
+
+    @staticmethod
+    def install(memory, inst) -> None:
+        hook = _GrowHook(inst, memory)
+        hook(memory)
+        memory.grow_hooks = [h for h in memory.grow_hooks
+                             if not (isinstance(h, _GrowHook) and h.instance() is None)] + [hook]
+
+
 class AotInstance:
-    """Native state of one instance: vmctx, function records and the arrays vmctx points to."""
+    """Native state of one instance: vmctx, function records and the arrays vmctx points to.
+
+    Lifetime: owned by its InstanceState (`engine_data`), which its Functions reference, so it
+    lives while the instance, any of its functions, or an importer of them is reachable;
+    the registries only hold it weakly. It holds `loaded` (the AotModule, owner of the JIT
+    code), so the code outlives every instance using it."""
 
     def __init__(self, loaded, state: shared.InstanceState):
         self.loaded = loaded
@@ -395,6 +535,7 @@ class AotInstance:
         self.state = state
         module = self.module
         func_types = loaded.func_types
+        self.pins = Pins()      # references passed in from Python (arguments, host results)
         self.vm = (U64 * (vmctx.VMCTX_SIZE // 8))()
         self.vm_address = ctypes.addressof(self.vm)
         n_funcs = len(func_types)
@@ -423,9 +564,10 @@ class AotInstance:
             self.records[slot + vmctx.RECORD_VMCTX // 8] = self.vm_address
             self.records[slot + vmctx.RECORD_TYPE_ID // 8] = type_id(ft)
             address = base + slot * 8
-            call = make_entry_call(ft, loaded.entry_address(ft), code, self.vm_address)
+            call = make_entry_call(ft, loaded.entry_address(ft), code, self.vm_address,
+                                   self.pins)
             f = Function(ft, call, self.module.func_name(i), state, i)
-            register_record(f, address, self)
+            register_record(f, address)
             self.funcs[i] = address
             out.append(f)
         return out
@@ -433,20 +575,15 @@ class AotInstance:
     def finish(self, state: shared.InstanceState) -> None:
         """Point vmctx at memories, tables and globals once `allocate` has made them."""
         if state.memories:
-            memory = state.memories[0]
-            vm = self.vm
-
-            def refresh(mem, vm=vm):
-                vm[vmctx.MEM_BASE // 8] = mem.address()
-                vm[vmctx.MEM_SIZE // 8] = len(mem.data)
-            refresh(memory)
-            memory.grow_hooks.append(refresh)
+            _GrowHook.install(state.memories[0], self)
         self.tables = (U64 * max(len(state.tables), 1))(
             *[adopt_table(t).desc_address for t in state.tables])
         self.vm[vmctx.TABLES // 8] = ctypes.addressof(self.tables)
         cells = []
         for g in state.globals:
-            cells.append(adopt_global(g).cell_address)
+            g = adopt_global(g)
+            g.add_writer(self)
+            cells.append(g.cell_address)
         self.globals = (U64 * max(len(cells), 1))(*cells)
         self.vm[vmctx.GLOBALS // 8] = ctypes.addressof(self.globals)
 
