@@ -68,15 +68,19 @@ def emit_memory_grow(t, instr) -> None:
     t.push("i32", t.value(f"trunc i64 {old} to i32"))
 
 
+def _byte_pointer(t, base: str, address: str) -> str:
+    """Pointer to linear-memory byte `address` (an i32 already bounds-checked)."""
+    offset = t.value(f"zext i32 {address} to i64")
+    return t.value(f"getelementptr i8, ptr {base}, i64 {offset}")
+
+
 def emit_memory_fill(t, instr) -> None:
     n = t.pop()
     value = t.pop()
     dst = t.pop()
     size = t.vmctx_field(vmctx.MEM_SIZE, "i64")
     t.check_range(dst, n, size, TrapCode.MEMORY_OUT_OF_BOUNDS)
-    base = t.vmctx_field(vmctx.MEM_BASE)
-    d = t.value(f"zext i32 {dst} to i64")
-    ptr = t.value(f"getelementptr i8, ptr {base}, i64 {d}")
+    ptr = _byte_pointer(t, t.vmctx_field(vmctx.MEM_BASE), dst)
     byte = t.value(f"trunc i32 {value} to i8")
     n64 = t.value(f"zext i32 {n} to i64")
     t.declare("declare void @llvm.memset.p0.i64(ptr, i8, i64, i1)")
@@ -91,10 +95,8 @@ def emit_memory_copy(t, instr) -> None:
     t.check_range(src, n, size, TrapCode.MEMORY_OUT_OF_BOUNDS)
     t.check_range(dst, n, size, TrapCode.MEMORY_OUT_OF_BOUNDS)
     base = t.vmctx_field(vmctx.MEM_BASE)
-    d = t.value(f"zext i32 {dst} to i64")
-    s = t.value(f"zext i32 {src} to i64")
-    dp = t.value(f"getelementptr i8, ptr {base}, i64 {d}")
-    sp = t.value(f"getelementptr i8, ptr {base}, i64 {s}")
+    dp = _byte_pointer(t, base, dst)
+    sp = _byte_pointer(t, base, src)
     n64 = t.value(f"zext i32 {n} to i64")
     t.declare("declare void @llvm.memmove.p0.p0.i64(ptr, ptr, i64, i1)")
     t.emit(f"call void @llvm.memmove.p0.p0.i64(ptr {dp}, ptr {sp}, i64 {n64}, i1 false)")
