@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from ...errors import TrapCode
 from .. import vmctx
+from .table import element_slot
 
 
 def emit_call(t, instr) -> None:
@@ -18,15 +19,7 @@ def emit_call(t, instr) -> None:
 def emit_call_indirect(t, instr) -> None:
     type_index, table_index = instr[1], instr[2]
     ft = t.info.types[type_index]
-    index = t.pop()
-    desc = t.array_slot(vmctx.TABLES, table_index)
-    size_ptr = t.value(f"getelementptr inbounds i8, ptr {desc}, i64 {vmctx.TABLE_SIZE}")
-    size = t.value(f"load i64, ptr {size_ptr}, align 8")
-    i64 = t.value(f"zext i32 {index} to i64")
-    oob = t.value(f"icmp uge i64 {i64}, {size}")
-    t.trap_if(oob, TrapCode.UNDEFINED_ELEMENT)
-    elements = t.value(f"load ptr, ptr {desc}, align 8")
-    slot = t.value(f"getelementptr inbounds i64, ptr {elements}, i64 {i64}")
+    slot = element_slot(t, table_index, t.pop(), TrapCode.UNDEFINED_ELEMENT)
     record = t.value(f"load i64, ptr {slot}, align 8")
     null = t.value(f"icmp eq i64 {record}, 0")
     t.trap_if(null, TrapCode.UNINITIALIZED_ELEMENT)

@@ -10,19 +10,26 @@ from ...errors import TrapCode
 from .. import vmctx
 
 
-def _descriptor(t, table_index: int) -> str:
-    return t.array_slot(vmctx.TABLES, table_index)
+def table_size(t, table_index: int) -> tuple[str, str]:
+    """The table's descriptor pointer and its current size (i64)."""
+    desc = t.array_slot(vmctx.TABLES, table_index)
+    size_ptr = t.value(f"getelementptr inbounds i8, ptr {desc}, i64 {vmctx.TABLE_SIZE}")
+    return desc, t.value(f"load i64, ptr {size_ptr}, align 8")
+
+
+def element_slot(t, table_index: int, index32: str, code: TrapCode) -> str:
+    """Pointer to element `index32` of a table, trapping with `code` when out of bounds.
+    Shared by table.get and call_indirect (which trap with different codes)."""
+    desc, size = table_size(t, table_index)
+    index = t.value(f"zext i32 {index32} to i64")
+    oob = t.value(f"icmp uge i64 {index}, {size}")
+    t.trap_if(oob, code)
+    elements = t.value(f"load ptr, ptr {desc}, align 8")
+    return t.value(f"getelementptr inbounds i64, ptr {elements}, i64 {index}")
 
 
 def emit_table_get(t, instr) -> None:
-    index = t.value(f"zext i32 {t.pop()} to i64")
-    desc = _descriptor(t, instr[1])
-    size_ptr = t.value(f"getelementptr inbounds i8, ptr {desc}, i64 {vmctx.TABLE_SIZE}")
-    size = t.value(f"load i64, ptr {size_ptr}, align 8")
-    oob = t.value(f"icmp uge i64 {index}, {size}")
-    t.trap_if(oob, TrapCode.TABLE_OUT_OF_BOUNDS)
-    elements = t.value(f"load ptr, ptr {desc}, align 8")
-    slot = t.value(f"getelementptr inbounds i64, ptr {elements}, i64 {index}")
+    slot = element_slot(t, instr[1], t.pop(), TrapCode.TABLE_OUT_OF_BOUNDS)
     t.push("i64", t.value(f"load i64, ptr {slot}, align 8"))
 
 
@@ -33,9 +40,7 @@ def emit_table_set(t, instr) -> None:
 
 
 def emit_table_size(t, instr) -> None:
-    desc = _descriptor(t, instr[1])
-    size_ptr = t.value(f"getelementptr inbounds i8, ptr {desc}, i64 {vmctx.TABLE_SIZE}")
-    size = t.value(f"load i64, ptr {size_ptr}, align 8")
+    _, size = table_size(t, instr[1])
     t.push("i32", t.value(f"trunc i64 {size} to i32"))
 
 
