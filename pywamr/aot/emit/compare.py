@@ -6,20 +6,12 @@ _INT = {"eq": "eq", "ne": "ne", "lt_s": "slt", "lt_u": "ult", "gt_s": "sgt", "gt
 _FLOAT = {"eq": "oeq", "ne": "une", "lt": "olt", "gt": "ogt", "le": "ole", "ge": "oge"}
 
 
-def _int_compare(pred: str, lltype: str):
+def _compare(instruction: str, pred: str, lltype: str):
+    """A binary comparison (`icmp` or `fcmp`) producing i32 0/1."""
     def emit(t, instr) -> None:
         b = t.pop()
         a = t.pop()
-        c = t.value(f"icmp {pred} {lltype} {a}, {b}")
-        t.push("i32", t.value(f"zext i1 {c} to i32"))
-    return emit
-
-
-def _float_compare(pred: str, lltype: str):
-    def emit(t, instr) -> None:
-        b = t.pop()
-        a = t.pop()
-        c = t.value(f"fcmp {pred} {lltype} {a}, {b}")
+        c = t.value(f"{instruction} {pred} {lltype} {a}, {b}")
         t.push("i32", t.value(f"zext i1 {c} to i32"))
     return emit
 
@@ -35,7 +27,7 @@ def _eqz(lltype: str):
 HANDLERS = {"i32.eqz": _eqz("i32"), "i64.eqz": _eqz("i64")}
 for _prefix, _lltype in (("i32", "i32"), ("i64", "i64")):
     for _name, _pred in _INT.items():
-        HANDLERS[f"{_prefix}.{_name}"] = _int_compare(_pred, _lltype)
+        HANDLERS[f"{_prefix}.{_name}"] = _compare("icmp", _pred, _lltype)
 for _prefix, _lltype in (("f32", "float"), ("f64", "double")):
     for _name, _pred in _FLOAT.items():
-        HANDLERS[f"{_prefix}.{_name}"] = _float_compare(_pred, _lltype)
+        HANDLERS[f"{_prefix}.{_name}"] = _compare("fcmp", _pred, _lltype)
