@@ -58,6 +58,20 @@ def fmt_ms(v: float | None) -> str:
     return f"{v:.3f} ms"
 
 
+
+
+def _per_runtime_table(res, rts, cols, cell) -> list[str]:
+    """A kernel-by-runtime table whose cells are `cell(summary)` at the size actually run."""
+    lines = ["| kernel | " + " | ".join(rts[c]["label"] for c in cols) + " |",
+             "|---|" + "---:|" * len(cols)]
+    for kname, k in res["kernels"].items():
+        row = [f"`{kname}`"]
+        for c in cols:
+            s = k.get("summary", {}).get(c)
+            row.append(f"{cell(s)} @{k['sizes'][c]:,}" if s else "failed")
+        lines.append("| " + " | ".join(row) + " |")
+    return lines
+
 def short(err: str, n: int = 70) -> str:
     err = " ".join(str(err).split()).replace("|", "/")
     return err if len(err) <= n else err[: n - 1] + "…"
@@ -132,24 +146,11 @@ def _other_kernel_tables(res, cols, notes) -> list[str]:
     L.append("Process spawn to exit: interpreter start-up, module load/compile, instantiation and "
              "the work. Sizes differ between columns (shown as `@size`), so compare within a column "
              "or against the in-guest table above.\n")
-    L.append("| kernel | " + " | ".join(rts[c]["label"] for c in cols) + " |")
-    L.append("|---|" + "---:|" * len(cols))
-    for kname, k in res["kernels"].items():
-        row = [f"`{kname}`"]
-        for c in cols:
-            s = k.get("summary", {}).get(c)
-            row.append(f"{fmt_ms(s['wall_ms'])} @{k['sizes'][c]:,}" if s else "failed")
-        L.append("| " + " | ".join(row) + " |")
+    L.extend(_per_runtime_table(res, rts, cols,
+                                lambda s: f"{fmt_ms(s['wall_ms'])}"))
     L.append("")
     L.append("### Peak memory (max RSS of the process, MiB, largest over the runs)\n")
-    L.append("| kernel | " + " | ".join(rts[c]["label"] for c in cols) + " |")
-    L.append("|---|" + "---:|" * len(cols))
-    for kname, k in res["kernels"].items():
-        row = [f"`{kname}`"]
-        for c in cols:
-            s = k.get("summary", {}).get(c)
-            row.append(f"{s['maxrss_mb']:.0f} @{k['sizes'][c]:,}" if s else "failed")
-        L.append("| " + " | ".join(row) + " |")
+    L.extend(_per_runtime_table(res, rts, cols, lambda s: f"{s['maxrss_mb']:.0f}"))
     L.append("")
     if notes:
         L.append("Failures, in full:\n")
