@@ -8,7 +8,7 @@ memory64) are refused with `MalformedNotSupported`, naming the feature.
 from __future__ import annotations
 
 from . import ast
-from .opcodes import OPS, UNSUPPORTED_FEATURES
+from .opcodes import MAX_SUB_OPCODE, OPS, UNSUPPORTED_FEATURES, prefixed
 from .reader import Reader
 from .types import (EXTERNREF, F32, F64, FUNCREF, I32, I64, V128, FuncType, GlobalType, Limits,
                     MemoryType, TableType)
@@ -283,7 +283,10 @@ class _ModuleDecoder:
                     raise MalformedNotSupported("threads (atomic) instructions are not supported", at)
                 if op == 0xFB:
                     raise MalformedNotSupported("GC instructions are not supported", at)
-                op = 0xFC00 | r.u32()
+                sub = r.u32()
+                if sub > MAX_SUB_OPCODE:
+                    raise DecodeError("illegal opcode", at)
+                op = prefixed(op, sub)
             info = ops.get(op)
             if info is None:
                 raise DecodeError("illegal opcode", at)

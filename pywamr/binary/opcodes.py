@@ -2,7 +2,7 @@
 
 Decoder, validator and both engines derive from this table; nothing else lists opcodes. An
 opcode is an int: single-byte opcodes are themselves, prefixed ones are `prefix << 8 | sub`
-(0xFC05, 0xFD0C). `imm` names the immediate shape the decoder reads; `sig` gives the operand and
+(0xFC0005, 0xFD0C). `imm` names the immediate shape the decoder reads; `sig` gives the operand and
 result types of instructions whose typing is fixed (None for those the validator types itself);
 `feature` names the proposal an opcode belongs to (None for Wasm 2.0); `family` groups opcodes
 for the engines' per-family emitters.
@@ -30,6 +30,15 @@ IMMEDIATE_KINDS = (
     "memory_init", "data", "memory_copy", "table_init", "elem", "table_copy", "v128",
     "lane", "memarg_lane", "shuffle", "try_table", "tag", "unsupported",
 )
+
+MAX_SUB_OPCODE = 0xFFFF
+
+
+def prefixed(prefix: int, sub: int) -> int:
+    """The key of a prefixed instruction; `sub` must already be within MAX_SUB_OPCODE."""
+    assert 0 <= sub <= MAX_SUB_OPCODE
+    return prefix << 16 | sub
+
 
 OPS: dict[int, OpInfo] = {}
 BY_NAME: dict[str, OpInfo] = {}
@@ -181,17 +190,17 @@ for _sub, _name, _sig in [
     (6, "i64.trunc_sat_f64_s", "f64:i64"), (7, "i64.trunc_sat_f64_u", "f64:i64"),
 ]:
     _p, _r = _sig.split(":")
-    _op(0xFC00 | _sub, _name, "none", _s(_p, _r), family="conversion")
-_op(0xFC08, "memory.init", "memory_init", _s("i32 i32 i32", ""), family="memory")
-_op(0xFC09, "data.drop", "data", _s("", ""), family="memory")
-_op(0xFC0A, "memory.copy", "memory_copy", _s("i32 i32 i32", ""), family="memory")
-_op(0xFC0B, "memory.fill", "memory", _s("i32 i32 i32", ""), family="memory")
-_op(0xFC0C, "table.init", "table_init", _s("i32 i32 i32", ""), family="table")
-_op(0xFC0D, "elem.drop", "elem", _s("", ""), family="table")
-_op(0xFC0E, "table.copy", "table_copy", _s("i32 i32 i32", ""), family="table")
-_op(0xFC0F, "table.grow", "table", family="table")
-_op(0xFC10, "table.size", "table", _s("", "i32"), family="table")
-_op(0xFC11, "table.fill", "table", family="table")
+    _op(0xFC0000 | _sub, _name, "none", _s(_p, _r), family="conversion")
+_op(0xFC0008, "memory.init", "memory_init", _s("i32 i32 i32", ""), family="memory")
+_op(0xFC0009, "data.drop", "data", _s("", ""), family="memory")
+_op(0xFC000A, "memory.copy", "memory_copy", _s("i32 i32 i32", ""), family="memory")
+_op(0xFC000B, "memory.fill", "memory", _s("i32 i32 i32", ""), family="memory")
+_op(0xFC000C, "table.init", "table_init", _s("i32 i32 i32", ""), family="table")
+_op(0xFC000D, "elem.drop", "elem", _s("", ""), family="table")
+_op(0xFC000E, "table.copy", "table_copy", _s("i32 i32 i32", ""), family="table")
+_op(0xFC000F, "table.grow", "table", family="table")
+_op(0xFC0010, "table.size", "table", _s("", "i32"), family="table")
+_op(0xFC0011, "table.fill", "table", family="table")
 
 # ---- prefixes of later proposals: recognised, refused cleanly --------------------------------
 SIMD_PREFIX = 0xFD

@@ -23,13 +23,13 @@ from .ops import EXPR, LOAD, STORE, TRAPPING
 
 # Bulk memory and table instructions: operand count and statement ({imm} is the instruction).
 _BULK = {
-    0xFC08: (3, "memory_init(mem, datas, {imm[1]}, {0}, {1}, {2})"),
-    0xFC0A: (3, "memory_copy(mem, {0}, {1}, {2})"),
-    0xFC0B: (3, "memory_fill(mem, {0}, {1}, {2})"),
-    0xFC0C: (3, "table_init(t{imm[2]}.elements, elems, {imm[1]}, {0}, {1}, {2})"),
-    0xFC0E: (3, "table_copy(t{imm[1]}.elements, t{imm[2]}.elements, {0}, {1}, {2})"),
-    0xFC0F: (2, "{dst} = table_grow(t{imm[1]}, {0}, {1})"),
-    0xFC11: (3, "table_fill(t{imm[1]}.elements, {0}, {1}, {2})"),
+    0xFC0008: (3, "memory_init(mem, datas, {imm[1]}, {0}, {1}, {2})"),
+    0xFC000A: (3, "memory_copy(mem, {0}, {1}, {2})"),
+    0xFC000B: (3, "memory_fill(mem, {0}, {1}, {2})"),
+    0xFC000C: (3, "table_init(t{imm[2]}.elements, elems, {imm[1]}, {0}, {1}, {2})"),
+    0xFC000E: (3, "table_copy(t{imm[1]}.elements, t{imm[2]}.elements, {0}, {1}, {2})"),
+    0xFC000F: (2, "{dst} = table_grow(t{imm[1]}, {0}, {1})"),
+    0xFC0011: (3, "table_fill(t{imm[1]}.elements, {0}, {1}, {2})"),
 }
 _ASSIGNED_SLOTS = re.compile(r"^(s\d+(?:, s\d+)*) = ")
 _ATOM = re.compile(r"^\(?-?[\w.]+\)?$")
@@ -465,11 +465,11 @@ class FunctionTranslator:
             nin, template = _BULK[op]
             args = [o(h - nin + i) for i in range(nin)]
             e(template.format(*args, imm=instr, dst=f"s{h - nin}"))
-        elif op == 0xFC09:
+        elif op == 0xFC0009:
             e(f"datas[{instr[1]}] = b''")
-        elif op == 0xFC0D:
+        elif op == 0xFC000D:
             e(f"elems[{instr[1]}] = []")
-        elif op == 0xFC10:
+        elif op == 0xFC0010:
             e(f"s{h} = len(t{instr[1]}.elements)")
         else:
             raise AssertionError(f"no translation for {name}")

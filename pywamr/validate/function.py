@@ -309,46 +309,46 @@ def _validate(ctx, index, ftype, code):
             tab = table(instr[1])
             pop_expect(tab.elem)
             pop_expect(I32)
-        elif op == 0xFC08:  # memory.init
+        elif op == 0xFC0008:  # memory.init
             memory(instr[2])
             if ctx.data_count is None or instr[1] >= ctx.data_count:
                 fail("unknown data segment")
             pop_types((I32, I32, I32))
-        elif op == 0xFC09:
+        elif op == 0xFC0009:
             if ctx.data_count is None or instr[1] >= ctx.data_count:
                 fail("unknown data segment")
-        elif op == 0xFC0A:
+        elif op == 0xFC000A:
             memory(instr[1])
             memory(instr[2])
             pop_types((I32, I32, I32))
-        elif op == 0xFC0B:
+        elif op == 0xFC000B:
             memory(instr[1])
             pop_types((I32, I32, I32))
-        elif op == 0xFC0C:  # table.init
+        elif op == 0xFC000C:  # table.init
             tab = table(instr[2])
             if instr[1] >= len(ctx.elem_types):
                 fail("unknown elem segment")
             if ctx.elem_types[instr[1]] != tab.elem:
                 fail("type mismatch")
             pop_types((I32, I32, I32))
-        elif op == 0xFC0D:
+        elif op == 0xFC000D:
             if instr[1] >= len(ctx.elem_types):
                 fail("unknown elem segment")
-        elif op == 0xFC0E:  # table.copy dst src
+        elif op == 0xFC000E:  # table.copy dst src
             dst = table(instr[1])
             src = table(instr[2])
             if dst.elem != src.elem:
                 fail("type mismatch")
             pop_types((I32, I32, I32))
-        elif op == 0xFC0F:  # table.grow
+        elif op == 0xFC000F:  # table.grow
             tab = table(instr[1])
             pop_expect(I32)
             pop_expect(tab.elem)
             vals.append(I32)
-        elif op == 0xFC10:
+        elif op == 0xFC0010:
             table(instr[1])
             vals.append(I32)
-        elif op == 0xFC11:  # table.fill
+        elif op == 0xFC0011:  # table.fill
             tab = table(instr[1])
             pop_expect(I32)
             pop_expect(tab.elem)
