@@ -1,0 +1,214 @@
+"""Component Model types, resolved: the structural shapes that validation produces and the
+canonical ABI, the plan and the Python bindings consume.
+
+Sits above the core layers and below everything else under `pywamr/component`. The decoder
+produces syntax with type *indices*; validation resolves those into the objects defined here, so
+no later phase ever looks up a type index again. Value types are frozen dataclasses compared
+structurally, except resource types, whose identity is the object itself (two `resource`
+definitions are distinct types even when their shapes match, as the Explainer says).
+
+Deliberately holds no layout (size, alignment, flat types): `abi/layout.py` computes those once
+per type and caches them. Spec: Explainer.md "Type Definitions"; CanonicalABI.md "Despecialization".
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+PRIMITIVE_NAMES = ("bool", "s8", "u8", "s16", "u16", "s32", "u32", "s64", "u64",
+                   "f32", "f64", "char", "string", "error-context")
+
+
+class ValType:
+    """Base of every component value type."""
+    __slots__ = ()
+
+
+@dataclass(frozen=True, slots=True)
+class PrimValType(ValType):
+    name: str       # one of PRIMITIVE_NAMES
+
+    def __str__(self) -> str:
+        return self.name
+
+
+BOOL, S8, U8, S16, U16, S32, U32, S64, U64, F32, F64, CHAR, STRING, ERROR_CONTEXT = (
+    PrimValType(n) for n in PRIMITIVE_NAMES)
+PRIMITIVES = {t.name: t for t in (BOOL, S8, U8, S16, U16, S32, U32, S64, U64, F32, F64, CHAR,
+                                  STRING, ERROR_CONTEXT)}
+
+
+@dataclass(frozen=True, slots=True)
+class ListType(ValType):
+    elem: ValType
+    length: int | None = None       # fixed-length list (`list<T, N>`) when not None
+
+
+@dataclass(frozen=True, slots=True)
+class FieldType:
+    label: str
+    t: ValType
+
+
+@dataclass(frozen=True, slots=True)
+class RecordType(ValType):
+    fields: tuple[FieldType, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class TupleType(ValType):
+    elems: tuple[ValType, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class CaseType:
+    label: str
+    t: ValType | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class VariantType(ValType):
+    cases: tuple[CaseType, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class EnumType(ValType):
+    labels: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class OptionType(ValType):
+    t: ValType
+
+
+@dataclass(frozen=True, slots=True)
+class ResultType(ValType):
+    ok: ValType | None = None
+    error: ValType | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FlagsType(ValType):
+    labels: tuple[str, ...]
+
+
+class ResourceType:
+    """A resource type. Identity is the object: never compared structurally.
+
+    `name` is for messages only. `dtor` is the core function (or None) that `resource.drop` of an
+    owned handle calls with the rep, set when a component defines the resource; `rep` is the
+    representation type (only `i32` exists today). `instance` is the component instance that
+    defined it (None for host resources); set by instantiation, used for the may-enter rules."""
+
+    __slots__ = ("name", "dtor", "rep", "instance", "host_class", "__weakref__")
+
+    def __init__(self, name: str = "resource", *, dtor=None, rep: str = "i32", instance=None,
+                 host_class=None):
+        self.name = name
+        self.dtor = dtor
+        self.rep = rep
+        self.instance = instance
+        self.host_class = host_class
+
+    def __repr__(self) -> str:
+        return f"<resource {self.name} at {id(self):#x}>"
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class _HandleBase(ValType):
+    resource: ResourceType
+
+    def __eq__(self, other) -> bool:
+        return type(self) is type(other) and self.resource is other.resource
+
+    def __hash__(self) -> int:
+        return hash((type(self).__name__, id(self.resource)))
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class OwnType(_HandleBase):
+    pass
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class BorrowType(_HandleBase):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class StreamType(ValType):
+    t: ValType | None       # async only: recognised, refused as not supported by the ABI
+
+
+@dataclass(frozen=True, slots=True)
+class FutureType(ValType):
+    t: ValType | None
+
+
+@dataclass(frozen=True, slots=True)
+class FuncType:
+    """A component function type: named parameters, and at most one (unnamed) result."""
+    params: tuple[tuple[str, ValType], ...]
+    result: ValType | None = None
+    is_async: bool = False
+
+    @property
+    def param_types(self) -> tuple[ValType, ...]:
+        return tuple(t for _, t in self.params)
+
+    @property
+    def result_types(self) -> tuple[ValType, ...]:
+        return () if self.result is None else (self.result,)
+
+
+# ---- extern descriptors of component and instance types -------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class CoreModuleType:
+    """A core module's type: imports as (module, name, core extern type), exports as (name,
+    core extern type); the core extern types are those of `pywamr.binary.types`."""
+    imports: tuple = ()
+    exports: tuple = ()
+
+
+@dataclass(frozen=True, slots=True)
+class InstanceType:
+    """A component instance's type: exports by name, each an extern type (FuncType, ValType,
+    TypeBound, InstanceType, ComponentType or CoreModuleType)."""
+    exports: tuple[tuple[str, object], ...] = ()
+
+    def export(self, name: str):
+        for n, t in self.exports:
+            if n == name:
+                return t
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class ComponentType:
+    imports: tuple[tuple[str, object], ...] = ()
+    exports: tuple[tuple[str, object], ...] = ()
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class TypeBound:
+    """An imported or exported type: `(eq T)` carries the type, `(sub resource)` a fresh
+    abstract resource (the ResourceType that instantiation substitutes)."""
+    kind: str                  # "eq" | "sub-resource"
+    t: object = None           # the ValType or ResourceType it is bound to
+
+
+# ---- despecialization -----------------------------------------------------------------------
+
+def despecialize(t: ValType) -> ValType:
+    """Spec: CanonicalABI.md "Despecialization": tuple, enum, option and result become records
+    and variants, so the ABI handles only the general shapes."""
+    if isinstance(t, TupleType):
+        return RecordType(tuple(FieldType(str(i), e) for i, e in enumerate(t.elems)))
+    if isinstance(t, EnumType):
+        return VariantType(tuple(CaseType(label, None) for label in t.labels))
+    if isinstance(t, OptionType):
+        return VariantType((CaseType("none", None), CaseType("some", t.t)))
+    if isinstance(t, ResultType):
+        return VariantType((CaseType("ok", t.ok), CaseType("error", t.error)))
+    return t
+
