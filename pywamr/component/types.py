@@ -97,9 +97,11 @@ class ResourceType:
     `name` is for messages only. `dtor` is the core function (or None) that `resource.drop` of an
     owned handle calls with the rep, set when a component defines the resource; `rep` is the
     representation type (only `i32` exists today). `instance` is the component instance that
-    defined it (None for host resources); set by instantiation, used for the may-enter rules."""
+    defined it (None for host resources); set by instantiation, used for the may-enter rules.
+    `host_class` is set for a resource the host implements (its values are Python objects of
+    that class, kept in `host_table` by rep)."""
 
-    __slots__ = ("name", "dtor", "rep", "instance", "host_class", "__weakref__")
+    __slots__ = ("name", "dtor", "rep", "instance", "host_class", "host_table", "__weakref__")
 
     def __init__(self, name: str = "resource", *, dtor=None, rep: str = "i32", instance=None,
                  host_class=None):
@@ -108,6 +110,7 @@ class ResourceType:
         self.rep = rep
         self.instance = instance
         self.host_class = host_class
+        self.host_table = None      # a host resource's objects by rep (see component/instance)
 
     def __repr__(self) -> str:
         return f"<resource {self.name} at {id(self):#x}>"

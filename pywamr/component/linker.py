@@ -1,0 +1,293 @@
+"""The component `Linker`: host implementations of a component's imports, and instantiation.
+
+Top of the component layer, the API that Python users and the WASI 0.2 host (above this
+layer) use. Python provides imported interfaces, functions and resources; names are matched
+as the Component Model says, with semver-compatible versions (an import of
+`wasi:cli/stdout@0.2.3` is satisfied by a definition of `wasi:cli/stdout@0.2.12`). A host
+function receives and returns the Python values of `values.py` (or, defined with `raw=True`,
+the canonical ABI's values: the fast path for host worlds).
+
+Deliberately holds no WASI: `pywamr.wasi` defines its interfaces through this API.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from ..errors import LinkError
+from .instance import ComponentInstanceHandle, host_resource_type
+from .names import parse_semver
+from .types import FuncType, InstanceType, ResourceType, ResultType, TypeBound
+from .values import ComponentError, Err, Ok, converter, snake
+
+
+def _split_version(name: str) -> tuple[str, tuple | None]:
+    base, at, version = name.partition("@")
+    if not at:
+        return name, None
+    try:
+        return base, parse_semver(version)
+    except Exception:
+        return name, None
+
+
+def _compatible(want, have) -> bool:
+    """Semver compatibility as the Component Model uses it: the same major version (or, for
+    0.x, the same minor; for 0.0.x the same patch), no pre-release mismatch."""
+    if want is None or have is None:
+        return want == have
+    (wmaj, wmin, wpat, wpre, _), (hmaj, hmin, hpat, hpre, _) = want, have
+    if wpre or hpre:
+        return want[:4] == have[:4]
+    if wmaj != hmaj:
+        return False
+    if wmaj == 0:
+        if wmin != hmin:
+            return False
+        if wmin == 0:
+            return wpat == hpat
+    return True
+
+
+class _HostFunc:
+    __slots__ = ("fn", "raw")
+
+    def __init__(self, fn, raw: bool):
+        self.fn = fn
+        self.raw = raw
+
+
+class Linker:
+    """Host definitions by import name, then `instantiate(component)`.
+
+    - `define_func(instance, name, fn, raw=False)`: a function of an imported interface
+      (`instance` is its full name, e.g. `"docs:adder/add@0.1.0"`; None or "" for a
+      function imported at the top level);
+    - `define_instance(name, impl)`: a whole interface from a dict (WIT names or snake_case)
+      or an object whose attributes are the snake_case names; nested dicts for nested instances;
+    - `define_resource(instance, name, cls=None)`: a resource the host implements, whose
+      values are Python objects (of `cls`, when given). Methods `[method]r.m` are found on the
+      object as `m` unless defined with `define_func`; `[constructor]r` calls `cls`,
+      `[static]r.f` calls `cls.f`.
+    """
+
+    def __init__(self, engine=None):
+        from ..engine.api import Engine
+        self.engine = engine or Engine()
+        self.definitions: dict[str, object] = {}
+        self.resources: dict[tuple, ResourceType] = {}
+
+    # ---- definitions ---------------------------------------------------------------------
+    def _instance_dict(self, name: str | None) -> dict:
+        if not name:
+            return self.definitions
+        node = self.definitions.get(name)
+        if not isinstance(node, dict):
+            node = self.definitions[name] = {}
+        return node
+
+    def define_func(self, instance: str | None, name: str, fn, *, raw: bool = False) -> None:
+        self._instance_dict(instance)[name] = _HostFunc(fn, raw)
+
+    def define_instance(self, name: str, impl) -> None:
+        self.definitions[name] = impl
+
+    def define_resource(self, instance: str | None, name: str, cls=None) -> ResourceType:
+        rt = host_resource_type(name, cls)
+        self.resources[(instance or "", name)] = rt
+        return rt
+
+    # ---- lookup ----------------------------------------------------------------------------
+    def _top(self, name: str):
+        defs = self.definitions
+        if name in defs:
+            return defs[name], name
+        base, want = _split_version(name)
+        best = None
+        for candidate in defs:
+            cbase, have = _split_version(candidate)
+            if cbase == base and _compatible(want, have):
+                if best is None or (have or ()) > (best[1] or ()):
+                    best = (candidate, have)
+        if best is None:
+            return None, None
+        return defs[best[0]], best[0]
+
+    def resource(self, path: tuple) -> ResourceType | None:
+        """The host resource type defined for import path (instance..., resource)."""
+        instance = path[0] if len(path) > 1 else ""
+        name = path[-1]
+        found = self.resources.get((instance, name))
+        if found is not None or not instance:
+            return found
+        base, want = _split_version(instance)
+        for (candidate, rname), rt in self.resources.items():
+            cbase, have = _split_version(candidate)
+            if rname == name and cbase == base and _compatible(want, have):
+                return rt
+        return None
+
+    def _lookup(self, path: tuple):
+        node, _ = self._top(path[0])
+        for name in path[1:]:
+            if node is None:
+                return None
+            node = _member(node, name)
+        return node
+
+    def check_imports(self, component) -> None:
+        """Every host function the plan lowers must be defined: one LinkError naming all
+        that are missing."""
+        missing = []
+        for path in component.host_paths():
+            if self._lookup(path) is None and not self._implicit(path):
+                missing.append(_render(path))
+        if missing:
+            raise LinkError("unsatisfied import(s): " + ", ".join(sorted(set(missing))))
+
+    def _implicit(self, path: tuple) -> bool:
+        return _resource_member(self, path) is not None
+
+    def host_function(self, path: tuple, ft: FuncType, instance: ComponentInstanceHandle):
+        """The callable (canonical ABI values in and out) that implements import `path`."""
+        found = self._lookup(path)
+        if found is None:
+            found = _resource_member(self, path)
+        if found is None:
+            raise LinkError(f"unsatisfied import: {_render(path)}")
+        if isinstance(found, _HostFunc):
+            fn, raw = found.fn, found.raw
+        else:
+            fn, raw = found, False
+        if not callable(fn):
+            raise LinkError(f"import {_render(path)} is defined as {type(fn).__name__}, "
+                            f"not a function")
+        if raw:
+            return fn
+        return _typed_host(fn, ft, instance, _render(path))
+
+    # ---- instantiation ------------------------------------------------------------------------
+    def instantiate(self, component, store=None) -> ComponentInstanceHandle:
+        return ComponentInstanceHandle(component, self, store)
+
+
+def _render(path: tuple) -> str:
+    return path[0] + "".join(f"#{p}" for p in path[1:])
+
+
+def _member(node, name: str):
+    if isinstance(node, dict):
+        if name in node:
+            return node[name]
+        return node.get(snake(name))
+    if isinstance(node, _HostFunc):
+        return None
+    return getattr(node, snake(name), None)
+
+
+def _resource_member(linker: Linker, path: tuple):
+    """`[constructor]r`, `[method]r.m`, `[static]r.s` of a resource the host defined with
+    `define_resource`: methods are looked up on the object, the others on its class."""
+    name = path[-1]
+    if not name.startswith("["):
+        return None
+    kind, _, rest = name[1:].partition("]")
+    resource, _, member = rest.partition(".")
+    rt = linker.resource(path[:-1] + (resource,))
+    if rt is None:
+        return None
+    cls = rt.host_class if rt.host_class is not object else None
+    if kind == "method":
+        method = snake(member)
+        if cls is not None and not hasattr(cls, method):
+            return None
+
+        def call(self, *args):
+            return getattr(self, method)(*args)
+        return call
+    if cls is None:
+        return None
+    if kind == "constructor":
+        return cls
+    if kind == "static":
+        return getattr(cls, snake(member), None)
+    return None
+
+
+def _typed_host(fn, ft: FuncType, instance: ComponentInstanceHandle, where: str):
+    names, bridge = instance.names, instance.bridge
+    params = [converter(t, names, bridge) for _, t in ft.params]
+    result = None if ft.result is None else converter(ft.result, names, bridge)
+    wraps_result = isinstance(ft.result, ResultType)
+
+    def call(*abi_args):
+        args = [c.from_abi(a) for c, a in zip(params, abi_args)]
+        if result is None:
+            fn(*args)
+            return None
+        try:
+            out = fn(*args)
+        except ComponentError as exc:
+            if not wraps_result:
+                raise
+            out = Err(exc.value)
+        if wraps_result and not isinstance(out, (Ok, Err)):
+            out = Ok(out)
+        try:
+            return result.to_abi(out)
+        except (TypeError, ValueError) as exc:
+            raise type(exc)(f"host function {where} returned a bad value: {exc}") from None
+    return call
+
+
+class Component:
+    """A decoded, validated and planned component, with its core modules compiled.
+
+    `Component.from_file(engine, path)`; `imports` and `exports` give the resolved types by
+    name; `Linker(engine).instantiate(component)` runs it."""
+
+    def __init__(self, engine, data: bytes | bytearray | memoryview):
+        from .binary import decode_component
+        from .plan import build_plan
+        from .validate import validate_component
+        self.engine = engine
+        self.bytes = bytes(data)
+        self.syntax = decode_component(self.bytes)
+        self.validated = validate_component(self.syntax)
+        self.plan = build_plan(self.validated)
+        self._modules: dict[int, object] = {}
+        for ref in self.plan.modules:
+            self._module(ref)
+
+    @classmethod
+    def from_file(cls, engine, path: str | os.PathLike) -> "Component":
+        return cls(engine, Path(path).read_bytes())
+
+    @property
+    def imports(self) -> tuple:
+        return self.validated.type.imports
+
+    @property
+    def exports(self) -> tuple:
+        return self.validated.type.exports
+
+    def _module(self, ref):
+        module = self._modules.get(id(ref))
+        if module is None:
+            from ..engine.api import Module
+            module = Module.from_compiled(self.engine, self.engine.compile(ref.validated))
+            self._modules[id(ref)] = module
+        return module
+
+    def instantiate_core(self, ref, externs: list, store=None):
+        from ..engine.api import Instance
+        return Instance(store, self._module(ref), externs)
+
+    def host_paths(self) -> list[tuple]:
+        """The host items the plan lowers (import paths)."""
+        from .plan import HostRef, Lower
+        return [s.callee.path for s in self.plan.steps
+                if isinstance(s, Lower) and isinstance(s.callee, HostRef)]
+
+
+__all__ = ["Linker", "Component"]
