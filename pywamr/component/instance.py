@@ -411,6 +411,10 @@ class ComponentInstanceHandle:
         if isinstance(ref, ResourceType):
             rt = self.runtime_rts.get(id(ref), ref)
             return self.bridge.class_for(rt) if rt.host_class is None else rt
+        if isinstance(t, TypeBound) and not isinstance(t.t, ResourceType):
+            # a named type: its generated Python class (records, variants, enums, flags)
+            conv = converter(self.runtime_type(t.t, subst), self.names, self.bridge)
+            return conv.py_type if conv.py_type is not None else t.t
         return ref
 
     def _attach_resource_methods(self, items: dict, types: dict, subst) -> None:

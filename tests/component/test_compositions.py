@@ -1,0 +1,224 @@
+"""Component fixtures run end to end on both engines, checked against the `wasmtime` package.
+
+The fixtures (tests/fixtures/components, rebuilt by build.sh there) are: echo components per
+canonical-ABI type in three string encodings, a relay composed with each (values cross two
+memories), three levels (relay -> relay -> echo), a resource shared between two components, a
+diamond with one shared instance, and the composed calculator (the defining case)."""
+from __future__ import annotations
+
+import math
+import sys
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent))
+
+from pywamr import Engine  # noqa: E402
+from pywamr.component import Component, ComponentError, Err, Linker, Ok, Some  # noqa: E402
+from pywamr_testlib import ENGINES  # noqa: E402
+from wasi_standins import define_standins  # noqa: E402
+
+FIXTURES = HERE.parent / "fixtures" / "components"
+ECHOES = ["echo-utf8", "echo-utf16", "echo-compact-utf16", "relay-echo-utf8",
+          "relay-echo-utf16", "relay-echo-compact-utf16", "relay-relay-echo"]
+_cache: dict = {}
+
+
+@pytest.fixture(params=ENGINES)
+def engine(request):
+    return Engine(request.param)
+
+
+def load(engine, name: str):
+    key = (engine.kind, name)
+    if key not in _cache:
+        _cache[key] = Component.from_file(engine, FIXTURES / f"{name}.wasm")
+    return _cache[key]
+
+
+def instantiate(engine, name: str, linker=None):
+    return (linker or Linker(engine)).instantiate(load(engine, name))
+
+
+STRINGS = ["", "a", "héllo wörld", "latin1 only: ÿé", "😀 non-BMP \U0010FFFF", "x" * 3000,
+           "mixed ascii then 中文", "\x00nul inside"]
+
+
+def echo_cases(iface):
+    """(function, argument) pairs; each echo must return its argument."""
+    Point = iface.point
+    Shape = iface.shape
+    Color = iface.color
+    Perms = iface.perms
+    Wide = iface.wide
+    cases = [
+        ("echo_bool", True), ("echo_bool", False),
+        ("echo_s8", -128), ("echo_s8", 127), ("echo_u8", 255), ("echo_s16", -32768),
+        ("echo_u16", 65535), ("echo_s32", -2**31), ("echo_u32", 2**32 - 1),
+        ("echo_s64", -2**63), ("echo_u64", 2**64 - 1), ("echo_f32", 1.5), ("echo_f32", -0.0),
+        ("echo_f64", 1e300), ("echo_f64", float("-inf")), ("echo_char", "λ"),
+        ("echo_char", "\U0001F600"),
+        ("echo_bytes", b""), ("echo_bytes", bytes(range(256))),
+        ("echo_list_u32", [0, 1, 2**32 - 1]),
+        ("echo_point", Point(x=-3, y=2.5, label="pt")),
+        ("echo_points", [Point(x=i, y=i / 2, label=str(i)) for i in range(20)]),
+        ("echo_nested", [["a", "bb"], [], ["ccc", "", "😀"]]),
+        ("echo_tuple", (7, "tuple", 0.25)),
+        ("echo_shape", Shape.Circle(1.5)), ("echo_shape", Shape.Square(2**40 + 3)),
+        ("echo_shape", Shape.Named("named")), ("echo_shape", Shape.Empty()),
+        ("echo_color", Color.BLUE), ("echo_color", Color.RED),
+        ("echo_option", None), ("echo_option", 0), ("echo_option", 7),
+        ("echo_nested_option", None), ("echo_nested_option", Some(None)),
+        ("echo_nested_option", Some("deep")),
+        ("echo_perms", Perms.READ | Perms.EXEC), ("echo_perms", Perms(0)),
+        ("echo_wide", Wide.FLAG0 | Wide.FLAG31),
+    ] + [("echo_string", s) for s in STRINGS]
+    return cases
+
+
+@pytest.mark.parametrize("name", ECHOES)
+def test_echo_round_trips_every_type(engine, name):
+    inst = instantiate(engine, name)
+    iface = inst.exports.test.echo.types
+    for fn, arg in echo_cases(iface):
+        got = getattr(iface, fn)(arg)
+        assert got == arg, (fn, arg, got)
+    assert iface.echo_many(*range(17)) == tuple(range(17))
+    # NaN is canonicalised but stays NaN
+    assert math.isnan(iface.echo_f64(float("nan")))
+
+
+@pytest.mark.parametrize("name", ["echo-utf8", "relay-echo-utf16"])
+def test_echo_results_and_post_return(engine, name):
+    inst = instantiate(engine, name)
+    iface = inst.exports.test.echo.types
+    before = iface.post_returns()
+    for s in STRINGS:
+        assert iface.echo_string(s) == s
+    assert iface.post_returns() == before + len(STRINGS)
+    assert iface.echo_result(Ok(5)) == 5
+    with pytest.raises(ComponentError) as info:
+        iface.echo_result(Err("bad"))
+    assert info.value.value == "bad"
+
+
+def test_echo_rejects_bad_python_values(engine):
+    iface = instantiate(engine, "echo-utf8").exports.test.echo.types
+    for fn, bad, exc in [("echo_u8", 256, ValueError), ("echo_s8", -129, ValueError),
+                         ("echo_u32", "1", TypeError), ("echo_bool", 1, TypeError),
+                         ("echo_char", "ab", TypeError), ("echo_char", "\ud800", ValueError),
+                         ("echo_string", b"x", TypeError), ("echo_list_u32", "abc", TypeError),
+                         ("echo_point", {"x": 1}, ValueError), ("echo_color", "purple", TypeError),
+                         ("echo_perms", {"nope"}, TypeError)]:
+        with pytest.raises(exc) as info:
+            getattr(iface, fn)(bad)
+        assert "argument 'v'" in str(info.value), (fn, str(info.value))
+
+
+def test_echo_matches_wasmtime():
+    wasmtime = pytest.importorskip("wasmtime")
+    from wasmtime import component as wc
+    engine = wasmtime.Engine()
+    store = wasmtime.Store(engine)
+    comp = wc.Component.from_file(engine, str(FIXTURES / "relay-echo-compact-utf16.wasm"))
+    inst = wc.Linker(engine).instantiate(store, comp)
+    iface = inst.get_export_index(store, "test:echo/types@0.1.0")
+
+    def call(name, *args):
+        f = inst.get_func(store, inst.get_export_index(store, name, iface))
+        out = f(store, *args)
+        f.post_return(store)
+        return out
+    ours = instantiate(Engine("interp"), "relay-echo-compact-utf16").exports.test.echo.types
+    for s in STRINGS:
+        assert call("echo-string", s) == ours.echo_string(s) == s
+    assert call("echo-nested", [["a"], []]) == ours.echo_nested([["a"], []])
+    assert call("echo-many", *range(17)) == ours.echo_many(*range(17))
+    assert call("echo-shape", 2**40 + 3) == ours.echo_shape(ours.shape.Square(2**40 + 3)).value
+
+
+def wasmtime_run(name: str, export: str, *args):
+    wasmtime = pytest.importorskip("wasmtime")
+    from wasmtime import component as wc
+    engine = wasmtime.Engine()
+    store = wasmtime.Store(engine)
+    comp = wc.Component.from_file(engine, str(FIXTURES / f"{name}.wasm"))
+    inst = wc.Linker(engine).instantiate(store, comp)
+    f = inst.get_func(store, inst.get_export_index(store, export))
+    out = f(store, *args)
+    f.post_return(store)
+    return out
+
+
+def test_resources_across_components(engine):
+    inst = instantiate(engine, "res-composed")
+    assert inst.exports.run(500) == wasmtime_run("res-composed", "run", 500)
+    assert inst.exports.run(3) == [6, 3, 3, 4, 0, 502 + 5]
+
+
+def test_guest_resources_from_python(engine):
+    inst = instantiate(engine, "res-provider")
+    counters = inst.exports.test.res.counters
+    Counter = counters.counter
+    a = Counter(5)
+    a.add(3)
+    assert a.get() == 8
+    b = Counter.clone_counter(a)
+    assert b.get() == 8 and counters.live() == 2
+    assert Counter.sum([a, b]) == 16
+    merged = Counter.merge(b, a)            # b is an own parameter: consumed
+    assert merged.get() == 16
+    with pytest.raises(ValueError):
+        b.get()                             # moved into the callee
+    assert counters.drops() == 1
+    with merged:
+        pass                                # a `with` block drops it
+    a.drop()
+    assert counters.live() == 0 and counters.drops() == 3
+    many = [Counter(i) for i in range(500)]
+    assert counters.live() == 500
+    assert Counter.sum(many) == sum(range(500))
+    for c in many:
+        c.drop()
+    assert counters.live() == 0
+
+
+def test_diamond_shares_one_instance(engine):
+    inst = instantiate(engine, "diamond")
+    assert inst.exports.run() == wasmtime_run("diamond", "run") == [1, 102, 3, 104]
+
+
+def test_composed_calculator(engine):
+    """The defining case: a core module of the calculator imports a canon lower of the
+    adder's lifted export; the calculator's cores share one memory and table."""
+    linker = Linker(engine)
+    out, err = define_standins(linker)
+    inst = instantiate(engine, "composed", linker)
+    assert inst.exports["wasi:cli/run@0.2.12"]["run"]() is None
+    assert out.decode() == "40 + 2 = 42\n100 + 200 = 300\n"
+    assert err == b""
+
+
+def test_unmet_imports_are_named_in_one_error(engine):
+    from pywamr.errors import LinkError
+    with pytest.raises(LinkError) as info:
+        instantiate(engine, "composed")
+    message = str(info.value)
+    assert "wasi:cli/stdout@0.2.12#get-stdout" in message
+    assert "wasi:cli/exit@0.2.12#exit" in message
+
+
+def test_adder_alone_and_semver_matching_import(engine):
+    inst = instantiate(engine, "adder")
+    assert inst.exports.docs.adder.add.add(40, 2) == 42
+    assert inst.exports["docs:adder/add@0.1.0"]["add"](1, 2) == 3
+    # the calculator alone, with the adder provided by Python under a compatible version
+    linker = Linker(engine)
+    out, _ = define_standins(linker)
+    linker.define_func("docs:adder/add@0.1.9", "add", lambda x, y: x + y + 1000)
+    calc = instantiate(engine, "calc", linker)
+    calc.exports["wasi:cli/run@0.2.12"]["run"]()
+    assert out.decode() == "40 + 2 = 1042\n100 + 200 = 1300\n"
