@@ -21,7 +21,8 @@ def add_parser(sub) -> None:
                    help="grant access to a host directory (as GUEST inside the sandbox)")
     p.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
                    help="set an environment variable for the guest")
-    p.add_argument("--invoke", metavar="NAME", help="call this export instead of _start")
+    p.add_argument("--invoke", metavar="CALL",
+                   help="call this export instead of _start (a component export as a WAVE call: 'name(args)')")
     p.add_argument("module", help="a .wasm module or a .cwasm precompiled module")
     p.add_argument("args", nargs=argparse_remainder(), help="arguments for the guest")
     p.set_defaults(func=run_command)
@@ -37,8 +38,6 @@ def load_module(engine, path: Path) -> Module:
         from ..aot import load_artifact
         return Module.from_compiled(engine, load_artifact(path))
     data = path.read_bytes()
-    if is_component(data):
-        raise NotSupported(f"{path} is a WebAssembly component; components are not supported yet")
     beside = path.with_suffix(ARTIFACT_SUFFIX)
     if engine.kind == "aot" and beside.exists():
         from ..aot import ArtifactError, load_artifact
@@ -64,6 +63,11 @@ def run_command(args) -> int:
     from ..wasi import WasiConfig
     engine = make_engine(args)
     path = Path(args.module)
+    if path.suffix != ARTIFACT_SUFFIX:
+        data = path.read_bytes()
+        if is_component(data):
+            from .run_component import run_component
+            return run_component(args, engine, path, data)
     module = load_module(engine, path)
     config = WasiConfig()
     config.argv = [path.name] + list(args.args)

@@ -138,12 +138,14 @@ class Linker:
     def check_imports(self, component) -> None:
         """Every host function the plan lowers must be defined: one LinkError naming all
         that are missing."""
-        missing = []
+        missing: dict[str, set] = {}
         for path in component.host_paths():
             if self._lookup(path) is None and not self._implicit(path):
-                missing.append(_render(path))
+                missing.setdefault(path[0], set()).add("#".join(path[1:]))
         if missing:
-            raise LinkError("unsatisfied import(s): " + ", ".join(sorted(set(missing))))
+            parts = [name + (f" ({', '.join(sorted(m))})" if any(m) else "")
+                     for name, m in sorted(missing.items())]
+            raise LinkError("unsatisfied import(s): " + "; ".join(parts))
 
     def _implicit(self, path: tuple) -> bool:
         return _resource_member(self, path) is not None
