@@ -369,7 +369,7 @@ class ScriptRunner:
         raise NotSupported(f"command {t}")
 
 
-def run_file(path: str | os.PathLike, engine: Engine) -> FileResult:
+def run_file(path: str | os.PathLike, engine: Engine, runner=None) -> FileResult:
     path = Path(path)
     result = FileResult(str(path))
     try:
@@ -378,5 +378,5 @@ def run_file(path: str | os.PathLike, engine: Engine) -> FileResult:
         result.failed += 1
         result.failures.append((0, "convert", str(exc)))
         return result
-    ScriptRunner(engine, json_path, result).run()
+    (runner or ScriptRunner)(engine, json_path, result).run()
     return result

@@ -15,7 +15,7 @@ def add_parser(sub) -> None:
 
 
 def wast_command(args) -> int:
-    from ..wast import run_file
+    from ..wast_component import run_file
     engine = make_engine(args, progress=False)
     totals = [0, 0, 0]
     for path in args.files:
