@@ -11,6 +11,7 @@ from .config import DRIVER_DIR, HELLO, HOSTCALL, KERNEL_DIR, REPO_ROOT
 from .runtimes import PY, Runtime, Wasmtime
 
 API = str(DRIVER_DIR / "api_bench.py")
+COMPONENT_BENCH = str(DRIVER_DIR / "component_bench.py")
 
 
 def startup(rts: dict[str, Runtime], reps: int, log) -> dict:
@@ -161,8 +162,24 @@ def api_section(mode: str, module: Path, keys: list[str], rts: dict[str, Runtime
 
 
 def components(rts: dict[str, Runtime]) -> str:
-    r = proc.run([PY, API, "components", "pywamr-interp"], cwd=REPO_ROOT, timeout=120,
-                 env=rts["pywamr-interp"].env() if "pywamr-interp" in rts else None)
-    if r.returncode == 0:
-        return "pywamr exposes a component API, but this suite has no cross-component benchmark yet"
-    return "n/a: components not supported yet"
+    """Cross-component calls per second (drivers/component_bench.py), one process per
+    runtime: a u32 add and a string round-trip, each looped inside the guest."""
+    rows = ["| runtime | u32 add, calls/s | string round-trip, calls/s |", "|---|---:|---:|"]
+    rates = {}
+    for key in ("pywamr-interp", "pywamr-aot", "wasmtime"):
+        if key not in rts:
+            continue
+        r = proc.run([PY, COMPONENT_BENCH, key], cwd=REPO_ROOT, timeout=300, env=rts[key].env())
+        vals = dict(re.findall(r"^(\w+):\s*(\S+)\s*$", r.stdout, re.M))
+        if r.returncode != 0 or len(vals) < 2:
+            rows.append(f"| {key} | {proc.last_line(r.stderr) or r.error() or 'no output'} | |")
+            continue
+        rates[key] = (float(vals["add_calls_per_s"]), float(vals["string_calls_per_s"]))
+        rows.append(f"| {key} | {rates[key][0]:,.0f} | {rates[key][1]:,.0f} |")
+    if "wasmtime" in rates:
+        wt = rates["wasmtime"]
+        for key in ("pywamr-interp", "pywamr-aot"):
+            if key in rates:
+                ours = rates[key]
+                rows.append(f"| {key} / wasmtime | {ours[0] / wt[0]:.2g}× | {ours[1] / wt[1]:.2g}× |")
+    return "\n".join(rows) + "\n"

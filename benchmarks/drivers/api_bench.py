@@ -6,7 +6,6 @@ Usage: python api_bench.py MODE RUNTIME MODULE.wasm
            instantiate  MODULE is a WASI command; compiles once, then instantiates it repeatedly
                         (without running _start); prints `instantiate_us: X` (median)
            compile      compile MODULE in-process; prints `compile_ms: X`
-           components   prints `components: yes` or exits 3 with the reason
   RUNTIME  wasmtime | pywasm | pywamr-interp | pywamr-aot
 Any failure exits non-zero with one line on stderr; the runner reports the cell as n/a.
 """
@@ -142,14 +141,6 @@ def pywamr_compile(path, kind):
     return time.perf_counter_ns() - t0
 
 
-def pywamr_components():
-    import pywamr
-    for name in ("Component", "component"):
-        if hasattr(pywamr, name):
-            return True
-    return False
-
-
 def main(argv):
     mode, runtime = argv[0], argv[1]
     path = argv[2] if len(argv) > 2 else None
@@ -158,12 +149,6 @@ def main(argv):
         table = {"hostcall": lambda: pywamr_hostcall(path, kind),
                  "instantiate": lambda: pywamr_instantiate(path, kind),
                  "compile": lambda: pywamr_compile(path, kind)}
-        if mode == "components":
-            if not pywamr_components():
-                print("components not supported yet", file=sys.stderr)
-                return 3
-            print("components: yes")
-            return 0
     elif runtime == "wasmtime":
         table = {"hostcall": lambda: wasmtime_hostcall(path),
                  "instantiate": lambda: wasmtime_instantiate(path),
