@@ -87,3 +87,19 @@ class Guest:
 
     def write(self, ptr: int, payload: bytes) -> None:
         self.memory.data[ptr:ptr + len(payload)] = payload
+
+
+class LateFunction:
+    """An import whose target is bound after instantiation (a lowered function needs the
+    importing instance's own memory and realloc): `.function` to import, `.bind(f)` later."""
+
+    def __init__(self, core_type):
+        from pywamr.runtime.objects import Function
+        self.target = None
+        self.function = Function(core_type, self._call, "late", host=True)
+
+    def _call(self, *args):
+        return self.target.call(*args)
+
+    def bind(self, function) -> None:
+        self.target = function
