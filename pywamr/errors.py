@@ -67,6 +67,19 @@ class TrapCode(enum.Enum):
     STACK_EXHAUSTED = "call stack exhausted"
     HOST = "host function error"
     OUT_OF_FUEL = "out of fuel"
+    # canonical ABI (component model): messages follow wasmtime's where one exists
+    CANNOT_ENTER_COMPONENT = "cannot enter component instance"
+    CANNOT_LEAVE_COMPONENT = "cannot leave component instance"
+    UNALIGNED_POINTER = "unaligned pointer"
+    INVALID_CHAR = "invalid `char` bit pattern"
+    INVALID_STRING = "invalid string encoding"
+    INVALID_DISCRIMINANT = "invalid variant discriminant"
+    LENGTH_TOO_LARGE = "list or string length too large"
+    UNKNOWN_HANDLE = "unknown handle index"
+    HANDLE_TYPE_MISMATCH = "handle used with the wrong type"
+    HANDLE_MISUSE = "resource handle misuse"
+    BORROWS_NOT_DROPPED = "borrow handles still remain at the end of the call"
+    TABLE_FULL = "handle table full"
 
 
 class Trap(WasmError):

@@ -1,0 +1,194 @@
+"""`canon lift` and `canon lower`: component functions over core functions and back (sync).
+
+Sits at the top of `component/abi`, over `flat.py`; the instantiation plan calls
+`canon_lift` for each `canon lift` definition and `canon_lower` for each `canon lower`.
+
+- `canon_lift(opts, inst, core_function, ft)` returns a `LiftedFunction`: called with
+  component values (`f(*args)`, the host as caller) it checks and clears `may_enter`, lowers the
+  arguments into the callee (spilling past 16 flat values into memory from `realloc`), calls the
+  core function, lifts the result (through the returned pointer past 1 flat value), checks that
+  the callee dropped every borrow it was given, hands the result to the caller, runs
+  `post-return` with `may_leave` cleared, and restores `may_enter`.
+- `canon_lower(opts, inst, callee, ft)` returns a core `Function` (internal representation in
+  and out) to import into a core module: it traps unless `may_leave`, lifts the arguments out of
+  the caller's memory (or the spilled tuple), calls `callee` (a `LiftedFunction`, entered with
+  this instance as the caller, or any Python callable taking and returning component values),
+  lowers the result into the caller's memory (through the caller's result pointer past 1 flat
+  value) and gives back the lent handles.
+
+Everything that depends only on the types (flat signatures, converters, whether a borrow scope
+is needed) is computed here once per definition. A trap leaves the instance flags as they were
+(the instance stays poisoned). Deliberately refuses async function types and async options.
+Spec: CanonicalABI.md, "Embedding" (`Store.lift`, `Store.lower`), "`canon lift`",
+"`canon lower`".
+"""
+from __future__ import annotations
+
+from ...errors import NotSupported, Trap, TrapCode
+from ...runtime.objects import Function
+from ...runtime.trapping import call_guarded
+from ..resources import Subtask, Task
+from ..types import FuncType
+from .flat import values_lifter, values_lowerer
+from .layout import contains_async_value, contains_borrow, flatten_functype, flatten_types, \
+    needs_memory
+from .options import MAX_FLAT_PARAMS, MAX_FLAT_RESULTS, CanonicalOptions, LiftLowerContext
+
+
+def _check_supported(ft: FuncType, opts: CanonicalOptions) -> None:
+    if ft.is_async:
+        raise NotSupported("async component function types are not supported")
+    if any(contains_async_value(t) for t in ft.param_types + ft.result_types):
+        raise NotSupported("stream and future values (async ABI) are not supported")
+    if opts.async_ or opts.callback is not None:
+        raise NotSupported("the async canonical ABI is not supported")
+
+
+def _check_options(opts: CanonicalOptions, ft: FuncType, context: str) -> None:
+    """The `canonopt` requirements of `lift(T)`/`lower(T)` (validation checks them too; this
+    keeps a misuse of the API from failing in the middle of a call)."""
+    params, results = ft.param_types, ft.result_types
+    spill_params = len(flatten_types(params)) > MAX_FLAT_PARAMS
+    spill_results = len(flatten_types(results)) > MAX_FLAT_RESULTS
+    memory = spill_params or spill_results or any(needs_memory(t) for t in params + results)
+    if memory and opts.memory is None:
+        raise ValueError(f"`canon {context}` of {ft} needs the `memory` option")
+    lowered_into_guest = params if context == "lift" else results
+    realloc = any(needs_memory(t) for t in lowered_into_guest) or (
+        context == "lift" and spill_params)
+    if realloc and opts.realloc is None:
+        raise ValueError(f"`canon {context}` of {ft} needs the `realloc` option")
+    if any(contains_borrow(t) for t in results):
+        raise ValueError(f"{ft}: a result cannot contain a `borrow`")
+    if context == "lower" and opts.post_return is not None:
+        raise ValueError("`post-return` is only allowed on `canon lift`")
+
+
+class LiftedFunction:
+    """A component function made by `canon lift`. `f(*args)` calls it from the host and
+    returns the result value (None without a result); `invoke(caller, args, on_resolve)` is the
+    general entry: `caller` is the calling `ComponentInstance` (None: the host) and
+    `on_resolve(result)`, when given, consumes the result before `post-return` runs."""
+
+    __slots__ = ("ft", "opts", "inst", "core_function", "core_type", "name", "_call",
+                 "_lower_params", "_lift_results", "_cx", "_borrows", "_post_return",
+                 "_n_results", "_entering")
+
+    def __init__(self, opts: CanonicalOptions, inst, core_function, ft: FuncType,
+                 name: str = "lifted"):
+        _check_supported(ft, opts)
+        _check_options(opts, ft, "lift")
+        self.ft = ft
+        self.opts = opts
+        self.inst = inst
+        self.core_function = core_function
+        self.core_type = flatten_functype(ft, "lift")
+        self.name = name
+        self._call = core_function.call if isinstance(core_function, Function) else core_function
+        self._lower_params = values_lowerer(ft.param_types, MAX_FLAT_PARAMS)
+        self._lift_results = values_lifter(ft.result_types, MAX_FLAT_RESULTS)
+        self._n_results = len(self.core_type.results)
+        self._cx = LiftLowerContext(opts, inst)
+        self._borrows = any(contains_borrow(t) for t in ft.param_types)
+        post = opts.post_return
+        self._post_return = None if post is None else (
+            post.call if isinstance(post, Function) else post)
+        self._entering: dict = {}
+
+    def __call__(self, *args):
+        return call_guarded(self.invoke, (None, args, None))
+
+    def entering_set(self, caller) -> tuple:
+        try:
+            return self._entering[caller]
+        except KeyError:
+            result = self._entering[caller] = self.inst.entering_set(caller)
+            return result
+
+    def invoke(self, caller, args, on_resolve=None):
+        ft = self.ft
+        if len(args) != len(ft.params):
+            raise TypeError(f"{self.name} expects {len(ft.params)} arguments, got {len(args)}")
+        entering = self.entering_set(caller)
+        for i in entering:
+            if not i.may_enter:
+                raise Trap(TrapCode.CANNOT_ENTER_COMPONENT)
+        for i in entering:
+            i.may_enter = False
+        task = Task() if self._borrows else None
+        cx = self._cx if task is None else self._cx.with_scope(task)
+        flat_args = self._lower_params(cx, args)
+        ret = self._call(*flat_args)
+        if not self._n_results:
+            flat_results = []
+        elif type(ret) is tuple:
+            flat_results = list(ret)
+        else:
+            flat_results = [ret]
+        result = self._lift_results(cx, flat_results)
+        if task is not None:
+            task.return_()
+        value = result[0] if result else None
+        if on_resolve is not None:
+            on_resolve(value)
+        post_return = self._post_return
+        if post_return is not None:
+            inst = self.inst
+            inst.may_leave = False
+            post_return(*flat_results)
+            inst.may_leave = True
+        for i in entering:
+            i.may_enter = True
+        return value
+
+    def __repr__(self) -> str:
+        return f"<LiftedFunction {self.name} {self.ft}>"
+
+
+def canon_lift(opts: CanonicalOptions, inst, core_function, ft: FuncType,
+               name: str = "lifted") -> LiftedFunction:
+    """Spec: "`canon lift`" (synchronous)."""
+    return LiftedFunction(opts, inst, core_function, ft, name)
+
+
+def canon_lower(opts: CanonicalOptions, inst, callee, ft: FuncType,
+                name: str = "lowered") -> Function:
+    """Spec: "`canon lower`" (synchronous). Returns a core `Function` of type
+    `flatten_functype(ft, "lower")`."""
+    _check_supported(ft, opts)
+    _check_options(opts, ft, "lower")
+    core_type = flatten_functype(ft, "lower")
+    n_params = len(flatten_types(ft.param_types))
+    n_args = min(n_params, MAX_FLAT_PARAMS) if n_params <= MAX_FLAT_PARAMS else 1
+    lift_params = values_lifter(ft.param_types, MAX_FLAT_PARAMS)
+    spill_results = len(flatten_types(ft.result_types)) > MAX_FLAT_RESULTS
+    lower_results = values_lowerer(ft.result_types, MAX_FLAT_RESULTS, out_param=spill_results)
+    has_result = ft.result is not None
+    base_cx = LiftLowerContext(opts, inst)
+    borrows = any(contains_borrow(t) for t in ft.param_types)
+    lifted = callee if isinstance(callee, LiftedFunction) else None
+
+    def lowered(*flat_args):
+        if not inst.may_leave:
+            raise Trap(TrapCode.CANNOT_LEAVE_COMPONENT)
+        subtask = Subtask() if borrows else None
+        cx = base_cx if subtask is None else base_cx.with_scope(subtask)
+        args = lift_params(cx, flat_args)
+        out_ptr = flat_args[n_args] if spill_results else None
+        flat_results = None
+
+        def on_resolve(result):
+            nonlocal flat_results
+            flat_results = lower_results(cx, (result,) if has_result else (), out_ptr)
+
+        if lifted is not None:
+            lifted.invoke(inst, args, on_resolve)
+        else:
+            on_resolve(callee(*args))
+        if subtask is not None:
+            subtask.deliver_resolve()
+        if not flat_results:
+            return None
+        return flat_results[0]
+
+    return Function(core_type, lowered, name, host=True)

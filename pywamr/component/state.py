@@ -1,0 +1,59 @@
+"""The runtime state of one component instance that the canonical ABI reads and writes.
+
+Sits under the canonical ABI (`abi/lift.py`, `abi/builtins.py`) and over `resources.py`. The
+instantiation plan creates one `ComponentInstance` per component instance (nested ones with
+their `parent`) and hands it to every `canon lift`, `canon lower` and resource built-in it
+defines.
+
+Holds the handle table and the two reentrance flags of the synchronous ABI:
+- `may_enter` is cleared while the instance (or a descendant reached through it) is on the
+  stack; a second entry traps ("Component Invariant" #2), except that entering a child from its
+  parent, or a parent from its child (donut wrapping), enters only the instances not already
+  entered by the caller (`entering_set`).
+- `may_leave` is cleared while `realloc` and `post-return` run; calling a lowered import or a
+  resource built-in then traps.
+
+A trap leaves the flags as they were at the trap, so an instance that trapped stays unenterable
+("poisoned"), as the spec (a trap tears the store down) and wasmtime both have it.
+
+Deliberately holds no async state (threads, backpressure, the exclusive lock, waitables): the
+async ABI is not supported. Spec: CanonicalABI.md, "Component Instances".
+"""
+from __future__ import annotations
+
+from .resources import HandleTable
+
+
+class ComponentInstance:
+    """Per-instance ABI state: `handles`, `may_enter`, `may_leave`, `parent`."""
+
+    __slots__ = ("handles", "may_enter", "may_leave", "parent", "name", "_ancestors",
+                 "__weakref__")
+
+    def __init__(self, parent: ComponentInstance | None = None, name: str = "component"):
+        self.handles = HandleTable()
+        self.may_enter = True
+        self.may_leave = True
+        self.parent = parent
+        self.name = name
+        chain = [self]
+        while chain[-1].parent is not None:
+            chain.append(chain[-1].parent)
+        self._ancestors = tuple(chain)
+
+    def self_and_ancestors(self) -> tuple[ComponentInstance, ...]:
+        return self._ancestors
+
+    def entering_set(self, caller: ComponentInstance | None) -> tuple[ComponentInstance, ...]:
+        """The instances a call from `caller` (None: the host) into this one newly enters."""
+        if caller is None:
+            return self._ancestors
+        held = caller._ancestors
+        return tuple(i for i in self._ancestors if i not in held)
+
+    def may_enter_from(self, caller: ComponentInstance | None) -> bool:
+        return all(i.may_enter for i in self.entering_set(caller))
+
+    def __repr__(self) -> str:
+        return (f"<ComponentInstance {self.name} may_enter={self.may_enter} "
+                f"may_leave={self.may_leave} handles={len(self.handles)}>")
