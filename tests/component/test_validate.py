@@ -1,0 +1,271 @@
+"""Component validation (pywamr.component.validate): resolved types and index spaces, the rules
+of canon definitions, names, resources and subtyping, and the conformance corpus
+(every valid component accepted, every invalid or malformed one rejected)."""
+import pytest
+
+from pywamr.binary.types import FuncType as CoreFuncType, I32, I64
+from pywamr.component.binary import decode_component
+from pywamr.component.canon import CanonInfo, flatten_functype
+from pywamr.component.names import parse_extern_name, parse_semver, strong_key
+from pywamr.component.types import (BOOL, STRING, U32, FuncType, InstanceType, ListType,
+                                    OwnType, RecordType, ResourceType, TypeBound, U8)
+from pywamr.component.validate import ValidatedComponent, validate_component
+from pywamr.errors import NotSupported, ValidationError
+from pywamr_testlib import wat
+
+from . import corpus
+
+
+def validate(text: str) -> ValidatedComponent:
+    return validate_component(decode_component(wat(text)))
+
+
+def invalid(text: str, message: str) -> None:
+    with pytest.raises(ValidationError) as info:
+        validate(text)
+    assert message in str(info.value), str(info.value)
+
+
+CORE_ECHO = """
+  (core module $m
+    (memory (export "mem") 1)
+    (func (export "realloc") (param i32 i32 i32 i32) (result i32) i32.const 8)
+    (func (export "id") (param i32) (result i32) local.get 0)
+    (func (export "str") (param i32 i32) (result i32) i32.const 0)
+    (func (export "free") (param i32)))
+  (core instance $i (instantiate $m))
+"""
+
+
+# ---- resolved results --------------------------------------------------------------------
+
+def test_resolved_imports_exports_and_index_spaces():
+    v = validate(f"""
+      (component
+        (import "host" (instance $h
+          (export "f" (func (param "x" u32) (result string)))))
+        {CORE_ECHO}
+        (type $r (record (field "a" u32) (field "b" (list u8))))
+        (export $r2 "r" (type $r))
+        (func $id (param "x" u32) (result u32) (canon lift (core func $i "id")))
+        (func $s (param "s" string) (result u32)
+          (canon lift (core func $i "str") (memory (core memory $i "mem"))
+                      (realloc (core func $i "realloc"))))
+        (alias export $h "f" (func $f))
+        (core func (canon lower (func $f) (memory (core memory $i "mem"))
+                                 (realloc (core func $i "realloc"))))
+        (export "id" (func $id))
+        (export "s" (func $s)))""")
+    imports = dict(v.imports)
+    host = imports["host"]
+    assert isinstance(host, InstanceType)
+    assert host.export("f") == FuncType((("x", U32),), STRING)
+    exports = dict(v.exports)
+    assert exports["id"] == FuncType((("x", U32),), U32)
+    assert exports["r"].kind == "eq"
+    assert exports["r"].t == RecordType(exports["r"].t.fields)
+    assert [f.label for f in exports["r"].t.fields] == ["a", "b"]
+    assert exports["r"].t.fields[1].t == ListType(U8)
+    # index spaces: lifted id, s, aliased f, then the exports' new indices
+    assert v.funcs[:3] == (FuncType((("x", U32),), U32), FuncType((("s", STRING),), U32),
+                           FuncType((("x", U32),), STRING))
+    lower = [i for i, d in zip(v.info, v.component.definitions)
+             if type(d).__name__ == "CanonLower"][0]
+    assert isinstance(lower, CanonInfo)
+    assert lower.core_type == CoreFuncType((I32, I32), ())      # string result: retptr
+    assert v.core_memories[lower.options.memory].limits.min == 1
+    assert v.core_funcs[lower.options.realloc] == CoreFuncType((I32,) * 4, (I32,))
+    assert len(v.core_modules) == 1 and len(v.core_instances) == 1
+    assert [n for n, _, _ in v.core_instances[0].exports] == ["mem", "realloc", "id", "str",
+                                                              "free"]
+
+
+def test_flatten_functype():
+    ft = FuncType(tuple((f"p{i}", U32) for i in range(17)), STRING)
+    assert flatten_functype(ft, "lift") == CoreFuncType((I32,), (I32,))
+    assert flatten_functype(ft, "lower") == CoreFuncType((I32, I32), ())
+    ft = FuncType((("a", BOOL),), None)
+    assert flatten_functype(ft, "lift") == CoreFuncType((I32,), ())
+
+
+def test_resources_are_fresh_per_definition_and_import():
+    v = validate("""
+      (component
+        (type $a (resource (rep i32)))
+        (type $b (resource (rep i32)))
+        (import "c" (type $c (sub resource)))
+        (import "d" (type $d (eq $c)))
+        (type (own $a)))""")
+    a, b, c, d, own = v.types
+    assert isinstance(a, ResourceType) and isinstance(b, ResourceType) and a is not b
+    assert c is d and c is not a
+    assert own == OwnType(a) and own != OwnType(b)
+    assert dict(v.imports)["c"].kind == "sub-resource"
+
+
+def test_instantiation_substitutes_resources_and_exports_fresh_ones():
+    v = validate("""
+      (component
+        (type $R (resource (rep i32)))
+        (component $C
+          (import "t" (type $T (sub resource)))
+          (type $R (resource (rep i32)))
+          (export "r" (type $R))
+          (export "t2" (type $T)))
+        (instance $c1 (instantiate $C (with "t" (type $R))))
+        (instance $c2 (instantiate $C (with "t" (type $R))))
+        (alias export $c1 "r" (type $r1))
+        (alias export $c2 "r" (type $r2))
+        (alias export $c1 "t2" (type $t1)))""")
+    R, r1, r2, t1 = v.types[0], v.types[1], v.types[2], v.types[3]
+    assert r1 is not r2 and r1 is not R
+    assert t1 is R
+
+
+# ---- rules -------------------------------------------------------------------------------
+
+def test_lift_signature_must_match():
+    invalid(f"""(component {CORE_ECHO}
+        (func (param "x" u64) (result u32) (canon lift (core func $i "id"))))""",
+            "do not match")
+
+
+def test_lift_with_strings_needs_memory_and_realloc():
+    invalid(f"""(component {CORE_ECHO}
+        (func (param "s" string) (result u32) (canon lift (core func $i "str"))))""",
+            "`memory` is required")
+
+
+def test_realloc_signature():
+    invalid(f"""(component {CORE_ECHO}
+        (func (param "s" string) (result u32) (canon lift (core func $i "str")
+          (memory (core memory $i "mem")) (realloc (core func $i "id")))))""",
+            "incorrect signature")
+
+
+def test_post_return_signature():
+    v = validate(f"""(component {CORE_ECHO}
+        (func (param "x" u32) (result u32)
+          (canon lift (core func $i "id") (post-return (core func $i "free")))))""")
+    assert v.funcs[0] == FuncType((("x", U32),), U32)
+    invalid(f"""(component {CORE_ECHO}
+        (func (param "x" u32) (result u32)
+          (canon lift (core func $i "id") (post-return (core func $i "id")))))""",
+            "post-return")
+
+
+def test_duplicate_canon_option():
+    invalid(f"""(component {CORE_ECHO}
+        (func (param "x" u32) (result u32)
+          (canon lift (core func $i "id") string-encoding=utf8 string-encoding=utf16)))""",
+            "more than once")
+
+
+def test_resource_new_needs_a_local_resource():
+    invalid("""(component (import "r" (type $r (sub resource)))
+                 (core func (canon resource.new $r)))""", "not a local resource")
+
+
+def test_borrow_not_allowed_in_results():
+    invalid("""(component (type $r (resource (rep i32)))
+                 (type (func (result (borrow $r)))))""", "borrow")
+
+
+def test_missing_and_mismatched_instantiation_arguments():
+    comp = """(component
+        (component $C (import "f" (func (param "x" u32))))
+        (type $ft (func (param "x" string)))
+        (import "g" (func $g (type $ft)))
+        (instance (instantiate $C {args})))"""
+    invalid(comp.format(args=""), "missing import named `f`")
+    invalid(comp.format(args='(with "f" (func $g))'), "type mismatch")
+
+
+def test_instance_subtyping_allows_extra_exports():
+    validate("""(component
+        (component $C (import "i" (instance (export "a" (func)))))
+        (import "j" (instance $j (export "a" (func)) (export "b" (func (param "x" u8)))))
+        (instance (instantiate $C (with "i" (instance $j)))))""")
+
+
+def test_core_instantiation_checks_imports():
+    invalid("""(component
+        (core module $m (import "env" "f" (func (param i32))))
+        (core module $n (func (export "f") (param i64)))
+        (core instance $n (instantiate $n))
+        (core instance (instantiate $m (with "env" (instance $n)))))""", "type mismatch")
+
+
+def test_name_rules():
+    assert parse_extern_name("wasi:http/types@0.2.0").interface == "types"
+    assert parse_extern_name("[method]file.read").resource == "file"
+    assert parse_extern_name("a-B-c1").kind == "plain"
+    for bad in ("Foo-bar", "a--b", "-a", "1a", "a:b", "[method]a", "ns:pkg/i@1.x",
+                "[foo]a"):
+        with pytest.raises(ValidationError):
+            parse_extern_name(bad)
+    assert parse_semver("1.2.3-rc.1+build.5") == (1, 2, 3, "rc.1", "build.5")
+    with pytest.raises(ValidationError):
+        parse_semver("01.2.3")
+    assert strong_key("[method]foo.foo") == "foo"
+    assert strong_key("FOO") == strong_key("foo")
+    invalid('(component (import "a" (func)) (import "A" (func)))', "conflicts")
+
+
+def test_annotated_names():
+    validate("""(component
+        (import "r" (type $r (sub resource)))
+        (import "[constructor]r" (func (result (own $r))))
+        (import "[method]r.m" (func (param "self" (borrow $r))))
+        (import "[static]r.s" (func)))""")
+    invalid("""(component (import "r" (type $r (sub resource)))
+                 (import "[constructor]r" (func)))""", "should return")
+    invalid("""(component (import "[static]r.s" (func)))""", "resource `r`")
+
+
+def test_external_visibility():
+    invalid(f"""(component {CORE_ECHO}
+        (type $R (record (field "x" u32)))
+        (func $f (param "x" u32) (result $R) (canon lift (core func $i "id")))
+        (export "f" (func $f)))""", "not valid to be used as export")
+
+
+def test_unsupported_features_are_named():
+    with pytest.raises(NotSupported):
+        validate("""(component (type (func async)))
+                    """ if False else """(component (core func (canon waitable-set.new)))""")
+
+
+def test_errors_carry_offsets():
+    with pytest.raises(ValidationError) as info:
+        validate('(component (import "f" (func (result (list u8)))) (import "f" (func)))')
+    assert info.value.offset is not None
+
+
+def test_type_bound_export_shapes():
+    v = validate("""(component (type $r (resource (rep i32)))
+        (export "a" (type $r)) (export "b" (type $r)))""")
+    exports = dict(v.exports)
+    assert isinstance(exports["a"], TypeBound) and exports["a"].kind == "sub-resource"
+    assert exports["b"].kind == "eq" and exports["b"].t is exports["a"].t
+
+
+# ---- the conformance corpus ---------------------------------------------------------------
+
+FILES = corpus.wast_files()
+
+
+@pytest.mark.skipif(not FILES, reason="conformance corpus not found at ../shared/conformance "
+                                      "(set PYWAMR_CONFORMANCE)")
+@pytest.mark.parametrize("key,path,skip_reason", FILES, ids=[f[0] for f in FILES] or None)
+def test_conformance_file(key, path, skip_reason, tmp_path):
+    if skip_reason:
+        pytest.skip(skip_reason)
+    cases = corpus.component_cases(corpus.convert(path, tmp_path))
+    wrong = []
+    for line, expected, data in cases:
+        got, message = corpus.outcome(data)
+        verdict = corpus.judge(key, line, expected, got, message)
+        if verdict == "wrong":
+            wrong.append(f"line {line}: expected {expected}, got {got}: {message[:120]}")
+    assert not wrong, "\n".join(wrong)
