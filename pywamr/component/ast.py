@@ -117,7 +117,10 @@ class Instantiate:
 
 @dataclass(frozen=True, slots=True)
 class InlineExports:
+    """A component instance made of exports: (name, SortIndex); `attributes[i]` holds the
+    name attributes of export i (see ExternName), empty when there are none."""
     exports: tuple[tuple[str, SortIndex], ...]
+    attributes: tuple = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -203,8 +203,12 @@ class _Decoder:
             args = tuple(_vec(r, lambda r: (r.name(), _sort_index(r))))
             return ast.Instance(ast.Instantiate(component, args), offset)
         if tag == 0x01:
-            exports = tuple(_vec(r, lambda r: (_extern_name(r).name, _sort_index(r))))
-            return ast.Instance(ast.InlineExports(exports), offset)
+            items = _vec(r, lambda r: (_extern_name(r), _sort_index(r)))
+            exports = tuple((name.name, sortidx) for name, sortidx in items)
+            attributes = tuple(name.attributes for name, _ in items)
+            if not any(attributes):
+                attributes = ()
+            return ast.Instance(ast.InlineExports(exports, attributes), offset)
         raise r.error(f"invalid leading byte {tag:#x} for component instance", offset)
 
     def alias(self, r: Reader):
@@ -242,8 +246,6 @@ class _Decoder:
             rep = _core_valtype(r)
             dtor = _optional(r, Reader.u32)
             return ast.Type(ast.ResourceTypeDef(rep, dtor), offset)
-        if form == 0x3E:
-            raise MalformedNotSupported("async resource types are not supported", offset)
         r.pos = offset
         return ast.Type(_defvaltype(r), offset)
 
@@ -342,6 +344,9 @@ def _preamble(r: Reader) -> None:
 
 def _decode_core_module(raw: bytes, start: int):
     """Decode an embedded core module; error offsets become offsets in the component."""
+    if is_component(raw):
+        raise DecodeError("expected a core module in a core module section, found a "
+                          "component", start + 4)
     try:
         return decode_module(raw)
     except MalformedNotSupported as e:
@@ -542,8 +547,6 @@ def _case(r: Reader) -> tuple[str, object]:
     label = _label(r)
     t = _optional(r, _valtype)
     refines = r.byte()
-    if refines == 0x01:
-        raise MalformedNotSupported("variant case `refines` is not supported", r.pos - 1)
     if refines != 0x00:
         raise r.error(f"invalid leading byte {refines:#x} after variant case", r.pos - 1)
     return label, t

@@ -16,6 +16,7 @@ from . import ast
 from .names import NameSet, check_attributes, check_label, check_unique_labels, \
     parse_extern_name
 from .scope import CoreInstanceType, Scope, _parts
+from .size import check_elem_size
 from .visibility import check_visible
 from .subtype import contains_borrow, copy_type, refresh_exports
 from .types import (BorrowType, CaseType, ComponentType, CoreModuleType, EnumType, FieldType,
@@ -42,6 +43,12 @@ def _opt_valtype(scope: Scope, v):
 
 
 def defvaltype(scope: Scope, d) -> ValType:
+    t = _defvaltype(scope, d)
+    check_elem_size(t, scope.sizes)
+    return t
+
+
+def _defvaltype(scope: Scope, d) -> ValType:
     if isinstance(d, PrimValType):
         return d
     if isinstance(d, ast.RecordDef):
@@ -312,8 +319,8 @@ def add_import(scope: Scope, name: ast.ExternName, desc: ast.ExternDesc):
     scope.make_visible(ext, "import")
     if desc.sort == "instance":
         scope.instance_visibility[index] = "import"
-    _register_resource_name(scope, parsed, ext)
-    check_annotation(scope, name.name, parsed, ext)
+    _register_resource_name(scope, parsed, ext, "import")
+    check_annotation(scope, name.name, parsed, ext, "import")
     scope.imports.append((name.name, ext))
     return ext
 
@@ -323,28 +330,29 @@ def declare_export(scope: Scope, name: ast.ExternName, ext) -> None:
     parsed = parse_extern_name(name.name)
     check_attributes(name.name, parsed, name.attributes, sort_of(ext))
     scope.export_names.add(name.name)
-    _register_resource_name(scope, parsed, ext)
-    check_annotation(scope, name.name, parsed, ext)
+    _register_resource_name(scope, parsed, ext, "export")
+    check_annotation(scope, name.name, parsed, ext, "export")
     scope.exports.append((name.name, ext))
 
 
-def _register_resource_name(scope: Scope, parsed, ext) -> None:
+def _register_resource_name(scope: Scope, parsed, ext, how: str) -> None:
     if isinstance(ext, TypeBound) and isinstance(ext.t, ResourceType) and \
             parsed.kind == "plain":
-        scope.resource_names[parsed.label] = ext.t
+        scope.resource_names[(how, parsed.label)] = ext.t
 
 
-def check_annotation(scope: Scope, name: str, parsed, ext) -> None:
+def check_annotation(scope: Scope, name: str, parsed, ext, how: str) -> None:
     """`[constructor]r`, `[method]r.m`, `[static]r.m`: a function of the resource `r` named
-    by a preceding import or export of this scope."""
+    by a preceding import (for an import) or export (for an export) of this scope."""
     if parsed.kind not in ("constructor", "method", "static"):
         return
     if not isinstance(ext, FuncType):
         raise ValidationError(f"`{name}` is a {parsed.kind} name but not a function")
-    r = scope.resource_names.get(parsed.resource)
+    r = scope.resource_names.get((how, parsed.resource))
     if r is None:
         raise ValidationError(f"`{name}`: resource `{parsed.resource}` is not a resource "
-                              "imported or exported before it")
+                              f"{how}ed before it in this scope (resource used in function "
+                              "does not have a name in this context)")
     if parsed.kind == "constructor":
         res = ext.result
         if isinstance(res, ResultType) and res.ok is not None:

@@ -47,7 +47,7 @@ class Scope:
                  "values", "types", "components", "instances", "imports", "exports",
                  "import_names", "export_names", "resource_names", "visible", "defined_resources",
                  "exported_resources", "names", "index_visibility", "instance_visibility",
-                 "deferred", "unexportable")
+                 "deferred", "unexportable", "resource_aliases", "sizes")
 
     def __init__(self, kind: str, parent: Scope | None = None, names: dict | None = None):
         self.kind = kind                 # "component" | "component-type" | "instance-type"
@@ -68,11 +68,15 @@ class Scope:
         self.exports: list = []
         self.import_names = NameSet("import")
         self.export_names = NameSet("export")
-        self.resource_names: dict[str, ResourceType] = {}
+        # ("import" | "export", label) -> the resource a plain-named type import/export names
+        self.resource_names: dict[tuple[str, str], ResourceType] = {}
         # id(type object) -> (object, "import" | "export"): types with an external name
         self.visible: dict[int, tuple] = {}
         self.defined_resources: set = set()      # ResourceTypes defined by this component
         self.exported_resources: set = set()
+        self.resource_aliases: dict = {}         # see ValidatedComponent.resource_aliases
+        # id(value type) -> (type, (elem_size, alignment)), shared by nested scopes
+        self.sizes: dict = parent.sizes if parent is not None else {}
         self.names = names or {}
         self.index_visibility: dict[int, str] = {}   # type index -> "import" | "export"
         self.instance_visibility: dict[int, str] = {}   # instance index -> the same

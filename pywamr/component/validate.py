@@ -16,14 +16,14 @@ imports, exports, aliases), `canon.py` (canonical definitions), `subtype.py` (ty
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..binary.types import FuncType as CoreFuncType
 from ..errors import DecodeError, NotSupported, ValidationError
 from ..validate.module import ValidatedModule, validate_module
 from . import ast
 from .canon import CanonInfo, validate_canon
-from .names import NameSet, parse_extern_name
+from .names import NameSet, check_attributes, parse_extern_name
 from .resolve import (add_import, alias, core_instance_of_module, core_type, declare_export,
                       deftype, extern_desc, sort_of)
 from .visibility import check_visible
@@ -55,6 +55,8 @@ class ValidatedComponent:
     types: tuple                 # resolved type per type index
     components: tuple            # ComponentType per component index
     instances: tuple             # InstanceType per instance index
+    # a `(sub resource)`-ascribed export's fresh resource -> the resource it stands for
+    resource_aliases: dict = field(default_factory=dict)
 
     @property
     def imports(self) -> tuple:
@@ -90,7 +92,7 @@ def _validate(component: ast.Component, parent: Scope | None) -> ValidatedCompon
         component, ct, tuple(info), tuple(scope.funcs), tuple(scope.core_funcs),
         tuple(scope.core_memories), tuple(scope.core_tables), tuple(scope.core_globals),
         tuple(scope.core_modules), tuple(scope.core_instances), tuple(scope.types),
-        tuple(scope.components), tuple(scope.instances))
+        tuple(scope.components), tuple(scope.instances), dict(scope.resource_aliases))
 
 
 class _ComponentValidator:
@@ -144,6 +146,7 @@ class _ComponentValidator:
         try:
             module = d.decode()
             validated = validate_module(module, d.data)
+            _check_unique_imports(module)
         except NotSupported:
             raise
         except DecodeError as e:
@@ -206,8 +209,10 @@ class _ComponentValidator:
         s = self.scope
         if isinstance(expr, ast.InlineExports):
             names, exports = NameSet("instance export"), []
-            for name, sortidx in expr.exports:
-                parse_extern_name(name)
+            for i, (name, sortidx) in enumerate(expr.exports):
+                parsed = parse_extern_name(name)
+                if expr.attributes:
+                    check_attributes(name, parsed, expr.attributes[i], sortidx.sort)
                 names.add(name)
                 exports.append((name, self._argument(sortidx)))
             return InstanceType(tuple(exports))
@@ -298,10 +303,15 @@ class _ComponentValidator:
             if not isinstance(inferred.t, ResourceType):
                 raise ValidationError("type mismatch: a resource is required for "
                                       "`(sub resource)`")
+            # the export hides the resource's identity: a fresh abstract resource type,
+            # which at run time is the exported resource (`resource_aliases`)
+            fresh = ResourceType(inferred.t.name)
+            s.resource_aliases[fresh] = s.resource_aliases.get(inferred.t, inferred.t)
+            s.exported_resources.add(fresh)
             index = len(s.types)
-            s.types.append(inferred.t)
+            s.types.append(fresh)
             s.index_visibility[index] = "export"
-            return TypeBound("sub-resource", inferred.t)
+            return TypeBound("sub-resource", fresh)
         ext = extern_desc(s, d.desc, d.name.name, is_import=False)
         try:
             is_subtype(inferred, ext, {})
@@ -309,6 +319,17 @@ class _ComponentValidator:
             raise ValidationError(f"ascribed type of export is not compatible with item's "
                                   f"type: {e}") from None
         return ext
+
+
+def _check_unique_imports(module) -> None:
+    """Inside a component, two core imports may not share a module and a name (they would
+    mangle to the same single-level name)."""
+    seen = set()
+    for imp in module.imports:
+        key = (imp.module, imp.name)
+        if key in seen:
+            raise ValidationError(f"duplicate import name `{imp.module}:{imp.name}`")
+        seen.add(key)
 
 
 def _core_matches(actual, expected) -> bool:

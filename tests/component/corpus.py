@@ -54,27 +54,9 @@ KNOWN = {
         "feature gate: wasmtime rejects `implements` when its cm-implements flag is off",
     ("wasmtime-component/component-model/types", 145):
         "wasmtime's own type-nesting depth limit; pywamr's limit is higher",
-    ("component-model/validation/max-value-size", 26): "listed in the corpus' nyi.txt",
-    ("component-model/validation/max-value-size", 32): "listed in the corpus' nyi.txt",
-    ("component-model/validation/max-value-size", 38): "listed in the corpus' nyi.txt",
-    ("component-model/validation/max-value-size", 44): "listed in the corpus' nyi.txt",
-    ("component-model/validation/max-value-size", 49): "listed in the corpus' nyi.txt",
-    ("component-model/validation/max-value-size", 58): "listed in the corpus' nyi.txt",
-    ("component-model/validation/max-value-size", 64): "listed in the corpus' nyi.txt",
-    ("component-model/validation/annotated-names", 144):
-        "not done: annotated export names must refer to a resource exported (not imported)",
     ("component-model/validation/annotated-names", 177):
-        "not done: handles of a resource re-exported in a bag-of-exports instance",
-    ("component-model/validation/attributes", 167):
-        "not done: attributes of bag-of-exports instance exports are not checked",
-    ("component-model/validation/attributes", 193):
-        "not done: attributes of bag-of-exports instance exports are not checked",
-    ("component-model/validation/core-modules", 87):
-        "not done: duplicate imports of core modules inside component types",
-    ("component-model/validation/core-modules", 95):
-        "not done: duplicate imports of core modules inside component types",
-    ("component-model/validation/resources", 578):
-        "not done: instance-typed exports of one imported instance sharing an instance type",
+        "not done: a resource re-exported by a bag-of-exports instance does not name the "
+        "handles of the functions exported beside it",
 }
 
 
