@@ -84,14 +84,17 @@ def abstract_resources(t, out: list) -> list:
     return out
 
 
-def refresh_exports(exports, mapping: dict) -> tuple:
+def refresh_exports(exports, mapping: dict, fresh: list | None = None) -> tuple:
     """Exports of a new instance: each exported abstract resource becomes a fresh resource
-    type (generativity), and `mapping` (the import substitution) is applied."""
+    type (generativity), and `mapping` (the import substitution) is applied. The fresh
+    resources are appended to `fresh` when it is given."""
     mapping = dict(mapping)
     for _, e in exports:
         for r in abstract_resources(e, []):
             if r not in mapping:
                 mapping[r] = ResourceType(r.name, rep=r.rep)
+                if fresh is not None:
+                    fresh.append(mapping[r])
     return tuple((n, substitute(e, mapping)) for n, e in exports)
 
 

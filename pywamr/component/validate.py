@@ -236,7 +236,9 @@ class _ComponentValidator:
             except TypeMismatch as e:
                 raise ValidationError(f"type mismatch for component instantiation argument "
                                       f"`{name}`: {e}") from None
-        exports = refresh_exports(ct.exports, mapping)
+        fresh: list = []
+        exports = refresh_exports(ct.exports, mapping, fresh)
+        self.generated.update(fresh)
         return InstanceType(exports)
 
     # ---- exports ------------------------------------------------------------------------------
@@ -251,6 +253,8 @@ class _ComponentValidator:
         index = len(s.space(sort))
         if sort == "type":
             inferred = self._type_export(item)
+        elif sort == "instance":
+            inferred = self._abstract_instance(item)
         else:
             inferred = item
         if d.desc is not None:
@@ -279,6 +283,23 @@ class _ComponentValidator:
                 return TypeBound("sub-resource", t)
             return TypeBound("eq", t)
         return TypeBound("eq", t)
+
+    def _abstract_instance(self, inst: InstanceType) -> InstanceType:
+        """An exported instance's type: its first export of each resource this component
+        created (defined, or fresh from an instantiation) becomes `(sub resource)`, so the
+        resource is abstract, and generative, for the outside (as for type exports)."""
+        changed, exports = False, []
+        for name, e in inst.exports:
+            if isinstance(e, TypeBound) and e.kind == "eq" and isinstance(e.t, ResourceType):
+                new = self._type_export(e.t)
+                changed |= new.kind != e.kind
+                e = new
+            elif isinstance(e, InstanceType):
+                new_inst = self._abstract_instance(e)
+                changed |= new_inst is not e
+                e = new_inst
+            exports.append((name, e))
+        return InstanceType(tuple(exports)) if changed else inst
 
     def _append_export(self, sort: str, ext):
         """The index an export introduces: types get a new named object (records and the

