@@ -16,9 +16,10 @@ from ..binary.types import F32, F64, FuncType as CoreFuncType, I32, I64, MemoryT
 from ..errors import NotSupported, ValidationError
 from . import ast
 from .scope import Scope
-from .types import (BorrowType, EnumType, FlagsType, FuncType, FutureType, ListType,
-                    OwnType, PrimValType, RecordType, ResourceType, StreamType, TupleType,
-                    ValType, VariantType, despecialize)
+from .subtype import children
+from .types import (BorrowType, FlagsType, FuncType, FutureType, ListType, OwnType,
+                    PrimValType, RecordType, ResourceType, StreamType, ValType, VariantType,
+                    despecialize)
 
 MAX_FLAT_PARAMS = 16
 MAX_FLAT_RESULTS = 1
@@ -152,7 +153,6 @@ def _needs_memory(ts) -> bool:
                 (isinstance(t, PrimValType) and t.name == "error-context"):
             continue
         else:
-            from .subtype import children
             stack.extend(children(t))
     return False
 
@@ -171,7 +171,6 @@ def _unsupported(ts) -> str | None:
             return "future types"
         if isinstance(t, PrimValType) and t.name == "error-context":
             return "error-context types"
-        from .subtype import children
         stack.extend(children(t))
     return None
 

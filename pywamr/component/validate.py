@@ -18,7 +18,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..binary.types import FuncType as CoreFuncType
 from ..errors import DecodeError, NotSupported, ValidationError
 from ..validate.module import ValidatedModule, validate_module
 from . import ast
@@ -29,8 +28,7 @@ from .resolve import (add_import, alias, core_instance_of_module, core_type, dec
 from .visibility import check_visible
 from .scope import CoreInstanceType, Scope
 from .subtype import TypeMismatch, copy_type, is_subtype, refresh_exports
-from .types import (ComponentType, CoreModuleType, FuncType, InstanceType, ResourceType,
-                    TypeBound, ValType)
+from .types import ComponentType, CoreModuleType, InstanceType, ResourceType, TypeBound, ValType
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -57,6 +55,8 @@ class ValidatedComponent:
     instances: tuple             # InstanceType per instance index
     # a `(sub resource)`-ascribed export's fresh resource -> the resource it stands for
     resource_aliases: dict = field(default_factory=dict)
+    # core module index -> ValidatedModule, for the modules this component defines
+    validated_modules: dict = field(default_factory=dict)
 
     @property
     def imports(self) -> tuple:
@@ -92,13 +92,15 @@ def _validate(component: ast.Component, parent: Scope | None) -> ValidatedCompon
         component, ct, tuple(info), tuple(scope.funcs), tuple(scope.core_funcs),
         tuple(scope.core_memories), tuple(scope.core_tables), tuple(scope.core_globals),
         tuple(scope.core_modules), tuple(scope.core_instances), tuple(scope.types),
-        tuple(scope.components), tuple(scope.instances), dict(scope.resource_aliases))
+        tuple(scope.components), tuple(scope.instances), dict(scope.resource_aliases),
+        v.validated_modules)
 
 
 class _ComponentValidator:
     def __init__(self, scope: Scope):
         self.scope = scope
         self.generated: set = set()      # resources made fresh by instantiations here
+        self.validated_modules: dict = {}
 
     def definition(self, d):
         s = self.scope
@@ -156,6 +158,7 @@ class _ComponentValidator:
                 # the core validator words refusals of later proposals this way
                 raise NotSupported(f"core module: {e.message}") from None
             raise ValidationError(f"core module: {e.message}", offset=d.offset) from None
+        self.validated_modules[len(self.scope.core_modules)] = validated
         self.scope.core_modules.append(module_type_of(validated))
         return validated
 
@@ -378,5 +381,4 @@ def decode_and_validate(data: bytes) -> ValidatedComponent:
     return validate_component(decode_component(data))
 
 
-__all__ = ["ValidatedComponent", "validate_component", "decode_and_validate", "module_type_of",
-           "CoreFuncType", "FuncType", "InstanceType"]
+__all__ = ["ValidatedComponent", "validate_component", "decode_and_validate", "module_type_of"]

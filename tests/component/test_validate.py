@@ -3,7 +3,7 @@ of canon definitions, names, resources and subtyping, and the conformance corpus
 (every valid component accepted, every invalid or malformed one rejected)."""
 import pytest
 
-from pywamr.binary.types import FuncType as CoreFuncType, I32, I64
+from pywamr.binary.types import FuncType as CoreFuncType, I32
 from pywamr.component.binary import decode_component
 from pywamr.component.canon import CanonInfo, flatten_functype
 from pywamr.component.names import parse_extern_name, parse_semver, strong_key
@@ -76,6 +76,7 @@ def test_resolved_imports_exports_and_index_spaces():
     assert v.core_memories[lower.options.memory].limits.min == 1
     assert v.core_funcs[lower.options.realloc] == CoreFuncType((I32,) * 4, (I32,))
     assert len(v.core_modules) == 1 and len(v.core_instances) == 1
+    assert v.validated_modules[0].module.exports[0].name == "mem"
     assert [n for n, _, _ in v.core_instances[0].exports] == ["mem", "realloc", "id", "str",
                                                               "free"]
 
