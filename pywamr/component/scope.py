@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..errors import ValidationError
+from ..errors import NotSupported, ValidationError
 from .names import NameSet
 from .types import (BorrowType, EnumType, FlagsType, OwnType, RecordType, ResourceType,
                     VariantType)
@@ -85,7 +85,10 @@ class Scope:
         self.unexportable: dict = parent.unexportable if parent is not None else {}
 
     def space(self, sort: str) -> list:
-        return getattr(self, SPACE_OF_SORT[sort])
+        attribute = SPACE_OF_SORT.get(sort)
+        if attribute is None:       # "core tag": exception handling is not supported
+            raise NotSupported(f"the {sort} sort (exception handling) is not supported")
+        return getattr(self, attribute)
 
     def get(self, sort: str, index: int, what: str | None = None):
         space = self.space(sort)

@@ -366,3 +366,38 @@ def test_instantiating_twice_gives_distinct_resources():
       (alias export $bi "r" (type $rb)))""")
     ra, rb = v.types[-2], v.types[-1]
     assert isinstance(ra, ResourceType) and isinstance(rb, ResourceType) and ra is not rb
+
+
+def test_core_tag_sort_is_not_supported():
+    preamble = b"\0asm\x0d\0\x01\0"
+    body = b"\x01\x01\x01\x00\x01a\x00\x04\x00"    # instance: inline export of a core tag
+    with pytest.raises(NotSupported, match="core tag"):
+        validate_component(decode_component(preamble + bytes([5, len(body)]) + body))
+
+
+def test_random_corruption_never_crashes_validation():
+    import random
+    from pywamr.errors import WasmError
+    data = wat(f"""(component
+        (import "r" (type $r (sub resource)))
+        (import "i" (instance $i (export "f" (func (param "x" (own $r)) (result string)))))
+        {CORE_ECHO}
+        (type $rec (record (field "a" u32) (field "b" (list u8))))
+        (export $rec2 "rec" (type $rec))
+        (func $id (param "x" u32) (result u32) (canon lift (core func $i "id")))
+        (alias export $i "f" (func $f))
+        (core func (canon lower (func $f) (memory (core memory $i "mem"))
+                                 (realloc (core func $i "realloc"))))
+        (component $c (import "x" (func (param "x" u32) (result u32))))
+        (instance (instantiate $c (with "x" (func $id))))
+        (export "id" (func $id)))""")
+    rng = random.Random(99)
+    for _ in range(400):
+        d = bytearray(data)
+        for _ in range(rng.randint(1, 3)):
+            d[rng.randrange(8, len(d))] = rng.choice([0, 1, 2, 0x7F, 0x40, 0x69,
+                                                      rng.randrange(256)])
+        try:
+            validate_component(decode_component(bytes(d)))
+        except WasmError:
+            pass
