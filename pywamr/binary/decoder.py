@@ -276,23 +276,13 @@ class _ModuleDecoder:
             at = r.pos
             op = r.data[at]
             r.pos = at + 1
-            if op in (0xFC, 0xFD, 0xFE, 0xFB):
-                if op == 0xFD:
-                    raise MalformedNotSupported("SIMD (v128) instructions are not supported", at)
-                if op == 0xFE:
-                    raise MalformedNotSupported("threads (atomic) instructions are not supported", at)
-                if op == 0xFB:
-                    raise MalformedNotSupported("GC instructions are not supported", at)
-                sub = r.u32()
-                if sub > MAX_SUB_OPCODE:
-                    raise DecodeError("illegal opcode", at)
-                op = prefixed(op, sub)
+            if op >= 0xFB:
+                op = _prefixed_opcode(r, op, at)
             info = ops.get(op)
             if info is None:
                 raise DecodeError("illegal opcode", at)
             if info.feature in UNSUPPORTED_FEATURES:
-                raise MalformedNotSupported(
-                    f"instruction {info.name} ({info.feature} proposal) is not supported", at)
+                raise _unsupported(info, at)
             imm = info.imm
             if imm == "none":
                 append((op,))
@@ -355,6 +345,9 @@ class _ModuleDecoder:
 
     @staticmethod
     def _memarg(r: Reader):
+        """(alignment exponent, offset, memory index); bit 6 of the flags says a memory
+        index follows (multi-memory), and validation checks the exponent against the
+        natural alignment in the instruction table."""
         at = r.pos
         align = r.u32()
         memory = 0
@@ -365,6 +358,30 @@ class _ModuleDecoder:
             memory = r.u32()
         offset = r.u32()
         return align, offset, memory
+
+
+def _prefixed_opcode(r: Reader, prefix: int, at: int) -> int:
+    """The table key of a prefixed instruction: the sub-opcode is a u32 LEB128 (up to five
+    bytes, redundant zero padding allowed: `FC 80 00` is `FC 00`); values past
+    MAX_SUB_OPCODE are illegal opcodes, never truncated into another instruction's key."""
+    if prefix == 0xFE:
+        raise MalformedNotSupported("threads (atomic) instructions are not supported", at)
+    if prefix == 0xFB:
+        raise MalformedNotSupported("GC instructions are not supported", at)
+    if prefix not in (0xFC, 0xFD):
+        raise DecodeError("illegal opcode", at)
+    sub = r.u32()
+    if sub > MAX_SUB_OPCODE:
+        raise DecodeError("illegal opcode", at)
+    return prefixed(prefix, sub)
+
+
+def _unsupported(info, at: int) -> MalformedNotSupported:
+    if info.feature in ("simd", "relaxed-simd"):
+        return MalformedNotSupported(f"SIMD instruction {info.name} is not supported "
+                                     f"({info.feature})", at)
+    return MalformedNotSupported(
+        f"instruction {info.name} ({info.feature} proposal) is not supported", at)
 
 
 def _zero_byte(r: Reader) -> int:
@@ -433,11 +450,9 @@ def _limits(r: Reader, is_memory: bool) -> tuple[Limits, bool]:
         raise MalformedNotSupported("shared memories (threads) are not supported", r.pos - 1)
     elif is_memory and flags in (0x04, 0x05, 0x06, 0x07):
         raise MalformedNotSupported("64-bit memories (memory64) are not supported", r.pos - 1)
-    elif is_memory and flags & 0x08:
-        raise MalformedNotSupported("custom page sizes are not supported", r.pos - 1)
     else:
-        raise r.error("integer too large" if flags & 0x80 == 0 and flags > 0x07 else
-                      "malformed limits flags", r.pos - 1)
+        # custom-page-sizes (flag 0x08) is not part of the spec pywamr follows: malformed
+        raise r.error("malformed limits flags", r.pos - 1)
     minimum = r.u32()
     maximum = r.u32() if flags & 1 else None
     return Limits(minimum, maximum), shared

@@ -1,9 +1,31 @@
 """Validate one function body with the spec's algorithm (appendix "Validation Algorithm").
 
-Produces the side tables both engines consume: the operand-stack height before every
-instruction (None where the code is unreachable), the index of the matching `else`/`end` of
-every block, and the maximum stack height. Does not look at anything outside the function
-except through the `ModuleContext` it is given.
+Produces the side tables both engines consume (`FuncInfo`). Does not look at anything outside
+the function except through the `ModuleContext` it is given, and knows instructions only
+through the one instruction table (`binary/opcodes.py`: fixed typings, memory access widths
+and natural alignments).
+
+Side-table contract. Positions are indices into `Code.body` (whose last instruction is the
+function's `end`); every table is complete for a function that validated:
+
+  block_types[i]  for every `block`/`loop`/`if` at i: its `FuncType` (params -> results),
+                  resolved ONCE here from the blocktype immediate (empty, one value type, or
+                  a type index). Engines read this and never look at the immediate.
+  matches[i]      for every `block`/`loop`/`if` at i: the position of its `end`.
+  elses[i]        for every `if` at i that has an `else`: the position of that `else`.
+  heights[i]      operand-stack height (all values of the function, not per block) before
+                  instruction i, or None when i lies in the unreachable part of an enclosing
+                  block: after `br`, `br_table`, `return` or `unreachable`, up to and
+                  including the `else`/`end` that closes that part. For a `block`/`loop` at a
+                  reachable i its params are the top `len(params)` values; for an `if`, they
+                  sit below the i32 condition.
+  max_height      the largest operand-stack height anywhere in the body.
+  locals          parameter types followed by the declared locals.
+
+Branch targets follow from these: label depth d at instruction i names the d-th enclosing
+open block; a branch to a `block`/`if` at s continues after `matches[s]` carrying
+`block_types[s].results`, a branch to a `loop` at s re-enters the loop carrying
+`block_types[s].params`, and depth = number of open blocks is the function body (a return).
 """
 from __future__ import annotations
 
@@ -20,14 +42,15 @@ NUMERIC = (I32, I64, F32, F64)
 
 @dataclass(frozen=True, slots=True)
 class FuncInfo:
-    """Side tables of one function, read by both engines."""
+    """Side tables of one function, read by both engines (see the module docstring)."""
     index: int
     type: FuncType
     locals: tuple          # parameter types then declared locals
     heights: tuple         # stack height before each instruction; None if unreachable
-    matches: dict          # block/loop/if index -> end index; if index -> else index in `elses`
-    elses: dict
+    matches: dict          # block/loop/if position -> position of its end
+    elses: dict            # if position -> position of its else (ifs that have one)
     max_height: int
+    block_types: dict      # block/loop/if position -> FuncType of the block
 
 
 class ModuleContext:
@@ -45,16 +68,6 @@ class ModuleContext:
         self.elem_types = elem_types
         self.data_count = data_count
         self.refs = refs
-
-
-def block_signature(ctx: ModuleContext, bt: int) -> FuncType:
-    if bt == ast.BLOCK_EMPTY:
-        return FuncType((), ())
-    if bt < 0:
-        return FuncType((), (-bt,))
-    if bt >= len(ctx.types):
-        raise ValidationError("unknown type")
-    return ctx.types[bt]
 
 
 class _Frame:
@@ -90,6 +103,7 @@ def _validate(ctx, index, ftype, code):
     heights = [None] * len(body)
     matches: dict = {}
     elses: dict = {}
+    block_types: dict = {}
     max_height = 0
     pos = 0
     dead = [0]          # how many open frames are in their unreachable part
@@ -200,13 +214,13 @@ def _validate(ctx, index, ftype, code):
             pop_expect(g.valtype)
         elif info.imm == "memarg":
             memory(instr[3])
-            width = _natural_alignment(info.name)
-            if (1 << instr[1]) > width:
+            if instr[1] > info.align:
                 fail("alignment must not be larger than natural")
             pop_types(sig[0])
             vals.extend(sig[1])
         elif op == 0x02 or op == 0x03 or op == 0x04:
             bsig = _block_sig(ctx, instr[1], fail)
+            block_types[pos] = bsig
             if op == 0x04:
                 pop_expect(I32)
             pop_types(bsig.params)
@@ -360,26 +374,20 @@ def _validate(ctx, index, ftype, code):
         pos += 1
     else:
         fail("unexpected end of function")
-    return FuncInfo(index, ftype, locals_, tuple(heights), matches, elses, max_height)
+    return FuncInfo(index, ftype, locals_, tuple(heights), matches, elses, max_height,
+                    block_types)
+
+
+_EMPTY_BLOCK = FuncType((), ())
+_ONE_RESULT = {t: FuncType((), (t,)) for t in (I32, I64, F32, F64, FUNCREF, EXTERNREF)}
 
 
 def _block_sig(ctx, bt, fail) -> FuncType:
+    """The signature a blocktype immediate stands for (spec: "Block Types")."""
     if bt == ast.BLOCK_EMPTY:
-        return FuncType((), ())
+        return _EMPTY_BLOCK
     if bt < 0:
-        return FuncType((), (-bt,))
+        return _ONE_RESULT.get(-bt) or FuncType((), (-bt,))
     if bt >= len(ctx.types):
         fail("unknown type")
     return ctx.types[bt]
-
-
-_WIDTHS = {"8": 1, "16": 2, "32": 4}
-
-
-def _natural_alignment(name: str) -> int:
-    """Natural alignment in bytes of a load/store, from its name (i64.load16_s -> 2)."""
-    base, _, op = name.partition(".")
-    for suffix, width in _WIDTHS.items():
-        if op.startswith(("load" + suffix, "store" + suffix)):
-            return width
-    return 4 if base in ("i32", "f32") else 8
