@@ -10,7 +10,7 @@ function's `end`); every table is complete for a function that validated:
 
   block_types[i]  for every `block`/`loop`/`if` at i: its `FuncType` (params -> results),
                   resolved ONCE here from the blocktype immediate (empty, one value type, or
-                  a type index). Engines read this and never look at the immediate.
+                  a type index), so that an engine need never look at the immediate.
   matches[i]      for every `block`/`loop`/`if` at i: the position of its `end`.
   elses[i]        for every `if` at i that has an `else`: the position of that `else`.
   heights[i]      operand-stack height (all values of the function, not per block) before
@@ -26,6 +26,10 @@ Branch targets follow from these: label depth d at instruction i names the d-th 
 open block; a branch to a `block`/`if` at s continues after `matches[s]` carrying
 `block_types[s].results`, a branch to a `loop` at s re-enters the loop carrying
 `block_types[s].params`, and depth = number of open blocks is the function body (a return).
+
+Consumers today: aot (`aot/translate.py`, `aot/emit/control.py`) reads block_types, heights,
+matches and elses and re-derives none of them. interp (`interp/translate.py`) reads heights,
+matches and elses but still resolves blocktype immediates itself (`block_arity`).
 """
 from __future__ import annotations
 
