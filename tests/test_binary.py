@@ -146,3 +146,14 @@ def test_custom_page_size_flag_is_malformed():
     with pytest.raises(DecodeError, match="malformed limits flags") as info:
         decode_module(b"\0asm\1\0\0\0\x05\x02\x01\x08")
     assert not isinstance(info.value, NotSupported)
+
+
+def test_atomic_instructions_refused_by_name_and_illegal_ones_rejected():
+    with pytest.raises(NotSupported, match="atomic instruction i32.atomic.rmw.add"):
+        decode_module(_one_instruction(b"\xfe\x1e\x02\x00"))
+    with pytest.raises(NotSupported, match="atomic.fence"):
+        decode_module(_one_instruction(b"\xfe\x03\x00"))
+    for encoded in (b"\xfe\x04", b"\xfe\x4f", b"\xfe\x80\x80\x04"):
+        with pytest.raises(DecodeError, match="illegal opcode") as info:
+            decode_module(_one_instruction(encoded))
+        assert not isinstance(info.value, NotSupported)

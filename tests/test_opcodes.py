@@ -1,5 +1,6 @@
 """The one instruction table (`pywamr/binary/opcodes.py`): completeness, keys, memory facts,
 constant-expression marks, names against wasm-tools and typings against wasmtime."""
+import dataclasses
 import shutil
 import subprocess
 
@@ -54,6 +55,20 @@ def test_simd_keys_fit_below_the_next_prefix():
     assert sum(OPS[c].feature == "relaxed-simd" for c in simd) == 20
 
 
+def test_atomic_rows():
+    atomic = sorted(code for code in OPS if split_key(code)[0] == THREADS_PREFIX)
+    assert len(atomic) == 4 + 7 * 2 + 7 * 7           # wait/notify/fence, load/store, rmw
+    assert atomic[0] == 0xFE0000 and atomic[-1] == 0xFE004E
+    assert all(OPS[c].feature == "threads" for c in atomic)
+    for name, width in [("memory.atomic.notify", 4), ("memory.atomic.wait64", 8),
+                        ("i64.atomic.load32_u", 4), ("i32.atomic.rmw16.cmpxchg_u", 2),
+                        ("i64.atomic.rmw.xchg", 8), ("i32.atomic.store8", 1)]:
+        assert BY_NAME[name].width == width
+    assert BY_NAME["atomic.fence"].width is None
+    assert BY_NAME["i64.atomic.rmw8.add_u"].extend == "u"
+    assert BY_NAME["i64.atomic.rmw.add"].extend is None
+
+
 def test_keys_round_trip():
     for code in OPS:
         prefix, sub = split_key(code)
@@ -73,7 +88,8 @@ def test_memory_facts_are_exactly_on_memarg_instructions():
     with_memarg = {c for c, i in OPS.items() if i.imm in MEMARG_KINDS}
     with_width = {c for c, i in OPS.items() if i.width is not None}
     assert with_memarg == with_width
-    assert {BY_NAME[n].code for n, _, _ in MEMORY_ACCESS} == with_memarg
+    listed = {BY_NAME[n].code for n, _, _ in MEMORY_ACCESS}
+    assert listed == {c for c in with_memarg if OPS[c].feature != "threads"}
     for code in with_width:
         assert OPS[code].width == 1 << OPS[code].align
 
@@ -118,7 +134,7 @@ _IMMEDIATES = {
     "v128": bytes(16), "shuffle": bytes(16), "i32": b"\x00", "i64": b"\x00", "f32": bytes(4),
     "f64": bytes(8), "memory": b"\x00", "memory_init": b"\x00\x00", "data": b"\x00",
     "memory_copy": b"\x00\x00", "table_init": b"\x00\x00", "elem": b"\x00",
-    "table_copy": b"\x00\x00", "table": b"\x00",
+    "table_copy": b"\x00\x00", "table": b"\x00", "fence": b"\x00",
 }
 
 
@@ -131,7 +147,14 @@ def _vec(items) -> bytes:
     return _uleb(len(items)) + b"".join(items)
 
 
-def _module_per_instruction(codes) -> bytes:
+def _immediates(info, align_delta: int = 0) -> bytes:
+    """Immediates of `info`; a memarg declares the natural alignment (+ `align_delta`)."""
+    if info.imm in MEMARG_KINDS:
+        return bytes([info.align + align_delta]) + _IMMEDIATES[info.imm][1:]
+    return _IMMEDIATES[info.imm]
+
+
+def _module_per_instruction(codes, align_delta: int = 0) -> bytes:
     """One function per instruction: (param <sig params>) (result <sig results>), body
     `local.get 0..n-1; <instruction>; end`; with a memory, a table, a passive data and
     a passive element segment, so every fixed-typed instruction is valid."""
@@ -142,7 +165,7 @@ def _module_per_instruction(codes) -> bytes:
                      + _vec(bytes([t]) for t in results))
         funcs.append(_uleb(len(funcs)))
         body = b"\x00" + b"".join(b"\x20" + _uleb(i) for i in range(len(params)))
-        body += _encode(code) + _IMMEDIATES[OPS[code].imm] + b"\x0b"
+        body += _encode(code) + _immediates(OPS[code], align_delta) + b"\x0b"
         bodies.append(_uleb(len(body)) + body)
     return (b"\0asm\1\0\0\0" + _section(1, _vec(types)) + _section(3, _vec(funcs))
             + _section(4, b"\x01\x70\x00\x00") + _section(5, b"\x01\x00\x01")
@@ -155,21 +178,26 @@ def test_fixed_typings_agree_with_wasmtime():
     config = wasmtime.Config()
     config.wasm_simd = True
     config.wasm_relaxed_simd = True
+    config.wasm_threads = True
     engine = wasmtime.Engine(config)
     typed = [c for c, i in sorted(OPS.items())
-             if i.sig is not None and i.imm in _IMMEDIATES and i.feature in (None, "simd",
-                                                                            "relaxed-simd")]
-    assert len(typed) > 400
+             if i.sig is not None and i.imm in _IMMEDIATES
+             and i.feature in (None, "simd", "relaxed-simd", "threads")]
+    assert len(typed) > 480
     # one module with them all must validate; and a wrong result type must not
     wasmtime.Module.validate(engine, _module_per_instruction(typed))
+    # the natural alignment is the largest valid one
+    for code in typed:
+        if OPS[code].width is not None:
+            with pytest.raises(wasmtime.WasmtimeError, match="alignment"):
+                wasmtime.Module.validate(engine, _module_per_instruction([code], 1))
     broken = [c for c in typed if OPS[c].sig[1]]
     for code in broken[:: max(1, len(broken) // 25)]:
         info = OPS[code]
         wrong = V128 if info.sig[1][0] != V128 else 0x7F
         saved = dict(OPS)
         try:
-            OPS[code] = type(info)(code, info.name, info.imm,
-                                   (info.sig[0], (wrong,)), info.family, info.feature)
+            OPS[code] = dataclasses.replace(info, sig=(info.sig[0], (wrong,)))
             with pytest.raises(wasmtime.WasmtimeError):
                 wasmtime.Module.validate(engine, _module_per_instruction([code]))
         finally:
@@ -196,4 +224,4 @@ def test_names_agree_with_wasm_tools():
     first = next(k for k, line in enumerate(lines) if line.startswith("(func")) + 1
     printed = [line.split()[0] for line in lines[first:first + len(codes)]]
     assert printed == [OPS[c].name for c in codes]
-    assert len(codes) > 440
+    assert len(codes) > 520

@@ -3,7 +3,9 @@
 First phase of the pipeline: checks well-formedness only (encodings, section order and sizes,
 counts that must agree). Index bounds, typing and constant-ness are the validator's job.
 Encodings of proposals pywamr does not run (SIMD, threads, GC, exceptions, tail calls,
-memory64) are refused with `MalformedNotSupported`, naming the feature.
+memory64) are refused with `MalformedNotSupported`, naming the feature (and the instruction,
+for those the instruction table lists); an opcode the table does not list is malformed
+("illegal opcode"), whatever its prefix.
 """
 from __future__ import annotations
 
@@ -364,11 +366,9 @@ def _prefixed_opcode(r: Reader, prefix: int, at: int) -> int:
     """The table key of a prefixed instruction: the sub-opcode is a u32 LEB128 (up to five
     bytes, redundant zero padding allowed: `FC 80 00` is `FC 00`); values past
     MAX_SUB_OPCODE are illegal opcodes, never truncated into another instruction's key."""
-    if prefix == 0xFE:
-        raise MalformedNotSupported("threads (atomic) instructions are not supported", at)
     if prefix == 0xFB:
         raise MalformedNotSupported("GC instructions are not supported", at)
-    if prefix not in (0xFC, 0xFD):
+    if prefix == 0xFF:
         raise DecodeError("illegal opcode", at)
     sub = r.u32()
     if sub > MAX_SUB_OPCODE:
@@ -380,6 +380,9 @@ def _unsupported(info, at: int) -> MalformedNotSupported:
     if info.feature in ("simd", "relaxed-simd"):
         return MalformedNotSupported(f"SIMD instruction {info.name} is not supported "
                                      f"({info.feature})", at)
+    if info.feature == "threads":
+        return MalformedNotSupported(f"atomic instruction {info.name} is not supported "
+                                     "(threads)", at)
     return MalformedNotSupported(
         f"instruction {info.name} ({info.feature} proposal) is not supported", at)
 

@@ -13,12 +13,13 @@ Fields of `OpInfo`:
             types the instruction itself (locals, calls, blocks, references, ...)
   family    groups opcodes for the engines' per-family emitters
   feature   None for what pywamr runs; otherwise the proposal that pywamr refuses with "not
-            supported" ("simd" and "relaxed-simd" are listed, with their full typing and
-            memory facts, ready for the issue that adds them)
+            supported" ("simd", "relaxed-simd" and "threads" are listed, with their full
+            typing and memory facts, ready for the issues that add them)
   width     bytes read or written by a load/store (lane and atomic ones included); None for
             instructions that do not access memory through a memarg
   align     natural alignment of that access, log2: the largest alignment a memarg may declare
-  extend    "s"/"u" for a narrow load that sign/zero-extends to its value type, else None
+  extend    "s"/"u" when a narrow access's result is sign/zero-extended to its value type
+            (loads; atomic read-modify-writes), else None
   in_const  which constant expressions admit the instruction: "wasm2.0" (`*.const`,
             `ref.null`, `ref.func`, `global.get`), "extended-const" (i32/i64 add, sub, mul:
             pywamr implements that proposal), None for the rest. `end` closes a constant
@@ -30,6 +31,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from .atomic_opcodes import ATOMIC_OPCODES
 from .simd_opcodes import SIMD_OPCODES
 from .types import I32, I64, F32, F64, V128
 
@@ -52,7 +54,7 @@ IMMEDIATE_KINDS = (
     "none", "blocktype", "label", "br_table", "func", "call_indirect", "local", "global",
     "table", "memarg", "memory", "i32", "i64", "f32", "f64", "select_t", "reftype",
     "memory_init", "data", "memory_copy", "table_init", "elem", "table_copy", "v128",
-    "lane", "memarg_lane", "shuffle", "try_table", "tag", "unsupported",
+    "lane", "memarg_lane", "shuffle", "try_table", "tag", "fence", "unsupported",
 )
 
 # Immediate kinds that carry a memarg (alignment exponent, offset, memory index).
@@ -257,10 +259,15 @@ for _sub, _name, _imm, _text, _width, _extend, _feature in SIMD_OPCODES:
     _op(prefixed(SIMD_PREFIX, _sub), _name, _imm, _sig(_text), family="simd", feature=_feature,
         width=_width, extend=_extend)
 
+# ---- 0xFE prefix: atomic memory access (threads; listed, not run) -----------------------------
+for _sub, _name, _imm, _text, _width, _extend in ATOMIC_OPCODES:
+    _op(prefixed(THREADS_PREFIX, _sub), _name, _imm, _sig(_text), family="atomic",
+        feature="threads", width=_width, extend=_extend)
+
 # Opcodes whose immediates are known but whose feature pywamr does not run yet.
 UNSUPPORTED_FEATURES = frozenset(
     {"legacy-exceptions", "exceptions", "tail-call", "function-references", "gc", "simd",
-     "relaxed-simd"})
+     "relaxed-simd", "threads"})
 
 
 def lookup(code: int) -> OpInfo | None:
