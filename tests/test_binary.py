@@ -142,9 +142,17 @@ def test_simd_instructions_refused_by_name_and_illegal_ones_rejected():
         assert not isinstance(info.value, NotSupported)
 
 
-def test_custom_page_size_flag_is_malformed():
-    with pytest.raises(DecodeError, match="malformed limits flags") as info:
+def test_custom_page_sizes_refused_and_truncated_ones_malformed():
+    with pytest.raises(NotSupported, match="custom page sizes"):
+        decode_module(b"\0asm\1\0\0\0\x05\x04\x01\x08\x01\x00")    # min 1, 2^0 bytes
+    with pytest.raises(NotSupported, match="custom page sizes"):
+        decode_module(b"\0asm\1\0\0\0\x05\x05\x01\x09\x01\x02\x10")
+    # binary.wast: a flag byte 0x08 and nothing after it is malformed, not unsupported
+    with pytest.raises(DecodeError) as info:
         decode_module(b"\0asm\1\0\0\0\x05\x02\x01\x08")
+    assert not isinstance(info.value, NotSupported)
+    with pytest.raises(DecodeError, match="malformed limits flags") as info:
+        decode_module(b"\0asm\1\0\0\0\x05\x03\x01\x10\x00")
     assert not isinstance(info.value, NotSupported)
 
 

@@ -303,47 +303,45 @@ class _ModuleDecoder:
             elif imm == "blocktype":
                 append((op, _blocktype(r)))
                 depth += 1
-            elif imm == "i64":
-                append((op, r.s64() & _M64))
-            elif imm == "f32":
-                append((op, r.f32_bits()))
-            elif imm == "f64":
-                append((op, r.f64_bits()))
-            elif imm == "br_table":
-                labels = tuple(self._vec(r, Reader.u32))
-                append((op, labels, r.u32()))
-            elif imm == "call_indirect":
-                typeidx = r.u32()
-                append((op, typeidx, r.u32()))
-            elif imm == "memory":
-                append((op, _zero_byte(r)))
-            elif imm == "table":
-                append((op, r.u32()))
-            elif imm == "select_t":
-                append((op, tuple(self._vec(r, _valtype))))
-            elif imm == "reftype":
-                append((op, _reftype(r)))
-            elif imm == "memory_init":
-                self.uses_data_count = True
-                dataidx = r.u32()
-                append((op, dataidx, _zero_byte(r)))
-            elif imm == "data":
-                self.uses_data_count = True
-                append((op, r.u32()))
-            elif imm == "memory_copy":
-                dst = _zero_byte(r)
-                append((op, dst, _zero_byte(r)))
-            elif imm == "table_init":
-                elemidx = r.u32()
-                append((op, elemidx, r.u32()))
-            elif imm == "elem":
-                append((op, r.u32()))
-            elif imm == "table_copy":
-                dst = r.u32()
-                append((op, dst, r.u32()))
             else:
-                raise MalformedNotSupported(f"instruction {info.name} is not supported", at)
+                append(self._instruction(r, op, info, at))
             offsets.append(at)
+
+    def _instruction(self, r: Reader, op: int, info, at: int) -> tuple:
+        """The instruction tuple of `op` for the immediate kinds `_expr` does not read inline
+        (the less frequent ones; see `ast.py` for each shape)."""
+        imm = info.imm
+        if imm == "i64":
+            return (op, r.s64() & _M64)
+        if imm == "f32":
+            return (op, r.f32_bits())
+        if imm == "f64":
+            return (op, r.f64_bits())
+        if imm == "br_table":
+            labels = tuple(self._vec(r, Reader.u32))
+            return (op, labels, r.u32())
+        if imm == "call_indirect" or imm == "table_init" or imm == "table_copy":
+            first = r.u32()
+            return (op, first, r.u32())
+        if imm == "memory":
+            return (op, _zero_byte(r))
+        if imm == "table" or imm == "elem":
+            return (op, r.u32())
+        if imm == "select_t":
+            return (op, tuple(self._vec(r, _valtype)))
+        if imm == "reftype":
+            return (op, _reftype(r))
+        if imm == "memory_init":
+            self.uses_data_count = True
+            dataidx = r.u32()
+            return (op, dataidx, _zero_byte(r))
+        if imm == "data":
+            self.uses_data_count = True
+            return (op, r.u32())
+        if imm == "memory_copy":
+            dst = _zero_byte(r)
+            return (op, dst, _zero_byte(r))
+        raise MalformedNotSupported(f"instruction {info.name} is not supported", at)
 
     @staticmethod
     def _memarg(r: Reader):
@@ -453,12 +451,25 @@ def _limits(r: Reader, is_memory: bool) -> tuple[Limits, bool]:
         raise MalformedNotSupported("shared memories (threads) are not supported", r.pos - 1)
     elif is_memory and flags in (0x04, 0x05, 0x06, 0x07):
         raise MalformedNotSupported("64-bit memories (memory64) are not supported", r.pos - 1)
+    elif is_memory and 0x08 <= flags <= 0x0F:
+        _custom_page_size(r, flags)
     else:
-        # custom-page-sizes (flag 0x08) is not part of the spec pywamr follows: malformed
         raise r.error("malformed limits flags", r.pos - 1)
     minimum = r.u32()
     maximum = r.u32() if flags & 1 else None
     return Limits(minimum, maximum), shared
+
+
+def _custom_page_size(r: Reader, flags: int):
+    """Flag 0x08 announces a page size (custom-page-sizes proposal): read the limits and the
+    size as that proposal lays them out, so a truncated one is malformed like any other
+    truncated memory type, then refuse a well-formed one as not supported."""
+    at = r.pos - 1
+    r.u64()                 # limits are read as u64 here: their bounds are validation's
+    if flags & 0x01:
+        r.u64()
+    r.u32()
+    raise MalformedNotSupported("custom page sizes are not supported", at)
 
 
 def _memtype(r: Reader) -> MemoryType:
