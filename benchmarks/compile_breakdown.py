@@ -29,7 +29,7 @@ def main(argv: list[str]) -> int:
     validated = validate_module(decode_module(data), data)
     t1 = time.perf_counter()
     code_bytes = sum(c.size for c in validated.module.codes)
-    info = ModuleInfo(validated.module, validated.func_types)
+    info = ModuleInfo(validated.module, validated.func_types, validated.funcs)
     chunks = split_chunks(info, 2)
     irs = [chunk_ir(info, funcs, with_entries=(n == 0)) for n, funcs in enumerate(chunks)]
     t2 = time.perf_counter()

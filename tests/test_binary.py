@@ -83,3 +83,85 @@ def test_mutated_modules_fail_cleanly():
                     value()
         except WasmError:
             pass
+
+
+# ---- prefixed opcodes: (prefix, u32 sub-opcode) keys ------------------------------------------
+
+def _func_module(body: bytes) -> bytes:
+    """A module with one `[] -> []` function whose code is `body` (locals and end included)."""
+    code = bytes([len(body)]) + body
+    return (b"\0asm\1\0\0\0" + b"\x01\x04\x01\x60\x00\x00" + b"\x03\x02\x01\x00"
+            + b"\x0a" + bytes([len(code) + 1]) + b"\x01" + code)
+
+
+def _one_instruction(encoded: bytes) -> bytes:
+    """unreachable; <encoded>; drop; end -- valid whatever the instruction's operands."""
+    return _func_module(b"\x00\x00" + encoded + b"\x1a\x0b")
+
+
+@pytest.mark.parametrize("encoded", [
+    b"\xfc\x00", b"\xfc\x80\x00", b"\xfc\x80\x80\x00", b"\xfc\x80\x80\x80\x00",
+    b"\xfc\x80\x80\x80\x80\x00",
+])
+def test_padded_sub_opcode_is_trunc_sat(encoded):
+    from pywamr.validate import validate_module
+    module = decode_module(_one_instruction(encoded))
+    assert module.codes[0].body[1] == (0xFC0000,)       # i32.trunc_sat_f32_s
+    validate_module(module)
+
+
+def test_sub_opcode_never_wraps_into_another_instruction():
+    # 80 18 = 0xC00: not an 0xFC instruction (a 16-bit truncation of the key once made it one)
+    module = _one_instruction(b"\xfc\x80\x18")
+    with pytest.raises(DecodeError, match="illegal opcode") as info:
+        decode_module(module)
+    assert info.value.offset == module.index(b"\xfc\x80\x18")
+    # past MAX_SUB_OPCODE, e.g. 0x10000 and 0xFFFFFFFF
+    for encoded in (b"\xfc\x80\x80\x04", b"\xfc\xff\xff\xff\xff\x0f"):
+        with pytest.raises(DecodeError, match="illegal opcode"):
+            decode_module(_one_instruction(encoded))
+    with pytest.raises(DecodeError, match="illegal opcode"):
+        decode_module(_one_instruction(b"\xfc\x12"))        # first free 0xFC sub-opcode
+
+
+def test_over_long_sub_opcode_is_malformed():
+    with pytest.raises(DecodeError, match="integer representation too long"):
+        decode_module(_one_instruction(b"\xfc\x87\x80\x80\x80\x80\x00"))   # six bytes
+    with pytest.raises(DecodeError, match="integer too large"):
+        decode_module(_one_instruction(b"\xfc\x80\x80\x80\x80\x10"))       # bit 32 set
+
+
+def test_simd_instructions_refused_by_name_and_illegal_ones_rejected():
+    with pytest.raises(NotSupported, match="SIMD instruction i32x4.add"):
+        decode_module(_one_instruction(b"\xfd\xae\x01"))
+    with pytest.raises(NotSupported, match="relaxed_dot_i8x16_i7x16_add_s"):
+        decode_module(_one_instruction(b"\xfd\x93\x02"))                   # 0x113
+    for encoded in (b"\xfd\x94\x02", b"\xfd\x9a\x01", b"\xfd\xff\xff\x03"):  # 0x114, 0x9A, big
+        with pytest.raises(DecodeError, match="illegal opcode") as info:
+            decode_module(_one_instruction(encoded))
+        assert not isinstance(info.value, NotSupported)
+
+
+def test_custom_page_sizes_refused_and_truncated_ones_malformed():
+    with pytest.raises(NotSupported, match="custom page sizes"):
+        decode_module(b"\0asm\1\0\0\0\x05\x04\x01\x08\x01\x00")    # min 1, 2^0 bytes
+    with pytest.raises(NotSupported, match="custom page sizes"):
+        decode_module(b"\0asm\1\0\0\0\x05\x05\x01\x09\x01\x02\x10")
+    # binary.wast: a flag byte 0x08 and nothing after it is malformed, not unsupported
+    with pytest.raises(DecodeError) as info:
+        decode_module(b"\0asm\1\0\0\0\x05\x02\x01\x08")
+    assert not isinstance(info.value, NotSupported)
+    with pytest.raises(DecodeError, match="malformed limits flags") as info:
+        decode_module(b"\0asm\1\0\0\0\x05\x03\x01\x10\x00")
+    assert not isinstance(info.value, NotSupported)
+
+
+def test_atomic_instructions_refused_by_name_and_illegal_ones_rejected():
+    with pytest.raises(NotSupported, match="atomic instruction i32.atomic.rmw.add"):
+        decode_module(_one_instruction(b"\xfe\x1e\x02\x00"))
+    with pytest.raises(NotSupported, match="atomic.fence"):
+        decode_module(_one_instruction(b"\xfe\x03\x00"))
+    for encoded in (b"\xfe\x04", b"\xfe\x4f", b"\xfe\x80\x80\x04"):
+        with pytest.raises(DecodeError, match="illegal opcode") as info:
+            decode_module(_one_instruction(encoded))
+        assert not isinstance(info.value, NotSupported)

@@ -131,7 +131,7 @@ def compile_module(validated, *, cache: "AotCache | None" = _DEFAULT, jobs: int 
                 cache.discard(key)
     from .compiler import compile_objects
     from .translate import ModuleInfo
-    info = ModuleInfo(validated.module, validated.func_types)
+    info = ModuleInfo(validated.module, validated.func_types, validated.funcs)
     objects = compile_objects(info, jobs=jobs, progress=progress) if validated.module.codes else []
     data = write_artifact(source, objects, host, {"source_kind": "wasm" if is_wasm else "pickle"})
     if cache is not None:

@@ -37,14 +37,17 @@ _source_digest: str | None = None
 
 
 def _compiler_source_digest() -> str:
-    """Hash of the compiler's own sources: a code change can never reuse stale objects."""
+    """Hash of the sources the generated code depends on: the compiler's own, the instruction
+    table (`binary/`) and the validator whose side tables it reads (`validate/`), so a code
+    change can never reuse stale objects."""
     global _source_digest
     if _source_digest is None:
         h = hashlib.sha256()
-        root = Path(__file__).resolve().parent
-        for path in sorted(root.rglob("*.py")):
-            h.update(path.relative_to(root).as_posix().encode())
-            h.update(path.read_bytes())
+        package = Path(__file__).resolve().parent.parent
+        for sub in ("aot", "binary", "validate"):
+            for path in sorted((package / sub).rglob("*.py")):
+                h.update(path.relative_to(package).as_posix().encode())
+                h.update(path.read_bytes())
         _source_digest = h.hexdigest()[:16]
     return _source_digest
 

@@ -7,6 +7,16 @@ instruction table). Locals and branch values live in allocas that SROA turns int
 module also writes the per-chunk glue: the trap function, record-call helpers and the entry
 trampolines through which every call from Python enters native code. It does not touch
 llvmlite: the result is plain text.
+
+What comes from the validator's side tables (`validate.function.FuncInfo`, whose docstring
+states the contract) rather than being worked out again here: every block's signature
+(`block_types`), the stack height under a block's parameters (`heights`), and where the
+unreachable code after a `br`/`br_table`/`return`/`unreachable` ends (`matches`, `elses`):
+the translator jumps straight to that `else`/`end` instead of counting nested blocks. What it
+keeps itself, because the side tables cannot hold it: the LLVM operand behind each stack slot,
+the LLVM labels of open blocks (a branch depth is resolved against that control stack), and
+whether a block end is reached at all (a finer fact than the validator's reachability: a block
+that no branch targets and whose body ends unreachable leaves the code after it dead).
 """
 from __future__ import annotations
 
@@ -14,6 +24,7 @@ from dataclasses import dataclass, field
 
 from ..binary import ast
 from ..binary.types import FuncType
+from ..validate.function import FuncInfo
 from ..errors import NotSupported
 from . import vmctx
 from .helpers import (LLTYPE, FunctionBuilder, func_symbol, ret_type, signature_key)
@@ -29,6 +40,7 @@ class Frame:
     results: tuple
     height: int                   # stack height below the block's parameters
     target: str                   # label a branch jumps to (loop: header; others: end)
+    start: int = -1               # position of the block instruction (-1: the function body)
     slots: list | None = None     # allocas carrying branch values (loop: params; else results)
     reached: bool = False         # does any branch target `target`?
     else_label: str | None = None
@@ -41,10 +53,13 @@ class Frame:
 
 
 class ModuleInfo:
-    """What a function body may refer to, computed once per module."""
+    """What a function body may refer to, computed once per module; `funcs` are the
+    validator's side tables of the defined functions (needed to translate bodies, not to
+    name entry symbols)."""
 
-    def __init__(self, module: ast.Module, func_types):
+    def __init__(self, module: ast.Module, func_types, funcs: tuple = ()):
         self.module = module
+        self.funcs = tuple(funcs)
         self.types = module.types
         self.func_types = list(func_types)
         self.num_imported_funcs = module.num_imported_funcs()
@@ -62,11 +77,15 @@ class FunctionTranslator(FunctionBuilder):
         local_index = func_index - info.num_imported_funcs
         self.type: FuncType = info.func_types[func_index]
         self.code: ast.Code = info.module.codes[local_index]
+        if local_index >= len(info.funcs):
+            raise ValueError("aot: translating a body needs the validator's side tables "
+                             "(ModuleInfo(..., funcs=validated.funcs))")
+        self.side: FuncInfo = info.funcs[local_index]
+        self.pos = 0                                # position of the instruction being emitted
         self.local_types = tuple(self.type.params) + tuple(self.code.locals)
         self.stack: list[tuple[str, str]] = []    # (lltype, operand)
         self.frames: list[Frame] = []
         self.dead = False
-        self.dead_nesting = 0
         self.locals: list[str] = []
         self.pending_blocks: list[str] = []     # out-of-line blocks (branch value delivery)
 
@@ -84,12 +103,17 @@ class FunctionTranslator(FunctionBuilder):
         del self.stack[-n:]
         return values
 
-    def block_type(self, bt: int) -> FuncType:
-        if bt == ast.BLOCK_EMPTY:
-            return FuncType((), ())
-        if bt < 0:
-            return FuncType((), (-bt,))
-        return self.info.types[bt]
+    def block_type(self) -> FuncType:
+        """Signature of the block/loop/if being emitted (from the side tables)."""
+        return self.side.block_types[self.pos]
+
+    def block_base(self, nparams: int) -> int:
+        """Stack height under the parameters of the block/loop/if being emitted (from the
+        side tables; an `if`'s condition is on top of its parameters)."""
+        below_condition = 1 if self.code.body[self.pos][0] == 0x04 else 0
+        height = self.side.heights[self.pos] - below_condition - nparams
+        assert height == len(self.stack) - below_condition - nparams
+        return height
 
     # -- branches ----------------------------------------------------------------------------
     def frame_slots(self, frame: Frame) -> list:
@@ -132,7 +156,16 @@ class FunctionTranslator(FunctionBuilder):
 
     def mark_dead(self) -> None:
         self.dead = True
-        self.dead_nesting = 0
+
+    def resume_position(self) -> int:
+        """Where translation resumes once the code became unreachable: the `else` (still in
+        the then-part of an `if` that has one) or the `end` of the innermost open block."""
+        frame = self.frames[-1]
+        if frame.kind == "func":
+            return len(self.code.body) - 1
+        if frame.kind == "if" and not frame.seen_else and frame.start in self.side.elses:
+            return self.side.elses[frame.start]
+        return self.side.matches[frame.start]
 
     # -- driver ----------------------------------------------------------------------------
     def translate(self) -> str:
@@ -141,21 +174,15 @@ class FunctionTranslator(FunctionBuilder):
         self.emit_prologue()
         self.frames.append(Frame("func", (), tuple(ft.results), 0, "ret"))
         body = self.code.body
-        for instr in body:
-            op = instr[0]
-            if self.dead:
-                if op in (0x02, 0x03, 0x04):
-                    self.dead_nesting += 1
-                    continue
-                if op == 0x0B and self.dead_nesting:
-                    self.dead_nesting -= 1
-                    continue
-                if op not in (0x05, 0x0B) or self.dead_nesting:
-                    continue
-            emitter = EMITTERS.get(op)
+        pos = 0
+        while self.frames:
+            instr = body[pos]
+            emitter = EMITTERS.get(instr[0])
             if emitter is None:
-                raise NotSupported(f"aot: instruction {op:#x} is not supported")
+                raise NotSupported(f"aot: instruction {instr[0]:#x} is not supported")
+            self.pos = pos
             emitter(self, instr)
+            pos = self.resume_position() if self.dead and self.frames else pos + 1
         params = ", ".join(f"{LLTYPE[t]} %p{i}" for i, t in enumerate(ft.params))
         head = (f"define {ret_type(ft.results)} @{func_symbol(self.func_index)}"
                 f"(ptr noalias nonnull align 8 dereferenceable({vmctx.VMCTX_SIZE}) %vmctx"

@@ -3,7 +3,9 @@
 First phase of the pipeline: checks well-formedness only (encodings, section order and sizes,
 counts that must agree). Index bounds, typing and constant-ness are the validator's job.
 Encodings of proposals pywamr does not run (SIMD, threads, GC, exceptions, tail calls,
-memory64) are refused with `MalformedNotSupported`, naming the feature.
+memory64) are refused with `MalformedNotSupported`, naming the feature (and the instruction,
+for those the instruction table lists); an opcode the table does not list is malformed
+("illegal opcode"), whatever its prefix.
 """
 from __future__ import annotations
 
@@ -276,23 +278,13 @@ class _ModuleDecoder:
             at = r.pos
             op = r.data[at]
             r.pos = at + 1
-            if op in (0xFC, 0xFD, 0xFE, 0xFB):
-                if op == 0xFD:
-                    raise MalformedNotSupported("SIMD (v128) instructions are not supported", at)
-                if op == 0xFE:
-                    raise MalformedNotSupported("threads (atomic) instructions are not supported", at)
-                if op == 0xFB:
-                    raise MalformedNotSupported("GC instructions are not supported", at)
-                sub = r.u32()
-                if sub > MAX_SUB_OPCODE:
-                    raise DecodeError("illegal opcode", at)
-                op = prefixed(op, sub)
+            if op >= 0xFB:
+                op = _prefixed_opcode(r, op, at)
             info = ops.get(op)
             if info is None:
                 raise DecodeError("illegal opcode", at)
             if info.feature in UNSUPPORTED_FEATURES:
-                raise MalformedNotSupported(
-                    f"instruction {info.name} ({info.feature} proposal) is not supported", at)
+                raise _unsupported(info, at)
             imm = info.imm
             if imm == "none":
                 append((op,))
@@ -311,50 +303,51 @@ class _ModuleDecoder:
             elif imm == "blocktype":
                 append((op, _blocktype(r)))
                 depth += 1
-            elif imm == "i64":
-                append((op, r.s64() & _M64))
-            elif imm == "f32":
-                append((op, r.f32_bits()))
-            elif imm == "f64":
-                append((op, r.f64_bits()))
-            elif imm == "br_table":
-                labels = tuple(self._vec(r, Reader.u32))
-                append((op, labels, r.u32()))
-            elif imm == "call_indirect":
-                typeidx = r.u32()
-                append((op, typeidx, r.u32()))
-            elif imm == "memory":
-                append((op, _zero_byte(r)))
-            elif imm == "table":
-                append((op, r.u32()))
-            elif imm == "select_t":
-                append((op, tuple(self._vec(r, _valtype))))
-            elif imm == "reftype":
-                append((op, _reftype(r)))
-            elif imm == "memory_init":
-                self.uses_data_count = True
-                dataidx = r.u32()
-                append((op, dataidx, _zero_byte(r)))
-            elif imm == "data":
-                self.uses_data_count = True
-                append((op, r.u32()))
-            elif imm == "memory_copy":
-                dst = _zero_byte(r)
-                append((op, dst, _zero_byte(r)))
-            elif imm == "table_init":
-                elemidx = r.u32()
-                append((op, elemidx, r.u32()))
-            elif imm == "elem":
-                append((op, r.u32()))
-            elif imm == "table_copy":
-                dst = r.u32()
-                append((op, dst, r.u32()))
             else:
-                raise MalformedNotSupported(f"instruction {info.name} is not supported", at)
+                append(self._instruction(r, op, info, at))
             offsets.append(at)
+
+    def _instruction(self, r: Reader, op: int, info, at: int) -> tuple:
+        """The instruction tuple of `op` for the immediate kinds `_expr` does not read inline
+        (the less frequent ones; see `ast.py` for each shape)."""
+        imm = info.imm
+        if imm == "i64":
+            return (op, r.s64() & _M64)
+        if imm == "f32":
+            return (op, r.f32_bits())
+        if imm == "f64":
+            return (op, r.f64_bits())
+        if imm == "br_table":
+            labels = tuple(self._vec(r, Reader.u32))
+            return (op, labels, r.u32())
+        if imm == "call_indirect" or imm == "table_init" or imm == "table_copy":
+            first = r.u32()
+            return (op, first, r.u32())
+        if imm == "memory":
+            return (op, _zero_byte(r))
+        if imm == "table" or imm == "elem":
+            return (op, r.u32())
+        if imm == "select_t":
+            return (op, tuple(self._vec(r, _valtype)))
+        if imm == "reftype":
+            return (op, _reftype(r))
+        if imm == "memory_init":
+            self.uses_data_count = True
+            dataidx = r.u32()
+            return (op, dataidx, _zero_byte(r))
+        if imm == "data":
+            self.uses_data_count = True
+            return (op, r.u32())
+        if imm == "memory_copy":
+            dst = _zero_byte(r)
+            return (op, dst, _zero_byte(r))
+        raise MalformedNotSupported(f"instruction {info.name} is not supported", at)
 
     @staticmethod
     def _memarg(r: Reader):
+        """(alignment exponent, offset, memory index); bit 6 of the flags says a memory
+        index follows (multi-memory), and validation checks the exponent against the
+        natural alignment in the instruction table."""
         at = r.pos
         align = r.u32()
         memory = 0
@@ -365,6 +358,31 @@ class _ModuleDecoder:
             memory = r.u32()
         offset = r.u32()
         return align, offset, memory
+
+
+def _prefixed_opcode(r: Reader, prefix: int, at: int) -> int:
+    """The table key of a prefixed instruction: the sub-opcode is a u32 LEB128 (up to five
+    bytes, redundant zero padding allowed: `FC 80 00` is `FC 00`); values past
+    MAX_SUB_OPCODE are illegal opcodes, never truncated into another instruction's key."""
+    if prefix == 0xFB:
+        raise MalformedNotSupported("GC instructions are not supported", at)
+    if prefix == 0xFF:
+        raise DecodeError("illegal opcode", at)
+    sub = r.u32()
+    if sub > MAX_SUB_OPCODE:
+        raise DecodeError("illegal opcode", at)
+    return prefixed(prefix, sub)
+
+
+def _unsupported(info, at: int) -> MalformedNotSupported:
+    if info.feature in ("simd", "relaxed-simd"):
+        return MalformedNotSupported(f"SIMD instruction {info.name} is not supported "
+                                     f"({info.feature})", at)
+    if info.feature == "threads":
+        return MalformedNotSupported(f"atomic instruction {info.name} is not supported "
+                                     "(threads)", at)
+    return MalformedNotSupported(
+        f"instruction {info.name} ({info.feature} proposal) is not supported", at)
 
 
 def _zero_byte(r: Reader) -> int:
@@ -433,14 +451,25 @@ def _limits(r: Reader, is_memory: bool) -> tuple[Limits, bool]:
         raise MalformedNotSupported("shared memories (threads) are not supported", r.pos - 1)
     elif is_memory and flags in (0x04, 0x05, 0x06, 0x07):
         raise MalformedNotSupported("64-bit memories (memory64) are not supported", r.pos - 1)
-    elif is_memory and flags & 0x08:
-        raise MalformedNotSupported("custom page sizes are not supported", r.pos - 1)
+    elif is_memory and 0x08 <= flags <= 0x0F:
+        _custom_page_size(r, flags)
     else:
-        raise r.error("integer too large" if flags & 0x80 == 0 and flags > 0x07 else
-                      "malformed limits flags", r.pos - 1)
+        raise r.error("malformed limits flags", r.pos - 1)
     minimum = r.u32()
     maximum = r.u32() if flags & 1 else None
     return Limits(minimum, maximum), shared
+
+
+def _custom_page_size(r: Reader, flags: int):
+    """Flag 0x08 announces a page size (custom-page-sizes proposal): read the limits and the
+    size as that proposal lays them out, so a truncated one is malformed like any other
+    truncated memory type, then refuse a well-formed one as not supported."""
+    at = r.pos - 1
+    r.u64()                 # limits are read as u64 here: their bounds are validation's
+    if flags & 0x01:
+        r.u64()
+    r.u32()
+    raise MalformedNotSupported("custom page sizes are not supported", at)
 
 
 def _memtype(r: Reader) -> MemoryType:

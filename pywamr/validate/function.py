@@ -1,9 +1,35 @@
 """Validate one function body with the spec's algorithm (appendix "Validation Algorithm").
 
-Produces the side tables both engines consume: the operand-stack height before every
-instruction (None where the code is unreachable), the index of the matching `else`/`end` of
-every block, and the maximum stack height. Does not look at anything outside the function
-except through the `ModuleContext` it is given.
+Produces the side tables both engines consume (`FuncInfo`). Does not look at anything outside
+the function except through the `ModuleContext` it is given, and knows instructions only
+through the one instruction table (`binary/opcodes.py`: fixed typings, memory access widths
+and natural alignments).
+
+Side-table contract. Positions are indices into `Code.body` (whose last instruction is the
+function's `end`); every table is complete for a function that validated:
+
+  block_types[i]  for every `block`/`loop`/`if` at i: its `FuncType` (params -> results),
+                  resolved ONCE here from the blocktype immediate (empty, one value type, or
+                  a type index), so that an engine need never look at the immediate.
+  matches[i]      for every `block`/`loop`/`if` at i: the position of its `end`.
+  elses[i]        for every `if` at i that has an `else`: the position of that `else`.
+  heights[i]      operand-stack height (all values of the function, not per block) before
+                  instruction i, or None when i lies in the unreachable part of an enclosing
+                  block: after `br`, `br_table`, `return` or `unreachable`, up to and
+                  including the `else`/`end` that closes that part. For a `block`/`loop` at a
+                  reachable i its params are the top `len(params)` values; for an `if`, they
+                  sit below the i32 condition.
+  max_height      the largest operand-stack height anywhere in the body.
+  locals          parameter types followed by the declared locals.
+
+Branch targets follow from these: label depth d at instruction i names the d-th enclosing
+open block; a branch to a `block`/`if` at s continues after `matches[s]` carrying
+`block_types[s].results`, a branch to a `loop` at s re-enters the loop carrying
+`block_types[s].params`, and depth = number of open blocks is the function body (a return).
+
+Consumers today: aot (`aot/translate.py`, `aot/emit/control.py`) reads block_types, heights,
+matches and elses and re-derives none of them. interp (`interp/translate.py`) reads heights,
+matches and elses but still resolves blocktype immediates itself (`block_arity`).
 """
 from __future__ import annotations
 
@@ -20,14 +46,15 @@ NUMERIC = (I32, I64, F32, F64)
 
 @dataclass(frozen=True, slots=True)
 class FuncInfo:
-    """Side tables of one function, read by both engines."""
+    """Side tables of one function, read by both engines (see the module docstring)."""
     index: int
     type: FuncType
     locals: tuple          # parameter types then declared locals
     heights: tuple         # stack height before each instruction; None if unreachable
-    matches: dict          # block/loop/if index -> end index; if index -> else index in `elses`
-    elses: dict
+    matches: dict          # block/loop/if position -> position of its end
+    elses: dict            # if position -> position of its else (ifs that have one)
     max_height: int
+    block_types: dict      # block/loop/if position -> FuncType of the block
 
 
 class ModuleContext:
@@ -47,16 +74,6 @@ class ModuleContext:
         self.refs = refs
 
 
-def block_signature(ctx: ModuleContext, bt: int) -> FuncType:
-    if bt == ast.BLOCK_EMPTY:
-        return FuncType((), ())
-    if bt < 0:
-        return FuncType((), (-bt,))
-    if bt >= len(ctx.types):
-        raise ValidationError("unknown type")
-    return ctx.types[bt]
-
-
 class _Frame:
     __slots__ = ("opcode", "params", "results", "height", "unreachable", "start")
 
@@ -74,312 +91,359 @@ class _Frame:
 
 def validate_function(ctx: ModuleContext, index: int, ftype: FuncType, code: ast.Code) -> FuncInfo:
     try:
-        return _validate(ctx, index, ftype, code)
+        return _Validator(ctx, index, ftype, code).run()
     except ValidationError as exc:
         if exc.func_index is None:
             raise ValidationError(exc.message, index, exc.offset) from None
         raise
 
 
-def _validate(ctx, index, ftype, code):
-    locals_ = ftype.params + code.locals
-    vals: list[int] = []
-    ctrls: list[_Frame] = []
-    body = code.body
-    offsets = code.offsets
-    heights = [None] * len(body)
-    matches: dict = {}
-    elses: dict = {}
-    max_height = 0
-    pos = 0
-    dead = [0]          # how many open frames are in their unreachable part
+# Immediate kinds of the instructions whose typing the table's `sig` gives completely.
+_FIXED_IMMEDIATES = frozenset({"none", "i32", "i64", "f32", "f64"})
 
-    def fail(message):
-        raise ValidationError(message, index, offsets[pos] if pos < len(offsets) else None)
 
-    def pop():
-        frame = ctrls[-1]
-        if len(vals) == frame.height:
+class _Validator:
+    """The spec's operand and control stacks for one body, plus the side tables being built.
+    `run` walks the body; each instruction family has one function below."""
+
+    __slots__ = ("ctx", "index", "ftype", "locals", "body", "offsets", "vals", "ctrls", "pos",
+                 "dead", "heights", "matches", "elses", "block_types", "max_height")
+
+    def __init__(self, ctx: ModuleContext, index: int, ftype: FuncType, code: ast.Code):
+        self.ctx = ctx
+        self.index = index
+        self.ftype = ftype
+        self.locals = ftype.params + code.locals
+        self.body = code.body
+        self.offsets = code.offsets
+        self.vals: list[int] = []
+        self.ctrls: list[_Frame] = []
+        self.pos = 0
+        self.dead = 0          # how many open frames are in their unreachable part
+        self.heights: list = [None] * len(code.body)
+        self.matches: dict = {}
+        self.elses: dict = {}
+        self.block_types: dict = {}
+        self.max_height = 0
+
+    def run(self) -> FuncInfo:
+        self.push_ctrl(-1, (), self.ftype.results)
+        self.ctrls[0].start = -1
+        vals = self.vals
+        heights = self.heights
+        body = self.body
+        n = len(body)
+        while self.pos < n:
+            pos = self.pos
+            instr = body[pos]
+            heights[pos] = None if self.dead else len(vals)
+            info = OPS[instr[0]]
+            sig = info.sig
+            if sig is not None and info.imm in _FIXED_IMMEDIATES:
+                self.pop_types(sig[0])
+                vals.extend(sig[1])
+            else:
+                handler = _FAMILIES.get(info.family)
+                if handler is None or info.feature is not None:
+                    self.fail(f"instruction {info.name} is not supported")
+                handler(self, instr, info)
+                if not self.ctrls:
+                    if pos != n - 1:
+                        self.fail("operators remaining after end of function")
+                    break
+            if len(vals) > self.max_height:
+                self.max_height = len(vals)
+            self.pos = pos + 1
+        else:
+            self.fail("unexpected end of function")
+        return FuncInfo(self.index, self.ftype, self.locals, tuple(heights), self.matches,
+                        self.elses, self.max_height, self.block_types)
+
+    # -- the algorithm's stack operations ---------------------------------------------------
+    def fail(self, message):
+        pos = self.pos
+        raise ValidationError(message, self.index,
+                              self.offsets[pos] if pos < len(self.offsets) else None)
+
+    def pop(self):
+        frame = self.ctrls[-1]
+        if len(self.vals) == frame.height:
             if frame.unreachable:
                 return UNKNOWN
-            fail("type mismatch")
-        return vals.pop()
+            self.fail("type mismatch")
+        return self.vals.pop()
 
-    def pop_expect(expected):
-        actual = pop()
+    def pop_expect(self, expected):
+        actual = self.pop()
         if actual != expected and actual != UNKNOWN and expected != UNKNOWN:
-            fail("type mismatch")
+            self.fail("type mismatch")
         return actual
 
-    def pop_types(types):
+    def pop_types(self, types):
         for t in reversed(types):
-            pop_expect(t)
+            self.pop_expect(t)
 
-    def push_ctrl(opcode, params, results):
-        ctrls.append(_Frame(opcode, params, results, len(vals), pos))
-        vals.extend(params)
+    def push_ctrl(self, opcode, params, results):
+        self.ctrls.append(_Frame(opcode, params, results, len(self.vals), self.pos))
+        self.vals.extend(params)
 
-    def pop_ctrl():
-        frame = ctrls[-1]
-        pop_types(frame.results)
-        if len(vals) != frame.height:
-            fail("type mismatch")
-        ctrls.pop()
+    def pop_ctrl(self):
+        frame = self.ctrls[-1]
+        self.pop_types(frame.results)
+        if len(self.vals) != frame.height:
+            self.fail("type mismatch")
+        self.ctrls.pop()
         if frame.unreachable:
-            dead[0] -= 1
+            self.dead -= 1
         return frame
 
-    def set_unreachable():
-        frame = ctrls[-1]
-        del vals[frame.height:]
+    def set_unreachable(self):
+        frame = self.ctrls[-1]
+        del self.vals[frame.height:]
         if not frame.unreachable:
             frame.unreachable = True
-            dead[0] += 1
+            self.dead += 1
 
-    def label(n):
-        if n >= len(ctrls):
-            fail("unknown label")
-        return ctrls[-1 - n]
+    # -- context lookups ----------------------------------------------------------------------
+    def label(self, n):
+        if n >= len(self.ctrls):
+            self.fail("unknown label")
+        return self.ctrls[-1 - n]
 
-    def memory(idx=0):
-        if idx >= len(ctx.memories):
-            fail("unknown memory")
+    def memory(self, idx=0):
+        if idx >= len(self.ctx.memories):
+            self.fail("unknown memory")
 
-    def table(idx):
-        if idx >= len(ctx.tables):
-            fail("unknown table")
-        return ctx.tables[idx]
+    def table(self, idx):
+        if idx >= len(self.ctx.tables):
+            self.fail("unknown table")
+        return self.ctx.tables[idx]
 
-    push_ctrl(-1, (), ftype.results)
-    ctrls[0].start = -1
-    n = len(body)
-    while pos < n:
-        instr = body[pos]
-        op = instr[0]
-        heights[pos] = None if dead[0] else len(vals)
-        info = OPS[op]
-        sig = info.sig
-        if sig is not None and info.imm in ("none", "i32", "i64", "f32", "f64"):
-            pop_types(sig[0])
-            vals.extend(sig[1])
-        elif op == 0x0B:  # end
-            frame = pop_ctrl()
-            if frame.opcode == 0x04 and frame.params != frame.results:
-                fail("type mismatch")  # if without else must have matching in/out
-            if frame.start >= 0:
-                matches[frame.start] = pos
-            vals.extend(frame.results)
-            if not ctrls:
-                if pos != n - 1:
-                    fail("operators remaining after end of function")
-                break
-        elif op == 0x20:
-            if instr[1] >= len(locals_):
-                fail("unknown local")
-            vals.append(locals_[instr[1]])
-        elif op == 0x21:
-            if instr[1] >= len(locals_):
-                fail("unknown local")
-            pop_expect(locals_[instr[1]])
-        elif op == 0x22:
-            if instr[1] >= len(locals_):
-                fail("unknown local")
-            t = locals_[instr[1]]
-            pop_expect(t)
-            vals.append(t)
-        elif op == 0x23:
-            if instr[1] >= len(ctx.globals):
-                fail("unknown global")
-            vals.append(ctx.globals[instr[1]].valtype)
-        elif op == 0x24:
-            if instr[1] >= len(ctx.globals):
-                fail("unknown global")
-            g = ctx.globals[instr[1]]
-            if not g.mutable:
-                fail("global is immutable")
-            pop_expect(g.valtype)
-        elif info.imm == "memarg":
-            memory(instr[3])
-            width = _natural_alignment(info.name)
-            if (1 << instr[1]) > width:
-                fail("alignment must not be larger than natural")
-            pop_types(sig[0])
-            vals.extend(sig[1])
-        elif op == 0x02 or op == 0x03 or op == 0x04:
-            bsig = _block_sig(ctx, instr[1], fail)
-            if op == 0x04:
-                pop_expect(I32)
-            pop_types(bsig.params)
-            push_ctrl(op, bsig.params, bsig.results)
-        elif op == 0x05:  # else
-            frame = ctrls[-1]
-            if frame.opcode != 0x04:
-                fail("else without matching if")
-            pop_ctrl()
-            elses[frame.start] = pos
-            push_ctrl(0x05, frame.params, frame.results)
-            ctrls[-1].start = frame.start
-        elif op == 0x0C:
-            pop_types(label(instr[1]).label_types())
-            set_unreachable()
-        elif op == 0x0D:
-            pop_expect(I32)
-            types = label(instr[1]).label_types()
-            pop_types(types)
-            vals.extend(types)
-        elif op == 0x0E:
-            pop_expect(I32)
-            default = label(instr[2]).label_types()
-            arity = len(default)
-            for lab in instr[1]:
-                types = label(lab).label_types()
-                if len(types) != arity:
-                    fail("type mismatch")
-                popped = [pop_expect(t) for t in reversed(types)]
-                vals.extend(reversed(popped))
-            pop_types(default)
-            set_unreachable()
-        elif op == 0x0F:
-            pop_types(ctrls[0].results)
-            set_unreachable()
-        elif op == 0x00:
-            set_unreachable()
-        elif op == 0x01:
-            pass
-        elif op == 0x10:
-            if instr[1] >= len(ctx.funcs):
-                fail("unknown function")
-            ft = ctx.funcs[instr[1]]
-            pop_types(ft.params)
-            vals.extend(ft.results)
-        elif op == 0x11:
-            tab = table(instr[2])
-            if tab.elem != FUNCREF:
-                fail("type mismatch")
-            if instr[1] >= len(ctx.types):
-                fail("unknown type")
-            ft = ctx.types[instr[1]]
-            pop_expect(I32)
-            pop_types(ft.params)
-            vals.extend(ft.results)
-        elif op == 0x1A:
-            pop()
-        elif op == 0x1B:  # select (numeric operands only)
-            pop_expect(I32)
-            t1 = pop()
-            t2 = pop()
-            if is_ref(t1) or is_ref(t2):
-                fail("type mismatch")
-            if t1 != t2 and t1 != UNKNOWN and t2 != UNKNOWN:
-                fail("type mismatch")
-            vals.append(t2 if t1 == UNKNOWN else t1)
-        elif op == 0x1C:
-            types = instr[1]
-            if len(types) != 1:
-                fail("invalid result arity")
-            pop_expect(I32)
-            pop_expect(types[0])
-            pop_expect(types[0])
-            vals.append(types[0])
-        elif op == 0x3F:
-            memory(instr[1])
-            vals.append(I32)
-        elif op == 0x40:
-            memory(instr[1])
-            pop_expect(I32)
-            vals.append(I32)
-        elif op == 0xD0:
-            vals.append(instr[1])
-        elif op == 0xD1:
-            t = pop()
-            if t != UNKNOWN and not is_ref(t):
-                fail("type mismatch")
-            vals.append(I32)
-        elif op == 0xD2:
-            if instr[1] >= len(ctx.funcs):
-                fail("unknown function")
-            if instr[1] not in ctx.refs:
-                fail("undeclared function reference")
-            vals.append(FUNCREF)
-        elif op == 0x25:
-            tab = table(instr[1])
-            pop_expect(I32)
-            vals.append(tab.elem)
-        elif op == 0x26:
-            tab = table(instr[1])
-            pop_expect(tab.elem)
-            pop_expect(I32)
-        elif op == 0xFC0008:  # memory.init
-            memory(instr[2])
-            if ctx.data_count is None or instr[1] >= ctx.data_count:
-                fail("unknown data segment")
-            pop_types((I32, I32, I32))
-        elif op == 0xFC0009:
-            if ctx.data_count is None or instr[1] >= ctx.data_count:
-                fail("unknown data segment")
-        elif op == 0xFC000A:
-            memory(instr[1])
-            memory(instr[2])
-            pop_types((I32, I32, I32))
-        elif op == 0xFC000B:
-            memory(instr[1])
-            pop_types((I32, I32, I32))
-        elif op == 0xFC000C:  # table.init
-            tab = table(instr[2])
-            if instr[1] >= len(ctx.elem_types):
-                fail("unknown elem segment")
-            if ctx.elem_types[instr[1]] != tab.elem:
-                fail("type mismatch")
-            pop_types((I32, I32, I32))
-        elif op == 0xFC000D:
-            if instr[1] >= len(ctx.elem_types):
-                fail("unknown elem segment")
-        elif op == 0xFC000E:  # table.copy dst src
-            dst = table(instr[1])
-            src = table(instr[2])
-            if dst.elem != src.elem:
-                fail("type mismatch")
-            pop_types((I32, I32, I32))
-        elif op == 0xFC000F:  # table.grow
-            tab = table(instr[1])
-            pop_expect(I32)
-            pop_expect(tab.elem)
-            vals.append(I32)
-        elif op == 0xFC0010:
-            table(instr[1])
-            vals.append(I32)
-        elif op == 0xFC0011:  # table.fill
-            tab = table(instr[1])
-            pop_expect(I32)
-            pop_expect(tab.elem)
-            pop_expect(I32)
-        else:
-            fail(f"instruction {info.name} is not supported")
-        if len(vals) > max_height:
-            max_height = len(vals)
-        pos += 1
-    else:
-        fail("unexpected end of function")
-    return FuncInfo(index, ftype, locals_, tuple(heights), matches, elses, max_height)
+    def local(self, idx):
+        if idx >= len(self.locals):
+            self.fail("unknown local")
+        return self.locals[idx]
+
+    def global_(self, idx):
+        if idx >= len(self.ctx.globals):
+            self.fail("unknown global")
+        return self.ctx.globals[idx]
+
+    def data_segment(self, idx):
+        if self.ctx.data_count is None or idx >= self.ctx.data_count:
+            self.fail("unknown data segment")
+
+    def elem_segment(self, idx):
+        if idx >= len(self.ctx.elem_types):
+            self.fail("unknown elem segment")
+        return self.ctx.elem_types[idx]
+
+    def block_signature(self, bt) -> FuncType:
+        """The signature a blocktype immediate stands for (spec: "Block Types")."""
+        if bt == ast.BLOCK_EMPTY:
+            return _EMPTY_BLOCK
+        if bt < 0:
+            return _ONE_RESULT.get(-bt) or FuncType((), (-bt,))
+        if bt >= len(self.ctx.types):
+            self.fail("unknown type")
+        return self.ctx.types[bt]
 
 
-def _block_sig(ctx, bt, fail) -> FuncType:
-    if bt == ast.BLOCK_EMPTY:
-        return FuncType((), ())
-    if bt < 0:
-        return FuncType((), (-bt,))
-    if bt >= len(ctx.types):
-        fail("unknown type")
-    return ctx.types[bt]
+_EMPTY_BLOCK = FuncType((), ())
+_ONE_RESULT = {t: FuncType((), (t,)) for t in (I32, I64, F32, F64, FUNCREF, EXTERNREF)}
 
 
-_WIDTHS = {"8": 1, "16": 2, "32": 4}
+# ---- one function per instruction family (`OpInfo.family`) -----------------------------------
+
+def _control(v: _Validator, instr, info) -> None:
+    op = instr[0]
+    vals = v.vals
+    if op == 0x0B:  # end
+        frame = v.pop_ctrl()
+        if frame.opcode == 0x04 and frame.params != frame.results:
+            v.fail("type mismatch")  # if without else must have matching in/out
+        if frame.start >= 0:
+            v.matches[frame.start] = v.pos
+        vals.extend(frame.results)
+    elif op == 0x02 or op == 0x03 or op == 0x04:
+        bsig = v.block_signature(instr[1])
+        v.block_types[v.pos] = bsig
+        if op == 0x04:
+            v.pop_expect(I32)
+        v.pop_types(bsig.params)
+        v.push_ctrl(op, bsig.params, bsig.results)
+    elif op == 0x05:  # else
+        frame = v.ctrls[-1]
+        if frame.opcode != 0x04:
+            v.fail("else without matching if")
+        v.pop_ctrl()
+        v.elses[frame.start] = v.pos
+        v.push_ctrl(0x05, frame.params, frame.results)
+        v.ctrls[-1].start = frame.start
+    elif op == 0x0C:  # br
+        v.pop_types(v.label(instr[1]).label_types())
+        v.set_unreachable()
+    elif op == 0x0D:  # br_if
+        v.pop_expect(I32)
+        types = v.label(instr[1]).label_types()
+        v.pop_types(types)
+        vals.extend(types)
+    elif op == 0x0E:  # br_table
+        v.pop_expect(I32)
+        default = v.label(instr[2]).label_types()
+        arity = len(default)
+        for lab in instr[1]:
+            types = v.label(lab).label_types()
+            if len(types) != arity:
+                v.fail("type mismatch")
+            popped = [v.pop_expect(t) for t in reversed(types)]
+            vals.extend(reversed(popped))
+        v.pop_types(default)
+        v.set_unreachable()
+    elif op == 0x0F:  # return
+        v.pop_types(v.ctrls[0].results)
+        v.set_unreachable()
+    elif op == 0x00:  # unreachable
+        v.set_unreachable()
+    elif op != 0x01:  # nop
+        v.fail(f"instruction {info.name} is not supported")
 
 
-def _natural_alignment(name: str) -> int:
-    """Natural alignment in bytes of a load/store, from its name (i64.load16_s -> 2)."""
-    base, _, op = name.partition(".")
-    for suffix, width in _WIDTHS.items():
-        if op.startswith(("load" + suffix, "store" + suffix)):
-            return width
-    return 4 if base in ("i32", "f32") else 8
+def _call(v: _Validator, instr, info) -> None:
+    ctx = v.ctx
+    if instr[0] == 0x10:
+        if instr[1] >= len(ctx.funcs):
+            v.fail("unknown function")
+        ft = ctx.funcs[instr[1]]
+    else:  # call_indirect
+        if v.table(instr[2]).elem != FUNCREF:
+            v.fail("type mismatch")
+        if instr[1] >= len(ctx.types):
+            v.fail("unknown type")
+        ft = ctx.types[instr[1]]
+        v.pop_expect(I32)
+    v.pop_types(ft.params)
+    v.vals.extend(ft.results)
+
+
+def _variable(v: _Validator, instr, info) -> None:
+    op = instr[0]
+    if op == 0x20:
+        v.vals.append(v.local(instr[1]))
+    elif op == 0x21:
+        v.pop_expect(v.local(instr[1]))
+    elif op == 0x22:
+        t = v.local(instr[1])
+        v.pop_expect(t)
+        v.vals.append(t)
+    elif op == 0x23:
+        v.vals.append(v.global_(instr[1]).valtype)
+    else:  # global.set
+        g = v.global_(instr[1])
+        if not g.mutable:
+            v.fail("global is immutable")
+        v.pop_expect(g.valtype)
+
+
+def _parametric(v: _Validator, instr, info) -> None:
+    op = instr[0]
+    if op == 0x1A:  # drop
+        v.pop()
+    elif op == 0x1B:  # select (numeric operands only)
+        v.pop_expect(I32)
+        t1 = v.pop()
+        t2 = v.pop()
+        if is_ref(t1) or is_ref(t2):
+            v.fail("type mismatch")
+        if t1 != t2 and t1 != UNKNOWN and t2 != UNKNOWN:
+            v.fail("type mismatch")
+        v.vals.append(t2 if t1 == UNKNOWN else t1)
+    else:  # select with its type
+        types = instr[1]
+        if len(types) != 1:
+            v.fail("invalid result arity")
+        v.pop_expect(I32)
+        v.pop_expect(types[0])
+        v.pop_expect(types[0])
+        v.vals.append(types[0])
+
+
+def _memory(v: _Validator, instr, info) -> None:
+    """Loads and stores (memory index, alignment against the table's natural alignment),
+    memory.size/grow and the bulk-memory instructions; operand types from the table."""
+    op = instr[0]
+    imm = info.imm
+    if imm == "memarg":
+        v.memory(instr[3])
+        if instr[1] > info.align:
+            v.fail("alignment must not be larger than natural")
+    elif imm == "memory":            # memory.size, memory.grow, memory.fill
+        v.memory(instr[1])
+    elif imm == "memory_copy":
+        v.memory(instr[1])
+        v.memory(instr[2])
+    elif op == 0xFC0008:             # memory.init
+        v.memory(instr[2])
+        v.data_segment(instr[1])
+    else:                            # data.drop
+        v.data_segment(instr[1])
+    v.pop_types(info.sig[0])
+    v.vals.extend(info.sig[1])
+
+
+def _reference(v: _Validator, instr, info) -> None:
+    op = instr[0]
+    if op == 0xD0:
+        v.vals.append(instr[1])
+    elif op == 0xD1:
+        t = v.pop()
+        if t != UNKNOWN and not is_ref(t):
+            v.fail("type mismatch")
+        v.vals.append(I32)
+    else:  # ref.func
+        if instr[1] >= len(v.ctx.funcs):
+            v.fail("unknown function")
+        if instr[1] not in v.ctx.refs:
+            v.fail("undeclared function reference")
+        v.vals.append(FUNCREF)
+
+
+def _table(v: _Validator, instr, info) -> None:
+    op = instr[0]
+    if op == 0x25:  # table.get
+        elem = v.table(instr[1]).elem
+        v.pop_expect(I32)
+        v.vals.append(elem)
+    elif op == 0x26:  # table.set
+        elem = v.table(instr[1]).elem
+        v.pop_expect(elem)
+        v.pop_expect(I32)
+    elif op == 0xFC000C:  # table.init
+        elem = v.table(instr[2]).elem
+        if v.elem_segment(instr[1]) != elem:
+            v.fail("type mismatch")
+        v.pop_types(info.sig[0])
+    elif op == 0xFC000D:  # elem.drop
+        v.elem_segment(instr[1])
+    elif op == 0xFC000E:  # table.copy dst src
+        if v.table(instr[1]).elem != v.table(instr[2]).elem:
+            v.fail("type mismatch")
+        v.pop_types(info.sig[0])
+    elif op == 0xFC000F:  # table.grow
+        elem = v.table(instr[1]).elem
+        v.pop_expect(I32)
+        v.pop_expect(elem)
+        v.vals.append(I32)
+    elif op == 0xFC0010:  # table.size
+        v.table(instr[1])
+        v.vals.append(I32)
+    else:  # table.fill
+        elem = v.table(instr[1]).elem
+        v.pop_expect(I32)
+        v.pop_expect(elem)
+        v.pop_expect(I32)
+
+
+_FAMILIES = {"control": _control, "call": _call, "variable": _variable,
+             "parametric": _parametric, "memory": _memory, "reference": _reference,
+             "table": _table}

@@ -9,13 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..binary import ast
-from ..binary.types import (EXTERNREF, F32, F64, FUNCREF, I32, I64, FuncType, GlobalType,
-                            MAX_PAGES, valtype_name)
+from ..binary.opcodes import CONST_ADMITTED, OPS
+from ..binary.types import FUNCREF, I32, GlobalType, MAX_PAGES, valtype_name
 from ..errors import ValidationError
 from .function import FuncInfo, ModuleContext, validate_function
-
-_CONST_TYPES = {0x41: I32, 0x42: I64, 0x43: F32, 0x44: F64}
-_EXTENDED_CONST = {0x6A: I32, 0x6B: I32, 0x6C: I32, 0x7C: I64, 0x7D: I64, 0x7E: I64}
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,12 +110,15 @@ def _declared_refs(module: ast.Module) -> frozenset:
 
 
 def _check_const(ctx: ModuleContext, expr: tuple, expected: int, visible_globals: int) -> None:
+    """A constant expression: only instructions the table marks `in_const` (Wasm 2.0 plus
+    extended-const), typed by the table's signature or, for the indexed ones, here."""
     stack = []
     for instr in expr:
         op = instr[0]
-        if op in _CONST_TYPES:
-            stack.append(_CONST_TYPES[op])
-        elif op == 0xD0:
+        info = OPS.get(op)
+        if info is None or info.in_const not in CONST_ADMITTED:
+            raise ValidationError("constant expression required")
+        if op == 0xD0:
             stack.append(instr[1])
         elif op == 0xD2:
             if instr[1] >= len(ctx.funcs):
@@ -132,13 +132,12 @@ def _check_const(ctx: ModuleContext, expr: tuple, expected: int, visible_globals
             if g.mutable:
                 raise ValidationError("constant expression required")
             stack.append(g.valtype)
-        elif op in _EXTENDED_CONST:
-            t = _EXTENDED_CONST[op]
-            if len(stack) < 2 or stack[-1] != t or stack[-2] != t:
-                raise ValidationError("type mismatch")
-            stack.pop()
         else:
-            raise ValidationError("constant expression required")
+            params, results = info.sig
+            if len(stack) < len(params) or tuple(stack[len(stack) - len(params):]) != params:
+                raise ValidationError("type mismatch")
+            del stack[len(stack) - len(params):]
+            stack.extend(results)
     if len(stack) != 1 or stack[0] != expected:
         raise ValidationError(f"type mismatch (constant expression must be "
                               f"{valtype_name(expected)})")

@@ -1,8 +1,9 @@
 """Emitters of structured control: blocks, loops, ifs, branches, return, unreachable.
 
 Branch values travel through per-frame allocas (see `translate.Frame`); a block whose end is
-reached only by falling through keeps its values as plain SSA operands. Code after an
-unconditional transfer is skipped by the translator until the matching `else`/`end`.
+reached only by falling through keeps its values as plain SSA operands. Block signatures and
+the heights under block parameters come from the validator's side tables. Code after an
+unconditional transfer is skipped by the translator, which jumps to the matching `else`/`end`.
 """
 from __future__ import annotations
 
@@ -20,16 +21,15 @@ def emit_nop(t, instr) -> None:
 
 
 def emit_block(t, instr) -> None:
-    ft = t.block_type(instr[1])
-    height = len(t.stack) - len(ft.params)
-    t.frames.append(Frame("block", tuple(ft.params), tuple(ft.results), height,
-                          t.new_label("end")))
+    ft = t.block_type()
+    height = t.block_base(len(ft.params))
+    t.frames.append(Frame("block", ft.params, ft.results, height, t.new_label("end"), t.pos))
 
 
 def emit_loop(t, instr) -> None:
-    ft = t.block_type(instr[1])
-    height = len(t.stack) - len(ft.params)
-    frame = Frame("loop", tuple(ft.params), tuple(ft.results), height, t.new_label("loop"))
+    ft = t.block_type()
+    height = t.block_base(len(ft.params))
+    frame = Frame("loop", ft.params, ft.results, height, t.new_label("loop"), t.pos)
     t.frames.append(frame)
     if ft.params:
         t.store_branch_values(frame, t.pop_n(len(ft.params)))
@@ -40,11 +40,10 @@ def emit_loop(t, instr) -> None:
 
 
 def emit_if(t, instr) -> None:
+    ft = t.block_type()
+    height = t.block_base(len(ft.params))
     cond = t.pop()
-    ft = t.block_type(instr[1])
-    n = len(ft.params)
-    height = len(t.stack) - n
-    frame = Frame("if", tuple(ft.params), tuple(ft.results), height, t.new_label("end"),
+    frame = Frame("if", ft.params, ft.results, height, t.new_label("end"), t.pos,
                   else_label=t.new_label("else"))
     frame.if_params = t.stack[height:]
     t.frames.append(frame)

@@ -1,37 +1,34 @@
 """Emitters of linear-memory access: loads, stores, size, grow and the bulk operations.
 
 Every access is bounds-checked explicitly (u32 address + offset + width, as 64-bit, against the
-current size in vmctx) and uses `align 1`. `memory.fill` and `memory.copy` check their whole
-range before writing and then use `llvm.memset`/`llvm.memmove`; `memory.grow`, `memory.init`
-and `data.drop` call the Python runtime helper, which also refreshes the vmctx of every
-instance sharing the memory.
+current size in vmctx) and uses `align 1`. The access width, the value type and whether a
+narrow load sign- or zero-extends all come from the instruction table (`OpInfo.width`,
+`.sig`, `.extend`); this module only says how to spell them in LLVM. `memory.fill` and
+`memory.copy` check their whole range before writing and then use
+`llvm.memset`/`llvm.memmove`; `memory.grow`, `memory.init` and `data.drop` call the Python
+runtime helper, which also refreshes the vmctx of every instance sharing the memory.
 """
 from __future__ import annotations
 
+from ...binary.opcodes import OPS
+from ...binary.types import F32, F64
 from ...errors import TrapCode
 from .. import vmctx
-
-# name -> (memory type, width in bytes, extension to the value type or None, value type)
-_LOADS = {
-    "i32.load": ("i32", 4, None, "i32"), "i64.load": ("i64", 8, None, "i64"),
-    "f32.load": ("float", 4, None, "float"), "f64.load": ("double", 8, None, "double"),
-    "i32.load8_s": ("i8", 1, "sext", "i32"), "i32.load8_u": ("i8", 1, "zext", "i32"),
-    "i32.load16_s": ("i16", 2, "sext", "i32"), "i32.load16_u": ("i16", 2, "zext", "i32"),
-    "i64.load8_s": ("i8", 1, "sext", "i64"), "i64.load8_u": ("i8", 1, "zext", "i64"),
-    "i64.load16_s": ("i16", 2, "sext", "i64"), "i64.load16_u": ("i16", 2, "zext", "i64"),
-    "i64.load32_s": ("i32", 4, "sext", "i64"), "i64.load32_u": ("i32", 4, "zext", "i64"),
-}
-_STORES = {
-    "i32.store": ("i32", 4, "i32"), "i64.store": ("i64", 8, "i64"),
-    "f32.store": ("float", 4, "float"), "f64.store": ("double", 8, "double"),
-    "i32.store8": ("i8", 1, "i32"), "i32.store16": ("i16", 2, "i32"),
-    "i64.store8": ("i8", 1, "i64"), "i64.store16": ("i16", 2, "i64"),
-    "i64.store32": ("i32", 4, "i64"),
-}
+from ..helpers import LLTYPE
 
 
-def _load(name: str):
-    memtype, width, ext, valtype = _LOADS[name]
+def _memory_type(valtype: int, width: int) -> str:
+    """LLVM type of the bytes in memory: the value type itself, or a narrower integer."""
+    if valtype in (F32, F64):
+        return LLTYPE[valtype]
+    return f"i{8 * width}"
+
+
+def _load(info):
+    valtype = LLTYPE[info.sig[1][0]]
+    width = info.width
+    memtype = _memory_type(info.sig[1][0], width)
+    ext = {"s": "sext", "u": "zext", None: None}[info.extend]
 
     def emit(t, instr) -> None:
         offset = instr[2]
@@ -43,8 +40,10 @@ def _load(name: str):
     return emit
 
 
-def _store(name: str):
-    memtype, width, valtype = _STORES[name]
+def _store(info):
+    valtype = LLTYPE[info.sig[0][1]]
+    width = info.width
+    memtype = _memory_type(info.sig[0][1], width)
 
     def emit(t, instr) -> None:
         offset = instr[2]
@@ -114,8 +113,10 @@ def emit_data_drop(t, instr) -> None:
     t.runtime_call(vmctx.RT_DATA_DROP, str(instr[1]))
 
 
-HANDLERS = {name: _load(name) for name in _LOADS}
-HANDLERS.update({name: _store(name) for name in _STORES})
+# Plain scalar loads and stores: memarg instructions of Wasm 2.0 (lane and atomic accesses,
+# when they come, have emitters of their own families).
+_SCALAR = [info for info in OPS.values() if info.imm == "memarg" and info.feature is None]
+HANDLERS = {info.name: (_load(info) if info.sig[1] else _store(info)) for info in _SCALAR}
 HANDLERS.update({"memory.size": emit_memory_size, "memory.grow": emit_memory_grow,
                  "memory.fill": emit_memory_fill, "memory.copy": emit_memory_copy,
                  "memory.init": emit_memory_init, "data.drop": emit_data_drop})
