@@ -107,17 +107,32 @@ def _check_rep(obj, rep: int) -> None:
         raise AssertionError(f"resource1 rep {obj.rep} != {rep}")
 
 
+# (module (global (export "g") i32 (i32.const 100)) (func (export "f") (result i32) i32.const 101))
+SIMPLE_MODULE = bytes.fromhex(
+    "0061736d01000000"          # magic, version
+    "0105016000017f"            # types: () -> i32
+    "03020100"                  # funcs: one of type 0
+    "0607017f0041e4000b"        # globals: i32 immutable, i32.const 100
+    "0709020167030001660000"    # exports: "g" global 0, "f" func 0
+    "0a0701050041e5000b"        # code: i32.const 101
+)
+
+
 def host_definitions(linker) -> None:
     """Define what wasmtime's component test harness provides (see the conformance README)."""
     Resource1.drops = 0
     Resource1.last_drop = 0
     linker.define_func(None, "host-return-two", lambda: 2)
-    linker.define_resource("host", "resource1", Resource1)
+    resource1 = linker.define_resource("host", "resource1", Resource1)
     linker.define_resource("host", "resource2")
+    linker.resources[("host", "resource1-again")] = resource1
+    from .engine.api import Module
+    simple = Module(linker.engine, SIMPLE_MODULE)
     linker.define_instance("host", {
         "return-three": lambda: 3,
         "return-hi": lambda: "hi",
         "nested": {"return-four": lambda: 4},
+        "simple-module": simple,
         "[constructor]resource1": Resource1,
         "[static]resource1.assert": lambda r, rep: _check_rep(r, rep),
         "[static]resource1.last-drop": lambda: Resource1.last_drop,
@@ -169,24 +184,40 @@ class ComponentScriptRunner(ScriptRunner):
         out = call_guarded(fn.call_abi, args)
         return [] if fn.ft.result is None else [_ComponentResult(out, fn.ft.result)]
 
+    def _is_component_target(self, action: dict) -> bool:
+        from .component.instance import ComponentInstanceHandle
+        name = action.get("module")
+        inst = self.instances.get(name) if name else self.current
+        return isinstance(inst, ComponentInstanceHandle)
+
     def command(self, cmd: dict):
-        if cmd["type"] == "assert_return":
+        t = cmd["type"]
+        if t == "assert_return" and self._is_component_target(cmd["action"]):
             got = self.perform(cmd["action"])
-            if got and isinstance(got[0], _ComponentResult):
-                expected = cmd["expected"]
-                if len(expected) != 1:
-                    return ("fail", f"expected {len(expected)} results, got 1")
+            expected = cmd["expected"]
+            if len(got) != len(expected):
+                return ("fail", f"expected {len(expected)} results, got {len(got)}")
+            if got:
                 want = component_value(expected[0], got[0].t)
                 if not same_value(want, got[0].value):
                     return ("fail", f"expected {want!r}, got {got[0].value!r}")
-                return ("pass", "")
-        if cmd["type"] == "register":
+            return ("pass", "")
+        if t == "register":
             inst = self.instances.get(cmd["name"]) if cmd.get("name") else self.current
             from .component.instance import ComponentInstanceHandle
             if isinstance(inst, ComponentInstanceHandle):
                 self.components_registered[cmd["as"]] = inst
                 return ("ignore", "")
-        return super().command(cmd)
+        outcome = super().command(cmd)
+        if t in ("module", "module_instance") and outcome == ("ignore", ""):
+            from .component.instance import ComponentInstanceHandle
+            if isinstance(self.current, ComponentInstanceHandle):
+                name = cmd.get("name") or cmd.get("instance")
+                if name:
+                    # wasmtime's harness: a named component instance can be imported by name
+                    self.components_registered[name.lstrip("$")] = self.current
+                return ("pass", "")
+        return outcome
 
 
 class _ComponentResult:

@@ -15,7 +15,7 @@ from ..errors import LinkError, NotSupported
 from .abi import (CanonicalOptions, LiftedFunction, canon_lift, canon_lower,
                   canon_resource_drop, canon_resource_new, canon_resource_rep, drop_resource)
 from .plan import (CoreBag, CoreExportRef, DefineResource, HostRef, InstanceRef,
-                   InstantiateCore, Lift, Lower, NewState, ResourceBuiltin, SlotRef,
+                   InstantiateCore, Lift, Lower, ModuleRef, NewState, ResourceBuiltin, SlotRef,
                    substitute)
 from .state import ComponentInstance
 from .types import (BorrowType, FuncType, InstanceType, OwnType, ResourceType, ResultType,
@@ -120,6 +120,7 @@ class _Bridge(ResourceBridge):
         cls = self.classes.get(id(rt))
         if cls is None:
             cls = type(camel(rt.name), (ResourceObject,), {"__slots__": ()})
+            cls.resource_type = rt
             self.classes[id(rt)] = cls
         return cls
 
@@ -337,6 +338,26 @@ class ComponentInstanceHandle:
                 raise LinkError(f"core instance has no export {ref.name!r}") from None
         raise NotSupported(f"cannot evaluate {ref!r}")
 
+    def _instantiate_host_module(self, step, linker):
+        """Instantiate a core module the host provided (an engine `Module`)."""
+        from ..engine.api import Instance, Module
+        module = linker.core_module(step.module.path)
+        if not isinstance(module, Module):
+            raise LinkError(f"import {'#'.join(step.module.path)} is not a core module")
+        externs = []
+        for imp in module.syntax.imports:
+            arg = step.imports.get(imp.module)
+            if arg is None:
+                raise LinkError(f"module import `{imp.module}::{imp.name}` not defined")
+            if isinstance(arg, CoreBag):
+                ref = arg.exports.get(imp.name)
+                if ref is None:
+                    raise LinkError(f"module import `{imp.module}::{imp.name}` not defined")
+                externs.append(self._value(ref))
+            else:
+                externs.append(self._value(CoreExportRef(arg.slot, imp.name)))
+        return Instance(self.store, module, externs)
+
     def _options(self, o) -> CanonicalOptions:
         value = self._value
         return CanonicalOptions(
@@ -355,8 +376,12 @@ class ComponentInstanceHandle:
             rt = ResourceType(step.placeholder.name, dtor=dtor, instance=slots[step.state])
             self.runtime_rts[id(step.placeholder)] = rt
         elif isinstance(step, InstantiateCore):
-            externs = [self._value(ref) for ref in step.imports]
-            slots[step.slot] = self.component.instantiate_core(step.module, externs, self.store)
+            if isinstance(step.module, HostRef):
+                slots[step.slot] = self._instantiate_host_module(step, linker)
+            else:
+                externs = [self._value(ref) for ref in step.imports]
+                slots[step.slot] = self.component.instantiate_core(step.module, externs,
+                                                                   self.store)
         elif isinstance(step, Lift):
             ft = self.runtime_type(step.functype, step.subst)
             slots[step.slot] = canon_lift(self._options(step.options), slots[step.state],
@@ -411,6 +436,8 @@ class ComponentInstanceHandle:
         if isinstance(ref, ResourceType):
             rt = self.runtime_rts.get(id(ref), ref)
             return self.bridge.class_for(rt) if rt.host_class is None else rt
+        if isinstance(ref, ModuleRef):
+            return self.component._module(ref)
         if isinstance(t, TypeBound) and not isinstance(t.t, ResourceType):
             # a named type: its generated Python class (records, variants, enums, flags)
             conv = converter(self.runtime_type(t.t, subst), self.names, self.bridge)

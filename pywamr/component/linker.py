@@ -11,13 +11,14 @@ Deliberately holds no WASI: `pywamr.wasi` defines its interfaces through this AP
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 
 from ..errors import LinkError
-from .instance import ComponentInstanceHandle, host_resource_type
+from .instance import ComponentInstanceHandle, TypedFunc, host_resource_type
 from .names import parse_semver
-from .types import FuncType, InstanceType, ResourceType, ResultType, TypeBound
+from .types import CoreModuleType, FuncType, InstanceType, ResourceType, ResultType, TypeBound
 from .values import ComponentError, Err, Ok, converter, snake
 
 
@@ -114,7 +115,12 @@ class Linker:
         return defs[best[0]], best[0]
 
     def resource(self, path: tuple) -> ResourceType | None:
-        """The host resource type defined for import path (instance..., resource)."""
+        """The resource type defined for import path (instance..., resource): a host resource,
+        or a resource type exported by a component instance given to `define_instance`."""
+        defined = self._lookup(path)
+        if isinstance(defined, type) and isinstance(getattr(defined, "resource_type", None),
+                                                    ResourceType):
+            return defined.resource_type
         instance = path[0] if len(path) > 1 else ""
         name = path[-1]
         found = self.resources.get((instance, name))
@@ -136,19 +142,58 @@ class Linker:
         return node
 
     def check_imports(self, component) -> None:
-        """Every host function the plan lowers must be defined: one LinkError naming all
-        that are missing."""
-        missing: dict[str, set] = {}
-        for path in component.host_paths():
-            if self._lookup(path) is None and not self._implicit(path):
-                missing.setdefault(path[0], set()).add("#".join(path[1:]))
-        if missing:
-            parts = [name + (f" ({', '.join(sorted(m))})" if any(m) else "")
-                     for name, m in sorted(missing.items())]
-            raise LinkError("unsatisfied import(s): " + "; ".join(parts))
+        """Check every import of `component` against the definitions (kinds, resource
+        identities, core module shapes, and the presence of every function it may call);
+        one LinkError says what is wrong."""
+        problems: list[str] = []
+        bound: dict[int, ResourceType] = {}
+        for name, t in component.imports:
+            found, _ = self._top(name)
+            self._check((name,), t, found, problems, bound)
+        if problems:
+            unique = list(dict.fromkeys(problems))
+            raise LinkError("import " + "; import ".join(unique))
 
-    def _implicit(self, path: tuple) -> bool:
-        return _resource_member(self, path) is not None
+    def _check(self, path, t, found, problems, bound) -> None:
+        where = _render(path)
+        if isinstance(t, InstanceType):
+            if found is None:
+                if _needs_definition(t):
+                    problems.append(f"{where} was not found")
+                return
+            if _is_function(found):
+                problems.append(f"{where}: expected instance found func")
+                return
+            for name, ext in t.exports:
+                self._check(path + (name,), ext, _member(found, name), problems, bound)
+        elif isinstance(t, FuncType):
+            if found is None:
+                if not self._implicit(path):
+                    problems.append(f"{where} was not found")
+            elif not _is_function(found):
+                problems.append(f"{where}: expected function found instance")
+            elif hasattr(found, "ft") and not _same_shape(found.ft, t):
+                problems.append(f"{where}: function type mismatch")
+        elif isinstance(t, TypeBound) and isinstance(t.t, ResourceType):
+            rt = self.resource(path)
+            if rt is None:
+                if found is not None and _is_function(found):
+                    problems.append(f"{where}: expected resource found func")
+                elif found is not None:
+                    problems.append(f"{where}: expected resource found {type(found).__name__}")
+                else:
+                    problems.append(f"{where} was not found")
+                return
+            if t.kind == "eq":
+                want = bound.get(id(t.t))
+                if want is not None and want is not rt:
+                    problems.append(f"{where}: mismatched resource types")
+            bound.setdefault(id(t.t), rt)
+        elif isinstance(t, CoreModuleType):
+            problems.extend(f"{where}: {p}" for p in _module_problems(found, t))
+
+    def core_module(self, path: tuple):
+        return self._lookup(path)
 
     def host_function(self, path: tuple, ft: FuncType, instance: ComponentInstanceHandle):
         """The callable (canonical ABI values in and out) that implements import `path`."""
@@ -159,6 +204,8 @@ class Linker:
             raise LinkError(f"unsatisfied import: {_render(path)}")
         if isinstance(found, _HostFunc):
             fn, raw = found.fn, found.raw
+        elif isinstance(found, TypedFunc):
+            return found.lifted        # another component's export: a direct ABI-level call
         else:
             fn, raw = found, False
         if not callable(fn):
@@ -171,6 +218,60 @@ class Linker:
     # ---- instantiation ------------------------------------------------------------------------
     def instantiate(self, component, store=None) -> ComponentInstanceHandle:
         return ComponentInstanceHandle(component, self, store)
+
+
+def _is_function(value) -> bool:
+    if isinstance(value, (_HostFunc, TypedFunc)):
+        return True
+    if isinstance(value, (dict, type)) or hasattr(value, "items"):
+        return False
+    return callable(value)
+
+
+def _needs_definition(t: InstanceType) -> bool:
+    """An instance type with nothing in it (recursively) need not be supplied."""
+    for _, ext in t.exports:
+        if not isinstance(ext, InstanceType) or _needs_definition(ext):
+            return True
+    return False
+
+
+def _same_shape(a, b) -> bool:
+    """Structural type equality with resource identities left out (the resource check
+    compares those)."""
+    if a is b:
+        return True
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, ResourceType):
+        return True
+    if isinstance(a, FuncType):
+        return len(a.params) == len(b.params) and all(
+            _same_shape(x, y) for (_, x), (_, y) in zip(a.params, b.params)) and \
+            _same_shape(a.result, b.result)
+    if dataclasses.is_dataclass(a):
+        return all(_same_shape(getattr(a, f.name), getattr(b, f.name))
+                   for f in dataclasses.fields(a))
+    if isinstance(a, tuple):
+        return len(a) == len(b) and all(_same_shape(x, y) for x, y in zip(a, b))
+    return a == b
+
+
+def _module_problems(module, expected: CoreModuleType) -> list[str]:
+    from ..engine.api import Module
+    from ..binary.types import extern_type_matches
+    if module is None:
+        return ["was not found"]
+    if not isinstance(module, Module):
+        return [f"expected module found {type(module).__name__}"]
+    syntax = module.syntax
+    have_imports = {(i.module, i.name) for i in syntax.imports}
+    allowed = {(m, n) for m, n, _ in expected.imports}
+    problems = [f"module import `{m}::{n}` not defined" for m, n in sorted(have_imports - allowed)]
+    exports = {e.name for e in syntax.exports}
+    problems += [f"module export `{n}` not defined" for n, _ in expected.exports
+                 if n not in exports]
+    return problems
 
 
 def _render(path: tuple) -> str:

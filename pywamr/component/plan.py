@@ -101,9 +101,12 @@ class DefineResource:
 
 @dataclass(frozen=True, slots=True)
 class InstantiateCore:
+    """Instantiate a core module. For a module of the component, `imports` has one symbolic
+    core item per import, in order; for a module the host provides (`module` a HostRef),
+    `imports` maps instantiation argument names to symbolic core instances."""
     slot: int
-    module: ModuleRef
-    imports: tuple          # one symbolic core item per import of the module, in order
+    module: object          # ModuleRef | HostRef
+    imports: object         # tuple | dict
     name: str
 
 
@@ -322,21 +325,26 @@ class Planner:
     def core_instance(self, frame: Frame, expr):
         if isinstance(expr, ast.CoreInlineExports):
             return CoreBag({name: frame.get(si.sort, si.index) for name, si in expr.exports})
-        module: ModuleRef = frame.get("core module", expr.module)
+        module = frame.get("core module", expr.module)
         args = {name: frame.get("core instance", index) for name, index in expr.args}
+        slot = self.plan.new_slot()
+        name = f"{frame.path}/instance{len(frame.spaces['core instance'])}"
+        if isinstance(module, HostRef):
+            # a core module the host provides: its imports are known only at run time
+            self.plan.steps.append(InstantiateCore(slot, module, args, name))
+            return SlotRef(slot)
         imports = []
         for imp in module.validated.module.imports:
             arg = args.get(imp.module)
             if arg is None:
                 raise LinkError(f"core module instantiation lacks the argument {imp.module!r}")
             imports.append(self.core_export(arg, imp.name))
-        slot = self.plan.new_slot()
-        name = f"{frame.path}/instance{len(frame.spaces['core instance'])}"
         self.plan.steps.append(InstantiateCore(slot, module, tuple(imports), name))
         return SlotRef(slot)
 
     @staticmethod
     def core_export(core_instance, name: str):
+        """The symbolic core item `name` of a symbolic core instance."""
         if isinstance(core_instance, CoreBag):
             try:
                 return core_instance.exports[name]
