@@ -47,7 +47,7 @@ def test_plain_runtime_objects_are_shared():
     assert e["grow"](1) == 3 and len(memory.data) == 4 * 65536
     provider = instance("""(module (func (export "k") (result i32) i32.const 123))""",
                         engine_kind="interp")
-    table.elements[1] = provider.exports["k"].function    # written by Python
+    table.set(1, provider.exports["k"].function)    # written by Python
     assert e["call"](1) == 123
 
 
