@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..binary import ast
-from ..binary.types import FuncType, GlobalType, MemoryType, TableType, extern_type_matches
+from ..binary.types import extern_type_matches
 from ..errors import LinkError, Trap, TrapCode
 from .numerics import f32_from_bits, f64_from_bits
 from .objects import Function, Global, Memory, Table, extern_type_of

@@ -20,8 +20,8 @@ from __future__ import annotations
 import ctypes
 
 from ..binary.types import (EXTERNREF, F32, F64, FUNCREF, I32, I64, MAX_PAGES, PAGE_SIZE,
-                            FuncType, GlobalType, Limits, MemoryType)
-from ..errors import Trap, TrapCode
+                            FuncType, GlobalType, Limits, MemoryType, valtype_name)
+from ..errors import NotSupported, Trap, TrapCode
 from .numerics import f32_from_bits, f32_to_bits
 from .tables import ElementStore, Table  # noqa: F401  (re-exported: the runtime objects)
 
@@ -114,7 +114,10 @@ class Global:
 
     def __new__(cls, globaltype: GlobalType, value=None):
         if cls is Global:
-            cls = _GLOBAL_CLASS[globaltype.valtype]
+            cls = _GLOBAL_CLASS.get(globaltype.valtype)
+            if cls is None:
+                raise NotSupported(f"globals of type {valtype_name(globaltype.valtype)} are not "
+                                   f"supported")
         return object.__new__(cls)
 
     def address(self) -> int | None:
