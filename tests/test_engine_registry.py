@@ -85,6 +85,18 @@ def test_an_unavailable_engine_falls_back_with_one_warning(capsys):
         del _ENGINES["missing"]
 
 
+def test_an_unavailable_engine_without_fallback_is_not_supported():
+    from pywamr.engine import Engine, register_engine
+    from pywamr.engine.registry import _ENGINES
+    from pywamr.errors import NotSupported
+    register_engine("gone", lambda v, e: None, available=lambda: (False, "no backend"))
+    try:
+        with pytest.raises(NotSupported, match=r"the gone engine is unavailable \(no backend\)"):
+            Engine("gone")
+    finally:
+        del _ENGINES["gone"]
+
+
 def test_artifacts_only_for_engines_that_have_them(tmp_path):
     from pywamr.engine import Engine
     from pywamr.errors import NotSupported

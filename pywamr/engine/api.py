@@ -62,8 +62,10 @@ class Engine:
         seen = set()
         while True:
             ok, why = engine_available(backend.name)
-            if ok or backend.fallback is None or backend.name in seen:
+            if ok:
                 return backend.name
+            if backend.fallback is None or backend.fallback in seen:
+                raise NotSupported(f"the {backend.name} engine is unavailable ({why})")
             seen.add(backend.name)
             if warn and backend.name not in _fallback_warnings:
                 print(f"pywamr: the {backend.name} engine is unavailable ({why}); running on "
