@@ -163,3 +163,29 @@ def test_no_storage_is_adopted_by_class_rewriting_or_list_subclasses():
                 if any(isinstance(b, ast.Name) and b.id == "list" for b in node.bases):
                     problems.append(f"{path.name}:{node.lineno} subclasses list")
     assert not problems, problems
+
+
+def test_private_globals_hold_the_value():
+    g = Global.private(GlobalType(I32, True), 5)
+    assert isinstance(g, Global) and g.address() is None and g.accessor() is g
+    g.value = 6
+    assert g.value == 6
+
+
+def test_interpreter_keeps_only_unexported_globals_private(engine_kind):
+    """Exported globals are shareable (a native cell); the interpreter's unexported ones are
+    plain values; the aot engine's are all cells (its code reads them natively)."""
+    from pywamr.engine import Engine, Linker, Module
+    from pywamr_testlib import wat
+    engine = Engine(engine_kind, cache=False)
+    inst = Linker(engine).instantiate(None, Module(engine, wat("""
+    (module (global $hidden (mut i32) (i32.const 1))
+            (global (export "shown") (mut i32) (i32.const 2))
+            (func (export "bump") (result i32)
+              (global.set $hidden (i32.add (global.get $hidden) (i32.const 1)))
+              (global.get $hidden)))
+    """)))
+    hidden, shown = inst.state.globals
+    assert shown.address() is not None
+    assert (hidden.address() is None) == (engine_kind == "interp")
+    assert inst.exports["bump"]() == 2 and hidden.value == 2

@@ -36,6 +36,7 @@ class AotModule:
     """A compiled module with its native code loaded, ready to instantiate."""
 
     engine_name = "aot"
+    private_globals = False     # native code reads every global through its cell
 
     def __init__(self, module, func_types, artifact_bytes: bytes, objects: list[bytes],
                  validated=None):

@@ -17,6 +17,8 @@ from __future__ import annotations
 import ctypes
 import weakref
 
+from ..binary.types import EXTERNREF, FUNCREF
+from ..errors import LinkError
 from ..runtime import instantiate as shared
 from ..runtime.objects import Function
 from . import vmctx
@@ -154,8 +156,14 @@ class AotInstance:
         self.tables = (U64 * max(len(state.tables), 1))(
             *[NativeElements.of(t).desc_address for t in state.tables])
         self.vm[vmctx.TABLES // 8] = ctypes.addressof(self.tables)
-        self.globals = (U64 * max(len(state.globals), 1))(
-            *[g.address() or 0 for g in state.globals])
+        cells = []
+        for index, g in enumerate(state.globals):
+            address = g.address()
+            if address is None and g.type.valtype not in (FUNCREF, EXTERNREF):
+                raise LinkError(f"global {index} has no native cell: a private global "
+                                f"(Global.private) cannot be used by native code")
+            cells.append(address or 0)
+        self.globals = (U64 * max(len(cells), 1))(*cells)
         self.vm[vmctx.GLOBALS // 8] = ctypes.addressof(self.globals)
 
     # -- runtime helper operations (vmctx.RT_*) ----------------------------------------------

@@ -1,8 +1,9 @@
 """The one definition of the native data layout shared by generated code and the Python side.
 
 Sits under both `translate`/emitters (which compute offsets from here when writing IR) and
-the Python side (`instance`, `bridge`, `handles`, which fill the buffers with ctypes). Nothing else hard-codes an offset. Bump
-`LAYOUT_VERSION` whenever anything here changes: it is part of the code-cache key.
+the Python side (`instance`, `bridge`, `handles`, which fill the buffers with ctypes). Nothing
+else hard-codes an offset. Bump `LAYOUT_VERSION` whenever anything here changes: it is part of
+the code-cache key.
 
 Layout (all slots 8 bytes, little-endian):
 

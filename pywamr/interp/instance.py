@@ -25,6 +25,7 @@ class InterpModule:
     """A validated module prepared for the interpreter."""
 
     engine_name = "interp"
+    private_globals = True      # generated Python code is the only reader of private globals
 
     def __init__(self, validated: ValidatedModule):
         self.validated = validated

@@ -112,10 +112,12 @@ def eval_const(expr: tuple, state: InstanceState):
     return stack[-1]
 
 
-def allocate(module: ast.Module, imports: Imports, define_functions) -> InstanceState:
+def allocate(module: ast.Module, imports: Imports, define_functions, *,
+             private_globals: bool = False) -> InstanceState:
     """Allocate an instance: imported objects first, then defined tables, memories, the
     engine's functions (`define_functions(state) -> list[Function]` for the module's own
-    functions; they may refer to `state` lazily) and globals with their initial values."""
+    functions; they may refer to `state` lazily) and globals with their initial values
+    (non-exported ones as `Global.private` when `private_globals`)."""
     state = InstanceState(module)
     state.funcs = list(imports.funcs)
     state.tables = list(imports.tables)
@@ -126,8 +128,11 @@ def allocate(module: ast.Module, imports: Imports, define_functions) -> Instance
     for memtype in module.memories:
         state.memories.append(Memory(memtype))
     state.funcs.extend(define_functions(state))
-    for g in module.globals:
-        state.globals.append(Global(g.type, eval_const(g.init, state)))
+    exported = {e.index for e in module.exports if e.kind == "global"}
+    first = len(imports.globals)
+    for i, g in enumerate(module.globals):
+        make = Global.private if private_globals and first + i not in exported else Global
+        state.globals.append(make(g.type, eval_const(g.init, state)))
     state.elems = [[eval_const(e, state) for e in seg.init] for seg in module.elems]
     state.datas = [seg.init for seg in module.datas]
     for export in module.exports:
@@ -207,7 +212,8 @@ def instantiate_module(compiled, externs: list, *, bind=None) -> InstanceState:
     (segment initialisation, start function): the place to attach host contexts. A trap in
     initialisation propagates as `Trap` (wasm-side Python failures are mapped to traps)."""
     imports = resolve_imports(compiled.module, list(externs))
-    state = allocate(compiled.module, imports, compiled.define_functions)
+    state = allocate(compiled.module, imports, compiled.define_functions,
+                     private_globals=compiled.private_globals)
     compiled.link(state)
     if bind is not None:
         bind(state)

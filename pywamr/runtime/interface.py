@@ -45,6 +45,11 @@ class CompiledModule(Protocol):
     module: "ast.Module"
     """The module's syntax (imports, exports, types): read-only."""
 
+    private_globals: bool
+    """True when only the engine's Python code reads the globals the module defines and does
+    not export: the driver then stores them as plain values (`Global.private`). False when
+    native code reads globals through their cells (`Global.address()`)."""
+
     def function_name(self, index: int) -> str:
         """Display name of function `index` (name section, else a generated one)."""
 

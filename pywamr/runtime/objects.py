@@ -107,7 +107,10 @@ class Global:
       - funcref, externref: the Python object itself (`address()` is None); engines that
         run native code reach it through their runtime helpers, never through a raw handle.
     `Global(type, value)` picks the storage class from the value type; the class of a global
-    never changes afterwards.
+    never changes afterwards. `Global.private(type, value)` makes a global that no other
+    instance, host or native code can ever reach (a non-exported global of an instance whose
+    code is Python): it holds its value as a plain attribute, the cheapest storage for the
+    interpreter, and has no `address()`.
     """
 
     __slots__ = ("type", "__weakref__")
@@ -120,8 +123,15 @@ class Global:
                                    f"supported")
         return object.__new__(cls)
 
+    @classmethod
+    def private(cls, globaltype: GlobalType, value) -> "Global":
+        """A global reachable only from Python code (see the class docstring)."""
+        g = object.__new__(_PlainGlobal)
+        g.__init__(globaltype, value)
+        return g
+
     def address(self) -> int | None:
-        """Native address of the 8-byte value cell, or None for a reference global."""
+        """Native address of the 8-byte value cell, or None when the global has none."""
         return None
 
     def accessor(self):
@@ -180,8 +190,8 @@ class _F32Global(Global):
         return ctypes.addressof(self.cell)
 
 
-class _RefGlobal(Global):
-    """funcref and externref globals: the reference itself."""
+class _PlainGlobal(Global):
+    """Reference globals, and private globals of any type: the value itself."""
 
     __slots__ = ("value",)
 
@@ -191,7 +201,7 @@ class _RefGlobal(Global):
 
 
 _GLOBAL_CLASS = {I32: _CellGlobal, I64: _CellGlobal, F64: _CellGlobal, F32: _F32Global,
-                 FUNCREF: _RefGlobal, EXTERNREF: _RefGlobal}
+                 FUNCREF: _PlainGlobal, EXTERNREF: _PlainGlobal}
 
 
 def extern_type_of(extern):

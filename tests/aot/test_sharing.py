@@ -87,3 +87,15 @@ def test_interpreter_writes_aot_table_and_global():
     writer.exports["go"]()
     assert exporter.exports["call"](0) == 5
     assert exporter.exports["get"]() == 77
+
+
+def test_a_private_global_is_refused_by_native_code():
+    """A private global has no cell: linking it into native code is a LinkError, not a crash."""
+    import pytest
+    from aot_testlib import compile_wat
+    from pywamr.errors import LinkError
+    from pywamr.runtime.instantiate import instantiate_module
+    compiled, _ = compile_wat("""(module (import "e" "g" (global i32))
+                                         (func (export "get") (result i32) global.get 0))""")
+    with pytest.raises(LinkError, match="no native cell"):
+        instantiate_module(compiled, [Global.private(GlobalType(I32, False), 1)])
