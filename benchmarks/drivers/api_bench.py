@@ -124,11 +124,11 @@ def pywamr_hostcall(path, kind):
 
 def pywamr_instantiate(path, kind):
     from pywamr import Linker, Module, Store
-    from pywamr.wasi import WasiConfig
+    from pywamr.wasi import WasiConfig, add_to_linker
     engine = _pywamr_engine(kind)
     module = Module.from_file(engine, path)
     linker = Linker(engine)
-    linker.define_wasi(WasiConfig(argv=[path]))
+    add_to_linker(linker, WasiConfig(argv=[path]))
     return _repeat(lambda: linker.instantiate(Store(engine), module))
 
 

@@ -3,13 +3,14 @@
 Pipeline: validated module -> IR text per chunk (`translate`, `emit/`) -> objects compiled in
 worker processes (`compiler`, `worker`, `codegen`) -> artifact bytes (`artifact`, also the disk
 cache format) -> objects linked into an LLJIT library (`codegen.load_objects`) -> instances
-(`runtime`) built by the shared `runtime.instantiate.allocate`. This package never imports the
-interpreter; both engines meet only at the runtime objects.
+(`instance`, over `entry`, `bridge` and `handles`) made by the shared instantiation driver
+(`runtime.instantiate.instantiate_module`). This package never imports the interpreter; both
+engines meet only at the runtime interface and objects.
 
 Interface used by the engine layer:
   compile_module(validated, *, cache=<default AotCache>, jobs=None, progress=False) -> AotModule
   load_artifact(path_or_bytes, *, source_bytes=None) -> AotModule   (ArtifactError if unusable)
-  AotModule.save(path), AotModule.instantiate(imports) -> InstanceState, AotModule.module
+  AotModule: a `runtime.interface.CompiledModule` (define_functions, link), plus save(path)
   AotCache(dir=None)   ($PYWAMR_CACHE_DIR, $XDG_CACHE_HOME/pywamr or ~/.cache/pywamr;
                         PYWAMR_NO_CACHE=1 or cache=None turns the cache off)
 """
@@ -20,7 +21,7 @@ import pickle
 from pathlib import Path
 
 from ..binary.decoder import decode_module
-from ..runtime.instantiate import Imports, InstanceState
+from ..runtime.instantiate import InstanceState
 from .artifact import (AotCache, ArtifactError, cache_key, read_artifact, sha256,
                        write_artifact)
 from .compiler import CompileError, stats
@@ -35,10 +36,11 @@ class AotModule:
     """A compiled module with its native code loaded, ready to instantiate."""
 
     engine_name = "aot"
+    private_globals = False     # native code reads every global through its cell
 
     def __init__(self, module, func_types, artifact_bytes: bytes, objects: list[bytes],
                  validated=None):
-        from . import codegen, runtime
+        from . import bridge, codegen
         from .helpers import func_symbol, signature_key
         from .translate import ModuleInfo, entry_symbols
         self.module = module
@@ -50,14 +52,14 @@ class AotModule:
         defined = range(self.num_imported_funcs, len(self.func_types))
         exports = [func_symbol(i) for i in defined] + (entry_symbols(info) if module.codes else [])
         if objects:
-            self._tracker, addresses = codegen.load_objects(objects, runtime.symbol_imports(),
+            self._tracker, addresses = codegen.load_objects(objects, bridge.symbol_imports(),
                                                             exports)
         else:
             self._tracker, addresses = None, {}
         self.code_addresses = [addresses[func_symbol(i)] for i in defined]
         if objects:
-            runtime.register_code(self, module, _code_ranges(objects, defined,
-                                                             self.code_addresses))
+            bridge.register_code(self, module, _code_ranges(objects, defined,
+                                                            self.code_addresses))
         self._entries = {name[len("entry_"):]: addresses[name]
                          for name in exports if name.startswith("entry_")}
         self._signature_key = signature_key
@@ -68,9 +70,15 @@ class AotModule:
     def function_name(self, index: int) -> str:
         return self.module.func_name(index)
 
-    def instantiate(self, imports: Imports) -> InstanceState:
-        from . import runtime
-        return runtime.instantiate(self, imports)
+    # -- runtime.interface.CompiledModule ------------------------------------------------------
+    def define_functions(self, state: InstanceState) -> list:
+        from .instance import AotInstance
+        native = AotInstance(self, state)
+        state.engine_data = native
+        return native.define_functions(state)
+
+    def link(self, state: InstanceState) -> None:
+        state.engine_data.link(state)
 
     def save(self, path) -> None:
         Path(path).write_bytes(self._artifact)

@@ -1,8 +1,9 @@
 """The one definition of the native data layout shared by generated code and the Python side.
 
 Sits under both `translate`/emitters (which compute offsets from here when writing IR) and
-`runtime` (which fills the buffers with ctypes). Nothing else hard-codes an offset. Bump
-`LAYOUT_VERSION` whenever anything here changes: it is part of the code-cache key.
+the Python side (`instance`, `bridge`, `handles`, which fill the buffers with ctypes). Nothing
+else hard-codes an offset. Bump `LAYOUT_VERSION` whenever anything here changes: it is part of
+the code-cache key.
 
 Layout (all slots 8 bytes, little-endian):
 
@@ -12,6 +13,7 @@ vmctx (one per instance):
   FUNCS         address of an array: function index -> address of a function record
   TABLES        address of an array: table index -> address of a table descriptor
   GLOBALS       address of an array: global index -> address of the global's 8-byte cell
+                (0 for a reference global: reached through RT_GLOBAL_GET/SET)
   TYPE_IDS      address of an array: type index -> canonical structural type id
   INSTANCE_ID   key of the instance in the Python registry (runtime helper calls)
 
@@ -39,7 +41,7 @@ from __future__ import annotations
 
 from ..errors import TrapCode
 
-LAYOUT_VERSION = 2
+LAYOUT_VERSION = 3
 
 SLOT = 8
 
@@ -103,3 +105,5 @@ RT_TABLE_FILL = 7         # a=table, b=dst, c=value handle, d=n
 RT_TABLE_COPY = 8         # a=dst table | src table << 32, b=dst, c=src, d=n
 RT_TABLE_INIT = 9         # a=table | elem << 32, b=dst, c=src, d=n
 RT_ELEM_DROP = 10         # a=elem index
+RT_GLOBAL_GET = 11        # a=global (reference type)        -> reference handle
+RT_GLOBAL_SET = 12        # a=global (reference type), b=reference handle

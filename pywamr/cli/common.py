@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import sys
 
-from ..engine import Engine
+from ..engine import Engine, engine_names
 
 
 def add_engine_options(p) -> None:
-    p.add_argument("--engine", choices=("interp", "aot"), default=None,
+    p.add_argument("--engine", choices=engine_names(), default=None,
                    help="execution engine (default: aot, or interp when llvmlite is missing)")
     p.add_argument("--cache-dir", default=None, help="directory of the AOT code cache")
     p.add_argument("--no-cache", action="store_true", help="do not read or write the AOT cache")

@@ -20,7 +20,7 @@ def add_parser(sub) -> None:
 def compile_command(args) -> int:
     engine = Engine("aot", cache_dir=args.cache_dir, cache=not args.no_cache,
                     progress=sys.stderr.isatty())
-    if engine.kind != "aot":
+    if not engine.supports_artifacts:
         raise WasmError("pywamr compile needs the aot engine (pip install llvmlite)")
     path = Path(args.module)
     module = Module(engine, path.read_bytes())

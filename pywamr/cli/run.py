@@ -35,15 +35,16 @@ def argparse_remainder():
 
 def load_module(engine, path: Path) -> Module:
     if path.suffix == ARTIFACT_SUFFIX:
-        from ..aot import load_artifact
-        return Module.from_compiled(engine, load_artifact(path))
+        if not engine.supports_artifacts:
+            raise NotSupported(f"{path} is a precompiled artifact, which the {engine.kind} engine "
+                               f"cannot run; use --engine aot")
+        return Module.from_compiled(engine, engine.load_artifact(path))
     data = path.read_bytes()
     beside = path.with_suffix(ARTIFACT_SUFFIX)
-    if engine.kind == "aot" and beside.exists():
-        from ..aot import ArtifactError, load_artifact
+    if engine.supports_artifacts and beside.exists():
         try:
-            return Module.from_compiled(engine, load_artifact(beside, source_bytes=data))
-        except ArtifactError as exc:
+            return Module.from_compiled(engine, engine.load_artifact(beside, source_bytes=data))
+        except WasmError as exc:    # stale, foreign or corrupt: say so and compile
             print(f"pywamr: ignoring {beside}: {exc}; compiling {path.name}", file=sys.stderr)
     return Module(engine, data)
 
@@ -60,7 +61,7 @@ def parse_arg(valtype: int, text: str):
 
 
 def run_command(args) -> int:
-    from ..wasi import WasiConfig
+    from ..wasi import WasiConfig, add_to_linker
     engine = make_engine(args)
     path = Path(args.module)
     if path.suffix != ARTIFACT_SUFFIX:
@@ -84,7 +85,7 @@ def run_command(args) -> int:
             raise WasmError(f"--dir {spec}: {host} is not a directory")
         config.preopen_dir(host, guest if sep else host)
     linker = Linker(engine)
-    linker.define_wasi(config)
+    add_to_linker(linker, config)
     instance = linker.instantiate(None, module)
     if args.invoke:
         func = instance.exports.get(args.invoke)

@@ -1,4 +1,11 @@
-"""Public objects of the embedding API (see package docstring)."""
+"""Public objects of the embedding API (see package docstring).
+
+Sits above the engines and the runtime layer: `Engine` picks a registered engine by name
+(registry.py), `Module` decodes, validates and compiles once, `Linker` resolves imports by
+name (host functions are `runtime.host.HostFunction`s, bound to each importing instance's
+`Caller`), and `Instance` runs the runtime layer's instantiation driver. Nothing here knows a
+particular engine or WASI (WASI plugs in through `pywamr.wasi.add_to_linker`).
+"""
 from __future__ import annotations
 
 import os
@@ -6,71 +13,77 @@ import sys
 from pathlib import Path
 
 from ..binary import decoder
-from ..binary.types import FuncType, NAME_TO_VALTYPE
-from ..errors import LinkError, NotSupported, WasmError
-from ..runtime.instantiate import initialize, resolve_imports
+from ..binary.types import FuncType
+from ..errors import LinkError, NotSupported
+from ..runtime.host import Caller, HostFunction
+from ..runtime.instantiate import instantiate_module
 from ..runtime.numerics import from_internal, to_internal
-from ..runtime.objects import Function, Global, Memory, Table
+from ..runtime.objects import Function
 from ..runtime.trapping import call_guarded
 from ..validate import validate_module
+from . import backends  # noqa: F401  (registers the built-in engines)
+from .registry import engine_available, get_backend, load_artifact
 
-ENGINE_KINDS = ("interp", "aot")
-_aot_warning_shown = False
+DEFAULT_ENGINE = "aot"
+_fallback_warnings: set[str] = set()
 
 
 def aot_available() -> tuple[bool, str]:
-    try:
-        import llvmlite  # noqa: F401
-        from .. import aot
-        aot.compile_module  # noqa: B018 - the engine must really be there
-    except Exception as exc:  # ImportError or a broken install
-        return False, str(exc) or type(exc).__name__
-    return True, ""
+    """Whether the "aot" engine can run here (kept for tests and tools)."""
+    return engine_available("aot")
 
 
 def default_engine_kind() -> str:
-    ok, _ = aot_available()
-    return "aot" if ok else "interp"
+    """The engine `Engine()` picks: $PYWAMR_ENGINE, else aot, falling back when unavailable."""
+    return Engine._resolve(os.environ.get("PYWAMR_ENGINE") or DEFAULT_ENGINE, warn=False)
 
 
 class Engine:
-    """Chooses the engine (`"interp"` or `"aot"`) and holds its configuration.
+    """Chooses a registered engine by name (`"interp"`, `"aot"`) and holds its options.
 
-    `kind=None` picks aot when llvmlite is importable, else interp. `cache_dir` moves the AOT
-    code cache; `cache=False` turns it off."""
+    `kind=None` means $PYWAMR_ENGINE or aot; an unavailable engine falls back to the one its
+    registration names (aot -> interp when llvmlite is missing, with one warning). `cache_dir`
+    moves a code cache and `cache=False` turns it off; `progress` reports compilation
+    progress on stderr (options an engine may ignore)."""
 
     def __init__(self, kind: str | None = None, *, cache_dir: str | os.PathLike | None = None,
                  cache: bool = True, progress: bool = False):
-        global _aot_warning_shown
         if kind is None:
-            kind = os.environ.get("PYWAMR_ENGINE") or "aot"
-        if kind not in ENGINE_KINDS:
-            raise ValueError(f"unknown engine {kind!r}: choose one of {', '.join(ENGINE_KINDS)}")
-        if kind == "aot":
-            ok, why = aot_available()
-            if not ok:
-                if not _aot_warning_shown:
-                    print(f"pywamr: the aot engine is unavailable ({why}); running on interp",
-                          file=sys.stderr)
-                    _aot_warning_shown = True
-                kind = "interp"
-        self.kind = kind
+            kind = os.environ.get("PYWAMR_ENGINE") or DEFAULT_ENGINE
+        self.kind = self._resolve(kind, warn=True)
+        self.backend = get_backend(self.kind)
         self.cache_dir = cache_dir
         self.cache = cache
         self.progress = progress
 
-    def _aot_cache(self):
-        from ..aot import AotCache
-        if not self.cache or os.environ.get("PYWAMR_NO_CACHE"):
-            return None
-        return AotCache(self.cache_dir) if self.cache_dir is not None else AotCache()
+    @staticmethod
+    def _resolve(kind: str, *, warn: bool) -> str:
+        backend = get_backend(kind)
+        seen = set()
+        while True:
+            ok, why = engine_available(backend.name)
+            if ok:
+                return backend.name
+            if backend.fallback is None or backend.fallback in seen:
+                raise NotSupported(f"the {backend.name} engine is unavailable ({why})")
+            seen.add(backend.name)
+            if warn and backend.name not in _fallback_warnings:
+                print(f"pywamr: the {backend.name} engine is unavailable ({why}); running on "
+                      f"{backend.fallback}", file=sys.stderr)
+                _fallback_warnings.add(backend.name)
+            backend = get_backend(backend.fallback)
 
     def compile(self, validated):
-        if self.kind == "interp":
-            from ..interp import compile_module
-            return compile_module(validated)
-        from ..aot import compile_module
-        return compile_module(validated, cache=self._aot_cache(), progress=self.progress)
+        """Compile a validated module into this engine's `CompiledModule`."""
+        return self.backend.compile(validated, self)
+
+    @property
+    def supports_artifacts(self) -> bool:
+        return self.backend.load_artifact is not None
+
+    def load_artifact(self, path_or_bytes, *, source_bytes=None):
+        """A precompiled module of this engine (NotSupported if it has no artifact format)."""
+        return load_artifact(self.kind, path_or_bytes, source_bytes)
 
 
 class Module:
@@ -119,72 +132,16 @@ class Store:
         self.instances: list = []
 
 
-class Caller:
-    """What a host function sees of the instance calling it."""
-
-    __slots__ = ("instance",)
-
-    def __init__(self):
-        self.instance = None
-
-    @property
-    def memory(self) -> Memory:
-        mem = self.instance.exports.get("memory") if self.instance else None
-        if not isinstance(mem, Memory):
-            raise WasmError("the calling instance exports no memory named 'memory'")
-        return mem
-
-    def get_export(self, name: str):
-        return self.instance.exports.get(name)
-
-
-def _functype(spec) -> FuncType:
-    if isinstance(spec, FuncType):
-        return spec
-    params, results = spec
-    conv = lambda ts: tuple(NAME_TO_VALTYPE[t] if isinstance(t, str) else t for t in ts)
-    return FuncType(conv(params), conv(results))
-
-
-class _HostDefinition:
-    __slots__ = ("functype", "fn", "wants_caller", "raw", "name")
-
-    def __init__(self, functype, fn, wants_caller, raw, name):
-        self.functype = functype
-        self.fn = fn
-        self.wants_caller = wants_caller
-        self.raw = raw
-        self.name = name
-
-    def bind(self, caller: Caller) -> Function:
-        ft = self.functype
-        fn = self.fn
-        if self.raw:
-            # internal representation in and out (used by WASI and the spec harness)
-            call = (lambda *a: fn(caller, *a)) if self.wants_caller else fn
-        else:
-            params, results = ft.params, ft.results
-
-            def call(*args):
-                py_args = [from_internal(t, a) for t, a in zip(params, args)]
-                out = fn(caller, *py_args) if self.wants_caller else fn(*py_args)
-                if not results:
-                    return None
-                if len(results) == 1:
-                    return to_internal(results[0], out)
-                return tuple(to_internal(t, v) for t, v in zip(results, out))
-        return Function(ft, call, self.name, host=True)
-
-
 class Linker:
     """Defines imports by (module, name) and instantiates modules against them."""
 
     def __init__(self, engine: Engine | None = None):
         self.engine = engine or Engine()
         self.definitions: dict[tuple[str, str], object] = {}
-        self.allow_shadowing = True
 
     def define(self, module: str, name: str, extern) -> None:
+        """Define an import as a runtime object (Function, Memory, Table, Global), a `Func`
+        or a `runtime.host.HostFunction` (bound to each importing instance)."""
         if isinstance(extern, Func):
             extern = extern.function
         self.definitions[(module, name)] = extern
@@ -192,52 +149,50 @@ class Linker:
     def define_func(self, module: str, name: str, functype, fn, *, access_caller: bool = False,
                     raw: bool = False) -> None:
         """Define a host function. `functype` is a FuncType or (params, results) with type
-        names ("i32", ...). With `access_caller`, `fn(caller, *args)`. With `raw`, arguments
-        and results use the internal representation (unsigned ints)."""
-        self.definitions[(module, name)] = _HostDefinition(
-            _functype(functype), fn, access_caller, raw, f"{module}!{name}")
+        names ("i32", ...). With `access_caller`, `fn(caller, *args)` where `caller` is the
+        importing instance's `Caller` (its `.memory` is that instance's memory 0). With `raw`,
+        arguments and results use the internal representation (unsigned ints)."""
+        self.definitions[(module, name)] = HostFunction(
+            functype, fn, context=access_caller, raw=raw, name=f"{module}!{name}")
 
     def define_instance(self, module: str, instance: "Instance") -> None:
         for name, extern in instance.state.exports.items():
             self.definitions[(module, name)] = extern
 
-    def define_wasi(self, config) -> None:
-        """Define WASI preview 1 from a `pywamr.wasi.WasiConfig`.
-
-        WASI sits above this layer; it plugs in through `config.define_in(linker)`."""
-        self.wasi_context = config.define_in(self)
-
-    def instantiate(self, store: Store | None, module: Module) -> "Instance":
-        caller = Caller()
+    def resolve(self, module: Module, caller: Caller) -> list:
+        """The runtime objects for `module`'s imports, in order; host functions bound to
+        `caller`."""
         externs = []
         for imp in module.syntax.imports:
             d = self.definitions.get((imp.module, imp.name))
             if d is None:
                 raise LinkError(f"unknown import: \"{imp.module}\" \"{imp.name}\" has not been "
                                 f"defined")
-            if isinstance(d, _HostDefinition):
-                d = d.bind(caller)
-            externs.append(d)
-        return Instance(store, module, externs, caller=caller)
+            externs.append(d.bind(caller) if isinstance(d, HostFunction) else d)
+        return externs
+
+    def instantiate(self, store: Store | None, module: Module) -> "Instance":
+        caller = Caller()
+        return Instance(store, module, self.resolve(module, caller), caller=caller)
 
 
 class Instance:
     """An instantiated module; `exports[name]` gives Func, Memory, Table or Global.
 
     `imports` are runtime objects, one per import in order (the Linker resolves them by
-    name); instantiation runs segment initialisation and the start function."""
+    name). Instantiation is the runtime layer's driver: allocation, then `caller` (the host
+    context of the instance's host imports) is attached, then segment initialisation and the
+    start function."""
 
     def __init__(self, store: Store | None, module: Module, imports=(), *,
                  caller: Caller | None = None):
         caller = caller or Caller()
         self.module = module
-        resolved = resolve_imports(module.syntax, list(imports))
-        self.state = module.compiled.instantiate(resolved)
-        caller.instance = self
+        self.caller = caller
+        self.state = instantiate_module(module.compiled, list(imports), bind=caller.attach)
         self.exports = _Exports(self.state.exports)
         if store is not None:
             store.instances.append(self)
-        call_guarded(initialize, (self.state,))
 
 
 class _Exports(dict):
@@ -293,4 +248,5 @@ def _results_from_internal(types, out):
                  for x in (from_internal(t, v) for t, v in zip(types, out)))
 
 
-__all__ = ["Engine", "Store", "Module", "Linker", "Instance", "Func", "Caller", "NotSupported"]
+__all__ = ["Engine", "Store", "Module", "Linker", "Instance", "Func", "Caller", "HostFunction",
+           "NotSupported"]

@@ -289,11 +289,14 @@ def memory_grow(memory, delta):
 
 
 # ---- tables -----------------------------------------------------------------------------
+# `elements` is a table's `ElementStore` (runtime/tables.py): its methods are the one
+# implementation of the table instructions (bounds, traps, the native mirror of an AOT table).
 def call_target(elements, index, functype):
     """Resolve `call_indirect`: bounds, null and signature checks; returns the callable."""
-    if index >= len(elements):
+    items = elements.items
+    if index >= len(items):
         raise Trap(TrapCode.UNDEFINED_ELEMENT)
-    f = elements[index]
+    f = items[index]
     if f is None:
         raise Trap(TrapCode.UNINITIALIZED_ELEMENT)
     if f.type is not functype and f.type != functype:
@@ -302,35 +305,27 @@ def call_target(elements, index, functype):
 
 
 def table_get(elements, index):
-    if index >= len(elements):
-        raise Trap(TrapCode.TABLE_OUT_OF_BOUNDS)
-    return elements[index]
+    return elements.get(index)
 
 
 def table_set(elements, index, value):
-    if index >= len(elements):
-        raise Trap(TrapCode.TABLE_OUT_OF_BOUNDS)
-    elements[index] = value
+    elements.set(index, value)
 
 
 def table_fill(elements, index, value, n):
-    if index + n > len(elements):
-        raise Trap(TrapCode.TABLE_OUT_OF_BOUNDS)
-    elements[index:index + n] = [value] * n
+    elements.fill(index, value, n)
 
 
 def table_copy(dst, src, d, s, n):
-    if s + n > len(src) or d + n > len(dst):
-        raise Trap(TrapCode.TABLE_OUT_OF_BOUNDS)
-    dst[d:d + n] = src[s:s + n]
+    dst.copy(d, src, s, n)
 
 
 def table_init(elements, elems, index, d, s, n):
-    segment_init(elements, elems, index, d, s, n, TrapCode.TABLE_OUT_OF_BOUNDS)
+    elements.init(d, elems[index], s, n)
 
 
 def table_grow(table, value, delta):
-    return table.grow(delta, value) & M32
+    return table.elements.grow(delta, value) & M32
 
 
 def namespace() -> dict:

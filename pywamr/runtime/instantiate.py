@@ -1,20 +1,26 @@
-"""Module instantiation in the spec's order, shared by both engines.
+"""Module instantiation in the spec's order: the single driver, shared by both engines.
 
-Sits between the validated module and an engine: resolves imports (with link errors that name
-the import and the mismatch), allocates tables, memories and globals, asks the engine for its
-functions, evaluates constant expressions, initialises element and data segments and runs the
-start function. Engines plug in through the factories of `allocate`; they never re-implement
-this order.
+Sits between a compiled module (any engine, through `interface.CompiledModule`) and whoever
+instantiates it (the engine layer's Linker, a component instantiation plan): given the compiled
+module and one runtime object per import, `instantiate_module` checks the imports (link errors
+name the import and the mismatch), allocates tables, memories and globals, asks the engine for
+its functions, evaluates constant expressions, lets the engine link its code, lets the caller
+bind host contexts, then initialises element and data segments and runs the start function.
+Engines only answer the protocol's two calls; they never re-implement this order.
+
+Deliberately not here: resolving imports by name (the caller passes them in order) and the
+bodies of the table operations (tables.py, which this module calls like the engines do).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
 from ..binary import ast
-from ..binary.types import FuncType, GlobalType, MemoryType, TableType, extern_type_matches
+from ..binary.types import extern_type_matches
 from ..errors import LinkError, Trap, TrapCode
 from .numerics import f32_from_bits, f64_from_bits
 from .objects import Function, Global, Memory, Table, extern_type_of
+from .trapping import call_guarded
 
 
 @dataclass
@@ -107,22 +113,26 @@ def eval_const(expr: tuple, state: InstanceState):
 
 
 def allocate(module: ast.Module, imports: Imports, define_functions, *,
-             new_table=Table, new_memory=Memory, new_global=Global) -> InstanceState:
+             private_globals: bool = False) -> InstanceState:
     """Allocate an instance: imported objects first, then defined tables, memories, the
     engine's functions (`define_functions(state) -> list[Function]` for the module's own
-    functions; they may refer to `state` lazily) and globals with their initial values."""
+    functions; they may refer to `state` lazily) and globals with their initial values
+    (non-exported ones as `Global.private` when `private_globals`)."""
     state = InstanceState(module)
     state.funcs = list(imports.funcs)
     state.tables = list(imports.tables)
     state.memories = list(imports.memories)
     state.globals = list(imports.globals)
     for table in module.tables:
-        state.tables.append(new_table(table.type, None))
+        state.tables.append(Table(table.type, None))
     for memtype in module.memories:
-        state.memories.append(new_memory(memtype))
+        state.memories.append(Memory(memtype))
     state.funcs.extend(define_functions(state))
-    for g in module.globals:
-        state.globals.append(new_global(g.type, eval_const(g.init, state)))
+    exported = {e.index for e in module.exports if e.kind == "global"}
+    first = len(imports.globals)
+    for i, g in enumerate(module.globals):
+        make = Global.private if private_globals and first + i not in exported else Global
+        state.globals.append(make(g.type, eval_const(g.init, state)))
     state.elems = [[eval_const(e, state) for e in seg.init] for seg in module.elems]
     state.datas = [seg.init for seg in module.datas]
     for export in module.exports:
@@ -134,9 +144,9 @@ def allocate(module: ast.Module, imports: Imports, define_functions, *,
 
 def segment_init(target, segments: list, index: int, dst: int, src: int, n: int,
                  code: TrapCode) -> None:
-    """`table.init` / `memory.init`: copy `n` items of segment `index` into `target` (a
-    table's element list or a memory's bytes), trapping with `code` before writing anything
-    if either range is out of bounds. Shared by instantiation and the interpreter."""
+    """`memory.init`: copy `n` bytes of data segment `index` into `target` (a memory's
+    bytes), trapping with `code` before writing anything if either range is out of bounds.
+    (Tables have their own `ElementStore.init`.) Shared by instantiation and the interpreter."""
     seg = segments[index]
     if src + n > len(seg) or dst + n > len(target):
         raise Trap(code)
@@ -147,8 +157,18 @@ def segment_init(target, segments: list, index: int, dst: int, src: int, n: int,
 def table_init(state: InstanceState, table_index: int, elem_index: int, dst: int, src: int,
                n: int) -> None:
     """The `table.init` instruction on an instance's index spaces."""
-    segment_init(state.tables[table_index].elements, state.elems, elem_index, dst, src, n,
-                 TrapCode.TABLE_OUT_OF_BOUNDS)
+    state.tables[table_index].elements.init(dst, state.elems[elem_index], src, n)
+
+
+def table_copy(state: InstanceState, dst_index: int, src_index: int, dst: int, src: int,
+               n: int) -> None:
+    """The `table.copy` instruction on an instance's index spaces."""
+    state.tables[dst_index].elements.copy(dst, state.tables[src_index].elements, src, n)
+
+
+def elem_drop(state: InstanceState, elem_index: int) -> None:
+    """The `elem.drop` instruction: the segment behaves as empty from now on."""
+    state.elems[elem_index] = []
 
 
 def memory_init(state: InstanceState, memory_index: int, data_index: int, dst: int, src: int,
@@ -156,6 +176,11 @@ def memory_init(state: InstanceState, memory_index: int, data_index: int, dst: i
     """The `memory.init` instruction on an instance's index spaces."""
     segment_init(state.memories[memory_index].data, state.datas, data_index, dst, src, n,
                  TrapCode.MEMORY_OUT_OF_BOUNDS)
+
+
+def data_drop(state: InstanceState, data_index: int) -> None:
+    """The `data.drop` instruction."""
+    state.datas[data_index] = b""
 
 
 def initialize(state: InstanceState) -> None:
@@ -167,13 +192,30 @@ def initialize(state: InstanceState) -> None:
         if seg.mode == "active":
             offset = eval_const(seg.offset, state)
             table_init(state, seg.table, i, offset, 0, len(seg.init))
-            state.elems[i] = []
+            elem_drop(state, i)
         elif seg.mode == "declarative":
-            state.elems[i] = []
+            elem_drop(state, i)
     for i, seg in enumerate(module.datas):
         if seg.mode == "active":
             offset = eval_const(seg.offset, state)
             memory_init(state, seg.memory, i, offset, 0, len(seg.init))
-            state.datas[i] = b""
+            data_drop(state, i)
     if module.start is not None:
         state.funcs[module.start].call()
+
+
+def instantiate_module(compiled, externs: list, *, bind=None) -> InstanceState:
+    """Instantiate `compiled` (a `CompiledModule` of any engine) with `externs`, one runtime
+    object per import in the module's import order.
+
+    `bind(state)`, if given, runs once the instance exists and before any of its code runs
+    (segment initialisation, start function): the place to attach host contexts. A trap in
+    initialisation propagates as `Trap` (wasm-side Python failures are mapped to traps)."""
+    imports = resolve_imports(compiled.module, list(externs))
+    state = allocate(compiled.module, imports, compiled.define_functions,
+                     private_globals=compiled.private_globals)
+    compiled.link(state)
+    if bind is not None:
+        bind(state)
+    call_guarded(initialize, (state,))
+    return state

@@ -8,13 +8,22 @@ Internal value representation (used at every engine boundary):
   f32 -> float holding the exact f32 value (NaN payloads encoded as in `numerics.f32_from_bits`),
   funcref -> Function or None, externref -> any object or None (None is the null reference).
 A function's `call(*args)` returns None (no results), the value (one result) or a tuple.
+
+Storage is explicit and the same whichever engine made an object, so that both engines (and
+host code) read and write one copy: a `Memory` is a bytearray grown in place (engines that
+cache its address register a grow hook); a `Table` owns an `ElementStore` (tables.py) whose
+methods are the only writers; a `Global` keeps its value in a native cell or, for references,
+as the object (see `Global`). Nothing here rewrites an object's class or wraps its storage later.
 """
 from __future__ import annotations
 
 import ctypes
 
-from ..binary.types import FuncType, GlobalType, Limits, MemoryType, PAGE_SIZE, MAX_PAGES, TableType
-from ..errors import Trap, TrapCode
+from ..binary.types import (EXTERNREF, F32, F64, FUNCREF, I32, I64, MAX_PAGES, PAGE_SIZE,
+                            FuncType, GlobalType, Limits, MemoryType, valtype_name)
+from ..errors import NotSupported, Trap, TrapCode
+from .numerics import f32_from_bits, f32_to_bits
+from .tables import ElementStore, Table  # noqa: F401  (re-exported: the runtime objects)
 
 _bytearray_address = ctypes.pythonapi.PyByteArray_AsString
 _bytearray_address.restype = ctypes.c_void_p
@@ -88,40 +97,111 @@ class Memory:
         self.data[offset:offset + len(payload)] = payload
 
 
-class Table:
-    """A table of references: `elements` is a list of Function/None (funcref) or objects."""
-
-    __slots__ = ("type", "elements", "max", "__weakref__")
-
-    def __init__(self, tabletype: TableType, init=None):
-        self.type = tabletype
-        self.max = tabletype.limits.max
-        self.elements = [init] * tabletype.limits.min
-
-    def current_type(self) -> TableType:
-        return TableType(self.type.elem, Limits(len(self.elements), self.max))
-
-    def grow(self, delta: int, init) -> int:
-        old = len(self.elements)
-        new = old + delta
-        limit = 0xFFFFFFFF if self.max is None else self.max
-        if new > limit or new > 10_000_000:
-            return -1
-        self.elements.extend([init] * delta)
-        return old
-
-    def __len__(self) -> int:
-        return len(self.elements)
-
-
 class Global:
-    """A global variable: `value` in the internal representation."""
+    """A global variable: `value` in the internal representation.
 
-    __slots__ = ("type", "value", "__weakref__")
+    Storage is fixed when the global is made and is the one place its value lives:
+      - i32, i64, f64: an 8-byte native cell (`address()`) holding the value's bits, read and
+        written in place by native code and, through `.value`, by Python;
+      - f32: the same cell holding the f32 bits (`.value` converts);
+      - funcref, externref: the Python object itself (`address()` is None); engines that
+        run native code reach it through their runtime helpers, never through a raw handle.
+    `Global(type, value)` picks the storage class from the value type; the class of a global
+    never changes afterwards. `Global.private(type, value)` makes a global that no other
+    instance, host or native code can ever reach (a non-exported global of an instance whose
+    code is Python): it holds its value as a plain attribute, the cheapest storage for the
+    interpreter, and has no `address()`.
+    """
+
+    __slots__ = ("type", "__weakref__")
+
+    def __new__(cls, globaltype: GlobalType, value=None):
+        if cls is Global:
+            cls = _GLOBAL_CLASS.get(globaltype.valtype)
+            if cls is None:
+                raise NotSupported(f"globals of type {valtype_name(globaltype.valtype)} are not "
+                                   f"supported")
+        return object.__new__(cls)
+
+    @classmethod
+    def private(cls, globaltype: GlobalType, value) -> "Global":
+        """A global reachable only from Python code (see the class docstring)."""
+        g = object.__new__(_PlainGlobal)
+        g.__init__(globaltype, value)
+        return g
+
+    def address(self) -> int | None:
+        """Native address of the 8-byte value cell, or None when the global has none."""
+        return None
+
+    def accessor(self):
+        """An object whose `.value` reads and writes this global in the internal
+        representation, as cheaply as the storage allows (the interpreter binds it)."""
+        return self
+
+    def __repr__(self) -> str:
+        return f"<Global {self.type} = {self.value!r}>"
+
+
+class _CellGlobal(Global):
+    """i32, i64 and f64 globals: the ctypes cell's own `.value` is the internal value."""
+
+    __slots__ = ("cell",)
+
+    def __init__(self, globaltype: GlobalType, value):
+        self.type = globaltype
+        self.cell = ctypes.c_double() if globaltype.valtype == F64 else ctypes.c_uint64()
+        self.cell.value = value
+
+    @property
+    def value(self):
+        return self.cell.value
+
+    @value.setter
+    def value(self, v) -> None:
+        self.cell.value = v
+
+    def address(self) -> int:
+        return ctypes.addressof(self.cell)
+
+    def accessor(self):
+        return self.cell
+
+
+class _F32Global(Global):
+    """f32 globals: the cell holds the bits, so NaN payloads survive native code."""
+
+    __slots__ = ("cell",)
+
+    def __init__(self, globaltype: GlobalType, value):
+        self.type = globaltype
+        self.cell = ctypes.c_uint64()
+        self.value = value
+
+    @property
+    def value(self) -> float:
+        return f32_from_bits(self.cell.value & 0xFFFFFFFF)
+
+    @value.setter
+    def value(self, v: float) -> None:
+        self.cell.value = f32_to_bits(v)
+
+    def address(self) -> int:
+        return ctypes.addressof(self.cell)
+
+
+class _PlainGlobal(Global):
+    """Reference globals, and private globals of any type: the value itself."""
+
+    __slots__ = ("value",)
 
     def __init__(self, globaltype: GlobalType, value):
         self.type = globaltype
         self.value = value
+
+
+_GLOBAL_CLASS = {I32: _CellGlobal, I64: _CellGlobal, F64: _CellGlobal, F32: _F32Global,
+                 FUNCREF: _PlainGlobal, EXTERNREF: _PlainGlobal}
 
 
 def extern_type_of(extern):

@@ -1,7 +1,8 @@
 """The embedder's description of a WASI environment: arguments, environment, preopens, stdio.
 
-A plain configuration object, read once by `WasiContext` (context.py) when an instance is
-created; it holds no open resources, so one config can serve many instances.
+A plain configuration object, read once by `WasiContext` (context.py) when a host is set up
+(`add_to_linker` in linker.py); it holds no open resources, so one config can serve many
+instances. It knows nothing of linkers or engines.
 """
 from __future__ import annotations
 
@@ -75,20 +76,3 @@ class WasiConfig:
         if isinstance(self.env, dict):
             return list(self.env.items())
         return [(name, value) for name, value in self.env]
-
-
-def define_preview1(linker, config: "WasiConfig | None" = None):
-    """Define every `wasi_snapshot_preview1` import in `linker` over a fresh WasiContext.
-
-    The WASI layer sits above the engine layer: the engine's `Linker.define_wasi` calls this
-    through the config object, so the engine never imports WASI. Returns the context."""
-    from .context import WasiContext
-    from .p1 import host_functions
-    context = WasiContext(config if config is not None else WasiConfig())
-    for name, (functype, fn) in host_functions(context).items():
-        linker.define_func("wasi_snapshot_preview1", name, functype, fn, access_caller=True,
-                           raw=True)
-    return context
-
-
-WasiConfig.define_in = lambda self, linker: define_preview1(linker, self)

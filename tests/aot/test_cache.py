@@ -10,7 +10,7 @@ import pytest
 from aot_testlib import compile_wat
 from pywamr.aot import AotCache, ArtifactError, load_artifact, stats
 from pywamr.aot.artifact import MAGIC
-from pywamr.runtime.instantiate import Imports, initialize
+from pywamr.runtime.instantiate import instantiate_module
 
 SOURCE = """
 (module (func (export "add") (param i32 i32) (result i32) local.get 0 local.get 1 i32.add))
@@ -18,8 +18,7 @@ SOURCE = """
 
 
 def _run(aot_module, *args):
-    state = aot_module.instantiate(Imports())
-    initialize(state)
+    state = instantiate_module(aot_module, [])
     return state.exports["add"].call(*args)
 
 

@@ -5,7 +5,7 @@ from aot_testlib import compile_wat
 from pywamr.aot import stats
 from pywamr.aot.compiler import split_chunks
 from pywamr.aot.translate import ModuleInfo
-from pywamr.runtime.instantiate import Imports, initialize
+from pywamr.runtime.instantiate import instantiate_module
 
 
 def test_calls_across_chunks():
@@ -20,6 +20,5 @@ def test_calls_across_chunks():
     chunks = split_chunks(ModuleInfo(module.module, module.func_types), 2)
     assert len(chunks) >= 2
     assert stats.chunks_compiled - before == len(chunks)
-    state = module.instantiate(Imports())
-    initialize(state)
+    state = instantiate_module(module, [])
     assert state.exports["top"].call(0) == 3 * (n - 1)

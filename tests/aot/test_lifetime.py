@@ -7,7 +7,7 @@ import gc
 import weakref
 
 from aot_testlib import wat
-from pywamr.aot import runtime
+from pywamr.aot import bridge
 
 MODULE = """
 (module
@@ -64,11 +64,11 @@ def test_dropped_instances_are_collected_and_registries_do_not_grow():
         del inst
         if i == 9:
             _collect()
-            baseline = runtime.live_counts()
+            baseline = bridge.live_counts()
     _collect()
     assert calls == list(range(300))
     assert all(r() is None for rs in refs for r in rs)
-    counts = runtime.live_counts()
+    counts = bridge.live_counts()
     for key, value in counts.items():
         assert value <= baseline[key], (key, baseline, counts)
     # the memory of the module's code stays while the module object lives, then goes
@@ -77,7 +77,7 @@ def test_dropped_instances_are_collected_and_registries_do_not_grow():
     del module
     _collect()
     assert compiled() is None
-    assert runtime.live_counts()["code"] == code_before - 1
+    assert bridge.live_counts()["code"] == code_before - 1
 
 
 def test_instance_keeps_its_code_alive_without_the_module():

@@ -47,7 +47,7 @@ def test_plain_runtime_objects_are_shared():
     assert e["grow"](1) == 3 and len(memory.data) == 4 * 65536
     provider = instance("""(module (func (export "k") (result i32) i32.const 123))""",
                         engine_kind="interp")
-    table.elements[1] = provider.exports["k"].function    # written by Python
+    table.set(1, provider.exports["k"].function)    # written by Python
     assert e["call"](1) == 123
 
 
@@ -87,3 +87,15 @@ def test_interpreter_writes_aot_table_and_global():
     writer.exports["go"]()
     assert exporter.exports["call"](0) == 5
     assert exporter.exports["get"]() == 77
+
+
+def test_a_private_global_is_refused_by_native_code():
+    """A private global has no cell: linking it into native code is a LinkError, not a crash."""
+    import pytest
+    from aot_testlib import compile_wat
+    from pywamr.errors import LinkError
+    from pywamr.runtime.instantiate import instantiate_module
+    compiled, _ = compile_wat("""(module (import "e" "g" (global i32))
+                                         (func (export "get") (result i32) global.get 0))""")
+    with pytest.raises(LinkError, match="no native cell"):
+        instantiate_module(compiled, [Global.private(GlobalType(I32, False), 1)])

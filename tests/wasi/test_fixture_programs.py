@@ -23,7 +23,7 @@ def run_pywamr(entry: dict, workdir: str):
 
     from pywamr.engine import Engine, Linker, Module
     from pywamr.errors import Trap, WasiExit
-    from pywamr.wasi import WasiConfig
+    from pywamr.wasi import WasiConfig, add_to_linker
 
     wasm = str(FIXTURES / entry["wasm"])
     stdout, stderr = io.BytesIO(), io.BytesIO()
@@ -32,7 +32,7 @@ def run_pywamr(entry: dict, workdir: str):
                         stdin=entry.get("stdin", "").encode(), stdout=stdout, stderr=stderr)
     engine = Engine("interp")
     linker = Linker(engine)
-    linker.define_wasi(config)
+    add_to_linker(linker, config)
     module = Module(engine, Path(wasm).read_bytes())
     exit_code, trapped = 0, False
     try:

@@ -1,8 +1,9 @@
 """Emitters of table instructions.
 
 `table.get` and `table.size` read the table descriptor natively; every mutation (set, grow,
-fill, copy, init, elem.drop) goes through the Python runtime helper, which keeps the runtime
-`Table.elements` list and its native mirror in step and raises the spec's traps.
+fill, copy, init, elem.drop) goes through the Python runtime helper, which runs the table's
+`ElementStore` operation (runtime/tables.py: the spec's traps; the store keeps its native
+mirror in step).
 """
 from __future__ import annotations
 

@@ -1,0 +1,60 @@
+"""Python callables that enter native code: one per defined function, through the trampoline
+generated for its signature (`entry_<sig>`).
+
+Sits above `bridge` (traps) and `handles` (reference encoding), under `instance`. The
+generated callable stores its arguments in an 8-byte-per-value buffer, calls the trampoline
+(which sets up the trap jump buffer and stack limit), and decodes the results; a non-zero
+status is raised by `bridge.raise_trap`. Nothing here knows about instances or vmctx layout.
+"""
+from __future__ import annotations
+
+import ctypes
+
+from ..binary.types import EXTERNREF, F32, F64, FUNCREF, I32, I64, FuncType
+from ..runtime.numerics import f32_from_bits, f32_to_bits, f64_from_bits, f64_to_bits
+from .bridge import raise_trap
+from .handles import U64, Pins, extern_of, function_of
+
+ENTRY = ctypes.PYFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p)
+
+_CALL_TEMPLATE = """\
+def call({params}):
+{stores}    status = entry(vm, code, buffer_address)
+    if status:
+        raise_trap(status)
+{ret}
+"""
+
+_STORE = {I32: "{a}", I64: "{a}", F32: "f32_to_bits({a})", F64: "f64_to_bits({a})",
+          FUNCREF: "record_of({a})", EXTERNREF: "extern_handle({a})"}
+_LOAD = {I32: "buffer[{i}] & 0xFFFFFFFF", I64: "buffer[{i}]",
+         F32: "f32_from_bits(buffer[{i}] & 0xFFFFFFFF)", F64: "f64_from_bits(buffer[{i}])",
+         FUNCREF: "function_of(buffer[{i}])", EXTERNREF: "extern_of(buffer[{i}])"}
+
+
+def make_entry_call(ft: FuncType, entry_address: int, code_address: int, vm_address: int,
+                    pins: Pins):
+    """A Python callable taking and returning internal representations, entering native code
+    through the signature's trampoline; reference arguments are pinned in `pins` (the callee
+    instance's: its code may keep them)."""
+    n = max(len(ft.params), len(ft.results), 1)
+    buffer = (U64 * n)()
+    params = ", ".join(f"a{i}" for i in range(len(ft.params)))
+    stores = "".join(f"    buffer[{i}] = {_STORE[t].format(a=f'a{i}')}\n"
+                     for i, t in enumerate(ft.params))
+    loads = [_LOAD[t].format(i=i) for i, t in enumerate(ft.results)]
+    if not loads:
+        ret = "    return None"
+    elif len(loads) == 1:
+        ret = f"    return {loads[0]}"
+    else:
+        ret = f"    return ({', '.join(loads)},)"
+    namespace = {
+        "entry": ENTRY(entry_address), "vm": vm_address, "code": code_address,
+        "buffer": buffer, "buffer_address": ctypes.addressof(buffer), "raise_trap": raise_trap,
+        "f32_to_bits": f32_to_bits, "f64_to_bits": f64_to_bits, "f32_from_bits": f32_from_bits,
+        "f64_from_bits": f64_from_bits, "record_of": pins.function, "extern_handle": pins.extern,
+        "function_of": function_of, "extern_of": extern_of,
+    }
+    exec(_CALL_TEMPLATE.format(params=params, stores=stores, ret=ret), namespace)
+    return namespace["call"]

@@ -1,0 +1,49 @@
+"""Registration of the built-in engines, "interp" and "aot", in the engine registry.
+
+Sits in the engine layer, above both engines (the only module of this layer that names them).
+Each engine is imported when first used, so that choosing interp never loads LLVM.
+"""
+from __future__ import annotations
+
+import os
+
+from .registry import register_engine
+
+
+def _compile_interp(validated, engine):
+    from ..interp import compile_module
+    return compile_module(validated)
+
+
+def _aot_available() -> tuple[bool, str]:
+    try:
+        import llvmlite  # noqa: F401
+        from .. import aot
+        aot.compile_module  # noqa: B018 - the engine must really be there
+    except Exception as exc:  # ImportError or a broken install
+        return False, str(exc) or type(exc).__name__
+    return True, ""
+
+
+def _aot_cache(engine):
+    from ..aot import AotCache
+    if not getattr(engine, "cache", True) or os.environ.get("PYWAMR_NO_CACHE"):
+        return None
+    cache_dir = getattr(engine, "cache_dir", None)
+    return AotCache(cache_dir) if cache_dir is not None else AotCache()
+
+
+def _compile_aot(validated, engine):
+    from ..aot import compile_module
+    return compile_module(validated, cache=_aot_cache(engine),
+                          progress=getattr(engine, "progress", False))
+
+
+def _load_aot_artifact(path_or_bytes, source_bytes=None):
+    from ..aot import load_artifact
+    return load_artifact(path_or_bytes, source_bytes=source_bytes)
+
+
+register_engine("interp", _compile_interp)
+register_engine("aot", _compile_aot, available=_aot_available, fallback="interp",
+                load_artifact=_load_aot_artifact)
