@@ -347,13 +347,16 @@ class Preview1:
         memory.check(fd_out, 4)
         if open_flags & ~OFLAGS_ALL or fd_flags & ~FDFLAGS_ALL:
             raise WasiError(ErrorCode.INVALID)
-        write = bool(rights_base & RIGHTS_WRITE_LIKE)
+        # As wasmtime: write-like rights, O_CREAT or O_TRUNC open for writing; fd_read or the
+        # absence of write-like rights opens for reading.
+        write_rights = bool(rights_base & RIGHTS_WRITE_LIKE)
         options = fs.OpenOptions(
             create=bool(open_flags & OFLAGS_CREAT), exclusive=bool(open_flags & OFLAGS_EXCL),
             truncate=bool(open_flags & OFLAGS_TRUNC),
             directory=bool(open_flags & OFLAGS_DIRECTORY),
-            read=bool(rights_base & RIGHT_FD_READ) or not write,
-            write=write, append=bool(fd_flags & FDFLAGS_APPEND),
+            read=bool(rights_base & RIGHT_FD_READ) or not write_rights,
+            write=write_rights or bool(open_flags & (OFLAGS_CREAT | OFLAGS_TRUNC)),
+            append=bool(fd_flags & FDFLAGS_APPEND),
             nonblocking=bool(fd_flags & FDFLAGS_NONBLOCK),
             data_sync=bool(fd_flags & FDFLAGS_DSYNC), read_sync=bool(fd_flags & FDFLAGS_RSYNC),
             file_sync=bool(fd_flags & FDFLAGS_SYNC))
