@@ -207,13 +207,17 @@ def open_at(root: DirectoryDescriptor, path: str, follow: bool, options: OpenOpt
         raise WasiError(ErrorCode.INVALID)
     if options.create and options.exclusive:
         follow = False   # O_CREAT|O_EXCL never follows a final symbolic link (POSIX)
+    if options.create:
+        stripped, slashed = _strip_trailing_slashes(path)
+        if slashed:   # only the parent is resolved: "x/" itself is never followed
+            with resolved(root, stripped, False) as target:
+                _refuse_creating_directory(target, options)
+            raise WasiError(ErrorCode.IS_DIRECTORY)
     with resolved(root, path, follow) as target:
         flags = options.host_flags()
-        if target.name == "." and options.create:
-            raise WasiError(ErrorCode.EXIST if options.exclusive else ErrorCode.IS_DIRECTORY)
+        if options.create:
+            _refuse_creating_directory(target, options)
         if target.trailing_slash:
-            if options.create:
-                raise WasiError(ErrorCode.IS_DIRECTORY)
             flags |= os.O_DIRECTORY
         try:
             host_fd = os.open(target.name, flags, 0o666, dir_fd=target.parent_fd)
@@ -235,6 +239,12 @@ def open_at(root: DirectoryDescriptor, path: str, follow: bool, options: OpenOpt
     return FileDescriptor(host_fd, readable=options.read, writable=options.write,
                           append=options.append, nonblocking=options.nonblocking,
                           file_type=kind)
+
+
+def _refuse_creating_directory(target: ResolvedPath, options: OpenOptions) -> None:
+    """O_CREAT on the directory a path resolves to ("." and the like): EXIST with O_EXCL."""
+    if target.name == ".":
+        raise WasiError(ErrorCode.EXIST if options.exclusive else ErrorCode.IS_DIRECTORY)
 
 
 def _is_symlink(target: ResolvedPath) -> bool:
