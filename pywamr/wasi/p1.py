@@ -230,7 +230,10 @@ class Preview1:
         memory.store_u32(size_out, len(payload))
 
     def fd_pread(self, memory, fd, iovs, iovs_count, offset, size_out):
-        file = _file(self._readable(fd))
+        descriptor = self._readable(fd)
+        if isinstance(descriptor, StreamDescriptor) and descriptor.input is not None:
+            raise WasiError(ErrorCode.INVALID_SEEK)   # stdin: readable but not seekable
+        file = _file(descriptor)
         vectors = memory.iovecs(iovs, iovs_count)
         memory.check(size_out, 4)
         if offset >= 1 << 63:
@@ -249,7 +252,9 @@ class Preview1:
     def fd_pwrite(self, memory, fd, iovs, iovs_count, offset, size_out):
         descriptor = self._readable(fd)
         if isinstance(descriptor, StreamDescriptor):
-            raise WasiError(ErrorCode.INVALID_SEEK)
+            # stdout/stderr: writable but not seekable; stdin: not writable at all.
+            raise WasiError(ErrorCode.INVALID_SEEK if descriptor.output is not None
+                            else ErrorCode.BAD_DESCRIPTOR)
         vectors = memory.iovecs(iovs, iovs_count)
         memory.check(size_out, 4)
         if offset >= 1 << 63:
@@ -314,18 +319,26 @@ class Preview1:
 
     # ---- paths -------------------------------------------------------------------------
 
+    def _directory(self, fd: int) -> DirectoryDescriptor:
+        """The directory a path_* call (other than path_open) starts from: as wasmtime, any
+        other descriptor is BAD_DESCRIPTOR (path_open says NOT_DIRECTORY for a file)."""
+        descriptor = self.ctx.get(fd)
+        if not isinstance(descriptor, DirectoryDescriptor):
+            raise WasiError(ErrorCode.BAD_DESCRIPTOR)
+        return descriptor
+
     def path_create_directory(self, memory, fd, path, path_length):
-        fs.create_directory_at(self.ctx.get_directory(fd), memory.string(path, path_length))
+        fs.create_directory_at(self._directory(fd), memory.string(path, path_length))
 
     def path_filestat_get(self, memory, fd, lookup_flags, path, path_length, stat_out):
-        directory = self.ctx.get_directory(fd)
+        directory = self._directory(fd)
         stat = fs.stat_at(directory, memory.string(path, path_length),
                           bool(lookup_flags & LOOKUPFLAGS_SYMLINK_FOLLOW))
         _store_filestat(memory, stat_out, stat)
 
     def path_filestat_set_times(self, memory, fd, lookup_flags, path, path_length, access,
                                 modify, flags):
-        directory = self.ctx.get_directory(fd)
+        directory = self._directory(fd)
         fs.set_times_at(directory, memory.string(path, path_length),
                         bool(lookup_flags & LOOKUPFLAGS_SYMLINK_FOLLOW),
                         _set_time(access, flags, FSTFLAGS_ATIM, FSTFLAGS_ATIM_NOW),
@@ -333,8 +346,8 @@ class Preview1:
 
     def path_link(self, memory, old_fd, old_flags, old_path, old_length, new_fd, new_path,
                   new_length):
-        old_directory = self.ctx.get_directory(old_fd)
-        new_directory = self.ctx.get_directory(new_fd)
+        old_directory = self._directory(old_fd)
+        new_directory = self._directory(new_fd)
         if old_flags & LOOKUPFLAGS_SYMLINK_FOLLOW:
             raise WasiError(ErrorCode.INVALID)   # wasmtime links the link itself, never its target
         fs.link_at(old_directory, memory.string(old_path, old_length), new_directory,
@@ -370,7 +383,7 @@ class Preview1:
         memory.store_u32(fd_out, new_fd)
 
     def path_readlink(self, memory, fd, path, path_length, buffer, buffer_length, size_out):
-        directory = self.ctx.get_directory(fd)
+        directory = self._directory(fd)
         memory.check(buffer, buffer_length)
         memory.check(size_out, 4)
         target = fs.readlink_at(directory, memory.string(path, path_length)).encode("utf-8")
@@ -379,21 +392,21 @@ class Preview1:
         memory.store_u32(size_out, len(target))
 
     def path_remove_directory(self, memory, fd, path, path_length):
-        fs.remove_directory_at(self.ctx.get_directory(fd), memory.string(path, path_length))
+        fs.remove_directory_at(self._directory(fd), memory.string(path, path_length))
 
     def path_rename(self, memory, fd, old_path, old_length, new_fd, new_path, new_length):
-        old_directory = self.ctx.get_directory(fd)
-        new_directory = self.ctx.get_directory(new_fd)
+        old_directory = self._directory(fd)
+        new_directory = self._directory(new_fd)
         fs.rename_at(old_directory, memory.string(old_path, old_length), new_directory,
                      memory.string(new_path, new_length))
 
     def path_symlink(self, memory, old_path, old_length, fd, new_path, new_length):
         target = memory.string(old_path, old_length)
-        directory = self.ctx.get_directory(fd)
+        directory = self._directory(fd)
         fs.symlink_at(target, directory, memory.string(new_path, new_length))
 
     def path_unlink_file(self, memory, fd, path, path_length):
-        fs.unlink_file_at(self.ctx.get_directory(fd), memory.string(path, path_length))
+        fs.unlink_file_at(self._directory(fd), memory.string(path, path_length))
 
     # ---- sockets (none can be granted, so every descriptor is not a socket) ------------
 

@@ -241,3 +241,34 @@ def test_readlink_and_set_times_with_trailing_slash(guest):
                                      *guest.put(path.encode()), 5_000_000_000, 7_000_000_000,
                                      1 | 4)
             assert result == E.get(errno, 0), (path, follow)
+
+
+# ---- the descriptor a path call starts from; positional I/O on the standard streams -----
+
+def test_path_calls_from_a_file_descriptor(guest):
+    """path_open from a file is NOT_DIRECTORY; every other path_* call says BAD_DESCRIPTOR."""
+    errno, fd = guest.open(3, "file", rights=READ)
+    put = lambda text: guest.put(text.encode())  # noqa: E731
+    assert guest.open(fd, "x")[0] == E["notdir"]
+    for name in ("path_create_directory", "path_remove_directory", "path_unlink_file"):
+        assert guest.path_call(name, fd, "x") == E["badf"], name
+    assert guest.path_call("path_readlink", fd, "x", 300, 10, 64) == E["badf"]
+    assert guest.host.call("path_filestat_get", fd, 1, *put("x"), 64) == E["badf"]
+    assert guest.host.call("path_filestat_set_times", fd, 1, *put("x"), 0, 0, 2) == E["badf"]
+    assert guest.host.call("path_link", fd, 0, *put("x"), 3, *put("y")) == E["badf"]
+    assert guest.host.call("path_link", 3, 0, *put("file"), fd, *put("y")) == E["badf"]
+    assert guest.host.call("path_rename", fd, *put("x"), 3, *put("y")) == E["badf"]
+    assert guest.host.call("path_rename", 3, *put("file"), fd, *put("y")) == E["badf"]
+    assert guest.host.call("path_symlink", *put("x"), fd, *put("y")) == E["badf"]
+    assert guest.path_call("path_create_directory", 1, "x") == E["badf"]
+
+
+def test_positional_io_on_standard_streams(guest):
+    """pread/pwrite on a stream it could read/write: INVALID_SEEK; otherwise BAD_DESCRIPTOR."""
+    address, _ = guest.put(b"XY")
+    iovec, _ = guest.put(struct.pack("<II", address, 2))
+    assert guest.host.call("fd_pread", 0, iovec, 1, 0, 64) == E["spipe"]
+    assert guest.host.call("fd_pwrite", 0, iovec, 1, 0, 64) == E["badf"]
+    for fd in (1, 2):
+        assert guest.host.call("fd_pread", fd, iovec, 1, 0, 64) == E["badf"]
+        assert guest.host.call("fd_pwrite", fd, iovec, 1, 0, 64) == E["spipe"]
