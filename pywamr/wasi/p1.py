@@ -54,8 +54,23 @@ def _file(descriptor: Descriptor) -> FileDescriptor:
     return descriptor
 
 
+_FSTFLAGS_ALL = FSTFLAGS_ATIM | FSTFLAGS_ATIM_NOW | FSTFLAGS_MTIM | FSTFLAGS_MTIM_NOW
+
+
+def _follow(lookup_flags: int) -> bool:
+    """Whether lookupflags ask to follow a final symbolic link. Undefined bits: INVALID
+    (wasmtime traps; pywamr reports bad flag values as errnos throughout)."""
+    if lookup_flags & ~LOOKUPFLAGS_SYMLINK_FOLLOW:
+        raise WasiError(ErrorCode.INVALID)
+    return bool(lookup_flags & LOOKUPFLAGS_SYMLINK_FOLLOW)
+
+
 def _set_time(value: int, flags: int, explicit: int, now: int):
-    """One timestamp of fd/path_filestat_set_times: explicit, now, or unchanged."""
+    """One timestamp of fd/path_filestat_set_times: explicit, now, or unchanged.
+
+    Undefined fstflags bits are INVALID (wasmtime traps)."""
+    if flags & ~_FSTFLAGS_ALL:
+        raise WasiError(ErrorCode.INVALID)
     if flags & explicit and flags & now:
         raise WasiError(ErrorCode.INVALID)
     if flags & now:
@@ -332,15 +347,14 @@ class Preview1:
 
     def path_filestat_get(self, memory, fd, lookup_flags, path, path_length, stat_out):
         directory = self._directory(fd)
-        stat = fs.stat_at(directory, memory.string(path, path_length),
-                          bool(lookup_flags & LOOKUPFLAGS_SYMLINK_FOLLOW))
+        stat = fs.stat_at(directory, memory.string(path, path_length), _follow(lookup_flags))
         _store_filestat(memory, stat_out, stat)
 
     def path_filestat_set_times(self, memory, fd, lookup_flags, path, path_length, access,
                                 modify, flags):
         directory = self._directory(fd)
         fs.set_times_at(directory, memory.string(path, path_length),
-                        bool(lookup_flags & LOOKUPFLAGS_SYMLINK_FOLLOW),
+                        _follow(lookup_flags),
                         _set_time(access, flags, FSTFLAGS_ATIM, FSTFLAGS_ATIM_NOW),
                         _set_time(modify, flags, FSTFLAGS_MTIM, FSTFLAGS_MTIM_NOW))
 
@@ -348,7 +362,7 @@ class Preview1:
                   new_length):
         old_directory = self._directory(old_fd)
         new_directory = self._directory(new_fd)
-        if old_flags & LOOKUPFLAGS_SYMLINK_FOLLOW:
+        if _follow(old_flags):
             raise WasiError(ErrorCode.INVALID)   # wasmtime links the link itself, never its target
         fs.link_at(old_directory, memory.string(old_path, old_length), new_directory,
                    memory.string(new_path, new_length))
@@ -360,6 +374,7 @@ class Preview1:
         memory.check(fd_out, 4)
         if open_flags & ~OFLAGS_ALL or fd_flags & ~FDFLAGS_ALL:
             raise WasiError(ErrorCode.INVALID)
+        follow = _follow(lookup_flags)
         # As wasmtime: write-like rights, O_CREAT or O_TRUNC open for writing; fd_read or the
         # absence of write-like rights opens for reading.
         write_rights = bool(rights_base & RIGHTS_WRITE_LIKE)
@@ -373,8 +388,7 @@ class Preview1:
             nonblocking=bool(fd_flags & FDFLAGS_NONBLOCK),
             data_sync=bool(fd_flags & FDFLAGS_DSYNC), read_sync=bool(fd_flags & FDFLAGS_RSYNC),
             file_sync=bool(fd_flags & FDFLAGS_SYNC))
-        opened = fs.open_at(directory, name, bool(lookup_flags & LOOKUPFLAGS_SYMLINK_FOLLOW),
-                            options)
+        opened = fs.open_at(directory, name, follow, options)
         try:
             new_fd = self.ctx.insert(opened)
         except WasiError:

@@ -272,3 +272,37 @@ def test_positional_io_on_standard_streams(guest):
     for fd in (1, 2):
         assert guest.host.call("fd_pread", fd, iovec, 1, 0, 64) == E["badf"]
         assert guest.host.call("fd_pwrite", fd, iovec, 1, 0, 64) == E["spipe"]
+
+
+# ---- undefined flag bits: wasmtime traps, pywamr says INVALID (deliberate difference) ----
+
+UNDEFINED_FLAG_CALLS = [
+    ("path_open lookupflags", lambda g: g.open(3, "file", lookup=2)[0]),
+    ("path_open oflags", lambda g: g.open(3, "file", oflags=16)[0]),
+    ("path_open fdflags", lambda g: g.open(3, "file", fdflags=32)[0]),
+    ("path_filestat_get lookupflags",
+     lambda g: g.host.call("path_filestat_get", 3, 2, *g.put(b"file"), 64)),
+    ("path_filestat_set_times lookupflags",
+     lambda g: g.host.call("path_filestat_set_times", 3, 2, *g.put(b"file"), 0, 0, 2)),
+    ("path_filestat_set_times fstflags",
+     lambda g: g.host.call("path_filestat_set_times", 3, 0, *g.put(b"file"), 0, 0, 16)),
+    ("fd_filestat_set_times fstflags",
+     lambda g: g.host.call("fd_filestat_set_times", 3, 0, 0, 16 | 2)),
+    ("path_link lookupflags",
+     lambda g: g.host.call("path_link", 3, 2, *g.put(b"file"), 3, *g.put(b"new"))),
+]
+
+
+@pytest.mark.parametrize("label,call", UNDEFINED_FLAG_CALLS,
+                         ids=[label for label, _ in UNDEFINED_FLAG_CALLS])
+def test_undefined_flag_bits(guest, sandbox, label, call):
+    """Documented in tests/fixtures/wasi/README.md: wasmtime traps on a flags value with
+    undefined bits; pywamr returns INVALID and does nothing (it used to ignore the bits)."""
+    from wasi_harness import PywamrWasi
+    if isinstance(guest.host, PywamrWasi):
+        assert call(guest) == E["inval"]
+    else:
+        import wasmtime
+        with pytest.raises(wasmtime.WasmtimeError):
+            call(guest)
+    assert not (sandbox / "new").exists()
