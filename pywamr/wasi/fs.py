@@ -5,7 +5,10 @@ relative system calls (`openat` with O_NOFOLLOW|O_DIRECTORY, `readlinkat`): symb
 expanded by us, never by the kernel, so neither `..`, an absolute path, nor a symbolic link
 (absolute or relative, swapped in by a racing process or not) can reach outside the directory
 the guest was granted. The final system call always acts on (parent directory fd, one plain
-name) with symbolic links not followed. No ABI knowledge here: errors are `WasiError`s.
+name) with symbolic links not followed (rename may hand the kernel "name/", whose link the
+kernel does not follow either). Trailing slashes and the other corner cases follow wasmtime's
+preview-1 host, as measured by tests/fixtures/wasi's `paths` program. No ABI knowledge here:
+errors are `WasiError`s.
 """
 from __future__ import annotations
 
