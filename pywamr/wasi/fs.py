@@ -5,7 +5,10 @@ relative system calls (`openat` with O_NOFOLLOW|O_DIRECTORY, `readlinkat`): symb
 expanded by us, never by the kernel, so neither `..`, an absolute path, nor a symbolic link
 (absolute or relative, swapped in by a racing process or not) can reach outside the directory
 the guest was granted. The final system call always acts on (parent directory fd, one plain
-name) with symbolic links not followed. No ABI knowledge here: errors are `WasiError`s.
+name) with symbolic links not followed (rename may hand the kernel "name/", whose link the
+kernel does not follow either). Trailing slashes and the other corner cases follow wasmtime's
+preview-1 host, as measured by tests/fixtures/wasi's `paths` program. No ABI knowledge here:
+errors are `WasiError`s.
 """
 from __future__ import annotations
 
@@ -140,9 +143,24 @@ def _lstat(target: ResolvedPath) -> os.stat_result:
     return os.stat(target.name, dir_fd=target.parent_fd, follow_symlinks=False)
 
 
-def _require_directory_if_slashed(target: ResolvedPath) -> None:
-    if target.trailing_slash and not stat_module.S_ISDIR(_lstat(target).st_mode):
-        raise WasiError(ErrorCode.NOT_DIRECTORY)
+def as_directory_path(path: str) -> str:
+    """`path` with a trailing slash read as "the directory itself": "x/" becomes "x/.".
+
+    This is how wasmtime (cap-std) treats a trailing slash in path_link, path_symlink,
+    path_readlink, path_remove_directory and path_filestat_set_times: "x" (a symbolic link to a
+    directory is followed, inside the sandbox) must open as a directory, else NOT_DIRECTORY or
+    NO_ENTRY, and the call then acts on "." inside it (so rmdir "x/" is INVALID and a new link
+    named "x/" is EXIST). path_open, path_rename, path_unlink_file, path_create_directory and
+    path_filestat_get keep the slash as a "must be a directory" mark instead."""
+    return path + "." if path.endswith("/") else path
+
+
+def _strip_trailing_slashes(path: str) -> tuple[str, bool]:
+    """`path` without trailing slashes, and whether it had any ("/" alone stays)."""
+    stripped = path.rstrip("/")
+    if not stripped:
+        return path, False
+    return stripped, stripped != path
 
 
 class OpenOptions:
@@ -181,25 +199,37 @@ class OpenOptions:
 
 
 def open_at(root: DirectoryDescriptor, path: str, follow: bool, options: OpenOptions):
-    """Open `path` beneath `root`: a DirectoryDescriptor for a directory, else a FileDescriptor."""
+    """Open `path` beneath `root`: a DirectoryDescriptor for a directory, else a FileDescriptor.
+
+    As wasmtime: the synchronous-I/O flags are NOT_SUPPORTED (checked before anything else);
+    O_CREAT on a path ending in "/" (existing or not) or on "." is IS_DIRECTORY ("." with
+    O_EXCL: EXIST); a final symbolic link not followed is LOOP, with O_DIRECTORY too."""
+    if options.data_sync or options.read_sync or options.file_sync:
+        raise WasiError(ErrorCode.NOT_SUPPORTED)
     if options.directory and (options.create or options.exclusive or options.truncate):
         raise WasiError(ErrorCode.INVALID)
     if options.create and options.exclusive:
         follow = False   # O_CREAT|O_EXCL never follows a final symbolic link (POSIX)
+    if options.create:
+        stripped, slashed = _strip_trailing_slashes(path)
+        if slashed:   # only the parent is resolved: "x/" itself is never followed
+            with resolved(root, stripped, False) as target:
+                _refuse_creating_directory(target, options)
+            raise WasiError(ErrorCode.IS_DIRECTORY)
     with resolved(root, path, follow) as target:
         flags = options.host_flags()
+        if options.create:
+            _refuse_creating_directory(target, options)
         if target.trailing_slash:
             flags |= os.O_DIRECTORY
-        if target.name == "." and flags & os.O_CREAT:
-            flags &= ~os.O_CREAT
-            if options.exclusive:
-                raise WasiError(ErrorCode.EXIST)
         try:
             host_fd = os.open(target.name, flags, 0o666, dir_fd=target.parent_fd)
         except IsADirectoryError:
             raise WasiError(ErrorCode.IS_DIRECTORY) from None
         except OSError as error:
-            if error.errno == errno.ELOOP and not follow:   # a symbolic link, not followed
+            # A final symbolic link not followed: Linux says ENOTDIR when O_DIRECTORY is set.
+            if (error.errno in (errno.ELOOP, errno.ENOTDIR) and not follow
+                    and _is_symlink(target)):
                 raise WasiError(ErrorCode.LOOP) from None
             raise
         try:
@@ -212,6 +242,19 @@ def open_at(root: DirectoryDescriptor, path: str, follow: bool, options: OpenOpt
     return FileDescriptor(host_fd, readable=options.read, writable=options.write,
                           append=options.append, nonblocking=options.nonblocking,
                           file_type=kind)
+
+
+def _refuse_creating_directory(target: ResolvedPath, options: OpenOptions) -> None:
+    """O_CREAT on the directory a path resolves to ("." and the like): EXIST with O_EXCL."""
+    if target.name == ".":
+        raise WasiError(ErrorCode.EXIST if options.exclusive else ErrorCode.IS_DIRECTORY)
+
+
+def _is_symlink(target: ResolvedPath) -> bool:
+    try:
+        return stat_module.S_ISLNK(_lstat(target).st_mode)
+    except OSError:
+        return False
 
 
 def create_directory_at(root: DirectoryDescriptor, path: str) -> None:
@@ -230,7 +273,7 @@ def stat_at(root: DirectoryDescriptor, path: str, follow: bool) -> Stat:
 
 
 def set_times_at(root: DirectoryDescriptor, path: str, follow: bool, access, modify) -> None:
-    with resolved(root, path, follow) as target:
+    with resolved(root, as_directory_path(path), follow) as target:
         current = _lstat(target)
         os.utime(target.name, ns=resolve_times(current, access, modify),
                  dir_fd=target.parent_fd, follow_symlinks=False)
@@ -238,18 +281,21 @@ def set_times_at(root: DirectoryDescriptor, path: str, follow: bool, access, mod
 
 def link_at(old_root: DirectoryDescriptor, old_path: str, new_root: DirectoryDescriptor,
             new_path: str) -> None:
-    """Hard-link `old_path` (a symbolic link itself, not its target) as `new_path`."""
-    with resolved(old_root, old_path, False) as source, \
-            resolved(new_root, new_path, False) as destination:
-        if destination.trailing_slash or source.trailing_slash:
-            _require_directory_if_slashed(source)
+    """Hard-link `old_path` (a symbolic link itself, not its target) as `new_path`.
+
+    A trailing slash on either side names a directory's "." (`as_directory_path`): the source
+    fails as Linux refuses to hard-link a directory, the destination with EXIST, or earlier
+    when the slashed name is missing (NO_ENTRY) or not a directory (NOT_DIRECTORY). The source
+    is resolved before the destination, so its errors win."""
+    with resolved(old_root, as_directory_path(old_path), False) as source, \
+            resolved(new_root, as_directory_path(new_path), False) as destination:
         os.link(source.name, destination.name, src_dir_fd=source.parent_fd,
                 dst_dir_fd=destination.parent_fd, follow_symlinks=False)
 
 
 def readlink_at(root: DirectoryDescriptor, path: str) -> str:
     """The target of a symbolic link; an absolute target (a host path) is not revealed."""
-    with resolved(root, path, False) as target:
+    with resolved(root, as_directory_path(path), False) as target:
         link_target = os.readlink(target.name, dir_fd=target.parent_fd)
     if link_target.startswith("/"):
         raise WasiError(ESCAPE_ERROR)
@@ -257,7 +303,8 @@ def readlink_at(root: DirectoryDescriptor, path: str) -> str:
 
 
 def remove_directory_at(root: DirectoryDescriptor, path: str) -> None:
-    with resolved(root, path, False) as target:
+    """Remove an empty directory; "x/" means "x/." and so is INVALID, as in wasmtime."""
+    with resolved(root, as_directory_path(path), False) as target:
         if target.name == ".":
             raise WasiError(ErrorCode.INVALID)
         os.rmdir(target.name, dir_fd=target.parent_fd)
@@ -265,28 +312,29 @@ def remove_directory_at(root: DirectoryDescriptor, path: str) -> None:
 
 def rename_at(old_root: DirectoryDescriptor, old_path: str, new_root: DirectoryDescriptor,
               new_path: str) -> None:
+    """Rename with POSIX trailing-slash rules, as wasmtime: the slashes are set aside while the
+    parents are resolved and handed back to the kernel with the last component, so "x/" must
+    be a directory itself (a symbolic link to one is NOT_DIRECTORY) and is never followed."""
+    old_path, old_slashed = _strip_trailing_slashes(old_path)
+    new_path, new_slashed = _strip_trailing_slashes(new_path)
     with resolved(old_root, old_path, False) as source, \
             resolved(new_root, new_path, False) as destination:
         if source.name == "." or destination.name == ".":
             raise WasiError(ErrorCode.BUSY)
-        if source.trailing_slash or destination.trailing_slash:
-            if not stat_module.S_ISDIR(_lstat(source).st_mode):
-                raise WasiError(ErrorCode.NOT_DIRECTORY)
-        os.rename(source.name, destination.name, src_dir_fd=source.parent_fd,
-                  dst_dir_fd=destination.parent_fd)
+        os.rename(source.name + "/" * old_slashed, destination.name + "/" * new_slashed,
+                  src_dir_fd=source.parent_fd, dst_dir_fd=destination.parent_fd)
 
 
 def symlink_at(link_target: str, root: DirectoryDescriptor, path: str) -> None:
-    """Create a symbolic link; its target is stored as given (resolution checks it later)."""
+    """Create a symbolic link; its target is stored as given (resolution checks it later).
+
+    A trailing slash on the new path names a directory's "." (`as_directory_path`), so an
+    existing directory gives EXIST, a file NOT_DIRECTORY and a missing name NO_ENTRY."""
     if "\0" in link_target:
         raise WasiError(ErrorCode.INVALID)
     if link_target.startswith("/"):
         raise WasiError(ESCAPE_ERROR)
-    with resolved(root, path, False) as target:
-        if target.trailing_slash:
-            raise WasiError(ErrorCode.NO_ENTRY)
-        if target.name == ".":
-            raise WasiError(ErrorCode.EXIST)
+    with resolved(root, as_directory_path(path), False) as target:
         os.symlink(link_target, target.name, dir_fd=target.parent_fd)
 
 

@@ -54,8 +54,23 @@ def _file(descriptor: Descriptor) -> FileDescriptor:
     return descriptor
 
 
+_FSTFLAGS_ALL = FSTFLAGS_ATIM | FSTFLAGS_ATIM_NOW | FSTFLAGS_MTIM | FSTFLAGS_MTIM_NOW
+
+
+def _follow(lookup_flags: int) -> bool:
+    """Whether lookupflags ask to follow a final symbolic link. Undefined bits: INVALID
+    (wasmtime traps; pywamr reports bad flag values as errnos throughout)."""
+    if lookup_flags & ~LOOKUPFLAGS_SYMLINK_FOLLOW:
+        raise WasiError(ErrorCode.INVALID)
+    return bool(lookup_flags & LOOKUPFLAGS_SYMLINK_FOLLOW)
+
+
 def _set_time(value: int, flags: int, explicit: int, now: int):
-    """One timestamp of fd/path_filestat_set_times: explicit, now, or unchanged."""
+    """One timestamp of fd/path_filestat_set_times: explicit, now, or unchanged.
+
+    Undefined fstflags bits are INVALID (wasmtime traps)."""
+    if flags & ~_FSTFLAGS_ALL:
+        raise WasiError(ErrorCode.INVALID)
     if flags & explicit and flags & now:
         raise WasiError(ErrorCode.INVALID)
     if flags & now:
@@ -230,7 +245,10 @@ class Preview1:
         memory.store_u32(size_out, len(payload))
 
     def fd_pread(self, memory, fd, iovs, iovs_count, offset, size_out):
-        file = _file(self._readable(fd))
+        descriptor = self._readable(fd)
+        if isinstance(descriptor, StreamDescriptor) and descriptor.input is not None:
+            raise WasiError(ErrorCode.INVALID_SEEK)   # stdin: readable but not seekable
+        file = _file(descriptor)
         vectors = memory.iovecs(iovs, iovs_count)
         memory.check(size_out, 4)
         if offset >= 1 << 63:
@@ -249,7 +267,9 @@ class Preview1:
     def fd_pwrite(self, memory, fd, iovs, iovs_count, offset, size_out):
         descriptor = self._readable(fd)
         if isinstance(descriptor, StreamDescriptor):
-            raise WasiError(ErrorCode.INVALID_SEEK)
+            # stdout/stderr: writable but not seekable; stdin: not writable at all.
+            raise WasiError(ErrorCode.INVALID_SEEK if descriptor.output is not None
+                            else ErrorCode.BAD_DESCRIPTOR)
         vectors = memory.iovecs(iovs, iovs_count)
         memory.check(size_out, 4)
         if offset >= 1 << 63:
@@ -314,28 +334,35 @@ class Preview1:
 
     # ---- paths -------------------------------------------------------------------------
 
+    def _directory(self, fd: int) -> DirectoryDescriptor:
+        """The directory a path_* call (other than path_open) starts from: as wasmtime, any
+        other descriptor is BAD_DESCRIPTOR (path_open says NOT_DIRECTORY for a file)."""
+        descriptor = self.ctx.get(fd)
+        if not isinstance(descriptor, DirectoryDescriptor):
+            raise WasiError(ErrorCode.BAD_DESCRIPTOR)
+        return descriptor
+
     def path_create_directory(self, memory, fd, path, path_length):
-        fs.create_directory_at(self.ctx.get_directory(fd), memory.string(path, path_length))
+        fs.create_directory_at(self._directory(fd), memory.string(path, path_length))
 
     def path_filestat_get(self, memory, fd, lookup_flags, path, path_length, stat_out):
-        directory = self.ctx.get_directory(fd)
-        stat = fs.stat_at(directory, memory.string(path, path_length),
-                          bool(lookup_flags & LOOKUPFLAGS_SYMLINK_FOLLOW))
+        directory = self._directory(fd)
+        stat = fs.stat_at(directory, memory.string(path, path_length), _follow(lookup_flags))
         _store_filestat(memory, stat_out, stat)
 
     def path_filestat_set_times(self, memory, fd, lookup_flags, path, path_length, access,
                                 modify, flags):
-        directory = self.ctx.get_directory(fd)
+        directory = self._directory(fd)
         fs.set_times_at(directory, memory.string(path, path_length),
-                        bool(lookup_flags & LOOKUPFLAGS_SYMLINK_FOLLOW),
+                        _follow(lookup_flags),
                         _set_time(access, flags, FSTFLAGS_ATIM, FSTFLAGS_ATIM_NOW),
                         _set_time(modify, flags, FSTFLAGS_MTIM, FSTFLAGS_MTIM_NOW))
 
     def path_link(self, memory, old_fd, old_flags, old_path, old_length, new_fd, new_path,
                   new_length):
-        old_directory = self.ctx.get_directory(old_fd)
-        new_directory = self.ctx.get_directory(new_fd)
-        if old_flags & LOOKUPFLAGS_SYMLINK_FOLLOW:
+        old_directory = self._directory(old_fd)
+        new_directory = self._directory(new_fd)
+        if _follow(old_flags):
             raise WasiError(ErrorCode.INVALID)   # wasmtime links the link itself, never its target
         fs.link_at(old_directory, memory.string(old_path, old_length), new_directory,
                    memory.string(new_path, new_length))
@@ -347,18 +374,21 @@ class Preview1:
         memory.check(fd_out, 4)
         if open_flags & ~OFLAGS_ALL or fd_flags & ~FDFLAGS_ALL:
             raise WasiError(ErrorCode.INVALID)
-        write = bool(rights_base & RIGHTS_WRITE_LIKE)
+        follow = _follow(lookup_flags)
+        # As wasmtime: write-like rights, O_CREAT or O_TRUNC open for writing; fd_read or the
+        # absence of write-like rights opens for reading.
+        write_rights = bool(rights_base & RIGHTS_WRITE_LIKE)
         options = fs.OpenOptions(
             create=bool(open_flags & OFLAGS_CREAT), exclusive=bool(open_flags & OFLAGS_EXCL),
             truncate=bool(open_flags & OFLAGS_TRUNC),
             directory=bool(open_flags & OFLAGS_DIRECTORY),
-            read=bool(rights_base & RIGHT_FD_READ) or not write,
-            write=write, append=bool(fd_flags & FDFLAGS_APPEND),
+            read=bool(rights_base & RIGHT_FD_READ) or not write_rights,
+            write=write_rights or bool(open_flags & (OFLAGS_CREAT | OFLAGS_TRUNC)),
+            append=bool(fd_flags & FDFLAGS_APPEND),
             nonblocking=bool(fd_flags & FDFLAGS_NONBLOCK),
             data_sync=bool(fd_flags & FDFLAGS_DSYNC), read_sync=bool(fd_flags & FDFLAGS_RSYNC),
             file_sync=bool(fd_flags & FDFLAGS_SYNC))
-        opened = fs.open_at(directory, name, bool(lookup_flags & LOOKUPFLAGS_SYMLINK_FOLLOW),
-                            options)
+        opened = fs.open_at(directory, name, follow, options)
         try:
             new_fd = self.ctx.insert(opened)
         except WasiError:
@@ -367,7 +397,7 @@ class Preview1:
         memory.store_u32(fd_out, new_fd)
 
     def path_readlink(self, memory, fd, path, path_length, buffer, buffer_length, size_out):
-        directory = self.ctx.get_directory(fd)
+        directory = self._directory(fd)
         memory.check(buffer, buffer_length)
         memory.check(size_out, 4)
         target = fs.readlink_at(directory, memory.string(path, path_length)).encode("utf-8")
@@ -376,21 +406,21 @@ class Preview1:
         memory.store_u32(size_out, len(target))
 
     def path_remove_directory(self, memory, fd, path, path_length):
-        fs.remove_directory_at(self.ctx.get_directory(fd), memory.string(path, path_length))
+        fs.remove_directory_at(self._directory(fd), memory.string(path, path_length))
 
     def path_rename(self, memory, fd, old_path, old_length, new_fd, new_path, new_length):
-        old_directory = self.ctx.get_directory(fd)
-        new_directory = self.ctx.get_directory(new_fd)
+        old_directory = self._directory(fd)
+        new_directory = self._directory(new_fd)
         fs.rename_at(old_directory, memory.string(old_path, old_length), new_directory,
                      memory.string(new_path, new_length))
 
     def path_symlink(self, memory, old_path, old_length, fd, new_path, new_length):
         target = memory.string(old_path, old_length)
-        directory = self.ctx.get_directory(fd)
+        directory = self._directory(fd)
         fs.symlink_at(target, directory, memory.string(new_path, new_length))
 
     def path_unlink_file(self, memory, fd, path, path_length):
-        fs.unlink_file_at(self.ctx.get_directory(fd), memory.string(path, path_length))
+        fs.unlink_file_at(self._directory(fd), memory.string(path, path_length))
 
     # ---- sockets (none can be granted, so every descriptor is not a socket) ------------
 

@@ -127,7 +127,8 @@ def test_stdio_direction_and_seeking(guest):
     assert guest.host.call("fd_seek", 1, 0, 0, 64) == SPIPE
     assert guest.host.call("fd_tell", 1, 64) == SPIPE
     assert guest.host.call("fd_pwrite", 1, 100, 0, 0, 64) == SPIPE
-    assert guest.host.call("fd_pread", 0, 100, 0, 0, 64) == BADF
+    assert guest.host.call("fd_pread", 0, 100, 0, 0, 64) == SPIPE   # as wasmtime 50
+    assert guest.host.call("fd_pwrite", 0, 100, 0, 0, 64) == BADF
 
 
 def test_stdio_fdstat(guest):

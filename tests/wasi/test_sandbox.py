@@ -209,3 +209,30 @@ def test_dot_and_root_are_allowed(world, guest):
     assert guest.open(3, ".", oflags=DIRECTORY, rights=READ)[0] == 0
     assert guest.open(3, "sub/..", oflags=DIRECTORY, rights=READ)[0] == 0
     assert stat(guest, ".") == 0
+
+
+@pytest.mark.parametrize("link", ["outside_dir_link/", "absolute_dir_link/", "parent_link/",
+                                  "relative_link/", "outside_dir_link//"])
+def test_trailing_slash_on_links_pointing_outside(world, guest, link):
+    """A trailing slash asks for the directory a link names; outside, that is refused (or
+    fails before the link is looked at, as wasmtime does), and nothing outside changes."""
+    put = lambda text: guest.put(text.encode())  # noqa: E731
+    assert guest.open(3, link, oflags=DIRECTORY, rights=READ)[0] == PERM
+    assert guest.open(3, link, rights=READ, lookup=0)[0] == PERM
+    assert guest.open(3, link, oflags=CREAT, rights=WRITE)[0] == E["isdir"]
+    assert guest.path_call("path_create_directory", 3, link + "x") == PERM
+    assert guest.path_call("path_create_directory", 3, link) == E["exist"]
+    assert guest.path_call("path_remove_directory", 3, link) == PERM
+    assert guest.path_call("path_unlink_file", 3, link) == PERM
+    assert guest.path_call("path_readlink", 3, link, 300, 100, 64) == PERM
+    for follow in (0, 1):
+        assert stat(guest, link, follow) == PERM
+        assert guest.host.call("path_filestat_set_times", 3, follow, *put(link), 0, 0,
+                               2 | 8) == PERM
+    # rename keeps the slash for the kernel, which never follows the link: not a directory.
+    assert guest.host.call("path_rename", 3, *put(link), 3, *put("stolen")) == E["notdir"]
+    assert guest.host.call("path_rename", 3, *put("sub"), 3, *put(link)) == E["notdir"]
+    assert guest.host.call("path_rename", 3, *put("hello.txt"), 3, *put(link)) == E["notdir"]
+    assert guest.host.call("path_link", 3, 0, *put(link), 3, *put("stolen")) == PERM
+    assert guest.host.call("path_link", 3, 0, *put("hello.txt"), 3, *put(link)) == PERM
+    assert guest.host.call("path_symlink", *put("hello.txt"), 3, *put(link)) == PERM
