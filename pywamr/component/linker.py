@@ -149,6 +149,8 @@ class Linker:
         bound: dict[int, ResourceType] = {}
         for name, t in component.imports:
             found, _ = self._top(name)
+            if found is None and isinstance(t, InstanceType) and self._has_resources(name):
+                found = {}
             self._check((name,), t, found, problems, bound)
         if problems:
             unique = list(dict.fromkeys(problems))
@@ -176,6 +178,8 @@ class Linker:
                 problems.append(f"{where}: function type mismatch")
         elif isinstance(t, TypeBound) and isinstance(t.t, ResourceType):
             rt = self.resource(path)
+            if rt is None and t.kind == "eq" and id(t.t) in bound:
+                return                  # another name for a resource bound before
             if rt is None:
                 if found is not None and _is_function(found):
                     problems.append(f"{where}: expected resource found func")
@@ -191,6 +195,17 @@ class Linker:
             bound.setdefault(id(t.t), rt)
         elif isinstance(t, CoreModuleType):
             problems.extend(f"{where}: {p}" for p in _module_problems(found, t))
+
+    def _implicit(self, path: tuple) -> bool:
+        return _resource_member(self, path) is not None
+
+    def _has_resources(self, instance: str) -> bool:
+        base, want = _split_version(instance)
+        for candidate, _ in self.resources:
+            cbase, have = _split_version(candidate)
+            if cbase == base and _compatible(want, have):
+                return True
+        return False
 
     def core_module(self, path: tuple):
         return self._lookup(path)
@@ -223,15 +238,21 @@ class Linker:
 def _is_function(value) -> bool:
     if isinstance(value, (_HostFunc, TypedFunc)):
         return True
-    if isinstance(value, (dict, type)) or hasattr(value, "items"):
+    if isinstance(value, dict) or hasattr(value, "items"):
         return False
+    if isinstance(value, type) and hasattr(value, "resource_type"):
+        return False                    # a component's resource class
     return callable(value)
 
 
 def _needs_definition(t: InstanceType) -> bool:
-    """An instance type with nothing in it (recursively) need not be supplied."""
+    """Whether an imported instance needs a definition: not when all it holds (recursively)
+    is value types, which need nothing from the host."""
     for _, ext in t.exports:
-        if not isinstance(ext, InstanceType) or _needs_definition(ext):
+        if isinstance(ext, InstanceType):
+            if _needs_definition(ext):
+                return True
+        elif not (isinstance(ext, TypeBound) and not isinstance(ext.t, ResourceType)):
             return True
     return False
 
