@@ -275,6 +275,9 @@ class _ComponentValidator:
             s.instance_visibility[index] = "export"
             s.make_visible(ext, "export")
         declare_export(s, d.name, ext)
+        if isinstance(ext, TypeBound) and isinstance(ext.t, ResourceType) and \
+                ext.t.name == "resource":
+            ext.t.name = d.name.name        # for messages: the resource's exported name
         return ext
 
     def _type_export(self, t) -> TypeBound:
