@@ -401,3 +401,11 @@ def test_random_corruption_never_crashes_validation():
             validate_component(decode_component(bytes(d)))
         except WasmError:
             pass
+
+
+def test_type_size_and_depth_limits():
+    invalid("(component (type (list u8 268435456)))", "maximum byte size")
+    validate("(component (type (list u8 268435455)))")
+    deep = "(component (type $t0 u8) " + " ".join(
+        f"(type $t{i + 1} (list $t{i}))" for i in range(120)) + ")"
+    invalid(deep, "nesting is too deep")
