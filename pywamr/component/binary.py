@@ -2,8 +2,9 @@
 
 First phase of the component pipeline: checks well-formedness only (preamble, section framing,
 opcodes, LEB128 encodings, UTF-8 names, the shape of every production). Index bounds, name rules
-and typing are `component/validate.py`'s job. Embedded core modules are kept as raw bytes with
-their offset and decoded later (by validation) with `pywamr.binary.decoder`. Encodings of
+and typing are `component/validate.py`'s job. Embedded core modules keep their raw bytes and
+offset, and are decoded here with `pywamr.binary.decoder` (a malformed core module makes the
+component malformed); validation validates them. Encodings of
 proposals pywamr does not run are handled two ways: value definitions (section 12), value
 imports and GC core types are refused here with `MalformedNotSupported`; async, stream, future,
 error-context and thread built-ins are decoded into `CanonUnsupported` so that a later phase can
