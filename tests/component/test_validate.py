@@ -231,10 +231,16 @@ def test_external_visibility():
         (export "f" (func $f)))""", "not valid to be used as export")
 
 
-def test_unsupported_features_are_named():
-    with pytest.raises(NotSupported):
-        validate("""(component (type (func async)))
-                    """ if False else """(component (core func (canon waitable-set.new)))""")
+@pytest.mark.parametrize("text,feature", [
+    ("(component (core func (canon waitable-set.new)))", "waitable-set.new"),
+    ("(component (type $t (func async)) (import \"f\" (func $f (type $t)))"
+     " (core func (canon lower (func $f))))", "async"),
+    ("(component (type (stream u8)) (type (func (param \"s\" 0)))"
+     " (import \"f\" (func $f (type 1))) (core func (canon lower (func $f))))", "stream"),
+])
+def test_unsupported_features_are_named(text, feature):
+    with pytest.raises(NotSupported, match=feature):
+        validate(text)
 
 
 def test_errors_carry_offsets():
