@@ -2,23 +2,27 @@
 
 First phase of the component pipeline: checks well-formedness only (preamble, section framing,
 opcodes, LEB128 encodings, UTF-8 names, the shape of every production). Index bounds, name rules
-and typing are `component/validate.py`'s job. Embedded core modules are kept as raw bytes with
-their offset and decoded later (by validation) with `pywamr.binary.decoder`. Encodings of
+and typing are `component/validate.py`'s job. Embedded core modules keep their raw bytes and
+offset, and are decoded here with `pywamr.binary.decoder` (a malformed core module makes the
+component malformed); validation validates them. Encodings of
 proposals pywamr does not run are handled two ways: value definitions (section 12), value
 imports and GC core types are refused here with `MalformedNotSupported`; async, stream, future,
 error-context and thread built-ins are decoded into `CanonUnsupported` so that a later phase can
 refuse them by name. Every failure is a `DecodeError` with a byte offset, never another
-exception. Spec: Binary.md.
+exception. The type productions (value types, extern names and descriptors) are in
+`binary_types.py`. Spec: Binary.md.
 """
 from __future__ import annotations
 
 from ..binary import ast as core_ast
-from ..binary.decoder import decode_module, _globaltype, _memtype, _tabletype, _valtype as _core_valtype
+from ..binary.decoder import (_globaltype, _memtype, _tabletype, _valtype as _core_valtype,
+                              decode_module)
 from ..binary.reader import Reader
 from ..binary.types import FuncType as CoreFuncType
 from ..errors import DecodeError, MalformedNotSupported
 from . import ast
-from .types import PRIMITIVES
+from .binary_types import (defvaltype, expect, extern_name, externdesc, flag, label_valtype,
+                           optional, resultlist, vec)
 
 MAGIC = b"\0asm"
 COMPONENT_VERSION = b"\x0d\x00"
@@ -29,10 +33,6 @@ CORE_SORT_CODES = {0x00: "core func", 0x01: "core table", 0x02: "core memory",
                    0x03: "core global", 0x04: "core tag", 0x10: "core type",
                    0x11: "core module", 0x12: "core instance"}
 SORT_CODES = {0x01: "func", 0x02: "value", 0x03: "type", 0x04: "component", 0x05: "instance"}
-
-PRIM_CODES = {0x7F: "bool", 0x7E: "s8", 0x7D: "u8", 0x7C: "s16", 0x7B: "u16", 0x7A: "s32",
-              0x79: "u32", 0x78: "s64", 0x77: "u64", 0x76: "f32", 0x75: "f64", 0x74: "char",
-              0x73: "string", 0x64: "error-context"}
 
 OUTER_ALIAS_SORTS = ("core module", "core type", "type", "component")
 
@@ -117,25 +117,25 @@ class _Decoder:
             out.append(ast.CoreModule(raw, start, _decode_core_module(raw, start)))
             r.pos = r.end
         elif section_id == 2:
-            out.extend(_vec(r, self.core_instance))
+            out.extend(vec(r, self.core_instance))
         elif section_id == 3:
-            out.extend(_vec(r, lambda r: self.core_type(r, depth)))
+            out.extend(vec(r, lambda r: self.core_type(r, depth)))
         elif section_id == 4:
             out.append(self.component(r, depth + 1))
         elif section_id == 5:
-            out.extend(_vec(r, self.instance))
+            out.extend(vec(r, self.instance))
         elif section_id == 6:
-            out.extend(_vec(r, self.alias))
+            out.extend(vec(r, self.alias))
         elif section_id == 7:
-            out.extend(_vec(r, lambda r: self.type(r, depth)))
+            out.extend(vec(r, lambda r: self.type(r, depth)))
         elif section_id == 8:
-            out.extend(_vec(r, self.canon))
+            out.extend(vec(r, self.canon))
         elif section_id == 9:
             out.append(self.start(r))
         elif section_id == 10:
-            out.extend(_vec(r, self.import_))
+            out.extend(vec(r, self.import_))
         elif section_id == 11:
-            out.extend(_vec(r, self.export))
+            out.extend(vec(r, self.export))
         elif section_id == 12:
             raise MalformedNotSupported("value definitions (section 12) are not supported",
                                         r.pos)
@@ -148,10 +148,10 @@ class _Decoder:
         tag = r.byte()
         if tag == 0x00:
             module = r.u32()
-            args = tuple(_vec(r, _core_instantiate_arg))
+            args = tuple(vec(r, _core_instantiate_arg))
             return ast.CoreInstance(ast.CoreInstantiate(module, args), offset)
         if tag == 0x01:
-            exports = tuple(_vec(r, lambda r: (r.name(), _core_sort_index(r))))
+            exports = tuple(vec(r, lambda r: (r.name(), _core_sort_index(r))))
             return ast.CoreInstance(ast.CoreInlineExports(exports), offset)
         raise r.error(f"invalid leading byte {tag:#x} for core instance", offset)
 
@@ -163,7 +163,7 @@ class _Decoder:
         if form == 0x50:
             if depth > MAX_NESTING:
                 raise MalformedNotSupported("types nested too deep", offset)
-            decls = tuple(_vec(r, lambda r: self.module_decl(r, depth + 1)))
+            decls = tuple(vec(r, lambda r: self.module_decl(r, depth + 1)))
             return ast.CoreType(ast.CoreModuleTypeDef(decls), offset)
         if form in (0x4E, 0x4F, 0x00, 0x5F, 0x5E, 0x5D):
             raise MalformedNotSupported("GC core types (rec/sub/struct/array) are not supported",
@@ -200,10 +200,10 @@ class _Decoder:
         tag = r.byte()
         if tag == 0x00:
             component = r.u32()
-            args = tuple(_vec(r, lambda r: (r.name(), _sort_index(r))))
+            args = tuple(vec(r, lambda r: (r.name(), _sort_index(r))))
             return ast.Instance(ast.Instantiate(component, args), offset)
         if tag == 0x01:
-            items = _vec(r, lambda r: (_extern_name(r), _sort_index(r)))
+            items = vec(r, lambda r: (extern_name(r), _sort_index(r)))
             exports = tuple((name.name, sortidx) for name, sortidx in items)
             attributes = tuple(name.attributes for name, _ in items)
             if not any(attributes):
@@ -233,26 +233,26 @@ class _Decoder:
             raise MalformedNotSupported("types nested too deep", offset)
         form = r.byte()
         if form in (0x40, 0x43):
-            params = tuple(_vec(r, _label_valtype))
-            result = _resultlist(r)
+            params = tuple(vec(r, label_valtype))
+            result = resultlist(r)
             return ast.Type(ast.FuncTypeDef(params, result, form == 0x43), offset)
         if form == 0x41:
-            decls = tuple(_vec(r, lambda r: self.component_decl(r, depth + 1)))
+            decls = tuple(vec(r, lambda r: self.component_decl(r, depth + 1)))
             return ast.Type(ast.ComponentTypeDef(decls), offset)
         if form == 0x42:
-            decls = tuple(_vec(r, lambda r: self.instance_decl(r, depth + 1)))
+            decls = tuple(vec(r, lambda r: self.instance_decl(r, depth + 1)))
             return ast.Type(ast.InstanceTypeDef(decls), offset)
         if form == 0x3F:
             rep = _core_valtype(r)
-            dtor = _optional(r, Reader.u32)
+            dtor = optional(r, Reader.u32)
             return ast.Type(ast.ResourceTypeDef(rep, dtor), offset)
         r.pos = offset
-        return ast.Type(_defvaltype(r), offset)
+        return ast.Type(defvaltype(r), offset)
 
     def component_decl(self, r: Reader, depth: int):
         if r.pos < r.end and r.data[r.pos] == 0x03:
             r.pos += 1
-            return ast.ImportDecl(_extern_name(r), _externdesc(r))
+            return ast.ImportDecl(extern_name(r), externdesc(r))
         return self.instance_decl(r, depth, "component")
 
     def instance_decl(self, r: Reader, depth: int, what: str = "instance"):
@@ -264,7 +264,7 @@ class _Decoder:
         if tag == 0x02:
             return self.alias(r)
         if tag == 0x04:
-            return ast.ExportDecl(_extern_name(r), _externdesc(r))
+            return ast.ExportDecl(extern_name(r), externdesc(r))
         raise r.error(f"invalid leading byte {tag:#x} for {what} type declaration", r.pos - 1)
 
     # ---- canon, start, import, export --------------------------------------------------------
@@ -272,12 +272,12 @@ class _Decoder:
         offset = r.pos
         op = r.byte()
         if op == 0x00:
-            _expect(r, 0x00, "canon lift")
+            expect(r, 0x00, "canon lift")
             core_func = r.u32()
             options = _options(r)
             return ast.CanonLift(core_func, options, r.u32(), offset)
         if op == 0x01:
-            _expect(r, 0x00, "canon lower")
+            expect(r, 0x00, "canon lower")
             func = r.u32()
             return ast.CanonLower(func, _options(r), offset)
         if op == 0x02:
@@ -297,30 +297,30 @@ class _Decoder:
             if item == "u32":
                 immediates.append(r.u32())
             elif item == "flag":
-                immediates.append(_flag(r))
+                immediates.append(flag(r))
             elif item == "coreval":
                 immediates.append(_core_valtype(r))
             elif item == "opts":
                 immediates.append(_options(r))
             elif item == "resultlist":
-                immediates.append(_resultlist(r))
+                immediates.append(resultlist(r))
         return ast.CanonUnsupported(name, offset, tuple(immediates))
 
     def start(self, r: Reader) -> ast.Start:
         offset = r.pos
         func = r.u32()
-        args = tuple(_vec(r, Reader.u32))
+        args = tuple(vec(r, Reader.u32))
         return ast.Start(func, args, r.u32(), offset)
 
     def import_(self, r: Reader) -> ast.Import:
         offset = r.pos
-        return ast.Import(_extern_name(r), _externdesc(r), offset)
+        return ast.Import(extern_name(r), externdesc(r), offset)
 
     def export(self, r: Reader) -> ast.Export:
         offset = r.pos
-        name = _extern_name(r)
+        name = extern_name(r)
         target = _sort_index(r)
-        desc = _optional(r, _externdesc)
+        desc = optional(r, externdesc)
         return ast.Export(name, target, desc, offset)
 
 
@@ -357,35 +357,6 @@ def _decode_core_module(raw: bytes, start: int):
                           None if e.offset is None else start + e.offset) from None
 
 
-def _vec(r: Reader, item) -> list:
-    n = r.u32()
-    if n > r.end - r.pos:
-        raise r.error("unexpected end: vector longer than its section")
-    return [item(r) for _ in range(n)]
-
-
-def _expect(r: Reader, byte: int, what: str) -> None:
-    b = r.byte()
-    if b != byte:
-        raise r.error(f"invalid leading byte {b:#x} in {what}", r.pos - 1)
-
-
-def _flag(r: Reader) -> bool:
-    b = r.byte()
-    if b > 1:
-        raise r.error(f"invalid flag byte {b:#x}", r.pos - 1)
-    return bool(b)
-
-
-def _optional(r: Reader, item):
-    b = r.byte()
-    if b == 0x00:
-        return None
-    if b == 0x01:
-        return item(r)
-    raise r.error(f"invalid leading byte {b:#x} for optional", r.pos - 1)
-
-
 def _core_sort(r: Reader) -> str:
     b = r.byte()
     sort = CORE_SORT_CODES.get(b)
@@ -414,13 +385,13 @@ def _sort_index(r: Reader) -> ast.SortIndex:
 
 def _core_instantiate_arg(r: Reader) -> tuple[str, int]:
     name = r.name()
-    _expect(r, 0x12, "core instantiate argument (only instances may be passed)")
+    expect(r, 0x12, "core instantiate argument (only instances may be passed)")
     return name, r.u32()
 
 
 def _core_functype_body(r: Reader) -> CoreFuncType:
-    params = tuple(_vec(r, _core_valtype))
-    results = tuple(_vec(r, _core_valtype))
+    params = tuple(vec(r, _core_valtype))
+    results = tuple(vec(r, _core_valtype))
     return CoreFuncType(params, results)
 
 
@@ -446,52 +417,8 @@ def _core_import(r: Reader) -> core_ast.Import:
     return core_ast.Import(module, name, kind, desc)
 
 
-def _extern_name(r: Reader) -> ast.ExternName:
-    b = r.byte()
-    if b in (0x00, 0x01):
-        return ast.ExternName(r.name())
-    if b == 0x02:
-        name = r.name()
-        return ast.ExternName(name, tuple(_vec(r, _attribute)))
-    raise r.error(f"invalid leading byte {b:#x} for extern name", r.pos - 1)
-
-
-def _attribute(r: Reader) -> tuple[str, str]:
-    b = r.byte()
-    if b == 0x00:
-        return "implements", r.name()
-    if b == 0x01:
-        return "versionsuffix", r.name()
-    if b == 0x02:
-        return "external-id", r.name()
-    raise r.error(f"invalid leading byte {b:#x} for name attribute", r.pos - 1)
-
-
-def _externdesc(r: Reader) -> ast.ExternDesc:
-    b = r.byte()
-    if b == 0x00:
-        _expect(r, 0x11, "core module extern type")
-        return ast.ExternDesc("core module", r.u32())
-    if b == 0x01:
-        return ast.ExternDesc("func", r.u32())
-    if b == 0x02:
-        raise MalformedNotSupported("value imports and exports are not supported", r.pos - 1)
-    if b == 0x03:
-        tag = r.byte()
-        if tag == 0x00:
-            return ast.ExternDesc("type", bound=ast.TypeBoundDef("eq", r.u32()))
-        if tag == 0x01:
-            return ast.ExternDesc("type", bound=ast.TypeBoundDef("sub-resource"))
-        raise r.error(f"invalid leading byte {tag:#x} for type bound", r.pos - 1)
-    if b == 0x04:
-        return ast.ExternDesc("component", r.u32())
-    if b == 0x05:
-        return ast.ExternDesc("instance", r.u32())
-    raise r.error(f"invalid leading byte {b:#x} for extern type", r.pos - 1)
-
-
 def _options(r: Reader) -> tuple[ast.CanonOption, ...]:
-    return tuple(_vec(r, _option))
+    return tuple(vec(r, _option))
 
 
 def _option(r: Reader) -> ast.CanonOption:
@@ -509,86 +436,6 @@ def _option(r: Reader) -> ast.CanonOption:
     if b == 0x07:
         return ast.CanonOption("callback", r.u32())
     raise r.error(f"invalid leading byte {b:#x} for canonical option", r.pos - 1)
-
-
-def _resultlist(r: Reader):
-    b = r.byte()
-    if b == 0x00:
-        return _valtype(r)
-    if b == 0x01:
-        _expect(r, 0x00, "result list")
-        return None
-    raise r.error(f"invalid leading byte {b:#x} for result list", r.pos - 1)
-
-
-def _label(r: Reader) -> str:
-    return r.name()
-
-
-def _label_valtype(r: Reader) -> tuple[str, object]:
-    return _label(r), _valtype(r)
-
-
-def _valtype(r: Reader):
-    """valtype ::= typeidx | primvaltype: a primitive opcode or a non-negative s33 index."""
-    offset = r.pos
-    if offset < r.end and r.data[offset] in PRIM_CODES:
-        r.pos += 1
-        return PRIMITIVES[PRIM_CODES[r.data[offset]]]
-    index = r.s33()
-    if index < 0:
-        raise r.error("invalid leading byte for value type", offset)
-    if index > 0xFFFFFFFF:
-        raise r.error("type index too large", offset)
-    return index
-
-
-def _case(r: Reader) -> tuple[str, object]:
-    label = _label(r)
-    t = _optional(r, _valtype)
-    refines = r.byte()
-    if refines != 0x00:
-        raise r.error(f"invalid leading byte {refines:#x} after variant case", r.pos - 1)
-    return label, t
-
-
-def _defvaltype(r: Reader):
-    offset = r.pos
-    b = r.byte()
-    if b in PRIM_CODES:
-        return PRIMITIVES[PRIM_CODES[b]]
-    if b == 0x72:
-        return ast.RecordDef(tuple(_vec(r, _label_valtype)))
-    if b == 0x71:
-        return ast.VariantDef(tuple(_vec(r, _case)))
-    if b == 0x70:
-        return ast.ListDef(_valtype(r))
-    if b == 0x67:
-        elem = _valtype(r)
-        return ast.ListDef(elem, r.u32())
-    if b == 0x6F:
-        return ast.TupleDef(tuple(_vec(r, _valtype)))
-    if b == 0x6E:
-        return ast.FlagsDef(tuple(_vec(r, _label)))
-    if b == 0x6D:
-        return ast.EnumDef(tuple(_vec(r, _label)))
-    if b == 0x6B:
-        return ast.OptionDef(_valtype(r))
-    if b == 0x6A:
-        ok = _optional(r, _valtype)
-        return ast.ResultDef(ok, _optional(r, _valtype))
-    if b == 0x69:
-        return ast.OwnDef(r.u32())
-    if b == 0x68:
-        return ast.BorrowDef(r.u32())
-    if b == 0x66:
-        return ast.StreamDef(_optional(r, _valtype))
-    if b == 0x65:
-        return ast.FutureDef(_optional(r, _valtype))
-    if b == 0x63:
-        key = _valtype(r)
-        return ast.MapDef(key, _valtype(r))
-    raise r.error(f"invalid leading byte {b:#x} for component defined type", offset)
 
 
 def _decode_names(payload: bytes) -> dict:

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 
 from ..errors import NotSupported, ValidationError
 from .names import NameSet
-from .types import (BorrowType, EnumType, FlagsType, OwnType, RecordType, ResourceType,
-                    VariantType)
+from .types import (BorrowType, ComponentType, EnumType, FlagsType, FuncType, InstanceType,
+                    OwnType, RecordType, ResourceType, TypeBound, VariantType)
 
 NAMED_KINDS = (RecordType, VariantType, EnumType, FlagsType, OwnType, BorrowType)
 
@@ -47,7 +47,7 @@ class Scope:
                  "values", "types", "components", "instances", "imports", "exports",
                  "import_names", "export_names", "resource_names", "visible", "defined_resources",
                  "exported_resources", "names", "index_visibility", "instance_visibility",
-                 "deferred", "unexportable", "resource_aliases", "sizes")
+                 "deferred", "unexportable", "resource_aliases", "sizes", "visible_resources")
 
     def __init__(self, kind: str, parent: Scope | None = None, names: dict | None = None):
         self.kind = kind                 # "component" | "component-type" | "instance-type"
@@ -72,6 +72,7 @@ class Scope:
         self.resource_names: dict[tuple[str, str], ResourceType] = {}
         # id(type object) -> (object, "import" | "export"): types with an external name
         self.visible: dict[int, tuple] = {}
+        self.visible_resources: dict = {}    # ResourceType -> "import" | "export"
         self.defined_resources: set = set()      # ResourceTypes defined by this component
         self.exported_resources: set = set()
         self.resource_aliases: dict = {}         # see ValidatedComponent.resource_aliases
@@ -110,15 +111,34 @@ class Scope:
     # ---- external visibility --------------------------------------------------------------
     def make_visible(self, t, how: str) -> None:
         """Mark the named types inside `t` (records, variants, enums, flags, handles) as
-        having an external name introduced by an import or an export (`how`)."""
+        having an external name introduced by an import or an export (`how`), and the
+        resources inside it as named (their handles, wherever built, are then visible)."""
         stack = [t]
+        seen: set = set()
         while stack:
             x = stack.pop()
-            if x is None:
+            if x is None or id(x) in seen:
                 continue
+            seen.add(id(x))
             if isinstance(x, NAMED_KINDS) and id(x) not in self.visible:
                 self.visible[id(x)] = (x, how)
-            stack.extend(_parts(x))
+            if isinstance(x, (OwnType, BorrowType)):
+                self.name_resource(x.resource, how)
+            elif isinstance(x, ResourceType):
+                self.name_resource(x, how)
+            else:
+                stack.extend(_parts(x))
+                if isinstance(x, TypeBound) and isinstance(x.t, ResourceType):
+                    self.name_resource(x.t, how)
+
+    def name_resource(self, r: ResourceType, how: str) -> None:
+        """A resource with an external name: imported, or exported when it is not defined
+        here (a defined resource is named only through the index its export introduces,
+        Explainer.md "External Visibility of Types")."""
+        if how == "export" and r in self.defined_resources:
+            return
+        if self.visible_resources.get(r) != "import":
+            self.visible_resources[r] = how
 
     def mark_one(self, t, how: str) -> None:
         if isinstance(t, NAMED_KINDS):
@@ -131,7 +151,6 @@ class Scope:
 
 def _parts(t) -> tuple:
     from .subtype import children
-    from .types import ComponentType, FuncType, InstanceType, TypeBound
     if isinstance(t, FuncType):
         return tuple(p for _, p in t.params) + ((t.result,) if t.result is not None else ())
     if isinstance(t, TypeBound):

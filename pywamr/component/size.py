@@ -1,9 +1,11 @@
-"""The element-size bound of defined value types (validation's use of the ABI layout).
+"""Size bounds of defined value types: element size and nesting depth.
 
 Part of component validation: `resolve.py` calls `check_elem_size` for every defined value
 type, since Binary.md requires `elem_size(t, 'i64') < 2**28` (pointers counted as 8 bytes, so
-the bound holds on 64-bit memories too). Sizes are cached per type object, so a type built out
-of shared parts is measured once. Deliberately not the ABI's layout module (`abi/layout.py`
+the bound holds on 64-bit memories too). It also bounds the nesting depth of value types to
+MAX_DEPTH (as wasmtime does), so that the recursive walks of later phases (lifting, lowering,
+printing) stay far from Python's recursion limit. Sizes are cached per type object, so a type
+built out of shared parts is measured once. Deliberately not the ABI's layout module (`abi/layout.py`
 computes 32-bit layouts for lifting and lowering); this one only guards validation.
 Spec: CanonicalABI.md "Alignment", "Element Size".
 """
@@ -14,6 +16,7 @@ from .types import (BorrowType, FlagsType, FutureType, ListType, OwnType, PrimVa
                     RecordType, StreamType, VariantType, despecialize)
 
 MAX_ELEM_SIZE = 1 << 28
+MAX_DEPTH = 100
 PTR = 8
 
 _PRIM = {"bool": 1, "s8": 1, "u8": 1, "s16": 2, "u16": 2, "s32": 4, "u32": 4, "f32": 4,
@@ -21,17 +24,19 @@ _PRIM = {"bool": 1, "s8": 1, "u8": 1, "s16": 2, "u16": 2, "s32": 4, "u32": 4, "f
 
 
 def check_elem_size(t, cache: dict) -> None:
-    size, _ = _layout(t, cache)
+    size, _, depth = _layout(t, cache)
     if size >= MAX_ELEM_SIZE:
         raise ValidationError(f"type exceeds maximum byte size ({size} >= {MAX_ELEM_SIZE})")
+    if depth > MAX_DEPTH:
+        raise ValidationError(f"type nesting is too deep (more than {MAX_DEPTH} levels)")
 
 
 def _align_to(n: int, a: int) -> int:
     return (n + a - 1) // a * a
 
 
-def _layout(t, cache: dict) -> tuple[int, int]:
-    """(elem_size, alignment) with 8-byte pointers; cached by object identity."""
+def _layout(t, cache: dict) -> tuple[int, int, int]:
+    """(elem_size, alignment, depth) with 8-byte pointers; cached by object identity."""
     entry = cache.get(id(t))
     if entry is not None and entry[0] is t:
         return entry[1]
@@ -40,38 +45,42 @@ def _layout(t, cache: dict) -> tuple[int, int]:
     return result
 
 
-def _compute(t, cache: dict) -> tuple[int, int]:
+def _compute(t, cache: dict) -> tuple[int, int, int]:
     d = despecialize(t)
     if isinstance(d, PrimValType):
         if d.name == "string":
-            return 2 * PTR, PTR
-        return _PRIM[d.name], _PRIM[d.name]
+            return 2 * PTR, PTR, 1
+        return _PRIM[d.name], _PRIM[d.name], 1
     if isinstance(d, ListType):
+        size, align, depth = _layout(d.elem, cache)
         if d.length is None:
-            return 2 * PTR, PTR
-        size, align = _layout(d.elem, cache)
-        return size * d.length, align
+            return 2 * PTR, PTR, depth + 1
+        return size * d.length, align, depth + 1
     if isinstance(d, RecordType):
-        offset, align = 0, 1
+        offset, align, depth = 0, 1, 0
         for f in d.fields:
-            fs, fa = _layout(f.t, cache)
+            fs, fa, fd = _layout(f.t, cache)
             offset = _align_to(offset, fa) + fs
-            align = max(align, fa)
-        return _align_to(offset, align), align
+            align, depth = max(align, fa), max(depth, fd)
+        return _align_to(offset, align), align, depth + 1
     if isinstance(d, VariantType):
         n = len(d.cases)
         disc = 1 if n <= 1 << 8 else 2 if n <= 1 << 16 else 4
-        case_size, case_align = 0, 1
+        case_size, case_align, depth = 0, 1, 0
         for c in d.cases:
             if c.t is not None:
-                cs, ca = _layout(c.t, cache)
+                cs, ca, cd = _layout(c.t, cache)
                 case_size, case_align = max(case_size, cs), max(case_align, ca)
+                depth = max(depth, cd)
         align = max(disc, case_align)
-        return _align_to(_align_to(disc, case_align) + case_size, align), align
+        return _align_to(_align_to(disc, case_align) + case_size, align), align, depth + 1
     if isinstance(d, FlagsType):
         n = len(d.labels)
         size = 1 if n <= 8 else 2 if n <= 16 else 4
-        return size, size
-    if isinstance(d, (OwnType, BorrowType, StreamType, FutureType)):
-        return 4, 4
+        return size, size, 1
+    if isinstance(d, (OwnType, BorrowType)):
+        return 4, 4, 1
+    if isinstance(d, (StreamType, FutureType)):
+        depth = 0 if d.t is None else _layout(d.t, cache)[2]
+        return 4, 4, depth + 1
     raise ValidationError(f"cannot measure {type(t).__name__}")

@@ -24,53 +24,84 @@ class TypeMismatch(Exception):
 
 # ---- substitution -----------------------------------------------------------------------------
 
-def substitute(t, mapping: dict):
-    """`t` with every resource in `mapping` (ResourceType -> ResourceType) replaced. Returns
-    `t` itself when nothing changes, so object identity (used for external visibility) is
-    kept wherever possible."""
+def substitute(t, mapping: dict, memo: dict | None = None):
+    """`t` with every resource in `mapping` (ResourceType -> ResourceType) replaced, and every
+    `(eq T)`-imported type bound to an argument (`mapping[id(T)] = (T, argument)`).
+
+    Returns `t` itself when nothing changes, and the same new object for every occurrence of
+    one original within a call (or within all calls sharing `memo`), so object identity (used
+    for external visibility) is kept wherever possible; shared parts are visited once."""
     if not mapping or t is None:
         return t
+    if memo is None:
+        memo = {}
+    return _substitute(t, mapping, memo)
+
+
+def _substitute(t, mapping: dict, memo: dict):
+    if t is None:
+        return None
     if isinstance(t, ResourceType):
         return mapping.get(t, t)
-    replaced = mapping.get(id(t))        # an `(eq T)` type import bound to an argument
-    if replaced is not None:
+    replaced = mapping.get(id(t))
+    if replaced is not None and replaced[0] is t:
         return replaced[1]
+    done = memo.get(id(t))
+    if done is not None and done[0] is t:
+        return done[1]
+    result = _rebuild(t, mapping, memo)
+    memo[id(t)] = (t, result)
+    return result
+
+
+def _rebuild(t, mapping: dict, memo: dict):
+    def sub(x):
+        return _substitute(x, mapping, memo)
+
     if isinstance(t, (OwnType, BorrowType)):
         r = mapping.get(t.resource, t.resource)
         return t if r is t.resource else type(t)(r)
     if isinstance(t, ListType):
-        e = substitute(t.elem, mapping)
+        e = sub(t.elem)
         return t if e is t.elem else ListType(e, t.length)
     if isinstance(t, RecordType):
-        fields = tuple(FieldType(f.label, substitute(f.t, mapping)) for f in t.fields)
+        fields = tuple(FieldType(f.label, sub(f.t)) for f in t.fields)
         return t if all(a.t is b.t for a, b in zip(fields, t.fields)) else RecordType(fields)
     if isinstance(t, VariantType):
-        cases = tuple(CaseType(c.label, substitute(c.t, mapping)) for c in t.cases)
+        cases = tuple(CaseType(c.label, sub(c.t)) for c in t.cases)
         return t if all(a.t is b.t for a, b in zip(cases, t.cases)) else VariantType(cases)
     if isinstance(t, TupleType):
-        elems = tuple(substitute(e, mapping) for e in t.elems)
+        elems = tuple(sub(e) for e in t.elems)
         return t if all(a is b for a, b in zip(elems, t.elems)) else TupleType(elems)
     if isinstance(t, (OptionType, StreamType, FutureType)):
-        inner = substitute(t.t, mapping)
+        inner = sub(t.t)
         return t if inner is t.t else type(t)(inner)
     if isinstance(t, ResultType):
-        ok, err = substitute(t.ok, mapping), substitute(t.error, mapping)
+        ok, err = sub(t.ok), sub(t.error)
         return t if ok is t.ok and err is t.error else ResultType(ok, err)
     if isinstance(t, FuncType):
-        params = tuple((n, substitute(p, mapping)) for n, p in t.params)
-        result = substitute(t.result, mapping)
+        params = tuple((n, sub(p)) for n, p in t.params)
+        result = sub(t.result)
         if result is t.result and all(a[1] is b[1] for a, b in zip(params, t.params)):
             return t
         return FuncType(params, result, t.is_async)
     if isinstance(t, TypeBound):
-        inner = substitute(t.t, mapping)
+        inner = sub(t.t)
         return t if inner is t.t else TypeBound(t.kind, inner)
     if isinstance(t, InstanceType):
-        return InstanceType(tuple((n, substitute(e, mapping)) for n, e in t.exports))
+        exports = _sub_items(t.exports, sub)
+        return t if exports is t.exports else InstanceType(exports)
     if isinstance(t, ComponentType):
-        return ComponentType(tuple((n, substitute(e, mapping)) for n, e in t.imports),
-                             tuple((n, substitute(e, mapping)) for n, e in t.exports))
+        imports, exports = _sub_items(t.imports, sub), _sub_items(t.exports, sub)
+        if imports is t.imports and exports is t.exports:
+            return t
+        return ComponentType(imports, exports)
     return t
+
+
+def _sub_items(items: tuple, sub) -> tuple:
+    new = tuple((n, sub(e)) for n, e in items)
+    return items if all(a[1] is b[1] for a, b in zip(new, items)) else new
 
 
 def abstract_resources(t, out: list) -> list:
@@ -95,7 +126,8 @@ def refresh_exports(exports, mapping: dict, fresh: list | None = None) -> tuple:
                 mapping[r] = ResourceType(r.name, rep=r.rep)
                 if fresh is not None:
                     fresh.append(mapping[r])
-    return tuple((n, substitute(e, mapping)) for n, e in exports)
+    memo: dict = {}
+    return tuple((n, substitute(e, mapping, memo)) for n, e in exports)
 
 
 # ---- subtyping --------------------------------------------------------------------------------
@@ -106,9 +138,10 @@ def is_subtype(actual, expected, mapping: dict) -> None:
     `mapping` maps the expected side's abstract resources to the actual resources they are
     bound to; it is extended as `(sub resource)` bounds are matched, and applied to the
     expected side before comparing. Raises TypeMismatch with a reason."""
+    original = expected
     expected = substitute(expected, mapping)
     if isinstance(expected, TypeBound):
-        _type_bound(actual, expected, mapping)
+        _type_bound(actual, expected, mapping, original)
     elif isinstance(expected, FuncType):
         if not isinstance(actual, FuncType):
             raise TypeMismatch(f"expected func, found {_kind(actual)}")
@@ -143,7 +176,7 @@ def _kind(t) -> str:
     return type(t).__name__
 
 
-def _type_bound(actual, expected: TypeBound, mapping: dict) -> None:
+def _type_bound(actual, expected: TypeBound, mapping: dict, original: TypeBound) -> None:
     if not isinstance(actual, TypeBound):
         raise TypeMismatch(f"expected type, found {_kind(actual)}")
     if expected.kind == "sub-resource":
@@ -157,10 +190,11 @@ def _type_bound(actual, expected: TypeBound, mapping: dict) -> None:
         return
     if actual.t != expected.t:
         raise TypeMismatch("type mismatch in type export")
-    if actual.t is not expected.t:
-        # substitute the argument for later uses of the imported type (keyed by identity:
-        # structurally equal types are distinct names); the pair keeps the key alive
-        mapping[id(expected.t)] = (expected.t, actual.t)
+    # substitute the argument for later uses of the imported type (keyed by identity:
+    # structurally equal types are distinct names); the pair keeps the key alive
+    for bound in (original, expected):
+        if bound.t is not actual.t:
+            mapping[id(bound.t)] = (bound.t, actual.t)
 
 
 def _func(actual: FuncType, expected: FuncType) -> None:

@@ -12,7 +12,14 @@ Embedded core modules are validated here with `pywamr.validate` (the engine comp
 ValidatedModule later). Deliberately does not instantiate anything, and refuses what pywamr
 does not run (values, start, async) with `NotSupported`. Helpers: `resolve.py` (types,
 imports, exports, aliases), `canon.py` (canonical definitions), `subtype.py` (type checking),
-`names.py` (name rules), `scope.py` (index spaces).
+`names.py` (name rules), `scope.py` (index spaces), `visibility.py` (external names),
+`size.py` (size and depth bounds).
+
+Resource types are objects compared by identity: one per `resource` definition, per
+`(sub resource)` import, and per abstract resource an instantiation exports (validation
+instantiates types, not components, so these are type-level identities; a runtime resource
+per component instance is the planner's to make). An export ascribed `(sub resource)` gets
+a fresh ResourceType standing for the exported one (`ValidatedComponent.resource_aliases`).
 """
 from __future__ import annotations
 
@@ -275,6 +282,9 @@ class _ComponentValidator:
             s.instance_visibility[index] = "export"
             s.make_visible(ext, "export")
         declare_export(s, d.name, ext)
+        if isinstance(ext, TypeBound) and isinstance(ext.t, ResourceType) and \
+                ext.t.name == "resource":
+            ext.t.name = d.name.name        # for messages: the resource's exported name
         return ext
 
     def _type_export(self, t) -> TypeBound:

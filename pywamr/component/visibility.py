@@ -41,7 +41,8 @@ def _invalid(scope: Scope, t, how: str, contents_only: bool, extra) -> bool:
         if isinstance(x, NAMED_KINDS):
             if scope.visibility(x) in allowed or id(x) in extra:
                 continue
-            if isinstance(x, (OwnType, BorrowType)) and id(x.resource) in extra:
+            if isinstance(x, (OwnType, BorrowType)) and (
+                    id(x.resource) in extra or scope.visible_resources.get(x.resource) in allowed):
                 continue
             return True
         if isinstance(x, InstanceType):

