@@ -38,6 +38,7 @@ BUMP_WAT = """
 """
 
 _ENGINE = None
+_MODULES: dict = {}
 
 
 def engine() -> Engine:
@@ -53,7 +54,9 @@ class Guest:
     def __init__(self, extra: str = "", imports: dict | None = None, imports_wat: str = "",
                  parent: ComponentInstance | None = None, name: str = "guest"):
         text = f"(module {imports_wat} {BUMP_WAT} {extra})"
-        module = Module(engine(), wat(text))
+        module = _MODULES.get(text)
+        if module is None:
+            module = _MODULES[text] = Module(engine(), wat(text))
         linker = Linker(engine())
         for (mod, field), func in (imports or {}).items():
             linker.define(mod, field, func)
