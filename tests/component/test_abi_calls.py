@@ -339,3 +339,16 @@ def test_lowered_call_traps_when_may_leave_is_clear():
     lowered = canon_lower(g.opts(), g.state, lambda: None, fn([]))
     g.state.may_leave = False
     assert trap_of(lowered.call).code is TrapCode.CANNOT_LEAVE_COMPONENT
+
+
+def test_bad_host_argument_does_not_poison(callee):
+    strlen = canon_lift(callee.opts(), callee.state, callee.func("strlen"), fn([STRING], U32))
+    with pytest.raises(TypeError):
+        strlen(5)
+    assert strlen("four") == 4
+
+
+def test_flags_accept_the_spec_dict_form(callee):
+    from pywamr.component.abi import lower_flat
+    t = FlagsType(("a", "b", "c"))
+    assert lower_flat(callee.cx(), {"a": True, "b": False, "c": True}, t) == [0b101]

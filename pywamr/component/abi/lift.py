@@ -8,7 +8,9 @@ Sits at the top of `component/abi`, over `flat.py`; the instantiation plan calls
   arguments into the callee (spilling past 16 flat values into memory from `realloc`), calls the
   core function, lifts the result (through the returned pointer past 1 flat value), checks that
   the callee dropped every borrow it was given, hands the result to the caller, runs
-  `post-return` with `may_leave` cleared, and restores `may_enter`.
+  `post-return` with `may_leave` cleared, and restores `may_enter`. A malformed argument from
+  the host (`TypeError`/`ValueError` while lowering) restores `may_enter` and re-raises; what
+  was already lowered (memory from `realloc`, handles) stays with the callee.
 - `canon_lower(opts, inst, callee, ft)` returns a core `Function` (internal representation in
   and out) to import into a core module: it traps unless `may_leave`, lifts the arguments out of
   the caller's memory (or the spilled tuple), calls `callee` (a `LiftedFunction`, entered with
@@ -72,7 +74,7 @@ class LiftedFunction:
 
     __slots__ = ("ft", "opts", "inst", "core_function", "core_type", "name", "_call",
                  "_lower_params", "_lift_results", "_cx", "_borrows", "_post_return",
-                 "_n_results", "_entering")
+                 "_n_results", "_n_params", "_entering")
 
     def __init__(self, opts: CanonicalOptions, inst, core_function, ft: FuncType,
                  name: str = "lifted"):
@@ -88,6 +90,7 @@ class LiftedFunction:
         self._lower_params = values_lowerer(ft.param_types, MAX_FLAT_PARAMS)
         self._lift_results = values_lifter(ft.result_types, MAX_FLAT_RESULTS)
         self._n_results = len(self.core_type.results)
+        self._n_params = len(ft.params)
         self._cx = LiftLowerContext(opts, inst)
         self._borrows = any(contains_borrow(t) for t in ft.param_types)
         post = opts.post_return
@@ -106,10 +109,11 @@ class LiftedFunction:
             return result
 
     def invoke(self, caller, args, on_resolve=None):
-        ft = self.ft
-        if len(args) != len(ft.params):
-            raise TypeError(f"{self.name} expects {len(ft.params)} arguments, got {len(args)}")
-        entering = self.entering_set(caller)
+        if len(args) != self._n_params:
+            raise TypeError(f"{self.name} expects {self._n_params} arguments, got {len(args)}")
+        entering = self._entering.get(caller)
+        if entering is None:
+            entering = self.entering_set(caller)
         for i in entering:
             if not i.may_enter:
                 raise Trap(TrapCode.CANNOT_ENTER_COMPONENT)
@@ -117,7 +121,12 @@ class LiftedFunction:
             i.may_enter = False
         task = Task() if self._borrows else None
         cx = self._cx if task is None else self._cx.with_scope(task)
-        flat_args = self._lower_params(cx, args)
+        try:
+            flat_args = self._lower_params(cx, args)
+        except (TypeError, ValueError):
+            for i in entering:      # a malformed host value: refused, the callee not poisoned
+                i.may_enter = True
+            raise
         ret = self._call(*flat_args)
         if not self._n_results:
             flat_results = []
