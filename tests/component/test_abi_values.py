@@ -354,3 +354,37 @@ def test_spilled_pointer_checked(guest):
     assert trap_of(values_lifter(types, 16), guest.cx(), [4]).code is TrapCode.UNALIGNED_POINTER
     assert trap_of(values_lifter(types, 16), guest.cx(), [len(guest.memory.data) - 8]).code \
         is TrapCode.MEMORY_OUT_OF_BOUNDS
+
+
+# ---- garbage from the guest: a value or a trap, never another exception ---------------------
+
+@pytest.mark.parametrize("encoding", ["utf8", "utf16", "latin1+utf16"])
+def test_random_guest_data_lifts_or_traps(encoding):
+    import random
+    rng = random.Random(1234)
+    g = Guest()
+    size = len(g.memory.data)
+    types = sorted({t for t, _ in ROUND_TRIPS}, key=repr)
+    outcomes = {"value": 0, "trap": 0}
+    for _ in range(3000):
+        t = rng.choice(types)
+        g.memory.data[0:size] = rng.randbytes(size) if rng.random() < 0.3 else bytes(
+            rng.choice((0, 1, 2, 255)) for _ in range(64)) * (size // 64)
+        flat = []
+        for kind in flatten_type(t):
+            if kind in ("f32", "f64"):
+                flat.append(rng.choice((0.0, -1.5, float("nan"), float("inf"))))
+            else:
+                bits = 32 if kind == "i32" else 64
+                flat.append(rng.choice((0, 1, 2, 3, rng.randrange(64), rng.randrange(size),
+                                        size - rng.randrange(16), rng.getrandbits(bits),
+                                        (1 << bits) - 1)))
+        cx = g.cx(encoding)
+        for attempt in (lambda: lift_flat(cx, flat, t),
+                        lambda: load(cx, rng.randrange(size // 2) & -alignment(t), t)):
+            try:
+                attempt()
+                outcomes["value"] += 1
+            except Trap:
+                outcomes["trap"] += 1
+    assert outcomes["value"] > 100 and outcomes["trap"] > 100
