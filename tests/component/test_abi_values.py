@@ -228,10 +228,59 @@ def test_utf16_lengths_count_code_units(guest):
     assert n == 2 and guest.bytes(ptr, 2) == b"\xe9\xe9"
 
 
-def test_one_realloc_per_string(guest):
-    before = guest.realloc_calls
-    lower_flat(guest.cx("latin1+utf16"), "\u20ac" * 10, STRING)
-    assert guest.realloc_calls == before + 1
+class LoggingRealloc:
+    """A Python realloc over a guest memory: bump allocation that copies, logging each call."""
+
+    def __init__(self, guest):
+        from pywamr.binary.types import FuncType as CoreFuncType, I32
+        from pywamr.runtime.objects import Function
+        self.guest, self.calls, self.bump = guest, [], 40000
+        self.function = Function(CoreFuncType((I32,) * 4, (I32,)), self.realloc)
+
+    def realloc(self, old, old_size, align, size):
+        ptr = -(-self.bump // align) * align
+        self.bump = ptr + size
+        data = self.guest.memory.data
+        data[ptr:ptr + min(old_size, size)] = data[old:old + min(old_size, size)]
+        self.calls.append((old != 0, old_size, align, size))
+        return ptr
+
+
+@pytest.mark.parametrize("src, dst, text, calls", [
+    ("utf8", "utf8", "abc", [(False, 0, 1, 3)]),
+    ("utf8", "utf16", "\xe9", [(False, 0, 2, 4), (True, 4, 2, 2)]),
+    ("utf8", "latin1+utf16", "abc", [(False, 0, 2, 3)]),
+    ("utf8", "latin1+utf16", "\xe9", [(False, 0, 2, 2), (True, 2, 2, 1)]),
+    ("utf8", "latin1+utf16", "a\u20ac",
+     [(False, 0, 2, 4), (True, 4, 2, 8), (True, 8, 2, 4)]),
+    ("utf16", "utf8", "a\xe9", [(False, 0, 1, 2), (True, 2, 1, 6), (True, 6, 1, 3)]),
+    ("utf16", "utf8", "ab", [(False, 0, 1, 2)]),
+    ("utf16", "utf16", "\U0001F600", [(False, 0, 2, 4)]),
+    ("utf16", "latin1+utf16", "ab", [(False, 0, 2, 2)]),
+    ("latin1+utf16", "utf8", "\xe9", [(False, 0, 1, 1), (True, 1, 1, 2)]),
+    ("latin1+utf16", "utf16", "\xe9\xe9", [(False, 0, 2, 4)]),
+    ("latin1+utf16", "latin1+utf16", "\xe9", [(False, 0, 2, 1)]),
+    ("latin1+utf16", "latin1+utf16", "\u03a3", [(False, 0, 2, 2)]),
+])
+def test_string_realloc_calls_follow_the_spec(guest, src, dst, text, calls):
+    from pywamr.component.abi import CanonicalOptions, LiftLowerContext
+    log = LoggingRealloc(guest)
+    cx = LiftLowerContext(CanonicalOptions(guest.memory, dst, log.function), guest.state,
+                          src_encoding=src)
+    flat = lower_flat(cx, text, STRING)
+    assert log.calls == calls
+    assert lift_flat(cx, flat, STRING) == text
+
+
+def test_transcoding_traps_on_a_misaligned_growth(guest):
+    """wasmtime's strings.wast: utf16 -> latin1+utf16 whose growth realloc is misaligned."""
+    from pywamr.binary.types import FuncType as CoreFuncType, I32
+    from pywamr.component.abi import CanonicalOptions, LiftLowerContext
+    from pywamr.runtime.objects import Function
+    bad = Function(CoreFuncType((I32,) * 4, (I32,)), lambda old, *rest: 3 if old else 2)
+    cx = LiftLowerContext(CanonicalOptions(guest.memory, "latin1+utf16", bad), guest.state,
+                          src_encoding="utf16")
+    assert trap_of(lower_flat, cx, "A\u03a3", STRING).code is TrapCode.UNALIGNED_POINTER
 
 
 # ---- traps ----------------------------------------------------------------------------------

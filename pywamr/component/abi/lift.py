@@ -68,9 +68,11 @@ def _check_options(opts: CanonicalOptions, ft: FuncType, context: str) -> None:
 
 class LiftedFunction:
     """A component function made by `canon lift`. `f(*args)` calls it from the host and
-    returns the result value (None without a result); `invoke(caller, args, on_resolve)` is the
-    general entry: `caller` is the calling `ComponentInstance` (None: the host) and
-    `on_resolve(result)`, when given, consumes the result before `post-return` runs."""
+    returns the result value (None without a result); `invoke(caller, args, on_resolve,
+    src_encoding)` is the general entry: `caller` is the calling `ComponentInstance` (None: the
+    host), `on_resolve(result)`, when given, consumes the result before `post-return` runs, and
+    `src_encoding` is the string encoding the arguments were lifted with ("utf8" for the
+    host's strings; it decides the `realloc` pattern of string lowering)."""
 
     __slots__ = ("ft", "opts", "inst", "core_function", "core_type", "name", "_call",
                  "_lower_params", "_lift_results", "_cx", "_borrows", "_post_return",
@@ -108,7 +110,7 @@ class LiftedFunction:
             result = self._entering[caller] = self.inst.entering_set(caller)
             return result
 
-    def invoke(self, caller, args, on_resolve=None):
+    def invoke(self, caller, args, on_resolve=None, src_encoding: str = "utf8"):
         if len(args) != self._n_params:
             raise TypeError(f"{self.name} expects {self._n_params} arguments, got {len(args)}")
         entering = self._entering.get(caller)
@@ -120,7 +122,9 @@ class LiftedFunction:
         for i in entering:
             i.may_enter = False
         task = Task() if self._borrows else None
-        cx = self._cx if task is None else self._cx.with_scope(task)
+        cx = self._cx
+        if task is not None or src_encoding != "utf8":
+            cx = cx.copy(task, src_encoding)
         try:
             flat_args = self._lower_params(cx, args)
         except (TypeError, ValueError):
@@ -173,9 +177,12 @@ def canon_lower(opts: CanonicalOptions, inst, callee, ft: FuncType,
     spill_results = len(flatten_types(ft.result_types)) > MAX_FLAT_RESULTS
     lower_results = values_lowerer(ft.result_types, MAX_FLAT_RESULTS, out_param=spill_results)
     has_result = ft.result is not None
-    base_cx = LiftLowerContext(opts, inst)
-    borrows = any(contains_borrow(t) for t in ft.param_types)
     lifted = callee if isinstance(callee, LiftedFunction) else None
+    encoding = opts.string_encoding
+    # the results are lowered from strings lifted by the callee (the host's are UTF-8)
+    base_cx = LiftLowerContext(opts, inst, None,
+                               lifted.opts.string_encoding if lifted is not None else "utf8")
+    borrows = any(contains_borrow(t) for t in ft.param_types)
 
     def lowered(*flat_args):
         if not inst.may_leave:
@@ -191,7 +198,7 @@ def canon_lower(opts: CanonicalOptions, inst, callee, ft: FuncType,
             flat_results = lower_results(cx, (result,) if has_result else (), out_ptr)
 
         if lifted is not None:
-            lifted.invoke(inst, args, on_resolve)
+            lifted.invoke(inst, args, on_resolve, encoding)
         else:
             on_resolve(callee(*args))
         if subtask is not None:
