@@ -437,3 +437,10 @@ def test_random_guest_data_lifts_or_traps(encoding):
             except Trap:
                 outcomes["trap"] += 1
     assert outcomes["value"] > 100 and outcomes["trap"] > 100
+
+
+def test_zero_sized_elements_cannot_make_huge_lists(guest):
+    # empty flags take no bytes; the length limit still counts one byte per element
+    assert trap_of(lift_flat, guest.cx(), [0, 1 << 28], ListType(flags(0))).code \
+        is TrapCode.LENGTH_TOO_LARGE
+    assert lift_flat(guest.cx(), [0, 3], ListType(flags(0))) == [frozenset()] * 3

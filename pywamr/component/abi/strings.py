@@ -19,6 +19,8 @@ Deliberately does no other transcoding: Python's codecs do the work. Spec: Canon
 """
 from __future__ import annotations
 
+import re
+
 from ...errors import Trap, TrapCode
 from .options import MAX_STRING_BYTE_LENGTH, UTF16_TAG, check_range
 
@@ -88,12 +90,13 @@ def store_string_copy(cx, encoded: bytes, code_units: int, unit_size: int, align
     return ptr, code_units
 
 
+_ABOVE = {0x80: re.compile("[^\x00-\x7f]"), 0x100: re.compile("[^\x00-\xff]")}
+
+
 def _first_above(src: str, limit: int) -> int:
-    """Index of the first code point >= limit (len(src) if none)."""
-    for i, c in enumerate(src):
-        if ord(c) >= limit:
-            return i
-    return len(src)
+    """Index of the first code point >= limit (0x80 or 0x100; len(src) if none)."""
+    match = _ABOVE[limit].search(src)
+    return len(src) if match is None else match.start()
 
 
 def store_string_to_utf8(cx, src: str, src_code_units: int, worst_case_size: int):
