@@ -2,7 +2,7 @@
 
 `Guest(extra)` assembles a core module (memory "memory" of one page, a bump allocator from
 1024 exported as "realloc", a call counter "realloc_calls", plus the WAT in `extra`) and
-instantiates it on the interp engine with the given imports; `guest.opts(encoding)` gives the
+instantiates it on the interp engine (or `engine_kind`) with the given imports; `guest.opts(encoding)` gives the
 canonical options over it.
 """
 from __future__ import annotations
@@ -37,27 +37,30 @@ BUMP_WAT = """
     (local.get $ptr))
 """
 
-_ENGINE = None
+_ENGINES: dict = {}
+_MODULES: dict = {}
 
 
-def engine() -> Engine:
-    global _ENGINE
-    if _ENGINE is None:
-        _ENGINE = Engine("interp")
-    return _ENGINE
+def engine(kind: str = "interp") -> Engine:
+    if kind not in _ENGINES:
+        _ENGINES[kind] = Engine(kind)
+    return _ENGINES[kind]
 
 
 class Guest:
     """A core instance with memory and realloc; `imports` maps (module, name) to Functions."""
 
     def __init__(self, extra: str = "", imports: dict | None = None, imports_wat: str = "",
-                 parent: ComponentInstance | None = None, name: str = "guest"):
+                 parent: ComponentInstance | None = None, name: str = "guest",
+                 engine_kind: str = "interp"):
         text = f"(module {imports_wat} {BUMP_WAT} {extra})"
-        module = Module(engine(), wat(text))
-        linker = Linker(engine())
+        module = _MODULES.get((text, engine_kind))
+        if module is None:
+            module = _MODULES[text, engine_kind] = Module(engine(engine_kind), wat(text))
+        linker = Linker(engine(engine_kind))
         for (mod, field), func in (imports or {}).items():
             linker.define(mod, field, func)
-        self.instance = linker.instantiate(Store(engine()), module)
+        self.instance = linker.instantiate(Store(engine(engine_kind)), module)
         self.exports = self.instance.state.exports
         self.memory = self.exports["memory"]
         self.realloc = self.exports["realloc"]

@@ -6,10 +6,10 @@ import pytest
 
 from pywamr.binary.types import FuncType as CoreFuncType, I32
 from pywamr.component.abi import canon_lift, canon_lower, flatten_functype
-from pywamr.component.state import ComponentInstance
 from pywamr.component.types import (F32, F64, S8, STRING, U8, U32, U64, CaseType, FieldType,
                                     FlagsType, FuncType, ListType, OptionType, RecordType,
-                                    ResultType, TupleType, VariantType, CHAR, BOOL, EnumType)
+                                    ResultType, TupleType, VariantType, CHAR, BOOL,
+                                    EnumType)
 from pywamr.errors import Trap, TrapCode
 
 from component.abi_testlib import Guest, LateFunction
@@ -188,7 +188,7 @@ CALLER_WAT = """
 
 @pytest.mark.parametrize("caller_encoding, callee_encoding", [
     ("utf8", "utf16"), ("utf16", "utf8"), ("latin1+utf16", "utf16"), ("utf16", "latin1+utf16")])
-def test_core_caller_calls_lowered_import(caller_encoding, callee_encoding):
+def test_core_caller_calls_lowered_import(caller_encoding, callee_encoding, engine_kind):
     text = "core \u20ac caller \U0001F600"
     if caller_encoding == "utf8":
         raw, units = text.encode("utf-8"), len(text.encode("utf-8"))
@@ -199,8 +199,9 @@ def test_core_caller_calls_lowered_import(caller_encoding, callee_encoding):
     ft = fn([STRING], STRING)
     late = LateFunction(flatten_functype(ft, "lower"))
     a = Guest(CALLER_WAT % (escaped, units), {("b", "echo"): late.function},
-              '(import "b" "echo" (func $echo (param i32 i32 i32)))', name="caller")
-    b = Guest(CALLEE_WAT, name="callee")
+              '(import "b" "echo" (func $echo (param i32 i32 i32)))', name="caller",
+              engine_kind=engine_kind)
+    b = Guest(CALLEE_WAT, name="callee", engine_kind=engine_kind)
     lifted_b = canon_lift(b.opts(callee_encoding, post_return="echo_string_post"), b.state,
                           b.func("echo_string"), ft)
     late.bind(canon_lower(a.opts(caller_encoding), a.state, lifted_b, ft))
@@ -313,18 +314,20 @@ LEAVE_WAT = """
 """
 
 
-def test_post_return_may_not_leave():
+def test_post_return_may_not_leave(engine_kind):
     late = LateFunction(CoreFuncType((), ()))
-    g = Guest(LEAVE_WAT, {("x", "imp"): late.function}, '(import "x" "imp" (func $imp))')
+    g = Guest(LEAVE_WAT, {("x", "imp"): late.function}, '(import "x" "imp" (func $imp))',
+              engine_kind=engine_kind)
     late.bind(canon_lower(g.opts(), g.state, lambda: None, fn([])))
     f = canon_lift(g.opts(post_return="post"), g.state, g.func("f"), fn([U32], U32))
     assert trap_of(f, 1).code is TrapCode.CANNOT_LEAVE_COMPONENT
 
 
-def test_realloc_may_not_leave():
+def test_realloc_may_not_leave(engine_kind):
     from pywamr.component.abi import CanonicalOptions
     late = LateFunction(CoreFuncType((), ()))
-    g = Guest(LEAVE_WAT, {("x", "imp"): late.function}, '(import "x" "imp" (func $imp))')
+    g = Guest(LEAVE_WAT, {("x", "imp"): late.function}, '(import "x" "imp" (func $imp))',
+              engine_kind=engine_kind)
     late.bind(canon_lower(g.opts(), g.state, lambda: None, fn([])))
     opts = CanonicalOptions(g.memory, "utf8", g.func("bad_realloc"))
     strlen = canon_lift(opts, g.state, g.func("strlen"), fn([STRING], U32))
@@ -336,3 +339,16 @@ def test_lowered_call_traps_when_may_leave_is_clear():
     lowered = canon_lower(g.opts(), g.state, lambda: None, fn([]))
     g.state.may_leave = False
     assert trap_of(lowered.call).code is TrapCode.CANNOT_LEAVE_COMPONENT
+
+
+def test_bad_host_argument_does_not_poison(callee):
+    strlen = canon_lift(callee.opts(), callee.state, callee.func("strlen"), fn([STRING], U32))
+    with pytest.raises(TypeError):
+        strlen(5)
+    assert strlen("four") == 4
+
+
+def test_flags_accept_the_spec_dict_form(callee):
+    from pywamr.component.abi import lower_flat
+    t = FlagsType(("a", "b", "c"))
+    assert lower_flat(callee.cx(), {"a": True, "b": False, "c": True}, t) == [0b101]

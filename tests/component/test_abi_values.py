@@ -228,10 +228,59 @@ def test_utf16_lengths_count_code_units(guest):
     assert n == 2 and guest.bytes(ptr, 2) == b"\xe9\xe9"
 
 
-def test_one_realloc_per_string(guest):
-    before = guest.realloc_calls
-    lower_flat(guest.cx("latin1+utf16"), "\u20ac" * 10, STRING)
-    assert guest.realloc_calls == before + 1
+class LoggingRealloc:
+    """A Python realloc over a guest memory: bump allocation that copies, logging each call."""
+
+    def __init__(self, guest):
+        from pywamr.binary.types import FuncType as CoreFuncType, I32
+        from pywamr.runtime.objects import Function
+        self.guest, self.calls, self.bump = guest, [], 40000
+        self.function = Function(CoreFuncType((I32,) * 4, (I32,)), self.realloc)
+
+    def realloc(self, old, old_size, align, size):
+        ptr = -(-self.bump // align) * align
+        self.bump = ptr + size
+        data = self.guest.memory.data
+        data[ptr:ptr + min(old_size, size)] = data[old:old + min(old_size, size)]
+        self.calls.append((old != 0, old_size, align, size))
+        return ptr
+
+
+@pytest.mark.parametrize("src, dst, text, calls", [
+    ("utf8", "utf8", "abc", [(False, 0, 1, 3)]),
+    ("utf8", "utf16", "\xe9", [(False, 0, 2, 4), (True, 4, 2, 2)]),
+    ("utf8", "latin1+utf16", "abc", [(False, 0, 2, 3)]),
+    ("utf8", "latin1+utf16", "\xe9", [(False, 0, 2, 2), (True, 2, 2, 1)]),
+    ("utf8", "latin1+utf16", "a\u20ac",
+     [(False, 0, 2, 4), (True, 4, 2, 8), (True, 8, 2, 4)]),
+    ("utf16", "utf8", "a\xe9", [(False, 0, 1, 2), (True, 2, 1, 6), (True, 6, 1, 3)]),
+    ("utf16", "utf8", "ab", [(False, 0, 1, 2)]),
+    ("utf16", "utf16", "\U0001F600", [(False, 0, 2, 4)]),
+    ("utf16", "latin1+utf16", "ab", [(False, 0, 2, 2)]),
+    ("latin1+utf16", "utf8", "\xe9", [(False, 0, 1, 1), (True, 1, 1, 2)]),
+    ("latin1+utf16", "utf16", "\xe9\xe9", [(False, 0, 2, 4)]),
+    ("latin1+utf16", "latin1+utf16", "\xe9", [(False, 0, 2, 1)]),
+    ("latin1+utf16", "latin1+utf16", "\u03a3", [(False, 0, 2, 2)]),
+])
+def test_string_realloc_calls_follow_the_spec(guest, src, dst, text, calls):
+    from pywamr.component.abi import CanonicalOptions, LiftLowerContext
+    log = LoggingRealloc(guest)
+    cx = LiftLowerContext(CanonicalOptions(guest.memory, dst, log.function), guest.state,
+                          src_encoding=src)
+    flat = lower_flat(cx, text, STRING)
+    assert log.calls == calls
+    assert lift_flat(cx, flat, STRING) == text
+
+
+def test_transcoding_traps_on_a_misaligned_growth(guest):
+    """wasmtime's strings.wast: utf16 -> latin1+utf16 whose growth realloc is misaligned."""
+    from pywamr.binary.types import FuncType as CoreFuncType, I32
+    from pywamr.component.abi import CanonicalOptions, LiftLowerContext
+    from pywamr.runtime.objects import Function
+    bad = Function(CoreFuncType((I32,) * 4, (I32,)), lambda old, *rest: 3 if old else 2)
+    cx = LiftLowerContext(CanonicalOptions(guest.memory, "latin1+utf16", bad), guest.state,
+                          src_encoding="utf16")
+    assert trap_of(lower_flat, cx, "A\u03a3", STRING).code is TrapCode.UNALIGNED_POINTER
 
 
 # ---- traps ----------------------------------------------------------------------------------
@@ -354,3 +403,44 @@ def test_spilled_pointer_checked(guest):
     assert trap_of(values_lifter(types, 16), guest.cx(), [4]).code is TrapCode.UNALIGNED_POINTER
     assert trap_of(values_lifter(types, 16), guest.cx(), [len(guest.memory.data) - 8]).code \
         is TrapCode.MEMORY_OUT_OF_BOUNDS
+
+
+# ---- garbage from the guest: a value or a trap, never another exception ---------------------
+
+@pytest.mark.parametrize("encoding", ["utf8", "utf16", "latin1+utf16"])
+def test_random_guest_data_lifts_or_traps(encoding):
+    import random
+    rng = random.Random(1234)
+    g = Guest()
+    size = len(g.memory.data)
+    types = sorted({t for t, _ in ROUND_TRIPS}, key=repr)
+    outcomes = {"value": 0, "trap": 0}
+    for _ in range(3000):
+        t = rng.choice(types)
+        g.memory.data[0:size] = rng.randbytes(size) if rng.random() < 0.3 else bytes(
+            rng.choice((0, 1, 2, 255)) for _ in range(64)) * (size // 64)
+        flat = []
+        for kind in flatten_type(t):
+            if kind in ("f32", "f64"):
+                flat.append(rng.choice((0.0, -1.5, float("nan"), float("inf"))))
+            else:
+                bits = 32 if kind == "i32" else 64
+                flat.append(rng.choice((0, 1, 2, 3, rng.randrange(64), rng.randrange(size),
+                                        size - rng.randrange(16), rng.getrandbits(bits),
+                                        (1 << bits) - 1)))
+        cx = g.cx(encoding)
+        for attempt in (lambda: lift_flat(cx, flat, t),
+                        lambda: load(cx, rng.randrange(size // 2) & -alignment(t), t)):
+            try:
+                attempt()
+                outcomes["value"] += 1
+            except Trap:
+                outcomes["trap"] += 1
+    assert outcomes["value"] > 100 and outcomes["trap"] > 100
+
+
+def test_zero_sized_elements_cannot_make_huge_lists(guest):
+    # empty flags take no bytes; the length limit still counts one byte per element
+    assert trap_of(lift_flat, guest.cx(), [0, 1 << 28], ListType(flags(0))).code \
+        is TrapCode.LENGTH_TOO_LARGE
+    assert lift_flat(guest.cx(), [0, 3], ListType(flags(0))) == [frozenset()] * 3

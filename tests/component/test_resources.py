@@ -323,3 +323,43 @@ def test_host_holds_reps_of_own_results():
 
 def test_handle_repr():
     assert "own" in repr(ResourceHandle(ResourceType("R"), 1, True))
+
+
+def test_table_limit_traps(monkeypatch):
+    import pywamr.component.resources as resources
+    monkeypatch.setattr(resources, "MAX_LENGTH", 3)
+    table = HandleTable()
+    assert [table.add(x) for x in "abc"] == [1, 2, 3]
+    assert trap_of(table.add, "d").code is TrapCode.TABLE_FULL
+    table.remove(2)
+    assert table.add("e") == 2          # a freed slot is still usable
+
+
+def test_host_borrow_into_a_non_implementer_must_be_dropped():
+    w = World()
+    seen = []
+
+    def core(bh):
+        seen.append(w.c.state.handles.get(bh).rep)
+        w.c_drop.call(bh)
+        return 0
+    c_takes = canon_lift(w.c.opts(), w.c.state, core, fn([w.borrow], U32))
+    assert c_takes(44) == 0 and seen == [44]
+    keeps = canon_lift(w.c.opts(), w.c.state, lambda bh: 0, fn([w.borrow], U32))
+    assert trap_of(keeps, 45).code is TrapCode.BORROWS_NOT_DROPPED
+
+
+def test_borrow_passed_on_to_a_third_component():
+    w = World()
+    h = w.a_make.call(66)
+    c_inspect = canon_lower(w.c.opts(), w.c.state, w.inspect, fn([w.borrow], U32))
+    seen = {}
+
+    def core(bh):
+        seen["rep"] = c_inspect.call(bh)         # C lends its borrow on to impl
+        seen["lends"] = w.c.state.handles.get(bh).num_lends
+        w.c_drop.call(bh)
+        return seen["rep"]
+    assert w.c_borrower(core).call(h) == 66
+    assert seen == {"rep": 66, "lends": 0}
+    assert w.a.state.handles.get(h).num_lends == 0

@@ -11,22 +11,22 @@ lowering, parameter/result lists), `lift` (`canon lift`/`canon lower`), `builtin
 Component-level values (what `LiftedFunction(...)` takes and returns, what a host callee given
 to `canon_lower` receives and returns):
 
-| type                         | Python value                                                |
-|------------------------------|-------------------------------------------------------------|
-| bool                         | bool (lowering takes any truthy value)                      |
-| s8 .. u64                    | int in the type's range                                     |
-| f32, f64                     | float (f32: rounded to f32 when lowered; every NaN lifts as the canonical NaN and lowers as it) |
-| char                         | str of one character (no surrogate)                         |
-| string                       | str (no lone surrogates)                                    |
-| list<T>, list<T, N>          | list (lowering takes any sequence of the right length; bytes/bytearray for list<u8>) |
-| record                       | dict {label: value}                                         |
-| tuple                        | tuple                                                       |
-| variant                      | (label, payload) pair; payload None for a case without type |
-| enum                         | the label (str)                                             |
-| option<T>                    | ("none", None) or ("some", value): the variant it despecializes to |
-| result<T, E>                 | ("ok", value) or ("error", value); value None where the type is absent |
-| flags                        | frozenset of the labels that are set (lowering takes any iterable of labels) |
-| own<R>, borrow<R>            | the resource's rep, an int in [0, 2**32)                    |
+- bool: bool (lowering takes any truthy value)
+- s8 .. u64: int in the type's range
+- f32, f64: float. f32 values are rounded to f32 when lowered; every NaN lifts as the
+  canonical NaN and is lowered as it (0x7fc00000 / 0x7ff8000000000000)
+- char: a str of one character (not a surrogate)
+- string: str (no lone surrogates)
+- list<T>, list<T, N>: list (lowering takes any sequence of the right length, bytes or
+  bytearray for list<u8>)
+- record: dict {label: value}
+- tuple: tuple
+- variant: a (label, payload) pair, payload None for a case without a type
+- enum: the label (str)
+- option<T>: ("none", None) or ("some", value), the variant it despecializes to
+- result<T, E>: ("ok", value) or ("error", value), value None where the type is absent
+- flags: frozenset of the labels that are set (lowering takes any iterable of labels)
+- own<R>, borrow<R>: the resource's rep, an int in [0, 2**32) (bindings wrap it)
 
 Guest misbehaviour traps (`pywamr.errors.Trap`); a malformed value from the host raises
 `TypeError`/`ValueError` before anything is written. The async ABI (async function types and

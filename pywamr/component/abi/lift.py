@@ -8,7 +8,9 @@ Sits at the top of `component/abi`, over `flat.py`; the instantiation plan calls
   arguments into the callee (spilling past 16 flat values into memory from `realloc`), calls the
   core function, lifts the result (through the returned pointer past 1 flat value), checks that
   the callee dropped every borrow it was given, hands the result to the caller, runs
-  `post-return` with `may_leave` cleared, and restores `may_enter`.
+  `post-return` with `may_leave` cleared, and restores `may_enter`. A malformed argument from
+  the host (`TypeError`/`ValueError` while lowering) restores `may_enter` and re-raises; what
+  was already lowered (memory from `realloc`, handles) stays with the callee.
 - `canon_lower(opts, inst, callee, ft)` returns a core `Function` (internal representation in
   and out) to import into a core module: it traps unless `may_leave`, lifts the arguments out of
   the caller's memory (or the spilled tuple), calls `callee` (a `LiftedFunction`, entered with
@@ -66,13 +68,15 @@ def _check_options(opts: CanonicalOptions, ft: FuncType, context: str) -> None:
 
 class LiftedFunction:
     """A component function made by `canon lift`. `f(*args)` calls it from the host and
-    returns the result value (None without a result); `invoke(caller, args, on_resolve)` is the
-    general entry: `caller` is the calling `ComponentInstance` (None: the host) and
-    `on_resolve(result)`, when given, consumes the result before `post-return` runs."""
+    returns the result value (None without a result); `invoke(caller, args, on_resolve,
+    src_encoding)` is the general entry: `caller` is the calling `ComponentInstance` (None: the
+    host), `on_resolve(result)`, when given, consumes the result before `post-return` runs, and
+    `src_encoding` is the string encoding the arguments were lifted with ("utf8" for the
+    host's strings; it decides the `realloc` pattern of string lowering)."""
 
     __slots__ = ("ft", "opts", "inst", "core_function", "core_type", "name", "_call",
                  "_lower_params", "_lift_results", "_cx", "_borrows", "_post_return",
-                 "_n_results", "_entering")
+                 "_n_results", "_n_params", "_entering")
 
     def __init__(self, opts: CanonicalOptions, inst, core_function, ft: FuncType,
                  name: str = "lifted"):
@@ -88,6 +92,7 @@ class LiftedFunction:
         self._lower_params = values_lowerer(ft.param_types, MAX_FLAT_PARAMS)
         self._lift_results = values_lifter(ft.result_types, MAX_FLAT_RESULTS)
         self._n_results = len(self.core_type.results)
+        self._n_params = len(ft.params)
         self._cx = LiftLowerContext(opts, inst)
         self._borrows = any(contains_borrow(t) for t in ft.param_types)
         post = opts.post_return
@@ -105,19 +110,27 @@ class LiftedFunction:
             result = self._entering[caller] = self.inst.entering_set(caller)
             return result
 
-    def invoke(self, caller, args, on_resolve=None):
-        ft = self.ft
-        if len(args) != len(ft.params):
-            raise TypeError(f"{self.name} expects {len(ft.params)} arguments, got {len(args)}")
-        entering = self.entering_set(caller)
+    def invoke(self, caller, args, on_resolve=None, src_encoding: str = "utf8"):
+        if len(args) != self._n_params:
+            raise TypeError(f"{self.name} expects {self._n_params} arguments, got {len(args)}")
+        entering = self._entering.get(caller)
+        if entering is None:
+            entering = self.entering_set(caller)
         for i in entering:
             if not i.may_enter:
                 raise Trap(TrapCode.CANNOT_ENTER_COMPONENT)
         for i in entering:
             i.may_enter = False
         task = Task() if self._borrows else None
-        cx = self._cx if task is None else self._cx.with_scope(task)
-        flat_args = self._lower_params(cx, args)
+        cx = self._cx
+        if task is not None or src_encoding != "utf8":
+            cx = cx.copy(task, src_encoding)
+        try:
+            flat_args = self._lower_params(cx, args)
+        except (TypeError, ValueError):
+            for i in entering:      # a malformed host value: refused, the callee not poisoned
+                i.may_enter = True
+            raise
         ret = self._call(*flat_args)
         if not self._n_results:
             flat_results = []
@@ -164,9 +177,12 @@ def canon_lower(opts: CanonicalOptions, inst, callee, ft: FuncType,
     spill_results = len(flatten_types(ft.result_types)) > MAX_FLAT_RESULTS
     lower_results = values_lowerer(ft.result_types, MAX_FLAT_RESULTS, out_param=spill_results)
     has_result = ft.result is not None
-    base_cx = LiftLowerContext(opts, inst)
-    borrows = any(contains_borrow(t) for t in ft.param_types)
     lifted = callee if isinstance(callee, LiftedFunction) else None
+    encoding = opts.string_encoding
+    # the results are lowered from strings lifted by the callee (the host's are UTF-8)
+    base_cx = LiftLowerContext(opts, inst, None,
+                               lifted.opts.string_encoding if lifted is not None else "utf8")
+    borrows = any(contains_borrow(t) for t in ft.param_types)
 
     def lowered(*flat_args):
         if not inst.may_leave:
@@ -182,7 +198,7 @@ def canon_lower(opts: CanonicalOptions, inst, callee, ft: FuncType,
             flat_results = lower_results(cx, (result,) if has_result else (), out_ptr)
 
         if lifted is not None:
-            lifted.invoke(inst, args, on_resolve)
+            lifted.invoke(inst, args, on_resolve, encoding)
         else:
             on_resolve(callee(*args))
         if subtask is not None:

@@ -106,9 +106,11 @@ def list_range_loader(elem):
     bulk = _bulk_loader(elem)
     load_elem = loader(elem)
 
+    limit_size = max(size, 1)      # a zero-sized element (invalid type) still counts a byte
+
     def load_list_from_range(cx, ptr, length):
         byte_length = length * size
-        if byte_length > MAX_LIST_BYTE_LENGTH:
+        if length * limit_size > MAX_LIST_BYTE_LENGTH:
             raise Trap(TrapCode.LENGTH_TOO_LARGE, f"list byte length {byte_length} too large")
         check_range(cx, ptr, align, byte_length, "list")
         if bulk is not None:

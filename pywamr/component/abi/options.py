@@ -59,26 +59,35 @@ class LiftLowerContext:
     """`cx`: the options, the instance and the borrow scope of one lift or lower.
 
     `data` is the memory's bytearray (None without a memory), `encoding` the string encoding.
+    `src_encoding` is the encoding the strings being lowered were lifted with (the other
+    side's; "utf8" for the host's), which decides the spec's `realloc` pattern.
     `borrow_scope` is a `Task` when lowering into a callee, a `Subtask` when lifting a caller's
     arguments, None when the types involved hold no `borrow`."""
 
-    __slots__ = ("opts", "inst", "borrow_scope", "data", "encoding", "_realloc")
+    __slots__ = ("opts", "inst", "borrow_scope", "data", "encoding", "src_encoding", "_realloc")
 
-    def __init__(self, opts: CanonicalOptions, inst, borrow_scope=None):
+    def __init__(self, opts: CanonicalOptions, inst, borrow_scope=None,
+                 src_encoding: str = "utf8"):
         self.opts = opts
         self.inst = inst
         self.borrow_scope = borrow_scope
         self.data = opts.memory.data if opts.memory is not None else None
         self.encoding = opts.string_encoding
-        self._realloc = opts.realloc.call if opts.realloc is not None else None
+        self.src_encoding = src_encoding
+        realloc = opts.realloc
+        self._realloc = None if realloc is None else getattr(realloc, "call", realloc)
 
     def with_scope(self, borrow_scope) -> LiftLowerContext:
+        return self.copy(borrow_scope, self.src_encoding)
+
+    def copy(self, borrow_scope, src_encoding: str) -> LiftLowerContext:
         cx = LiftLowerContext.__new__(LiftLowerContext)
         cx.opts = self.opts
         cx.inst = self.inst
         cx.borrow_scope = borrow_scope
         cx.data = self.data
         cx.encoding = self.encoding
+        cx.src_encoding = src_encoding
         cx._realloc = self._realloc
         return cx
 

@@ -304,7 +304,10 @@ def _build_variant(t):
 
 
 def pack_flags_into_int(v, bits: dict, t) -> int:
+    """The bit vector of a set of labels (a dict {label: bool}, the spec's form, also works)."""
     i = 0
+    if type(v) is dict:
+        v = [label for label, on in v.items() if on]
     try:
         for label in v:
             i |= bits[label]

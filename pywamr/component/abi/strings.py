@@ -5,17 +5,21 @@ Sits under `load.py`, `store.py` and `flat.py`, which call `load_string_from_ran
 Three encodings: utf8 (length in bytes), utf16 (length in 16-bit code units) and latin1+utf16
 (Latin-1 bytes, or UTF-16 code units when the length carries `UTF16_TAG`).
 
-Lifted strings are plain Python `str`s (the spec's `(str, encoding, code units)` hint is
-dropped). Lowering therefore knows the whole string before it allocates and makes exactly one
-`realloc` call of the final size and alignment, where the spec's single-pass algorithms may
-allocate optimistically and then reallocate; the bytes written, the lengths returned and every
-alignment/bounds trap are the same. Latin-1 is chosen for latin1+utf16 whenever every code
-point is below 256 (the spec's outcome for every source encoding).
+Lifted strings are plain Python `str`s. The spec's hint that goes with a loaded string (its
+source encoding and code units) is rebuilt when storing: the source encoding is that of the
+context the string was lifted with (`cx.src_encoding`: the other side's `string-encoding`,
+"utf8" for strings from the host, like wasmtime's Rust strings), and its code units follow
+from the text. So the `realloc` calls (optimistic size, then growth to the worst case, then
+shrinking) are exactly the spec's, and so are their alignment and bounds traps. One
+approximation: a latin1+utf16 source string whose code points all fit in Latin-1 is taken as
+Latin-1-tagged (a producer that tagged it UTF-16 would see a different `realloc` sequence).
 
 Deliberately does no other transcoding: Python's codecs do the work. Spec: CanonicalABI.md,
 "Loading" (`load_string_from_range`) and "Storing" (`store_string_into_range`).
 """
 from __future__ import annotations
+
+import re
 
 from ...errors import Trap, TrapCode
 from .options import MAX_STRING_BYTE_LENGTH, UTF16_TAG, check_range
@@ -54,50 +58,158 @@ def load_string_from_range(cx, ptr: int, tagged_code_units: int) -> str:
     return _LOADERS[cx.encoding](cx, ptr, tagged_code_units)
 
 
-def _encode(v, codec: str) -> bytes:
-    if type(v) is not str:
-        if not isinstance(v, str):
-            raise TypeError(f"expected a str for a component string, got {type(v).__name__}")
+def _check_str(v) -> str:
+    if not isinstance(v, str):
+        raise TypeError(f"expected a str for a component string, got {type(v).__name__}")
+    return v
+
+
+def _encode(v: str, codec: str) -> bytes:
     try:
-        return v.encode(codec)
+        encoded = v.encode(codec)
     except UnicodeEncodeError:
         raise ValueError("a component string cannot hold lone surrogates") from None
+    if len(encoded) > MAX_STRING_BYTE_LENGTH:
+        raise ValueError(f"a string of {len(encoded)} bytes exceeds the canonical ABI limit")
+    return encoded
 
 
-def _write(cx, alignment: int, encoded: bytes) -> int:
-    n = len(encoded)
-    if n > MAX_STRING_BYTE_LENGTH:
-        raise ValueError(f"string of {n} bytes exceeds the canonical ABI limit")
-    ptr = cx.allocate(alignment, n)
-    cx.data[ptr:ptr + n] = encoded
-    return ptr
+def _check(cx, ptr: int, alignment: int, size: int) -> None:
+    if ptr & (alignment - 1):
+        raise Trap(TrapCode.UNALIGNED_POINTER, f"string pointer not aligned to {alignment}")
+    if ptr + size > len(cx.data):
+        raise Trap(TrapCode.MEMORY_OUT_OF_BOUNDS, "string content out-of-bounds")
 
 
-def _store_utf8(cx, v) -> tuple[int, int]:
-    encoded = _encode(v, "utf-8")
-    return _write(cx, 1, encoded), len(encoded)
+def store_string_copy(cx, encoded: bytes, code_units: int, unit_size: int, alignment: int):
+    """The four same-width cases: one allocation of the exact size."""
+    size = unit_size * code_units
+    ptr = cx.allocate(alignment, size)
+    _check(cx, ptr, alignment, size)
+    cx.data[ptr:ptr + size] = encoded
+    return ptr, code_units
 
 
-def _store_utf16(cx, v) -> tuple[int, int]:
-    encoded = _encode(v, "utf-16-le")
-    return _write(cx, 2, encoded), len(encoded) >> 1
+_ABOVE = {0x80: re.compile("[^\x00-\x7f]"), 0x100: re.compile("[^\x00-\xff]")}
 
 
-def _store_latin1_utf16(cx, v) -> tuple[int, int]:
-    try:
-        encoded = v.encode("latin-1")
-    except UnicodeEncodeError:
-        encoded = _encode(v, "utf-16-le")
-        return _write(cx, 2, encoded), (len(encoded) >> 1) | UTF16_TAG
-    except AttributeError:
-        raise TypeError(f"expected a str for a component string, got {type(v).__name__}") \
-            from None
-    return _write(cx, 2, encoded), len(encoded)
+def _first_above(src: str, limit: int) -> int:
+    """Index of the first code point >= limit (0x80 or 0x100; len(src) if none)."""
+    match = _ABOVE[limit].search(src)
+    return len(src) if match is None else match.start()
 
 
-_STORERS = {"utf8": _store_utf8, "utf16": _store_utf16, "latin1+utf16": _store_latin1_utf16}
+def store_string_to_utf8(cx, src: str, src_code_units: int, worst_case_size: int):
+    """From utf16 or latin1: assume ASCII, reallocate to the worst case at the first other
+    code point, then shrink to the encoded size."""
+    data = cx.data
+    ptr = cx.allocate(1, src_code_units)
+    _check(cx, ptr, 1, src_code_units)
+    i = _first_above(src, 0x80)
+    data[ptr:ptr + i] = src[:i].encode("ascii")
+    if i == len(src):
+        return ptr, src_code_units
+    ptr = cx.reallocate(ptr, src_code_units, 1, worst_case_size)
+    _check(cx, ptr, 1, worst_case_size)
+    encoded = _encode(src, "utf-8")
+    data[ptr + i:ptr + len(encoded)] = encoded[i:]
+    if worst_case_size > len(encoded):
+        ptr = cx.reallocate(ptr, worst_case_size, 1, len(encoded))
+        _check(cx, ptr, 1, len(encoded))
+    return ptr, len(encoded)
+
+
+def store_utf8_to_utf16(cx, src: str, src_code_units: int):
+    """Allocate the worst case (two bytes per UTF-8 byte), shrink to the encoded size."""
+    worst_case_size = 2 * src_code_units
+    ptr = cx.allocate(2, worst_case_size)
+    _check(cx, ptr, 2, worst_case_size)
+    encoded = _encode(src, "utf-16-le")
+    cx.data[ptr:ptr + len(encoded)] = encoded
+    if len(encoded) < worst_case_size:
+        ptr = cx.reallocate(ptr, worst_case_size, 2, len(encoded))
+        _check(cx, ptr, 2, len(encoded))
+    return ptr, len(encoded) >> 1
+
+
+def store_string_to_latin1_or_utf16(cx, src: str, src_code_units: int):
+    """Into latin1+utf16 from utf8 or utf16: Latin-1 until a wider code point, then inflate
+    in place to UTF-16 in a worst-case buffer and shrink."""
+    data = cx.data
+    ptr = cx.allocate(2, src_code_units)
+    _check(cx, ptr, 2, src_code_units)
+    n = _first_above(src, 0x100)
+    data[ptr:ptr + n] = src[:n].encode("latin-1")
+    if n == len(src):
+        if n < src_code_units:
+            ptr = cx.reallocate(ptr, src_code_units, 2, n)
+            _check(cx, ptr, 2, n)
+        return ptr, n
+    worst_case_size = 2 * src_code_units
+    ptr = cx.reallocate(ptr, src_code_units, 2, worst_case_size)
+    _check(cx, ptr, 2, worst_case_size)
+    latin1 = bytes(data[ptr:ptr + n])
+    inflated = bytearray(2 * n)
+    inflated[0::2] = latin1
+    data[ptr:ptr + 2 * n] = inflated
+    encoded = _encode(src, "utf-16-le")
+    data[ptr + 2 * n:ptr + len(encoded)] = encoded[2 * n:]
+    if worst_case_size > len(encoded):
+        ptr = cx.reallocate(ptr, worst_case_size, 2, len(encoded))
+        _check(cx, ptr, 2, len(encoded))
+    return ptr, (len(encoded) >> 1) | UTF16_TAG
+
+
+def store_probably_utf16_to_latin1_or_utf16(cx, src: str, src_code_units: int):
+    """latin1+utf16 from UTF-16: copy as UTF-16, deflate to Latin-1 if every code point fits."""
+    data = cx.data
+    src_byte_length = 2 * src_code_units
+    ptr = cx.allocate(2, src_byte_length)
+    _check(cx, ptr, 2, src_byte_length)
+    encoded = _encode(src, "utf-16-le")
+    data[ptr:ptr + len(encoded)] = encoded
+    if _first_above(src, 0x100) < len(src):
+        return ptr, (len(encoded) >> 1) | UTF16_TAG
+    latin1_size = len(encoded) >> 1
+    data[ptr:ptr + latin1_size] = data[ptr:ptr + 2 * latin1_size:2]
+    ptr = cx.reallocate(ptr, src_byte_length, 1, latin1_size)
+    if ptr + latin1_size > len(data):
+        raise Trap(TrapCode.MEMORY_OUT_OF_BOUNDS, "string content out-of-bounds")
+    return ptr, latin1_size
+
+
+def _simple_source(src: str, src_encoding: str) -> tuple[str, int, bytes | None]:
+    """(simple source encoding, its code units, the UTF-8 bytes if already computed).
+
+    The source is the encoding the string was lifted with ("utf8" for host strings). A
+    latin1+utf16 source is taken as Latin-1 when every code point fits (its producer's tag is
+    not kept with the Python str)."""
+    if src_encoding == "utf8":
+        encoded = _encode(src, "utf-8")
+        return "utf8", len(encoded), encoded
+    if src_encoding == "latin1+utf16" and _first_above(src, 0x100) == len(src):
+        return "latin1", len(src), None
+    return "utf16", len(_encode(src, "utf-16-le")) >> 1, None
 
 
 def store_string_into_range(cx, v: str) -> tuple[int, int]:
-    """Allocate with `realloc`, write `v` in the context's encoding; return (ptr, tagged len)."""
-    return _STORERS[cx.encoding](cx, v)
+    """Write `v` (lifted with `cx.src_encoding`) in the context's encoding; return
+    (ptr, tagged code units). The `realloc` calls are the spec's, case by case."""
+    src = _check_str(v)
+    simple, units, utf8 = _simple_source(src, cx.src_encoding)
+    dst = cx.encoding
+    if dst == "utf8":
+        if simple == "utf8":
+            return store_string_copy(cx, utf8, units, 1, 1)
+        if simple == "utf16":
+            return store_string_to_utf8(cx, src, units, 3 * units)
+        return store_string_to_utf8(cx, src, units, 2 * units)
+    if dst == "utf16":
+        if simple == "utf8":
+            return store_utf8_to_utf16(cx, src, units)
+        return store_string_copy(cx, _encode(src, "utf-16-le"), units, 2, 2)
+    if cx.src_encoding != "latin1+utf16":
+        return store_string_to_latin1_or_utf16(cx, src, units)
+    if simple == "latin1":
+        return store_string_copy(cx, src.encode("latin-1"), units, 1, 2)
+    return store_probably_utf16_to_latin1_or_utf16(cx, src, units)
