@@ -154,7 +154,11 @@ class Linker:
             self._check((name,), t, found, problems, bound)
         if problems:
             unique = list(dict.fromkeys(problems))
-            raise LinkError("import " + "; import ".join(unique))
+            missing = [p[:-len(" was not found")] for p in unique if p.endswith(" was not found")]
+            other = [p for p in unique if not p.endswith(" was not found")]
+            parts = ([f"unsatisfied import(s): {', '.join(missing)}"] if missing else []) + \
+                [f"import {p}" for p in other]
+            raise LinkError("; ".join(parts))
 
     def _check(self, path, t, found, problems, bound) -> None:
         where = _render(path)

@@ -207,8 +207,9 @@ def test_unmet_imports_are_named_in_one_error(engine):
     with pytest.raises(LinkError) as info:
         instantiate(engine, "composed")
     message = str(info.value)
-    assert "wasi:cli/stdout@0.2.12 (get-stdout)" in message
-    assert "wasi:cli/exit@0.2.12 (exit)" in message
+    assert message.startswith("unsatisfied import(s): ")
+    assert "wasi:cli/stdout@0.2.12" in message
+    assert "wasi:cli/exit@0.2.12" in message
 
 
 def test_adder_alone_and_semver_matching_import(engine):
