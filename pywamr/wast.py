@@ -127,8 +127,9 @@ def convert(path: Path) -> Path:
                           capture_output=True, text=True, env=env)
     if proc.returncode != 0:
         shutil.rmtree(tmp_dir, ignore_errors=True)
-        raise WastError(f"{path}: wasm-tools json-from-wast failed: "
-                        f"{proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else ''}")
+        lines = proc.stderr.strip().splitlines() or [f"exit status {proc.returncode}"]
+        where = next((line.strip() for line in lines if line.strip().startswith("-->")), "")
+        raise WastError(f"{path}: wasm-tools json-from-wast failed: {lines[0]} {where}".strip())
     try:
         tmp_dir.rename(out_dir)
     except OSError:
