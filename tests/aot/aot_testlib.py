@@ -16,13 +16,15 @@ from pywamr_testlib import require_aot, wat  # noqa: E402
 require_aot()
 
 
-def compile_wat(text: str, cache=None):
-    """Decode, validate and AOT-compile a WAT module (no cache unless given)."""
+def compile_wat(text: str, cache=None, jobs: int | None = None):
+    """Decode, validate and AOT-compile a WAT module (no cache unless given; `jobs` compile
+    workers, by default one per CPU)."""
     from pywamr.aot import compile_module
     from pywamr.binary.decoder import decode_module
     from pywamr.validate import validate_module
     data = wat(text)
-    return compile_module(validate_module(decode_module(data), data), cache=cache), data
+    return compile_module(validate_module(decode_module(data), data), cache=cache,
+                          jobs=jobs), data
 
 
 def instance(text: str, imports: dict | None = None, engine_kind: str = "aot"):
