@@ -24,13 +24,12 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .binary.reader import Reader
-from .binary.types import F32, F64, FuncType, GlobalType, Limits, MemoryType, TableType, I32, I64, \
-    FUNCREF, EXTERNREF
+from .binary.types import (F32, F64, FUNCREF, I32, I64, FuncType, GlobalType, Limits, MemoryType,
+                           TableType)
 from .engine import Engine, Linker, Module
 from .engine.api import Instance
 from .errors import (DecodeError, LinkError, NotSupported, Trap, TrapCode, ValidationError,

@@ -1,7 +1,6 @@
 """The command line: run --invoke, error reporting without tracebacks, wast summaries."""
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
