@@ -13,6 +13,7 @@ them; every other command must pass, with two exceptions:
 
 Trap, link and instantiation failures must carry the spec's message (see `pywamr.wast`).
 """
+import functools
 import json
 
 import pytest
@@ -37,6 +38,7 @@ KNOWN_FAILURES = {
 WASM2 = "wasm2.0"
 
 
+@functools.lru_cache(maxsize=1)
 def _features() -> dict:
     return json.loads((CORE / "features.json").read_text()) if CORE else {}
 

