@@ -152,3 +152,14 @@ def test_import_namespaces_read_modules_pywamr_refuses():
     assert import_namespaces(data) == {"a", "b", "c", "d", "e"}
     assert import_namespaces(wat("(module)")) == set()
     assert import_namespaces(b"\0asm\1\0\0\0\2\5\1\1a") is None
+
+
+def test_trap_agreement_by_code_or_own_message():
+    from pywamr.errors import Trap, TrapCode
+    from pywamr.wast.expect import trap_agrees
+    detailed = Trap(TrapCode.MEMORY_OUT_OF_BOUNDS, "string content out-of-bounds")
+    assert trap_agrees("out of bounds memory access", detailed)
+    assert trap_agrees("string content out-of-bounds", detailed)
+    assert not trap_agrees("out of bounds table access", detailed)
+    assert trap_agrees("host function error", Trap(TrapCode.HOST))
+    assert not trap_agrees("unreachable", Trap(TrapCode.HOST, "boom"))

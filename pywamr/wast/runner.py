@@ -78,7 +78,11 @@ def summary(passed: int, failed: int, skipped: int, unsupported: int) -> str:
 
 # ---- the script runner ------------------------------------------------------------------
 class ScriptRunner:
-    """Drives one converted script; `later` is `later_proposal_modules` of the script."""
+    """Drives one converted script; `later` is `later_proposal_modules` of the script.
+
+    Subclasses (other kinds of modules, e.g. components) extend it through `load(filename)`,
+    `instantiate(module)`, `perform(action)` and `command(cmd)`, which returns an outcome
+    (`("pass" | "fail" | "skip" | "ignore", reason)`) or raises."""
 
     def __init__(self, engine: Engine, json_path: Path, result: FileResult,
                  later: dict[int, tuple[str, ...]] | None = None):
@@ -89,7 +93,7 @@ class ScriptRunner:
         self.later = later or {}
         self.registered: dict[str, dict | _Absent] = {"spectest": spectest_externs()}
         self.instances: dict[str, Instance | _Absent] = {}
-        self.definitions: dict[str, tuple[dict, Module] | _Absent] = {}
+        self.definitions: dict[str, tuple[str, Module] | _Absent] = {}
         self.current: Instance | _Absent | None = None
         self.registered_instances: dict[str, Instance] = {}
         self.affected: dict[int, tuple[Instance, str]] = {}   # id(instance) -> (it, why)
@@ -131,11 +135,8 @@ class ScriptRunner:
         return kind, why
 
     def outcome(self, cmd: dict) -> tuple[str, str]:
-        handler = self.handlers.get(cmd["type"])
         try:
-            if handler is None:
-                raise NotSupported(f"command {cmd['type']}")
-            return handler(cmd)
+            return self.command(cmd)
         except _SkipCommand as exc:
             return ("skip", str(exc))
         except _Unsupported as exc:
@@ -150,35 +151,41 @@ class ScriptRunner:
             self.result.internal_errors += 1
             return ("fail", f"internal error: {type(exc).__name__}: {exc}")
 
+    def command(self, cmd: dict) -> tuple[str, str]:
+        handler = self.handlers.get(cmd["type"])
+        if handler is None:
+            raise NotSupported(f"command {cmd['type']}")
+        return handler(cmd)
+
     # -- modules -----------------------------------------------------------------------
-    def load(self, cmd: dict) -> Module:
-        """Decode and validate the command's module. A listed later-proposal module that is
+    def load(self, filename: str) -> Module:
+        """Decode and validate a module of the script. A listed later-proposal module that is
         refused raises `_Unsupported`."""
         try:
-            return Module(self.engine, (self.dir / cmd["filename"]).read_bytes())
+            return Module(self.engine, (self.dir / filename).read_bytes())
         except (NotSupported, DecodeError, ValidationError) as exc:
-            raise self.excuse(cmd, None, exc) or exc
+            raise self.excuse(filename, None, exc) or exc
 
-    def excuse(self, cmd: dict, module: Module | None, exc: WasmError) -> Exception | None:
-        """The `_Unsupported`/`_SkipCommand` that excuses `exc`, a failure of the command's
-        module, or None: the module is listed as a later proposal and was refused as not
-        supported, or it imports from a namespace whose module pywamr does not have."""
-        features = self.later.get(module_index(cmd.get("filename", "")))
+    def excuse(self, filename: str, module, exc: WasmError) -> Exception | None:
+        """The `_Unsupported`/`_SkipCommand` that excuses `exc`, a failure of the module in
+        `filename`, or None: the module is listed as a later proposal and was refused, or it
+        imports from a namespace whose module pywamr does not have."""
+        features = self.later.get(module_index(filename))
         if features and isinstance(exc, (NotSupported, DecodeError, ValidationError)):
             why = f"a {'+'.join(features)} module, refused: {exc}"
-            self.mark_imported_instances(cmd, why)
+            self.mark_imported_instances(filename, why)
             return _Unsupported(why)
-        for imp in module.syntax.imports if module is not None else ():
+        for imp in module.syntax.imports if isinstance(module, Module) else ():
             absent = self.registered.get(imp.module)
             if isinstance(absent, _Absent):
                 return absent.error(f"imports from {imp.module!r}, registered from")
         return None
 
-    def mark_imported_instances(self, cmd: dict, why: str) -> None:
+    def mark_imported_instances(self, filename: str, why: str) -> None:
         """A refused module would have changed the state (table elements, memory data) of the
         instances it imports from: failures on them depend on it. When its imports cannot be
         read, every registered instance is marked."""
-        namespaces = import_namespaces((self.dir / cmd["filename"]).read_bytes())
+        namespaces = import_namespaces((self.dir / filename).read_bytes())
         for name, instance in self.registered_instances.items():
             if namespaces is None or name in namespaces:
                 self.affected.setdefault(id(instance), (instance, f"that {why} imports from"))
@@ -192,7 +199,7 @@ class ScriptRunner:
         entry = self.affected.get(id(instance))
         return entry[1] if entry else None
 
-    def link(self, module: Module) -> Instance:
+    def instantiate(self, module: Module) -> Instance:
         linker = Linker(self.engine)
         for name, externs in self.registered.items():
             if not isinstance(externs, _Absent):
@@ -206,18 +213,18 @@ class ScriptRunner:
                 break
         return instance
 
-    def instantiate(self, cmd: dict, module: Module) -> Instance:
+    def instantiate_expected(self, filename: str, module: Module) -> Instance:
         """Instantiate a module the script expects to instantiate."""
         try:
-            return self.link(module)
+            return self.instantiate(module)
         except WasmError as exc:
-            raise self.excuse(cmd, module, exc) or exc
+            raise self.excuse(filename, module, exc) or exc
 
     def attempt(self, cmd: dict) -> tuple[Module, WasmError | None]:
         """Instantiate a module the script expects to fail; returns the error, if any."""
-        module = self.load(cmd)
+        module = self.load(cmd["filename"])
         try:
-            self.link(module)
+            self.instantiate(module)
         except WasmError as exc:
             return module, exc
         return module, None
@@ -233,7 +240,7 @@ class ScriptRunner:
             self.bind(cmd.get("name"), _TEXT_MODULE)
             return ("skip", _TEXT_REASON)
         try:
-            instance = self.instantiate(cmd, self.load(cmd))
+            instance = self.instantiate_expected(cmd["filename"], self.load(cmd["filename"]))
         except (_Unsupported, _SkipCommand) as exc:
             self.bind(cmd.get("name"), _Absent(isinstance(exc, _SkipCommand), str(exc)))
             raise
@@ -246,7 +253,7 @@ class ScriptRunner:
             self.definitions[name] = _TEXT_MODULE
             return ("skip", _TEXT_REASON)
         try:
-            self.definitions[name] = (cmd, self.load(cmd))
+            self.definitions[name] = (cmd["filename"], self.load(cmd["filename"]))
         except _Unsupported as exc:
             self.definitions[name] = _Absent(False, str(exc))
             raise
@@ -260,7 +267,7 @@ class ScriptRunner:
         if isinstance(definition, _Absent):
             self.bind(cmd.get("instance"), definition)
             raise definition.error("an instance of")
-        instance = self.instantiate(*definition)
+        instance = self.instantiate_expected(*definition)
         self.bind(cmd.get("instance"), instance)
         return ("ignore", "")
 
@@ -333,7 +340,7 @@ class ScriptRunner:
         module, exc = self.attempt(cmd)
         if isinstance(exc, Trap) and trap_agrees(expected, exc):
             return ("pass", "")
-        if exc is not None and (excused := self.excuse(cmd, module, exc)):
+        if exc is not None and (excused := self.excuse(cmd["filename"], module, exc)):
             raise excused
         if isinstance(exc, Trap):
             return self.judge_trap(expected, exc)
@@ -351,7 +358,7 @@ class ScriptRunner:
         module, exc = self.attempt(cmd)
         if isinstance(exc, LinkError) and link_error_agrees(expected, exc):
             return ("pass", "")
-        if exc is not None and (excused := self.excuse(cmd, module, exc)):
+        if exc is not None and (excused := self.excuse(cmd["filename"], module, exc)):
             raise excused
         return ("fail", f"expected link error {expected!r}, got "
                         + (f"{type(exc).__name__}: {exc}" if exc else "an instance"))
@@ -362,7 +369,7 @@ class ScriptRunner:
         if cmd.get("module_type") == "text":
             return ("skip", _TEXT_REASON)
         try:
-            self.load(cmd)
+            self.load(cmd["filename"])
         except NotSupported as exc:
             return ("fail", f"not supported: {exc}")
         except ValidationError as exc:
@@ -379,7 +386,7 @@ class ScriptRunner:
         if cmd.get("module_type") == "text":
             return ("skip", _TEXT_REASON)
         try:
-            self.load(cmd)
+            self.load(cmd["filename"])
         except (DecodeError, ValidationError):
             return ("fail", "custom sections must not make a module malformed or invalid")
         return ("pass", "")
@@ -390,9 +397,9 @@ class ScriptRunner:
 
 
 def run_file(path: str | os.PathLike, engine: Engine,
-             later: dict[int, tuple[str, ...]] | None = None) -> FileResult:
+             later: dict[int, tuple[str, ...]] | None = None, runner=None) -> FileResult:
     """Run one `.wast` (or converted `.json`) script. `later` defaults to the script's
-    `later_proposal_modules`."""
+    `later_proposal_modules`; `runner` is a `ScriptRunner` subclass to drive it."""
     path = Path(path)
     result = FileResult(str(path))
     try:
@@ -403,5 +410,5 @@ def run_file(path: str | os.PathLike, engine: Engine,
         return result
     if later is None:
         later = later_proposal_modules(path) if path.suffix == ".wast" else {}
-    ScriptRunner(engine, json_path, result, later).run()
+    (runner or ScriptRunner)(engine, json_path, result, later).run()
     return result
