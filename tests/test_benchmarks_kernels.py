@@ -14,8 +14,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.config import DRIVER_DIR, HELLO, HOSTCALL, KERNELS  # noqa: E402
+from pywamr_testlib import require_wasmtime  # noqa: E402
 
-pytest.importorskip("wasmtime")
+require_wasmtime()
 
 EXPECTED = {   # checksum at Kernel.tiny
     "fib": "2160937839",

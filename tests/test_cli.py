@@ -1,11 +1,10 @@
 """The command line: run --invoke, error reporting without tracebacks, wast summaries."""
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
-from pywamr_testlib import ROOT, aot_available, wat
+from pywamr_testlib import ROOT, needs_aot, wat
 
 EXAMPLES = ROOT / "examples"
 
@@ -72,9 +71,6 @@ def test_wast_summary(tmp_path):
     out = pywamr("wast", "--engine", "interp", str(script))
     assert out.returncode == 1
     assert out.stdout.strip().splitlines()[-1] == "1 passed, 1 failed, 1 skipped"
-
-
-needs_aot = pytest.mark.skipif(not aot_available(), reason="the aot engine is not available")
 
 
 @needs_aot

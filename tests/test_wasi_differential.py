@@ -29,29 +29,11 @@ if not FIXTURES.is_dir():  # pragma: no cover - the fixtures are committed
 
 sys.path.insert(0, str(HERE))
 import oracle  # noqa: E402  (tests/oracle.py)
+from pywamr_testlib import ENGINES, require_wasmtime  # noqa: E402
 
 MANIFEST = oracle.load_manifest(str(FIXTURES))
 PROGRAMS = MANIFEST["programs"]
 TIMEOUT = float(os.environ.get("PYWAMR_DIFF_TIMEOUT", "900"))
-
-
-def _aot_available() -> bool:
-    try:
-        from pywamr.engine.api import aot_available
-        return bool(aot_available()[0])
-    except Exception:
-        try:
-            import llvmlite  # noqa: F401
-            return True
-        except ImportError:
-            return False
-
-
-ENGINES = [
-    "interp",
-    pytest.param("aot", marks=pytest.mark.skipif(
-        not _aot_available(), reason="the aot engine is not available (llvmlite missing)")),
-]
 
 
 def _run_pywamr(engine: str, entry: dict, workdir: Path) -> subprocess.CompletedProcess:
@@ -81,7 +63,7 @@ def _diff(label: str, expected: bytes, actual: bytes, limit: int = 60) -> str:
 @pytest.mark.parametrize("engine", ENGINES)
 @pytest.mark.parametrize("entry", PROGRAMS, ids=[p["name"] for p in PROGRAMS])
 def test_wasi_program_matches_wasmtime(entry: dict, engine: str, tmp_path: Path) -> None:
-    pytest.importorskip("wasmtime", reason="the wasmtime oracle is not installed")
+    require_wasmtime()
 
     oracle_dir = tmp_path / "wasmtime"
     pywamr_dir = tmp_path / "pywamr"

@@ -1,5 +1,8 @@
 """Helpers of the AOT tests: build modules from WAT and instantiate them on the aot engine.
 
+Every test module of this folder imports it first: without the aot engine the module is
+skipped with the reason (a failure under CI=true, see pywamr_testlib.missing_tool).
+
 (Not named conftest: several test folders have a conftest, and `from conftest import` would
 pick whichever was imported last.)"""
 from __future__ import annotations
@@ -8,16 +11,20 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from pywamr_testlib import wat  # noqa: E402
+from pywamr_testlib import require_aot, wat  # noqa: E402
+
+require_aot()
 
 
-def compile_wat(text: str, cache=None):
-    """Decode, validate and AOT-compile a WAT module (no cache unless given)."""
+def compile_wat(text: str, cache=None, jobs: int | None = None):
+    """Decode, validate and AOT-compile a WAT module (no cache unless given; `jobs` compile
+    workers, by default one per CPU)."""
     from pywamr.aot import compile_module
     from pywamr.binary.decoder import decode_module
     from pywamr.validate import validate_module
     data = wat(text)
-    return compile_module(validate_module(decode_module(data), data), cache=cache), data
+    return compile_module(validate_module(decode_module(data), data), cache=cache,
+                          jobs=jobs), data
 
 
 def instance(text: str, imports: dict | None = None, engine_kind: str = "aot"):

@@ -1,16 +1,9 @@
-"""Helpers of the AOT tests: build modules from WAT and instantiate them on the aot engine."""
+"""Fixtures of the AOT tests. (Whether the aot engine is there is checked by aot_testlib,
+which every test module here imports first: a module-level skip, or under CI=true a failure,
+cannot be raised from a conftest.)"""
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from pywamr_testlib import aot_available, wat  # noqa: E402
-
-if not aot_available():
-    pytest.skip("the aot engine is not available", allow_module_level=True)
 
 
 @pytest.fixture

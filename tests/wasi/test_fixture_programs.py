@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from pywamr_testlib import require_wasmtime
+
 TESTS = Path(__file__).resolve().parent.parent
 FIXTURES = TESTS / "fixtures" / "wasi"
 MANIFEST = FIXTURES / "manifest.json"
@@ -46,7 +48,7 @@ def run_pywamr(entry: dict, workdir: str):
 
 @pytest.mark.parametrize("entry", ENTRIES, ids=[entry["name"] for entry in ENTRIES])
 def test_program_matches_wasmtime(entry, tmp_path):
-    pytest.importorskip("wasmtime")
+    require_wasmtime()
     sys.path.insert(0, str(TESTS))
     try:
         from oracle import run_manifest_entry

@@ -7,6 +7,7 @@ import struct
 import pytest
 
 from pywamr.wasi.p1_abi import ERRNO_NAMES, RIGHTS
+from pywamr_testlib import require_wasmtime
 from wasi_harness import PywamrWasi
 
 E = {name: number for number, name in enumerate(ERRNO_NAMES)}
@@ -21,7 +22,7 @@ def guest(request, make_guest, sandbox):
     """Each test runs on pywamr and, as the reference, on wasmtime."""
     if request.param == "pywamr":
         return make_guest()
-    pytest.importorskip("wasmtime")
+    require_wasmtime()
     from wasi_harness import Guest, WasmtimeWasi
     return Guest(WasmtimeWasi(preopens=[(sandbox, "/sandbox")]))
 

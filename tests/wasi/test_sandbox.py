@@ -12,6 +12,7 @@ import struct
 import pytest
 
 from pywamr.wasi.p1_abi import ERRNO_NAMES
+from pywamr_testlib import require_wasmtime
 from wasi_harness import PywamrWasi
 
 E = {name: number for number, name in enumerate(ERRNO_NAMES)}
@@ -33,7 +34,7 @@ def guest(request, make_guest, sandbox):
     """The same escapes run against pywamr and, as the reference, against wasmtime."""
     if request.param == "pywamr":
         return make_guest()
-    pytest.importorskip("wasmtime")
+    require_wasmtime()
     from wasi_harness import Guest, WasmtimeWasi
     return Guest(WasmtimeWasi(preopens=[(sandbox, "/sandbox")]))
 

@@ -1,6 +1,7 @@
 """Two interchangeable ways to call preview-1 functions from a test: ours and wasmtime's.
 
-`PywamrWasi` calls pywamr's host functions with a fake caller; `WasmtimeWasi` instantiates a
+`PywamrWasi` calls pywamr's host functions with the engine's own `Caller`, bound to a real
+instance that exports a memory (as a guest would); `WasmtimeWasi` instantiates a
 tiny module in the `wasmtime` package that re-exports every wasi_snapshot_preview1 import, so
 a differential test can run the same calls on both and compare errnos and memory.
 """
@@ -8,21 +9,24 @@ from __future__ import annotations
 
 import struct
 
-from pywamr.binary.types import I32, I64, Limits, MemoryType
-from pywamr.runtime.objects import Memory
+from pywamr.binary.types import I32, I64
+from pywamr.engine import Engine, Linker, Module
+from pywamr.engine.api import Caller
 from pywamr.wasi import WasiConfig, WasiContext, host_functions
+from pywamr_testlib import wat
 from pywamr.wasi.p1_abi import SIGNATURES
 
 PAGES = 2
 
 
-class FakeCaller:
-    """What the engine passes to a host function: here just a memory."""
-
-    __slots__ = ("memory",)
-
-    def __init__(self, pages: int = PAGES):
-        self.memory = Memory(MemoryType(Limits(pages)))
+def memory_caller(pages: int = PAGES) -> Caller:
+    """What the engine passes to a host function: a `Caller` whose instance (a module that
+    only exports `memory`) is the calling guest."""
+    engine = Engine("interp")
+    module = Module(engine, wat(f'(module (memory (export "memory") {pages}))'))
+    caller = Caller()
+    caller.instance = Linker(engine).instantiate(None, module)
+    return caller
 
 
 class PywamrWasi:
@@ -31,7 +35,7 @@ class PywamrWasi:
     def __init__(self, config: WasiConfig):
         self.ctx = WasiContext(config)
         self.functions = host_functions(self.ctx)
-        self.caller = FakeCaller()
+        self.caller = memory_caller()
 
     def call(self, name: str, *args) -> int:
         functype, function = self.functions[name]
