@@ -23,7 +23,6 @@ from pywamr_testlib import ENGINES, conformance_dir, require_wasm_tools
 CORE = conformance_dir() / "core" if conformance_dir() else None
 
 KNOWN_FAILURES = {
-    ("binary", 661): "limits flag 0x08 is the custom-page-sizes proposal: refused as not supported",
     ("binary-gc", 2): "GC type section entries: refused as not supported",
     ("br_if", 668): "uses a typed function reference type (function-references)",
     ("exports", 71): "declares an exception tag (exception handling)",

@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from pywamr_testlib import aot_available, wat
+from pywamr_testlib import needs_aot as _needs_aot, wat
 
-_needs_aot = pytest.mark.skipif(not aot_available(),
-                                reason="the aot engine is not available (llvmlite missing)")
 PAIRS = [
     pytest.param("interp", "aot", marks=_needs_aot, id="interp-exports-to-aot"),
     pytest.param("aot", "interp", marks=_needs_aot, id="aot-exports-to-interp"),

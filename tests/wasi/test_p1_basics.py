@@ -11,7 +11,7 @@ from pywamr.errors import WasiExit, WasmError
 from pywamr.wasi import WasiConfig, WasiContext, host_functions
 from pywamr.wasi.clocks import Clocks
 from pywamr.wasi.p1_abi import ERRNO_NAMES, SIGNATURES
-from pywamr_testlib import require_wasmtime, wat
+from pywamr_testlib import wat
 
 BADF, FAULT, INVAL, NOTSOCK, NOTSUP, SPIPE = (ERRNO_NAMES.index(name) for name in (
     "badf", "fault", "inval", "notsock", "notsup", "spipe"))
@@ -209,34 +209,6 @@ def test_bad_iovecs_are_fault_not_exceptions(guest):
     assert guest.host.call("fd_write", 1, 300, 1, 0xFFFFFFFD) == FAULT
 
 
-NO_MEMORY = """(module
-  (import "wasi_snapshot_preview1" "args_sizes_get" (func $sizes (param i32 i32) (result i32)))
-  (import "wasi_snapshot_preview1" "sched_yield" (func $yield (result i32)))
-  (func (export "sizes") (result i32) i32.const 0 i32.const 4 call $sizes)
-  (func (export "yield") (result i32) call $yield))"""
-
-
-@pytest.mark.parametrize("export", ["sizes", "yield"])
-def test_guest_without_memory_is_refused_like_wasmtime(engine_kind, export):
-    """A guest that exports no memory cannot call preview 1, even a function that touches no
-    memory: wasmtime fails the call, and so does pywamr, with an error naming the memory."""
-    wasmtime = require_wasmtime()
-    engine = wasmtime.Engine()
-    store = wasmtime.Store(engine)
-    store.set_wasi(wasmtime.WasiConfig())
-    linker = wasmtime.Linker(engine)
-    linker.define_wasi()
-    reference = linker.instantiate(store, wasmtime.Module(engine, NO_MEMORY))
-    with pytest.raises(wasmtime.WasmtimeError):
-        reference.exports(store)[export](store)
-
-    from pywamr.engine import Engine, Linker, Module
-    ours = Engine(engine_kind, cache=False)
-    pywamr_linker = Linker(ours)
-    pywamr_linker.define_wasi(WasiConfig(argv=["x"]))
-    instance = pywamr_linker.instantiate(None, Module(ours, wat(NO_MEMORY)))
-    with pytest.raises(WasmError, match="no memory named 'memory'"):
-        instance.exports[export]()
 
 
 def test_bad_descriptors(guest):

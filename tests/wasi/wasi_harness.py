@@ -25,7 +25,7 @@ def memory_caller(pages: int = PAGES) -> Caller:
     engine = Engine("interp")
     module = Module(engine, wat(f'(module (memory (export "memory") {pages}))'))
     caller = Caller()
-    caller.instance = Linker(engine).instantiate(None, module)
+    caller.attach(Linker(engine).instantiate(None, module).state)
     return caller
 
 
