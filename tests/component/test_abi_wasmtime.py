@@ -303,3 +303,65 @@ def test_flat_parameters_as_wasmtime(t, value):
 )"""
     theirs = run_wasmtime(text)
     assert ours == theirs
+
+
+# ---- results: lifted from the callee's memory, lowered through the caller's result pointer ----
+
+DUMP_WAT = """
+  (func (export "dump") (result i32)
+    (i32.store (i32.const 0) (i32.const 0))
+    (i32.store (i32.const 4) (global.get $bump))
+    (i32.const 0))
+"""
+
+
+@pytest.mark.parametrize("t, value, enc_a, enc_b", [
+    pytest.param(t, v, ea, eb, id=f"result{i}-{ea}-{eb}")
+    for i, (t, v) in enumerate(CASES[2:9])
+    for ea, eb in (("utf8", "utf8"), ("utf16", "latin1+utf16"), ("latin1+utf16", "utf8"))])
+def test_results_as_wasmtime(t, value, enc_a, enc_b):
+    from pywamr.component.abi import alignment, elem_size, store
+    rt = TupleType((t, U64))
+    ft = FuncType((), rt)
+    b = Guest('(func (export "get") (result i32) (i32.const 1024))', name="B")
+    cxb = b.cx(enc_b)
+    ptr = cxb.allocate(alignment(rt), elem_size(rt))
+    assert ptr == 1024
+    store(cxb, (value, 2**64 - 1), rt, ptr)
+    image = b.bytes(1024, b.global_value("bump") - 1024)
+    a = Guest(DUMP_WAT, name="A")
+    lowered = canon_lower(a.opts(enc_a), a.state,
+                          canon_lift(b.opts(enc_b), b.state, b.func("get"), ft), ft)
+    assert lowered.call(16) is None
+    a.func("dump").call()
+    ours = a.bytes(0, a.global_value("bump"))
+
+    defs: list = []
+    ty = type_wat(rt, defs)
+    data = "".join(f"\\{x:02x}" for x in image)
+    text = f"""
+(component
+  (component $B
+    (core module $M (memory (export "memory") 1) (data (i32.const 1024) "{data}")
+      (func (export "get") (result i32) (i32.const 1024)))
+    (core instance $m (instantiate $M))
+    {" ".join(defs)}
+    (func (export "get") (result {ty})
+      (canon lift (core func $m "get") (memory (core memory $m "memory"))
+                  string-encoding={enc_b}))
+  )
+  (instance $b (instantiate $B))
+  (core module $AMem {BUMP_WAT} {DUMP_WAT})
+  (core instance $amem (instantiate $AMem))
+  (core func $get (canon lower (func $b "get") (memory (core memory $amem "memory"))
+                   (realloc (core func $amem "realloc")) string-encoding={enc_a}))
+  (core module $A
+    (import "env" "get" (func $get (param i32)))
+    (func (export "run") (call $get (i32.const 16))))
+  (core instance $a (instantiate $A (with "env" (instance (export "get" (func $get))))))
+  (func (export "run") (canon lift (core func $a "run")))
+  (func (export "dump") (result (list u8)) (canon lift (core func $amem "dump")
+    (memory (core memory $amem "memory")) (realloc (core func $amem "realloc"))))
+)"""
+    theirs = run_wasmtime(text)
+    assert ours == theirs
