@@ -13,6 +13,12 @@ Holds the handle table and the two reentrance flags of the synchronous ABI:
 - `may_leave` is cleared while `realloc` and `post-return` run; calling a lowered import or a
   resource built-in then traps.
 
+`entering_set` follows CanonicalABI.md (a caller's own instance and ancestors are not entered
+again, so a parent may call its child and the child may call back into its parent). wasmtime
+currently traps on both (`component-model/async/trap-on-reenter.wast`: "for now, trap on
+parent-to-child" and "child-to-parent"); `ComponentInstance(..., donut_reentrance=False)` gives
+that behaviour: entering this instance then enters it and all its ancestors, whoever calls.
+
 A trap leaves the flags as they were at the trap, so an instance that trapped stays unenterable
 ("poisoned"), as the spec (a trap tears the store down) and wasmtime both have it.
 
@@ -27,15 +33,17 @@ from .resources import HandleTable
 class ComponentInstance:
     """Per-instance ABI state: `handles`, `may_enter`, `may_leave`, `parent`."""
 
-    __slots__ = ("handles", "may_enter", "may_leave", "parent", "name", "_ancestors",
-                 "__weakref__")
+    __slots__ = ("handles", "may_enter", "may_leave", "parent", "name", "donut_reentrance",
+                 "_ancestors", "__weakref__")
 
-    def __init__(self, parent: ComponentInstance | None = None, name: str = "component"):
+    def __init__(self, parent: ComponentInstance | None = None, name: str = "component", *,
+                 donut_reentrance: bool = True):
         self.handles = HandleTable()
         self.may_enter = True
         self.may_leave = True
         self.parent = parent
         self.name = name
+        self.donut_reentrance = donut_reentrance
         chain = [self]
         while chain[-1].parent is not None:
             chain.append(chain[-1].parent)
@@ -46,7 +54,7 @@ class ComponentInstance:
 
     def entering_set(self, caller: ComponentInstance | None) -> tuple[ComponentInstance, ...]:
         """The instances a call from `caller` (None: the host) into this one newly enters."""
-        if caller is None:
+        if caller is None or not self.donut_reentrance:
             return self._ancestors
         held = caller._ancestors
         return tuple(i for i in self._ancestors if i not in held)

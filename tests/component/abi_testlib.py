@@ -52,7 +52,7 @@ class Guest:
 
     def __init__(self, extra: str = "", imports: dict | None = None, imports_wat: str = "",
                  parent: ComponentInstance | None = None, name: str = "guest",
-                 engine_kind: str = "interp"):
+                 engine_kind: str = "interp", donut_reentrance: bool = True):
         text = f"(module {imports_wat} {BUMP_WAT} {extra})"
         module = _MODULES.get((text, engine_kind))
         if module is None:
@@ -64,7 +64,7 @@ class Guest:
         self.exports = self.instance.state.exports
         self.memory = self.exports["memory"]
         self.realloc = self.exports["realloc"]
-        self.state = ComponentInstance(parent, name)
+        self.state = ComponentInstance(parent, name, donut_reentrance=donut_reentrance)
 
     def func(self, name: str):
         return self.exports[name]

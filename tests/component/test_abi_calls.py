@@ -244,10 +244,10 @@ REENTER_WAT = """
 """
 
 
-def reentrant_guest(parent=None, name="g"):
+def reentrant_guest(parent=None, name="g", donut=True):
     late = LateFunction(CoreFuncType((), ()))
     g = Guest(REENTER_WAT, {("x", "out"): late.function}, '(import "x" "out" (func $out))',
-              parent=parent, name=name)
+              parent=parent, name=name, donut_reentrance=donut)
     return g, late
 
 
@@ -352,3 +352,23 @@ def test_flags_accept_the_spec_dict_form(callee):
     from pywamr.component.abi import lower_flat
     t = FlagsType(("a", "b", "c"))
     assert lower_flat(callee.cx(), {"a": True, "b": False, "c": True}, t) == [0b101]
+
+
+@pytest.mark.parametrize("direction", ["parent-to-child", "child-to-parent", "self"])
+def test_wasmtime_reentrance_rule(direction):
+    """`donut_reentrance=False`: wasmtime's current rule (trap-on-reenter.wast)."""
+    parent, late_p = reentrant_guest(name="P", donut=False)
+    child, late_c = reentrant_guest(parent=parent.state, name="C", donut=False)
+    if direction == "parent-to-child":
+        c_nothing = canon_lift(child.opts(), child.state, child.func("nothing"), fn([]))
+        late_p.bind(canon_lower(parent.opts(), parent.state, c_nothing, fn([])))
+        entry = canon_lift(parent.opts(), parent.state, parent.func("outer"), fn([], U32))
+    elif direction == "child-to-parent":
+        p_nothing = canon_lift(parent.opts(), parent.state, parent.func("nothing"), fn([]))
+        late_c.bind(canon_lower(child.opts(), child.state, p_nothing, fn([])))
+        entry = canon_lift(child.opts(), child.state, child.func("outer"), fn([], U32))
+    else:
+        p_nothing = canon_lift(parent.opts(), parent.state, parent.func("nothing"), fn([]))
+        late_p.bind(canon_lower(parent.opts(), parent.state, p_nothing, fn([])))
+        entry = canon_lift(parent.opts(), parent.state, parent.func("outer"), fn([], U32))
+    assert trap_of(entry).code is TrapCode.CANNOT_ENTER_COMPONENT

@@ -202,3 +202,166 @@ def decode(memory_bytes: bytes, t, encoding: str):
     cx = LiftLowerContext(CanonicalOptions(Image(), encoding), ComponentInstance())
     ptr = int.from_bytes(memory_bytes[8:12], "little")
     return load(cx, ptr, TupleType((t, PAD)))
+
+
+# ---- flat parameters: the same core values as wasmtime ----------------------------------------
+
+def flat_put_wat(flat) -> str:
+    """A core `put` taking the flat parameters and storing each as a u64 slot at 64 + 8*j."""
+    params = " ".join(flat)
+    body = []
+    for j, kind in enumerate(flat):
+        v = f"(local.get {j})"
+        if kind == "i32":
+            v = f"(i64.extend_i32_u {v})"
+        elif kind == "f32":
+            v = f"(i64.extend_i32_u (i32.reinterpret_f32 {v}))"
+        elif kind == "f64":
+            v = f"(i64.reinterpret_f64 {v})"
+        body.append(f"(i64.store (i32.const {64 + 8 * j}) {v})")
+    return f'(func (export "put") (param {params}) {" ".join(body)})'
+
+
+def flat_consts(flat, values) -> str:
+    from pywamr.runtime.numerics import f32_to_bits, f64_to_bits
+    out = []
+    for kind, v in zip(flat, values):
+        if kind == "f32":
+            out.append(f"(f32.reinterpret_i32 (i32.const {f32_to_bits(v)}))")
+        elif kind == "f64":
+            out.append(f"(f64.reinterpret_i64 (i64.const {f64_to_bits(v)}))")
+        else:
+            out.append(f"({kind}.const {v})")
+    return " ".join(out)
+
+
+FLAT_CASES = [
+    (SHAPE, ("circle", 2.5)), (SHAPE, ("square", 2**64 - 1)), (SHAPE, ("label", "lbl")),
+    (SHAPE, ("none", None)),
+    (VariantType((CaseType("i", U32), CaseType("f", F32), CaseType("s", S8))), ("f", -0.75)),
+    (VariantType((CaseType("i", U32), CaseType("f", F32), CaseType("s", S8))), ("s", -1)),
+    (OptionType(F32), ("some", 1.25)), (ResultType(F64, U32), ("error", 7)),
+    (ResultType(F64, U32), ("ok", -3.5)),
+    (TupleType((BOOL, CHAR, S16, FLAGS, EnumType(("a", "b", "c")))),
+     (True, "\u20ac", -2, frozenset({"f3", "f19"}), "c")),
+    (RecordType((FieldType("name", STRING), FieldType("tags", ListType(STRING)))),
+     {"name": "n\xe9", "tags": ["x", "\U0001F600"]}),
+]
+
+
+@pytest.mark.parametrize("t, value", FLAT_CASES, ids=[f"flat{i}" for i in range(len(FLAT_CASES))])
+def test_flat_parameters_as_wasmtime(t, value):
+    from pywamr.component.abi import flatten_type, lower_flat
+    flat_types = flatten_type(t)
+    ft = FuncType((("x", t),))
+    end = 64 + 8 * len(flat_types)
+    put = flat_put_wat(flat_types) + f"""
+      (func (export "dump") (result i32)
+        (i32.store (i32.const 0) (i32.const 0))
+        (i32.store (i32.const 4) (select (global.get $bump) (i32.const {end})
+                                         (i32.gt_u (global.get $bump) (i32.const {end}))))
+        (i32.const 0))"""
+    a, b = Guest(name="A"), Guest(put, name="B")
+    flat = lower_flat(a.cx(), value, t)
+    image = a.bytes(1024, a.global_value("bump") - 1024)
+    lowered = canon_lower(a.opts(), a.state, canon_lift(b.opts(), b.state, b.func("put"), ft),
+                          ft)
+    lowered.call(*flat)
+    b.func("dump").call()
+    ours = b.bytes(0, max(b.global_value("bump"), end))
+
+    defs: list = []
+    ty = type_wat(t, defs)
+    data = "".join(f"\\{x:02x}" for x in image)
+    sig = " ".join(flat_types)
+    text = f"""
+(component
+  (component $B
+    (core module $M {BUMP_WAT} {put})
+    (core instance $m (instantiate $M))
+    {" ".join(defs)}
+    (func (export "put") (param "x" {ty})
+      (canon lift (core func $m "put") (memory (core memory $m "memory"))
+                  (realloc (core func $m "realloc"))))
+    (func (export "dump") (result (list u8))
+      (canon lift (core func $m "dump") (memory (core memory $m "memory"))
+                  (realloc (core func $m "realloc"))))
+  )
+  (instance $b (instantiate $B))
+  (core module $AMem (memory (export "memory") 1))
+  (core instance $amem (instantiate $AMem))
+  (core func $put (canon lower (func $b "put") (memory (core memory $amem "memory"))))
+  (core module $A
+    (import "env" "memory" (memory 1))
+    (import "env" "put" (func $put (param {sig})))
+    (data (i32.const 1024) "{data}")
+    (func (export "run") (call $put {flat_consts(flat_types, flat)})))
+  (core instance $a (instantiate $A (with "env" (instance
+    (export "memory" (memory $amem "memory")) (export "put" (func $put))))))
+  (func (export "run") (canon lift (core func $a "run")))
+  (func (export "dump") (alias export $b "dump"))
+)"""
+    theirs = run_wasmtime(text)
+    assert ours == theirs
+
+
+# ---- results: lifted from the callee's memory, lowered through the caller's result pointer ----
+
+DUMP_WAT = """
+  (func (export "dump") (result i32)
+    (i32.store (i32.const 0) (i32.const 0))
+    (i32.store (i32.const 4) (global.get $bump))
+    (i32.const 0))
+"""
+
+
+@pytest.mark.parametrize("t, value, enc_a, enc_b", [
+    pytest.param(t, v, ea, eb, id=f"result{i}-{ea}-{eb}")
+    for i, (t, v) in enumerate(CASES[2:9])
+    for ea, eb in (("utf8", "utf8"), ("utf16", "latin1+utf16"), ("latin1+utf16", "utf8"))])
+def test_results_as_wasmtime(t, value, enc_a, enc_b):
+    from pywamr.component.abi import alignment, elem_size, store
+    rt = TupleType((t, U64))
+    ft = FuncType((), rt)
+    b = Guest('(func (export "get") (result i32) (i32.const 1024))', name="B")
+    cxb = b.cx(enc_b)
+    ptr = cxb.allocate(alignment(rt), elem_size(rt))
+    assert ptr == 1024
+    store(cxb, (value, 2**64 - 1), rt, ptr)
+    image = b.bytes(1024, b.global_value("bump") - 1024)
+    a = Guest(DUMP_WAT, name="A")
+    lowered = canon_lower(a.opts(enc_a), a.state,
+                          canon_lift(b.opts(enc_b), b.state, b.func("get"), ft), ft)
+    assert lowered.call(16) is None
+    a.func("dump").call()
+    ours = a.bytes(0, a.global_value("bump"))
+
+    defs: list = []
+    ty = type_wat(rt, defs)
+    data = "".join(f"\\{x:02x}" for x in image)
+    text = f"""
+(component
+  (component $B
+    (core module $M (memory (export "memory") 1) (data (i32.const 1024) "{data}")
+      (func (export "get") (result i32) (i32.const 1024)))
+    (core instance $m (instantiate $M))
+    {" ".join(defs)}
+    (func (export "get") (result {ty})
+      (canon lift (core func $m "get") (memory (core memory $m "memory"))
+                  string-encoding={enc_b}))
+  )
+  (instance $b (instantiate $B))
+  (core module $AMem {BUMP_WAT} {DUMP_WAT})
+  (core instance $amem (instantiate $AMem))
+  (core func $get (canon lower (func $b "get") (memory (core memory $amem "memory"))
+                   (realloc (core func $amem "realloc")) string-encoding={enc_a}))
+  (core module $A
+    (import "env" "get" (func $get (param i32)))
+    (func (export "run") (call $get (i32.const 16))))
+  (core instance $a (instantiate $A (with "env" (instance (export "get" (func $get))))))
+  (func (export "run") (canon lift (core func $a "run")))
+  (func (export "dump") (result (list u8)) (canon lift (core func $amem "dump")
+    (memory (core memory $amem "memory")) (realloc (core func $amem "realloc"))))
+)"""
+    theirs = run_wasmtime(text)
+    assert ours == theirs

@@ -172,7 +172,7 @@ def canon_lower(opts: CanonicalOptions, inst, callee, ft: FuncType,
     _check_options(opts, ft, "lower")
     core_type = flatten_functype(ft, "lower")
     n_params = len(flatten_types(ft.param_types))
-    n_args = min(n_params, MAX_FLAT_PARAMS) if n_params <= MAX_FLAT_PARAMS else 1
+    n_args = n_params if n_params <= MAX_FLAT_PARAMS else 1     # where the result pointer is
     lift_params = values_lifter(ft.param_types, MAX_FLAT_PARAMS)
     spill_results = len(flatten_types(ft.result_types)) > MAX_FLAT_RESULTS
     lower_results = values_lowerer(ft.result_types, MAX_FLAT_RESULTS, out_param=spill_results)
