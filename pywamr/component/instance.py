@@ -299,8 +299,15 @@ class ComponentInstanceHandle:
         self.store = store
         self._bind_host_resources(linker)
         linker.check_imports(component)
-        for step in plan.steps:
-            self._run(step, linker)
+        try:
+            for step in plan.steps:
+                self._run(step, linker)
+        finally:
+            # an instance under construction may not be entered (wasmtime's rule): start
+            # functions that call back into the component trap
+            for state in self.slots:
+                if isinstance(state, ComponentInstance):
+                    state.may_enter = True
         self.state = self.slots[0]
         self.exports = self._bind_exports()
 
@@ -370,7 +377,11 @@ class ComponentInstanceHandle:
         slots = self.slots
         if isinstance(step, NewState):
             parent = None if step.parent is None else slots[step.parent]
-            slots[step.slot] = ComponentInstance(parent, step.name)
+            # wasmtime's rule (the reference for behaviour): a child may not call back into
+            # the parent that is calling it ("donut" reentrance traps)
+            slots[step.slot] = state = ComponentInstance(parent, step.name,
+                                                         donut_reentrance=False)
+            state.may_enter = False
         elif isinstance(step, DefineResource):
             dtor = None if step.dtor is None else self._value(step.dtor)
             rt = ResourceType(step.placeholder.name, dtor=dtor, instance=slots[step.state])

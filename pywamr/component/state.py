@@ -54,10 +54,20 @@ class ComponentInstance:
 
     def entering_set(self, caller: ComponentInstance | None) -> tuple[ComponentInstance, ...]:
         """The instances a call from `caller` (None: the host) into this one newly enters."""
-        if caller is None or not self.donut_reentrance:
+        if caller is None:
             return self._ancestors
         held = caller._ancestors
-        return tuple(i for i in self._ancestors if i not in held)
+        fresh = tuple(i for i in self._ancestors if i not in held)
+        if self.donut_reentrance:
+            return fresh
+        # wasmtime's rule: a call between an instance and its own ancestor or descendant
+        # (either way) re-enters the one already on the stack, which traps; siblings and
+        # cousins enter only what the caller does not hold
+        if self in held:
+            return fresh + (self,)
+        if caller in self._ancestors:
+            return fresh + (caller,)
+        return fresh
 
     def may_enter_from(self, caller: ComponentInstance | None) -> bool:
         return all(i.may_enter for i in self.entering_set(caller))

@@ -66,13 +66,18 @@ def canon_resource_drop(inst, rt, name: str = "resource.drop") -> Function:
 
 def call_destructor(rt, rep: int, caller) -> None:
     """Run `rt.dtor` on `rep` like a synchronous call from `caller` (None: the host) into the
-    instance that defined `rt`: it traps if that instance may not be entered. `dtor` is a core
+    instance that defined `rt`: it traps if that instance may not be entered. From the
+    defining instance itself it is a direct call (Spec: "`canon resource.drop`"). `dtor` is a core
     `Function` (a component-defined resource) or a Python callable (a host resource)."""
     dtor = rt.dtor
     if dtor is None:
         return
     impl = rt.instance
-    entering = impl.entering_set(caller) if impl is not None else ()
+    if impl is None or impl is caller:
+        # the defining instance drops its own resource: a direct call, not a re-entry
+        entering = ()
+    else:
+        entering = impl.entering_set(caller)
     for i in entering:
         if not i.may_enter:
             raise Trap(TrapCode.CANNOT_ENTER_COMPONENT)
