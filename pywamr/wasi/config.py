@@ -70,6 +70,25 @@ class WasiConfig:
         self.stdin = bytes(payload)
         return self
 
+    @classmethod
+    def from_cli(cls, argv, env_options=(), dir_options=()) -> "WasiConfig":
+        """A config from command-line style options: `NAME=VALUE` (or `NAME`, passing the
+        host's value) and `HOST[::GUEST]` (GUEST defaults to HOST). A HOST that is not a
+        directory raises `WasmError`."""
+        from ..errors import WasmError
+        config = cls(argv=argv)
+        env = {}
+        for item in env_options:
+            name, sep, value = item.partition("=")
+            env[name] = value if sep else os.environ.get(name, "")
+        config.env = env
+        for spec in dir_options:
+            host, sep, guest = spec.partition("::")
+            if not os.path.isdir(host):
+                raise WasmError(f"--dir {spec}: {host} is not a directory")
+            config.preopen_dir(host, guest if sep else host)
+        return config
+
     def env_pairs(self) -> list[tuple[str, str]]:
         """The environment as an ordered list of (name, value) pairs."""
         if isinstance(self.env, dict):
