@@ -1,0 +1,54 @@
+"""`pywamr run` on WASI 0.2 command components: output, exit statuses and CLI errors."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from p2_testlib import COMPONENTS, ENGINES, FIXTURES, require_wasm_tools, run_cli  # noqa: E402
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_composed_calculator_prints_its_sums(engine):
+    proc = run_cli("run", "--engine", engine, COMPONENTS / "composed.wasm")
+    assert proc.returncode == 0, proc.stderr.decode()
+    assert proc.stdout == b"40 + 2 = 42\n100 + 200 = 300\n"
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_exit_with_code_reaches_the_shell(engine, tmp_path):
+    exe = require_wasm_tools()
+    import subprocess
+    wasm = tmp_path / "exit_with_code.wasm"
+    subprocess.run([exe, "parse", FIXTURES / "src" / "exit_with_code.wat", "-o", wasm],
+                   check=True)
+    proc = run_cli("run", "--engine", engine, wasm)
+    assert proc.returncode == 7, proc.stderr.decode()
+    assert proc.stderr == b""
+
+
+def test_arguments_environment_and_stdin_reach_the_guest():
+    proc = run_cli("run", "--env", "FOO=bar", FIXTURES / "args_env.wasm", "one", "two")
+    assert proc.returncode == 0, proc.stderr.decode()
+    assert b"argv[1] (len 3): [one]" in proc.stdout
+    assert b"FOO=bar" in proc.stdout
+    proc = run_cli("run", FIXTURES / "stdio.wasm", stdin=b"Hello stdin!\nsecond line\n")
+    assert proc.returncode == 0, proc.stderr.decode()
+    assert b"stdin bytes: 25\n" in proc.stdout
+    assert b"HELLO STDIN!\nSECOND LINE\n" in proc.stdout
+
+
+def test_a_missing_preopen_directory_is_a_clear_error(tmp_path):
+    proc = run_cli("run", "--dir", f"{tmp_path / 'nope'}::/x", FIXTURES / "files.wasm")
+    assert proc.returncode == 1
+    assert b"is not a directory" in proc.stderr
+    assert b"Traceback" not in proc.stderr
+
+
+def test_a_trap_in_a_component_is_reported():
+    proc = run_cli("run", FIXTURES / "trap_div0.wasm")
+    assert proc.returncode not in (0, 1)
+    assert b"wasm trap" in proc.stderr
+    assert b"Traceback" not in proc.stderr
