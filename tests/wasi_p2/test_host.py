@@ -24,8 +24,7 @@ class Host:
     """A linker with the WASI 0.2 host defined; `call(iface, name, *args)` runs one import."""
 
     def __init__(self, config=None):
-        self.linker = Linker.__new__(Linker)   # no engine needed to hold definitions
-        self.linker.definitions, self.linker.resources = {}, {}
+        self.linker = Linker()
         self.state = p2.add_to_linker(self.linker, config or WasiConfig())
 
     def call(self, iface: str, name: str, *args):

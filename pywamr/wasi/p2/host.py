@@ -38,6 +38,10 @@ class P2Host:
         self.context = WasiContext(self.config)
         self.types: dict[str, object] = {}
 
+    def close(self) -> None:
+        """Release the host resources of the context (preopened directories, files)."""
+        self.context.close_all()
+
     # ---- definitions ------------------------------------------------------------------------
     def resource(self, iface: str, name: str, cls) -> None:
         """Define resource `name` of interface `iface` with Python class `cls`."""
