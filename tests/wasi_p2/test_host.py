@@ -49,7 +49,10 @@ def test_every_import_of_the_cli_world_is_defined():
                        ("monotonic-clock", "clocks"), ("wall-clock", "clocks"),
                        ("random", "random"), ("insecure", "random"),
                        ("insecure-seed", "random"), ("types", "filesystem"),
-                       ("preopens", "filesystem")]:
+                       ("preopens", "filesystem"), ("network", "sockets"),
+                       ("instance-network", "sockets"), ("ip-name-lookup", "sockets"),
+                       ("tcp", "sockets"), ("tcp-create-socket", "sockets"),
+                       ("udp", "sockets"), ("udp-create-socket", "sockets")]:
         defined = host.linker.definitions.get(f"wasi:{pkg}/{iface}@{p2.VERSION}", {})
         for name in _wit_functions(wit, pkg, iface):
             if name not in defined:
@@ -85,6 +88,7 @@ def _wit_functions(root: Path, package: str, iface: str) -> list[str]:
                 names.append(f"[method]{resource}.{fname}")
         elif re.match(r"constructor\(", line) and resource:
             names.append(f"[constructor]{resource}")
+    assert names, f"no functions found in the WIT of {package}/{iface}"
     return names
 
 
