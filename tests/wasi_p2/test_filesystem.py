@@ -234,3 +234,19 @@ def test_open_flags(fs):
     assert m(host, "open-at", d, NOFOLLOW, "hello.txt", frozenset({"directory"}),
              frozenset({"read"})) == ("error", "not-directory")
     assert m(host, "get-type", f) == ("ok", "regular-file")
+
+
+def test_offsets_and_sizes_beyond_the_host_are_errors_not_crashes(fs):
+    host, d, _ = fs
+    f = open_file(host, d, "hello.txt", RW)
+    top = 2**64 - 1
+    assert m(host, "read", f, 10, top) == ("error", "invalid")
+    assert m(host, "write", f, b"x", top) == ("error", "invalid")
+    assert m(host, "set-size", f, top)[0] == "error"
+    assert m(host, "advise", f, top, top, "normal")[0] == "error"
+    huge = ("timestamp", {"seconds": top, "nanoseconds": 0})
+    assert m(host, "set-times", f, huge, huge)[0] == "error"
+    label, i = m(host, "read-via-stream", f, top)
+    assert host.call(S, "[method]input-stream.read", i, 10)[0] == "error"
+    label, o = m(host, "write-via-stream", f, top)
+    assert host.call(S, "[method]output-stream.write", o, b"x")[0] == "error"

@@ -240,3 +240,15 @@ def test_a_bad_allow_net_is_a_clear_cli_error():
     proc = run_cli("run", "--allow-net", "not-a-network", COMPONENTS / "composed.wasm")
     assert proc.returncode == 1
     assert b"--allow-net not-a-network" in proc.stderr and b"Traceback" not in proc.stderr
+
+
+def test_out_of_range_socket_arguments_are_errors_not_crashes():
+    host = Host(WasiConfig(allow_net=["127.0.0.1/32", "::1/128"]))
+    n = net(host)
+    six = new_tcp(host, "ipv6")
+    bad = ("ipv6", {"port": 1, "flow-info": 2**32 - 1, "address": (0, 0, 0, 0, 0, 0, 0, 1),
+                    "scope-id": 0})
+    assert tcp(host, "start-connect", six, n, bad) == ("error", "invalid-argument")
+    s = new_tcp(host)
+    assert tcp(host, "set-receive-buffer-size", s, 2**64 - 1) == ("ok", None)
+    assert tcp(host, "set-keep-alive-idle-time", s, 2**64 - 1) == ("ok", None)

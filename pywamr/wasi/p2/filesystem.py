@@ -17,7 +17,7 @@ import os
 
 from .. import fs
 from ..descriptors import DirectoryDescriptor, FileDescriptor, SetTime
-from ..errors import ErrorCode, WasiError, host_errors
+from ..errors import ErrorCode, WasiError, code_from_os_error, host_errors
 from .clocks import NS, datetime
 from .host import P2Host
 from .io import READ_CHUNK, FileInputStream, FileOutputStream
@@ -184,8 +184,10 @@ def _result(fn, *args):
     except WasiError as exc:
         return ("error", error_code(exc.code))
     except OSError as exc:
-        from ..errors import code_from_os_error
         return ("error", error_code(code_from_os_error(exc)))
+    except (OverflowError, ValueError):
+        # an offset, size or time beyond what the host's system calls take
+        return ("error", "invalid")
 
 
 # ---- the descriptor methods ------------------------------------------------------------------

@@ -107,18 +107,6 @@ class FdPollable(Pollable):
         return self.fd, self.write
 
 
-class ReadyWhen(Pollable):
-    """Ready when `test()` says so; it can only be polled, not waited on with select."""
-
-    __slots__ = ("test",)
-
-    def __init__(self, test):
-        self.test = test
-
-    def ready(self) -> bool:
-        return bool(self.test())
-
-
 def poll(pollables: list, clocks) -> list[int]:
     """Block until at least one pollable is ready; the indices of those that are.
 
@@ -147,10 +135,8 @@ def _wait(pollables: list, clocks) -> None:
             return
     elif timeout is not None:
         clocks.sleep(int(timeout * 1e9) + 1)
-    elif not any(isinstance(p, ReadyWhen) for p in pollables):
+    else:   # unreachable with this host's pollables, which are ready unless they can wait
         raise Trap(TrapCode.HOST, "wasi:io/poll.poll: no pollable can ever become ready")
-    else:
-        clocks.sleep(1_000_000)   # ReadyWhen pollables: check again after a millisecond
 
 
 def block(pollable: Pollable, clocks) -> None:
@@ -231,6 +217,8 @@ class FileInputStream(InputStream):
             data = self.file.pread(size, self.offset)
         except WasiError as exc:
             raise StreamError(IoError(exc.code)) from None
+        except (OverflowError, ValueError):
+            raise StreamError(IoError(ErrorCode.INVALID)) from None
         if not data:
             raise StreamError(None)
         self.offset += len(data)
@@ -270,6 +258,9 @@ class OutputStream:
         except WasiError as exc:
             self.closed = True
             raise StreamError(IoError(exc.code)) from None
+        except (OverflowError, ValueError):   # an offset beyond what the host takes
+            self.closed = True
+            raise StreamError(IoError(ErrorCode.INVALID)) from None
 
     def flush(self) -> None:
         if self.closed:

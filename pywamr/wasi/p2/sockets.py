@@ -65,6 +65,9 @@ def socket_result(fn, *args):
         return ("error", from_os_error(exc).code)
     except WasiError as exc:
         return ("error", NETWORK_ERRORS.get(exc.code, "unknown"))
+    except (OverflowError, ValueError):
+        # a value the host's socket calls refuse (flow-info beyond 20 bits, for one)
+        return ("error", "invalid-argument")
 
 
 # ---- policy and addresses ------------------------------------------------------------------------
