@@ -1,7 +1,9 @@
 """WASI hosts: the shared context and sandboxed filesystem, and wasi_snapshot_preview1.
 
 `WasiConfig` describes what a guest may see; `WasiContext` is the live state built from it;
-`host_functions(ctx)` (p1.py) gives the engine the preview-1 imports.
+`host_functions(ctx)` (p1.py) gives the engine the preview-1 imports. The WASI 0.2 host
+(component imports over the same context) is the `p2` package, imported on demand:
+`from pywamr.wasi import p2; p2.add_to_linker(component_linker, config)`.
 """
 from .config import WasiConfig
 from .context import WasiContext

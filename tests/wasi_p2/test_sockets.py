@@ -223,10 +223,9 @@ def test_name_lookup():
     assert resolve("::1") == ("ok", [("ipv6", (0, 0, 0, 0, 0, 0, 0, 1))])
     assert resolve("") == ("error", "invalid-argument")
     assert resolve("bad name") == ("error", "invalid-argument")
-    label, found = resolve("localhost")
+    label, found = resolve("localhost")      # /etc/hosts: no query leaves the machine
     assert label == "ok" and found and set(found) <= {("ipv4", (127, 0, 0, 1)),
                                                      ("ipv6", (0, 0, 0, 0, 0, 0, 0, 1))}
-    assert resolve("no-such-host.invalid")[0] == "error"
 
 
 def test_ip_literals_resolve_without_dns_permission():
