@@ -18,10 +18,11 @@ def test_composed_calculator_prints_its_sums(engine):
     assert proc.stdout == b"40 + 2 = 42\n100 + 200 = 300\n"
 
 
-HAND_WRITTEN = {"exit_with_code": 7, "poll_many": 0}
+HAND_WRITTEN = {"exit_with_code": 7, "poll_many": 0, "tcp_bind": 101}
 """Components written in WAT (tests/fixtures/wasi_p2/src) and the status each must exit with:
 `exit-with-code(7)`; three timers polled at once through the canonical ABI (ok only when
-exactly the 30 ms one is reported, after at least 30 ms)."""
+exactly the 30 ms one is reported, after at least 30 ms); a TCP socket, denied by default
+(101: create-tcp-socket says access-denied)."""
 
 
 @pytest.mark.parametrize("engine", ENGINES)
@@ -63,3 +64,18 @@ def test_a_trap_in_a_component_is_reported():
     assert proc.returncode not in (0, 1)
     assert b"wasm trap" in proc.stderr
     assert b"Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("allow, status", [(["127.0.0.1/32"], 2), (["10.0.0.0/8"], 11),
+                                           (["0.0.0.0/0", "::/0"], 2)])
+def test_allow_net_opens_exactly_the_given_networks(allow, status, engine, tmp_path):
+    """tcp_bind.wat binds 127.0.0.1:0: status 2 when bound, 11 when start-bind is
+    access-denied (the socket could be created: some network is allowed)."""
+    exe = require_wasm_tools()
+    import subprocess
+    wasm = tmp_path / "tcp_bind.wasm"
+    subprocess.run([exe, "parse", FIXTURES / "src" / "tcp_bind.wat", "-o", wasm], check=True)
+    flags = [arg for cidr in allow for arg in ("--allow-net", cidr)]
+    proc = run_cli("run", "--engine", engine, *flags, wasm)
+    assert proc.returncode == status, proc.stderr.decode()

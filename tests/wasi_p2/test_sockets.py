@@ -70,12 +70,10 @@ def allowed():
 def test_everything_is_denied_by_default():
     host = Host()
     n = net(host)
-    s = new_tcp(host)
-    assert tcp(host, "start-bind", s, n, v4(0)) == ("error", "access-denied")
-    assert tcp(host, "start-connect", s, n, v4(80)) == ("error", "access-denied")
-    label, u = host.call("wasi:sockets/udp-create-socket", "create-udp-socket", "ipv4")
-    assert host.call(UDP, "[method]udp-socket.start-bind", u, n, v4(0)) == (
-        "error", "access-denied")
+    for iface, name in (("wasi:sockets/tcp-create-socket", "create-tcp-socket"),
+                        ("wasi:sockets/udp-create-socket", "create-udp-socket")):
+        for family in ("ipv4", "ipv6"):
+            assert host.call(iface, name, family) == ("error", "access-denied")
     assert host.call("wasi:sockets/ip-name-lookup", "resolve-addresses", n, "localhost") == (
         "error", "access-denied")
 
@@ -86,6 +84,9 @@ def test_only_the_allowed_networks_are_reachable(allowed):
     assert tcp(allowed, "start-connect", s, n, v4(80, (10, 0, 0, 1))) == (
         "error", "access-denied")
     assert tcp(allowed, "start-bind", s, n, v4(0, (0, 0, 0, 0))) == ("error", "access-denied")
+    label, u = allowed.call("wasi:sockets/udp-create-socket", "create-udp-socket", "ipv4")
+    assert allowed.call(UDP, "[method]udp-socket.start-bind", u, n, v4(0, (10, 0, 0, 1))) == (
+        "error", "access-denied")
 
 
 def test_tcp_echo_over_loopback(allowed):
@@ -202,7 +203,7 @@ def test_udp_datagrams_over_loopback(allowed):
 
 
 def test_name_lookup():
-    host = Host(WasiConfig(allow_dns=True))
+    host = Host(WasiConfig(allow_dns=True))     # names only: sockets stay denied
     n = net(host)
     lookup = "wasi:sockets/ip-name-lookup"
 

@@ -292,6 +292,8 @@ def define(host: P2Host) -> None:
     def create(family: str):
         if family not in FAMILIES:
             return ("error", "not-supported")
+        if not host.config.allow_net:     # no network at all: no sockets (as wasmtime)
+            return ("error", "access-denied")
         return socket_result(lambda: host.new(
             "tcp-socket", TcpSocket(new_host_socket(family, socket.SOCK_STREAM))))
     host.func("wasi:sockets/tcp-create-socket", "create-tcp-socket", create)

@@ -193,6 +193,8 @@ def define(host: P2Host) -> None:
     def create(family: str):
         if family not in FAMILIES:
             return ("error", "not-supported")
+        if not host.config.allow_net:     # no network at all: no sockets (as wasmtime)
+            return ("error", "access-denied")
         return socket_result(lambda: host.new(
             "udp-socket", UdpSocket(new_host_socket(family, socket.SOCK_DGRAM))))
     host.func("wasi:sockets/udp-create-socket", "create-udp-socket", create)
