@@ -1,5 +1,6 @@
-"""Helpers for the WASI 0.2 tests: fixture paths, engines, and tool requirements that skip
-locally but fail under CI=true (a missing oracle must never turn the suite green)."""
+"""Helpers for the WASI 0.2 tests: fixture paths, engines, tool requirements that skip
+locally but fail under CI=true (a missing oracle must never turn the suite green), and
+`Host`, which calls the host functions as the canonical ABI would."""
 from __future__ import annotations
 
 import importlib
@@ -19,6 +20,9 @@ COMPONENTS = TESTS / "fixtures" / "components"
 
 sys.path.insert(0, str(TESTS))
 from pywamr_testlib import ENGINES  # noqa: E402,F401
+
+from pywamr.component import Linker  # noqa: E402
+from pywamr.wasi import WasiConfig, p2  # noqa: E402
 
 
 def _missing(what: str) -> None:
@@ -41,10 +45,27 @@ def require_wasm_tools() -> str:
     return exe
 
 
-def run_cli(*args, stdin: bytes = b"", cwd=None, timeout: float = 600) -> subprocess.CompletedProcess:
+def run_cli(*args, stdin: bytes = b"", cwd=None,
+            timeout: float = 600) -> subprocess.CompletedProcess:
     """`python -m pywamr ARGS` with this worktree first on PYTHONPATH."""
     env = dict(os.environ)
     env["PYTHONPATH"] = str(ROOT) + (os.pathsep + env["PYTHONPATH"]
                                      if env.get("PYTHONPATH") else "")
     return subprocess.run([sys.executable, "-m", "pywamr", *map(str, args)], input=stdin,
                           capture_output=True, cwd=cwd, env=env, timeout=timeout)
+
+
+class Host:
+    """A linker with the WASI 0.2 host defined; `call(iface, name, *args)` runs one import."""
+
+    def __init__(self, config=None):
+        self.linker = Linker()
+        self.state = p2.add_to_linker(self.linker, config or WasiConfig())
+
+    def call(self, iface: str, name: str, *args):
+        node = self.linker.definitions[f"{iface}@{p2.VERSION}"][name]
+        assert node.raw
+        return node.fn(*args)
+
+    def drop(self, kind: str, rep: int) -> None:
+        self.state.types[kind].dtor(rep)

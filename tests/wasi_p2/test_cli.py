@@ -1,14 +1,10 @@
 """`pywamr run` on WASI 0.2 command components: output, exit statuses and CLI errors."""
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from p2_testlib import (COMPONENTS, ENGINES, FIXTURES, require_wasm_tools,  # noqa: E402
-                        require_wasmtime, run_cli)
+from .p2_testlib import (COMPONENTS, ENGINES, FIXTURES, require_wasm_tools,
+                         require_wasmtime, run_cli)
 
 
 @pytest.mark.parametrize("engine", ENGINES)
@@ -33,7 +29,7 @@ def test_hand_written_components_match_wasmtime(name, engine, tmp_path):
     wasm = tmp_path / f"{name}.wasm"
     subprocess.run([exe, "parse", FIXTURES / "src" / f"{name}.wat", "-o", wasm], check=True)
     require_wasmtime()
-    from p2_oracle import run_wasmtime_component
+    from .p2_oracle import run_wasmtime_component
     expected = run_wasmtime_component(wasm, [name])
     assert (expected.exit_code, expected.trapped) == (HAND_WRITTEN[name], False), expected
     proc = run_cli("run", "--engine", engine, wasm)

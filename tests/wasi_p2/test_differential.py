@@ -9,13 +9,11 @@ stdin and preopens as the preview-1 differential test).
 from __future__ import annotations
 
 import difflib
-import sys
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from p2_testlib import ENGINES, FIXTURES, P1_FIXTURES, require_wasmtime, run_cli  # noqa: E402
+from .p2_testlib import ENGINES, FIXTURES, P1_FIXTURES, require_wasmtime, run_cli
 import oracle  # noqa: E402  (tests/oracle.py, on the path through p2_testlib)
 
 PROGRAMS = oracle.load_manifest(str(P1_FIXTURES))["programs"]
@@ -29,7 +27,7 @@ def _diff(label: str, expected: bytes, actual: bytes, limit: int = 60) -> str:
 
 
 def _oracle(entry: dict, workdir: Path):
-    from p2_oracle import run_wasmtime_component
+    from .p2_oracle import run_wasmtime_component
     dirs = oracle.prepare_sandbox(entry, str(workdir), str(P1_FIXTURES))
     wasm = FIXTURES / entry["wasm"]
     return run_wasmtime_component(wasm, [entry["wasm"], *entry.get("args", [])],

@@ -3,15 +3,13 @@ codes) over the preview-1 sandbox, calling the host functions with canonical ABI
 from __future__ import annotations
 
 import os
-import sys
-from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from test_host import Host  # noqa: E402
+from pywamr.wasi import WasiConfig
 
-from pywamr.wasi import WasiConfig  # noqa: E402
+from .p2_testlib import Host
+
 
 T = "wasi:filesystem/types"
 S = "wasi:io/streams"

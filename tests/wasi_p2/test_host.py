@@ -4,43 +4,25 @@ filesystem. The real-component path is covered by test_differential.py and test_
 from __future__ import annotations
 
 import os
-import sys
 import threading
 import time
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from p2_testlib import ROOT  # noqa: E402,F401
+from pywamr.errors import Trap, WasiExit
+from pywamr.wasi import WasiConfig, p2
+from pywamr.wasi.streams import HostFdInput
 
-from pywamr.component import Linker  # noqa: E402
-from pywamr.errors import Trap, WasiExit  # noqa: E402
-from pywamr.wasi import WasiConfig, p2  # noqa: E402
-from pywamr.wasi.streams import HostFdInput  # noqa: E402
-
-
-class Host:
-    """A linker with the WASI 0.2 host defined; `call(iface, name, *args)` runs one import."""
-
-    def __init__(self, config=None):
-        self.linker = Linker()
-        self.state = p2.add_to_linker(self.linker, config or WasiConfig())
-
-    def call(self, iface: str, name: str, *args):
-        node = self.linker.definitions[f"{iface}@{p2.VERSION}"][name]
-        assert node.raw
-        return node.fn(*args)
-
-    def drop(self, kind: str, rep: int) -> None:
-        self.state.types[kind].dtor(rep)
+from .p2_testlib import Host
 
 
 def test_every_import_of_the_cli_world_is_defined():
     host = Host()
-    wit = Path("/work/shared/reference/wasi-0.2.12")
-    if not wit.is_dir():
-        pytest.skip("the WASI 0.2.12 WIT reference is not on this machine")
+    wit = _wit_reference()
+    if wit is None:
+        pytest.skip("the WASI 0.2.12 WIT reference is not on this machine "
+                    "(set PYWAMR_WASI_WIT to its directory)")
     missing = []
     for iface, pkg in [("environment", "cli"), ("exit", "cli"), ("stdin", "cli"),
                        ("stdout", "cli"), ("stderr", "cli"), ("terminal-stdin", "cli"),
@@ -58,6 +40,17 @@ def test_every_import_of_the_cli_world_is_defined():
             if name not in defined:
                 missing.append(f"wasi:{pkg}/{iface}#{name}")
     assert not missing, missing
+
+
+def _wit_reference() -> Path | None:
+    """The directory of the WASI 0.2.12 WIT files (shared/reference beside the checkout)."""
+    root = Path(__file__).resolve().parents[2]
+    for candidate in (os.environ.get("PYWAMR_WASI_WIT"),
+                      root.parent / "shared" / "reference" / "wasi-0.2.12",
+                      root.parent.parent / "shared" / "reference" / "wasi-0.2.12"):
+        if candidate and Path(candidate).is_dir():
+            return Path(candidate)
+    return None
 
 
 def _wit_functions(root: Path, package: str, iface: str) -> list[str]:

@@ -2,17 +2,13 @@
 only, calling the host functions with canonical ABI values."""
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from p2_testlib import COMPONENTS, run_cli  # noqa: E402
-from test_host import Host  # noqa: E402
+from pywamr.errors import Trap
+from pywamr.wasi import WasiConfig
 
-from pywamr.errors import Trap  # noqa: E402
-from pywamr.wasi import WasiConfig  # noqa: E402
+from .p2_testlib import COMPONENTS, Host, run_cli
+
 
 TCP, UDP = "wasi:sockets/tcp", "wasi:sockets/udp"
 S, POLL = "wasi:io/streams", "wasi:io/poll"

@@ -4,7 +4,8 @@ Part of the WASI 0.2 host (`pywamr.wasi.p2`); `sockets_tcp.py` and `sockets_udp.
 socket resources. Every socket is denied by default: without any `WasiConfig.allow_net` network
 (`pywamr run --allow-net CIDR`) creating a socket is `access-denied` (as in wasmtime); with
 some, a guest may bind, connect or send only to addresses inside them; it may resolve names
-only with `allow_dns` (`--allow-dns`); anything else is `access-denied`. Host sockets are non-blocking; waiting is `wasi:io/poll`'s job.
+only with `allow_dns` (`--allow-dns`); anything else is `access-denied`. Host sockets are
+non-blocking; waiting is `wasi:io/poll`'s job.
 
 Spec: wasi-0.2.12/sockets/*.wit. Name lookup runs `getaddrinfo` when the guest asks (the
 stream's pollable is then always ready); datagram streams cannot be disconnected again
