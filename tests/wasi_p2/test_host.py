@@ -312,3 +312,25 @@ def test_random_rejects_a_huge_request_without_allocating():
         host.call("wasi:random/random", "get-random-bytes", 2**63)
     with pytest.raises(Trap):
         host.call("wasi:random/insecure", "get-insecure-random-bytes", 2**40)
+
+
+def test_poll_waits_on_descriptors_beyond_fd_setsize():
+    import resource
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard <= 1500:
+        pytest.skip(f"the descriptor limit ({hard}) does not allow fd 1500")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, 1600), hard))
+    r, w = os.pipe()
+    high = os.dup2(r, 1500)
+    host = Host(WasiConfig(stdin=HostFdInput(high)))
+    try:
+        i = host.call("wasi:cli/stdin", "get-stdin")
+        readable = host.call("wasi:io/streams", "[method]input-stream.subscribe", i)
+        assert host.call(POLL, "[method]pollable.ready", readable) is False
+        threading.Timer(0.05, lambda: os.write(w, b"x")).start()
+        timer = host.call(MONO, "subscribe-duration", 10_000_000_000)
+        assert host.call(POLL, "poll", [timer, readable]) == [1]
+    finally:
+        for fd in (r, w, high):
+            os.close(fd)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))

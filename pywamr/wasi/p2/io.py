@@ -51,6 +51,36 @@ class StreamError(Exception):
         self.error = error
 
 
+# ---- waiting on host fds (poll(2): no FD_SETSIZE limit, unlike select) ----------------------
+
+def wait_fds(fds: list, timeout: float | None) -> set:
+    """Wait up to `timeout` seconds (None: forever) until one of `fds`, (fd, for_write) pairs,
+    is ready; the pairs that are. A closed or invalid fd counts as ready (the operation on it
+    then reports the error)."""
+    poller = select.poll()
+    for fd, write in fds:
+        poller.register(fd, select.POLLOUT if write else select.POLLIN)
+    try:
+        events = poller.poll(None if timeout is None else max(0, int(timeout * 1000 + 0.999)))
+    except (OSError, ValueError):
+        return set(fds)
+    ready = set()
+    for fd, mask in events:
+        for pair in fds:
+            if pair[0] == fd:
+                wanted = select.POLLOUT if pair[1] else select.POLLIN
+                if mask & (wanted | select.POLLERR | select.POLLHUP | select.POLLNVAL):
+                    ready.add(pair)
+    return ready
+
+
+def fd_ready(fd: int, write: bool = False, timeout: float | None = 0) -> bool:
+    """Is host fd `fd` readable (or writable) within `timeout` seconds (None: wait)?"""
+    if fd < 0:
+        return True
+    return bool(wait_fds([(fd, write)], timeout))
+
+
 # ---- wasi:io/poll ----------------------------------------------------------------------------
 
 class Pollable:
@@ -96,12 +126,7 @@ class FdPollable(Pollable):
         self.write = write
 
     def ready(self) -> bool:
-        try:
-            r, w, _ = select.select([] if self.write else [self.fd],
-                                    [self.fd] if self.write else [], [], 0)
-        except (OSError, ValueError):
-            return True      # a closed or odd fd: let the operation report the error
-        return bool(r or w)
+        return fd_ready(self.fd, self.write)
 
     def host_fd(self) -> tuple[int, bool] | None:
         return self.fd, self.write
@@ -127,12 +152,7 @@ def _wait(pollables: list, clocks) -> None:
     if deadlines:
         timeout = max(0, min(deadlines) - clocks.now(ClockId.MONOTONIC)) / 1e9
     if fds:
-        readers = [fd for fd, write in fds if not write]
-        writers = [fd for fd, write in fds if write]
-        try:
-            select.select(readers, writers, [], timeout)
-        except (OSError, ValueError):
-            return
+        wait_fds(fds, timeout)
     elif timeout is not None:
         clocks.sleep(int(timeout * 1e9) + 1)
     else:   # unreachable with this host's pollables, which are ready unless they can wait

@@ -18,7 +18,7 @@ import socket
 
 from ..errors import ErrorCode, WasiError, code_from_os_error
 from .host import P2Host
-from .io import IoError, Pollable
+from .io import IoError, Pollable, fd_ready
 
 NETWORK_ERRORS = {
     ErrorCode.ACCESS: "access-denied", ErrorCode.NOT_PERMITTED: "access-denied",
@@ -161,13 +161,8 @@ class SocketPollable(Pollable):
         self.want = want
 
     def ready(self) -> bool:
-        import select
         direction = self.want()
-        if direction is None or self.sock.fileno() < 0:
-            return True
-        r, w, _ = select.select([self.sock] if direction == "read" else [],
-                                [self.sock] if direction == "write" else [], [], 0)
-        return bool(r or w)
+        return direction is None or fd_ready(self.sock.fileno(), direction == "write")
 
     def host_fd(self):
         direction = self.want()

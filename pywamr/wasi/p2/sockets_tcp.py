@@ -13,11 +13,11 @@ Spec: wasi-0.2.12/sockets/tcp.wit. Binding or connecting outside the allowed net
 from __future__ import annotations
 
 import errno
-import select
 import socket
 
 from .host import P2Host
-from .io import CHECK_WRITE_BUDGET, FdPollable, InputStream, IoError, OutputStream, StreamError
+from .io import (CHECK_WRITE_BUDGET, FdPollable, InputStream, IoError, OutputStream,
+                 StreamError, fd_ready)
 from .sockets import (FAMILIES, SocketError, SocketPollable, family_label, from_host,
                       from_os_error, is_unspecified, new_host_socket, socket_result, to_host)
 from ..errors import code_from_os_error
@@ -53,7 +53,7 @@ class TcpInputStream(InputStream):
     def _read(self, size: int, blocking: bool) -> bytes:
         sock = self.shared.sock
         if blocking:
-            select.select([sock], [], [])
+            fd_ready(sock.fileno(), timeout=None)
         try:
             data = sock.recv(size)
         except BlockingIOError:
@@ -80,14 +80,13 @@ class TcpOutputStream(OutputStream):
 
     def check_write(self) -> int:
         budget = super().check_write()
-        _, writable, _ = select.select([], [self.shared.sock], [], 0)
-        return budget if writable else 0
+        return budget if fd_ready(self.shared.sock.fileno(), write=True) else 0
 
     def _write(self, payload: bytes) -> None:
         sock, view = self.shared.sock, memoryview(payload)
         try:
             while view:
-                select.select([], [sock], [])
+                fd_ready(sock.fileno(), write=True, timeout=None)
                 try:
                     view = view[sock.send(view):]
                 except BlockingIOError:
@@ -178,8 +177,7 @@ class TcpSocket:
     def finish_connect(self):
         if self.state != "connect-started":
             raise SocketError("not-in-progress")
-        _, writable, _ = select.select([], [self.sock], [], 0)
-        if not writable:
+        if not fd_ready(self.sock.fileno(), write=True):
             raise SocketError("would-block")
         error = self.sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
         if error:

@@ -11,11 +11,11 @@ Spec: wasi-0.2.12/sockets/udp.wit. Not supported: un-connecting a connected sock
 """
 from __future__ import annotations
 
-import select
 import socket
 
 from ...errors import Trap, TrapCode
 from .host import P2Host
+from .io import fd_ready
 from .sockets import (FAMILIES, SocketError, SocketPollable, family_label, from_host,
                       from_os_error, is_unspecified, new_host_socket, socket_result, to_host)
 from .sockets_tcp import SharedSocket, _family_hop_limit, define_options
@@ -141,7 +141,7 @@ class OutgoingDatagramStream:
         self.shared.release()
 
     def check_send(self) -> int:
-        _, writable, _ = select.select([], [self.shared.sock], [], 0)
+        writable = fd_ready(self.shared.sock.fileno(), write=True)
         self.permit = MAX_DATAGRAMS if writable else 0
         return self.permit
 
