@@ -58,3 +58,13 @@ def test_exit_status_reaches_the_embedder():
         _run("interp", FIXTURES / "exit_42.wasm", WasiConfig(stdout=out))
     assert info.value.status == 1          # the preview-1 adapter reports exit(err)
     assert out.getvalue() == b"returning 42 from main\n"
+
+
+def test_a_missing_tool_fails_under_ci(monkeypatch):
+    from .p2_testlib import _missing
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="required under CI=true"):
+        _missing("a tool")
+    monkeypatch.setenv("CI", "false")
+    with pytest.raises(pytest.skip.Exception, match="not installed"):
+        _missing("a tool")
