@@ -21,6 +21,11 @@ def add_parser(sub) -> None:
                    help="grant access to a host directory (as GUEST inside the sandbox)")
     p.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
                    help="set an environment variable for the guest")
+    p.add_argument("--allow-net", action="append", default=[], metavar="CIDR",
+                   help="let a WASI 0.2 guest's sockets use this network (repeatable; "
+                        "default: no network)")
+    p.add_argument("--allow-dns", action="store_true",
+                   help="let a WASI 0.2 guest resolve host names")
     p.add_argument("--invoke", metavar="CALL",
                    help="call this export instead of _start (a component export as a WAVE call: 'name(args)')")
     p.add_argument("module", help="a .wasm module or a .cwasm precompiled module")

@@ -2,7 +2,9 @@
 
 `WasiConfig` describes what a guest may see; `WasiContext` is the live state built from it;
 `host_functions(ctx)` (p1.py) gives the preview-1 imports; `add_to_linker(linker, config)`
-(linker.py) defines them in an embedding `Linker`.
+(linker.py) defines them in an embedding `Linker`. The WASI 0.2 host (component imports over
+the same context) is the `p2` package, imported on demand:
+`from pywamr.wasi import p2; p2.add_to_linker(component_linker, config)`.
 """
 from .config import WasiConfig
 from .context import WasiContext
