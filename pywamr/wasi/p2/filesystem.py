@@ -249,7 +249,7 @@ class Methods:
         def run():
             descriptor = self._d(d)
             if "write" not in descriptor.flags:
-                raise WasiError(ErrorCode.BAD_DESCRIPTOR)
+                raise WasiError(ErrorCode.INVALID)      # as wasmtime (EINVAL through p1)
             descriptor.file().set_size(size)
         return _result(run)
 
@@ -329,6 +329,10 @@ class Methods:
                    or "create" in open_flags or "truncate" in open_flags)
         if mutates and "mutate-directory" not in parent.flags:
             raise WasiError(ErrorCode.NOT_PERMITTED)
+        flags = frozenset(flags)
+        if ("create" in open_flags or "truncate" in open_flags) and "directory" not in open_flags:
+            # as wasmtime: creating or truncating opens the file for writing too
+            flags |= {"write"}
         options = fs.OpenOptions(
             create="create" in open_flags, exclusive="exclusive" in open_flags,
             truncate="truncate" in open_flags, directory="directory" in open_flags,
