@@ -156,7 +156,8 @@ class Linker:
             unique = list(dict.fromkeys(problems))
             missing = [p[:-len(" was not found")] for p in unique if p.endswith(" was not found")]
             other = [p for p in unique if not p.endswith(" was not found")]
-            parts = ([f"unsatisfied import(s): {', '.join(missing)}"] if missing else []) + \
+            parts = ([f"unsatisfied import(s): {', '.join(missing)} (a matching "
+                      f"implementation was not found)"] if missing else []) + \
                 [f"import {p}" for p in other]
             raise LinkError("; ".join(parts))
 

@@ -14,6 +14,7 @@ from ...binary.types import FuncType as CoreFuncType, I32
 from ...errors import NotSupported, Trap, TrapCode
 from ...runtime.objects import Function
 from ..resources import ResourceHandle
+from .handles import checked_handle
 
 _NEW_TYPE = CoreFuncType((I32,), (I32,))
 _REP_TYPE = CoreFuncType((I32,), (I32,))
@@ -21,14 +22,7 @@ _DROP_TYPE = CoreFuncType((I32,), ())
 
 
 def _handle_of(inst, rt, i: int) -> ResourceHandle:
-    h = inst.handles.get(i)
-    if type(h) is not ResourceHandle:
-        raise Trap(TrapCode.HANDLE_TYPE_MISMATCH, f"handle index {i} is not a resource handle")
-    if h.rt is not rt:
-        raise Trap(TrapCode.HANDLE_TYPE_MISMATCH,
-                   f"handle index {i} used with the wrong type, expected {rt.name} but found "
-                   f"{h.rt.name}")
-    return h
+    return checked_handle(inst.handles, i, rt)
 
 
 def canon_resource_new(inst, rt, name: str = "resource.new") -> Function:

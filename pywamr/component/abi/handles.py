@@ -19,15 +19,27 @@ from ...errors import Trap, TrapCode
 from ..resources import ResourceHandle
 
 
-def _checked(cx, i: int, t) -> ResourceHandle:
-    h = cx.inst.handles.get(i)
+def _kind(rt) -> str:
+    return "host-defined resource" if rt.host_class is not None else "guest-defined resource"
+
+
+def checked_handle(table, i: int, rt) -> ResourceHandle:
+    """The resource handle at index `i` of `table`, which must be of resource type `rt`
+    (traps otherwise, in wasmtime's words)."""
+    h = table.get(i)
     if type(h) is not ResourceHandle:
         raise Trap(TrapCode.HANDLE_TYPE_MISMATCH, f"handle index {i} is not a resource handle")
-    if h.rt is not t.resource:
+    if h.rt is not rt:
+        want, found = _kind(rt), _kind(h.rt)
+        found = f"a different {found}" if found == want else found
         raise Trap(TrapCode.HANDLE_TYPE_MISMATCH,
-                   f"handle index {i} used with the wrong type, expected {t.resource.name} "
-                   f"but found {h.rt.name}")
+                   f"handle index {i} used with the wrong type, expected {want} but found "
+                   f"{found} ({rt.name}, {h.rt.name})")
     return h
+
+
+def _checked(cx, i: int, t) -> ResourceHandle:
+    return checked_handle(cx.inst.handles, i, t.resource)
 
 
 def lift_own(cx, i: int, t) -> int:
