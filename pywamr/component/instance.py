@@ -14,7 +14,7 @@ from __future__ import annotations
 from ..errors import LinkError, NotSupported
 from .abi import (CanonicalOptions, LiftedFunction, canon_lift, canon_lower,
                   canon_resource_drop, canon_resource_new, canon_resource_rep, drop_resource)
-from .plan import (CoreBag, CoreExportRef, DefineResource, HostRef, InstanceRef,
+from .plan import (CoreBag, CoreExportRef, DefineResource, EndState, HostRef, InstanceRef,
                    InstantiateCore, Lift, Lower, ModuleRef, NewState, ResourceBuiltin, SlotRef,
                    substitute)
 from .state import ComponentInstance
@@ -297,14 +297,16 @@ class ComponentInstanceHandle:
         self._memo: dict = {}
         self._keep: list = []
         self.store = store
+        self.linker = linker
         self._bind_host_resources(linker)
         linker.check_imports(component)
         try:
             for step in plan.steps:
                 self._run(step, linker)
         finally:
-            # an instance under construction may not be entered (wasmtime's rule): start
-            # functions that call back into the component trap
+            # an instance under construction may not be entered (wasmtime's rule: a start
+            # function calling back into its own component traps) until its EndState; a
+            # failed instantiation leaves nothing half-locked
             for state in self.slots:
                 if isinstance(state, ComponentInstance):
                     state.may_enter = True
@@ -382,6 +384,8 @@ class ComponentInstanceHandle:
             slots[step.slot] = state = ComponentInstance(parent, step.name,
                                                          donut_reentrance=False)
             state.may_enter = False
+        elif isinstance(step, EndState):
+            slots[step.slot].may_enter = True
         elif isinstance(step, DefineResource):
             dtor = None if step.dtor is None else self._value(step.dtor)
             rt = ResourceType(step.placeholder.name, dtor=dtor, instance=slots[step.state])
@@ -449,6 +453,8 @@ class ComponentInstanceHandle:
             return self.bridge.class_for(rt) if rt.host_class is None else rt
         if isinstance(ref, ModuleRef):
             return self.component._module(ref)
+        if isinstance(ref, HostRef):
+            return self.linker._lookup(ref.path)     # an import re-exported as it is
         if isinstance(t, TypeBound) and not isinstance(t.t, ResourceType):
             # a named type: its generated Python class (records, variants, enums, flags)
             conv = converter(self.runtime_type(t.t, subst), self.names, self.bridge)

@@ -283,20 +283,70 @@ def _same_shape(a, b) -> bool:
     return a == b
 
 
+_CORE_KINDS = {"FuncType": "func", "TableType": "table", "MemoryType": "memory",
+               "GlobalType": "global"}
+
+
+def _core_kind(t) -> str:
+    return _CORE_KINDS.get(type(t).__name__, type(t).__name__)
+
+
+def _core_text(t) -> str:
+    """A core type as wasmtime writes it in link errors: `(func (param i32))`, `(func)`."""
+    from ..binary.types import FuncType as CoreFuncType, valtype_name
+    if isinstance(t, CoreFuncType):
+        parts = ["func"]
+        if t.params:
+            parts.append("(param " + " ".join(valtype_name(v) for v in t.params) + ")")
+        if t.results:
+            parts.append("(result " + " ".join(valtype_name(v) for v in t.results) + ")")
+        return "(" + " ".join(parts) + ")"
+    return str(t)
+
+
+def _kind_name(value) -> str:
+    if isinstance(value, dict) or hasattr(value, "items"):
+        return "instance"
+    return "func" if _is_function(value) else type(value).__name__
+
+
 def _module_problems(module, expected: CoreModuleType) -> list[str]:
-    from ..engine.api import Module
+    """Does core module `module` have core module type `expected`? Its imports must all be
+    expected (with types the importer's will satisfy), and every expected export must be
+    there with a matching type. Messages in wasmtime's words."""
     from ..binary.types import extern_type_matches
+    from ..engine.api import Module
     if module is None:
         return ["was not found"]
     if not isinstance(module, Module):
-        return [f"expected module found {type(module).__name__}"]
+        return [f"expected module found {_kind_name(module)}"]
     syntax = module.syntax
-    have_imports = {(i.module, i.name) for i in syntax.imports}
-    allowed = {(m, n) for m, n, _ in expected.imports}
-    problems = [f"module import `{m}::{n}` not defined" for m, n in sorted(have_imports - allowed)]
-    exports = {e.name for e in syntax.exports}
-    problems += [f"module export `{n}` not defined" for n, _ in expected.exports
-                 if n not in exports]
+    problems = []
+    allowed = {(m, n): t for m, n, t in expected.imports}
+    for imp in syntax.imports:
+        want = allowed.get((imp.module, imp.name))
+        actual = syntax.types[imp.desc] if imp.kind == "func" else imp.desc
+        if want is None:
+            problems.append(f"module import `{imp.module}::{imp.name}` not defined")
+        elif _core_kind(want) != _core_kind(actual):
+            problems.append(f"module import `{imp.module}::{imp.name}`: expected "
+                            f"{_core_kind(actual)} found {_core_kind(want)}")
+        elif not extern_type_matches(want, actual):
+            problems.append(f"module import `{imp.module}::{imp.name}` has the wrong type")
+    spaces = {"func": module.validated.func_types, "table": syntax.table_types(),
+              "memory": syntax.memory_types(), "global": syntax.global_types()}
+    actual_exports = {e.name: spaces[e.kind][e.index] for e in syntax.exports
+                      if e.kind in spaces}
+    for name, want in expected.exports:
+        have = actual_exports.get(name)
+        if have is None:
+            problems.append(f"module export `{name}` not defined")
+        elif _core_kind(have) != _core_kind(want):
+            problems.append(f"export `{name}` has the wrong type: expected {_core_kind(want)} "
+                            f"found {_core_kind(have)}")
+        elif not extern_type_matches(have, want):
+            problems.append(f"export `{name}` has the wrong type: expected type "
+                            f"`{_core_text(want)}`, found type `{_core_text(have)}`")
     return problems
 
 
@@ -369,6 +419,23 @@ def _typed_host(fn, ft: FuncType, instance: ComponentInstanceHandle, where: str)
     return call
 
 
+def _embedder_restrictions(component) -> None:
+    """What wasmtime, the reference for behaviour, refuses at the root of a component it
+    runs; refused here with its words, as not supported."""
+    from ..errors import NotSupported
+    from .plan import HostRef
+    from .types import ComponentType
+    for name, t in component.validated.type.imports:
+        if isinstance(t, ComponentType):
+            raise NotSupported("root-level component imports are not supported")
+    for name, t in component.validated.type.exports:
+        if isinstance(t, ComponentType):
+            raise NotSupported("exporting a component from the root component is not supported")
+        if isinstance(t, FuncType) and isinstance(component.plan.exports.get(name), HostRef):
+            raise NotSupported(f"component export `{name}` is a reexport of an imported "
+                               f"function which is not implemented")
+
+
 class Component:
     """A decoded, validated and planned component, with its core modules compiled.
 
@@ -384,6 +451,7 @@ class Component:
         self.syntax = decode_component(self.bytes)
         self.validated = validate_component(self.syntax)
         self.plan = build_plan(self.validated)
+        _embedder_restrictions(self)
         self._modules: dict[int, object] = {}
         for ref in self.plan.modules:
             self._module(ref)

@@ -92,6 +92,12 @@ class NewState:
 
 
 @dataclass(frozen=True, slots=True)
+class EndState:
+    """The instance made by NewState `slot` is complete: it may be entered from now on."""
+    slot: int
+
+
+@dataclass(frozen=True, slots=True)
 class DefineResource:
     """Make the runtime resource type for `placeholder`, defined by instance `state`."""
     placeholder: ResourceType
@@ -268,6 +274,7 @@ class Planner:
         plan.steps.append(NewState(state, None, "root"))
         frame = Frame(self.root, None, None, state, "root")
         self.walk(frame)
+        plan.steps.append(EndState(state))
         plan.exports = frame.exports
         plan.root_subst = frame.subst
         plan.export_types = tuple(self.root.type.exports)
@@ -365,6 +372,7 @@ class Planner:
         self.plan.steps.append(NewState(state, frame.state, path))
         inner = Frame(component.validated, component.frame, args, state, path)
         self.walk(inner)
+        self.plan.steps.append(EndState(state))
         ref = InstanceRef(dict(inner.exports), info)
         self.bind_instance_types(frame, info, ref)
         return ref
@@ -544,4 +552,4 @@ def build_plan(validated) -> Plan:
 
 __all__ = ["build_plan", "Plan", "substitute", "SlotRef", "CoreExportRef", "CoreBag", "HostRef",
            "InstanceRef", "ComponentRef", "ModuleRef", "NewState", "DefineResource",
-           "InstantiateCore", "Options", "Lift", "Lower", "ResourceBuiltin"]
+           "InstantiateCore", "Options", "Lift", "Lower", "ResourceBuiltin", "EndState"]

@@ -120,5 +120,6 @@ def check_range(cx: LiftLowerContext, ptr: int, alignment: int, size: int, what:
         raise Trap(TrapCode.UNALIGNED_POINTER, f"{what} pointer not aligned to {alignment}")
     if ptr + size > len(cx.data):
         raise Trap(TrapCode.MEMORY_OUT_OF_BOUNDS,
-                   f"{what} content out-of-bounds" if what in ("list", "string")
+                   f"{what} content out-of-bounds ({what} pointer/length out of bounds of "
+                   f"memory)" if what in ("list", "string")
                    else f"{what} pointer out of bounds of memory")

@@ -74,11 +74,15 @@ def _encode(v: str, codec: str) -> bytes:
     return encoded
 
 
+# wasmtime's words, then the Component Model tests' words
+STRING_OUT_OF_BOUNDS = "string content out-of-bounds (string pointer/length out of bounds of memory)"
+
+
 def _check(cx, ptr: int, alignment: int, size: int) -> None:
     if ptr & (alignment - 1):
         raise Trap(TrapCode.UNALIGNED_POINTER, f"string pointer not aligned to {alignment}")
     if ptr + size > len(cx.data):
-        raise Trap(TrapCode.MEMORY_OUT_OF_BOUNDS, "string content out-of-bounds")
+        raise Trap(TrapCode.MEMORY_OUT_OF_BOUNDS, STRING_OUT_OF_BOUNDS)
 
 
 def store_string_copy(cx, encoded: bytes, code_units: int, unit_size: int, alignment: int):
@@ -174,7 +178,7 @@ def store_probably_utf16_to_latin1_or_utf16(cx, src: str, src_code_units: int):
     data[ptr:ptr + latin1_size] = data[ptr:ptr + 2 * latin1_size:2]
     ptr = cx.reallocate(ptr, src_byte_length, 1, latin1_size)
     if ptr + latin1_size > len(data):
-        raise Trap(TrapCode.MEMORY_OUT_OF_BOUNDS, "string content out-of-bounds")
+        raise Trap(TrapCode.MEMORY_OUT_OF_BOUNDS, STRING_OUT_OF_BOUNDS)
     return ptr, latin1_size
 
 
