@@ -24,6 +24,10 @@ from .structured import StructuredTranslator, scan
 MAX_LOOP_DEPTH = 17         # CPython: at most 20 statically nested loops
 MAX_INDENT = 72             # frame indentation; CPython allows 100 levels, branches add some
 
+# (flat, fold) per attempt: structured form with folding (flat when the scan says it is too
+# deep), then the flat form without folding if CPython refuses the first for a nesting limit.
+ATTEMPTS = ((False, True), (True, False))
+
 # The messages of CPython's nesting limits: the only compile errors a retry may absorb.
 _NESTING_LIMITS = ("too many statically nested blocks", "too many nested parentheses",
                    "too many levels of indentation")
@@ -46,7 +50,7 @@ def translate_function(types: list, func_types: list, info: FuncInfo, code, name
 def compile_function(types: list, func_types: list, info: FuncInfo, code, name: str,
                      display: str) -> tuple[pytypes.CodeType, dict]:
     """Translate and compile one function; the code object is named `display`."""
-    for flat, fold in ((False, True), (True, False)):
+    for flat, fold in ATTEMPTS:
         try:
             source, consts = translate_function(types, func_types, info, code, name,
                                                 flat=flat, fold=fold)
