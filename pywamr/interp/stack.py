@@ -38,19 +38,44 @@ def constant(expr: str) -> Operand:
 
 
 class OperandStack:
-    """Entries are None (materialised in `s<index>`) or a deferred `Operand`."""
+    """Entries are None (materialised in `s<index>`) or a deferred `Operand`.
 
-    __slots__ = ("items", "emit")
+    `readers` maps each name to the positions of the deferred entries that read it, so a write
+    costs the number of its readers, not the depth of the stack."""
+
+    __slots__ = ("items", "emit", "readers", "global_readers", "deferred")
 
     def __init__(self, emit):
         self.items: list = []
         self.emit = emit            # emit(line): appends one statement at the current point
+        self.readers: dict[str, set] = {}
+        self.global_readers: set = set()
+        self.deferred: set = set()      # positions of the deferred entries
 
     def __len__(self) -> int:
         return len(self.items)
 
+    # ---- bookkeeping of deferred entries ---------------------------------------------------
+    def _register(self, index: int, entry: Operand) -> None:
+        readers = self.readers
+        for name in entry.reads:
+            positions = readers.get(name)
+            if positions is None:
+                readers[name] = positions = set()
+            positions.add(index)
+            if name[0] == "g":
+                self.global_readers.add(index)
+
+    def _unregister(self, index: int, entry: Operand) -> None:
+        for name in entry.reads:
+            self.readers[name].discard(index)
+        self.global_readers.discard(index)
+
     # ---- pushing and popping ---------------------------------------------------------------
     def push(self, operand: Operand) -> None:
+        self.deferred.add(len(self.items))
+        if operand.reads:
+            self._register(len(self.items), operand)
         self.items.append(operand)
 
     def push_slots(self, count: int) -> None:
@@ -63,6 +88,9 @@ class OperandStack:
         if entry is None:
             name = f"s{index}"
             return Operand(name, frozenset((name,)), True)
+        self.deferred.discard(index)
+        if entry.reads:
+            self._unregister(index, entry)
         return entry
 
     def pop_many(self, count: int) -> list:
@@ -84,10 +112,10 @@ class OperandStack:
         items = self.items
         if len(items) < height:
             raise TranslatorBug(f"stack below its frame: {len(items)} < {height}")
-        for index in range(height):
-            if items[index] is not None:
-                raise TranslatorBug(f"entry {index} deferred across a control-flow join")
-        del items[height:]
+        if any(index < height for index in self.deferred):
+            raise TranslatorBug("an entry stayed deferred across a control-flow join")
+        while len(items) > height:
+            self.pop()
         items.extend([None] * pushed)
 
     # ---- materialising ---------------------------------------------------------------------
@@ -97,6 +125,9 @@ class OperandStack:
         if entry is None:
             return
         self.items[index] = None       # before invalidating: entry `index` is not a reader
+        self.deferred.discard(index)
+        if entry.reads:
+            self._unregister(index, entry)
         self.invalidate(f"s{index}")
         self.emit(f"s{index} = {entry.expr}")
 
@@ -108,23 +139,20 @@ class OperandStack:
 
     def flush(self) -> None:
         """Materialise every entry (before control flow that joins or loops)."""
-        for index in range(len(self.items)):
+        for index in sorted(self.deferred):
             self.materialise(index)
 
     def invalidate(self, name: str) -> None:
         """`name` is about to be written: materialise the deferred entries that read it."""
-        items = self.items
-        for index in range(len(items)):
-            entry = items[index]
-            if entry is not None and name in entry.reads:
+        positions = self.readers.get(name)
+        if positions:
+            for index in sorted(positions):
                 self.materialise(index)
 
     def invalidate_globals(self) -> None:
         """A call is about to run: any global may change, so global readers go first."""
-        items = self.items
-        for index in range(len(items)):
-            entry = items[index]
-            if entry is not None and any(name[0] == "g" for name in entry.reads):
+        if self.global_readers:
+            for index in sorted(self.global_readers):
                 self.materialise(index)
 
     def prepare_write(self, first: int, count: int = 1) -> None:
