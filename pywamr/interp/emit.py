@@ -28,6 +28,7 @@ _BULK = {
 
 MAX_FOLDED_LENGTH = 240     # keeps folded expressions far below CPython's nesting limits
 
+
 def _float_literal(value: float, consts: dict, prefix) -> str:
     """A float as source: a parenthesised literal, or a named constant for NaN and infinities."""
     if value != value or value in (float("inf"), float("-inf")):

@@ -60,7 +60,8 @@ def check(text: str, calls):
         except Trap:
             got = "trap"
         oracle = _wasmtime_call(wasm, name, args)
-        assert _same(oracle, expected), f"{name}{args}: wasmtime gives {oracle}, test says {expected}"
+        assert _same(oracle, expected), \
+            f"{name}{args}: wasmtime gives {oracle}, test says {expected}"
         assert _same(got, expected), f"{name}{args}: interp gives {got}, expected {expected}"
 
 
