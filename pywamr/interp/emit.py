@@ -26,6 +26,11 @@ _BULK = {
     0xFC0011: (3, "table_fill(t{imm[1]}.elements, {0}, {1}, {2})"),
 }
 
+# Consumers a load may be folded into: they pop it at once (a store only as the value, the top
+# operand) and evaluate it before anything else that can trap or has an effect.
+_TAKES_LOAD_AT_ONCE = frozenset(
+    [0x21, 0x22, 0x24] + [info.code for info in OPS.values() if info.name in STORE])
+
 MAX_FOLDED_LENGTH = 240     # keeps folded expressions far below CPython's nesting limits
 
 
@@ -53,6 +58,7 @@ class Emitter:
         self.consts: dict = {}
         self.indent = 1
         self.stack = OperandStack(self.emit)
+        self.following = None       # opcode after the instruction being emitted
 
     # ---- output ----------------------------------------------------------------------------
     def emit(self, line: str) -> None:
@@ -127,7 +133,10 @@ class Emitter:
         return self.stack.pop().expr
 
     # ---- straight-line instructions --------------------------------------------------------
-    def plain(self, instr) -> None:
+    def plain(self, instr, following: int) -> None:
+        """Emit one straight-line instruction; `following` is the next opcode (never past the
+        function's final `end`)."""
+        self.following = following
         op = instr[0]
         handler = _HANDLERS.get(op)
         if handler is None:
@@ -191,7 +200,13 @@ class Emitter:
     def load(self, instr) -> None:
         offset = instr[2]
         base = self.stack.pop().expr
-        self.assign(LOAD[OPS[instr[0]].name].format(f"{base} + {offset}" if offset else base))
+        expr = LOAD[OPS[instr[0]].name].format(f"{base} + {offset}" if offset else base)
+        if self.fold and self.following in _TAKES_LOAD_AT_ONCE:
+            # The next instruction pops this value and emits its statement at once, the load
+            # evaluated first within it: nothing can run between them, so the trap order holds.
+            self.stack.push(Operand(expr, frozenset(), False))
+        else:
+            self.assign(expr)
 
     def store(self, instr) -> None:
         offset = instr[2]

@@ -89,7 +89,7 @@ class FlatTranslator(Emitter):
             elif op == 0x0F:
                 self.emit_return(nresults)
             else:
-                self.plain(instr)
+                self.plain(instr, body[pos + 1][0])
             pos += 1
 
     def begin(self, pos: int, instr) -> None:

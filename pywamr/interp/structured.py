@@ -112,7 +112,7 @@ class StructuredTranslator(Emitter):
             elif op == 0x0F:
                 self.emit_return(nresults)
             else:
-                self.plain(instr)
+                self.plain(instr, body[pos + 1][0])
             pos += 1
         if uses_br:
             self.lines.insert(1, "    br = 0")

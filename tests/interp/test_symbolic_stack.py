@@ -317,3 +317,36 @@ def test_trapping_operations_are_not_reordered(form):
           [("div_then_store", (0,), "trap"), ("div_then_store", (1,), 5),
            ("dropped_div", (0,), "trap"), ("dropped_load", (70000,), "trap"),
            ("dropped_load", (4,), None)])
+
+
+FOLDED_LOADS = """(module (memory (export "memory") 1) (global $g (export "g") (mut i32) (i32.const 3))
+  (func (export "copy") (param i32 i32) (result i32)
+    (i32.store8 (local.get 1) (i32.load8_u (local.get 0)))
+    (i32.store (i32.add (local.get 1) (i32.const 4)) (i32.load (local.get 0)))
+    (i64.store32 (i32.const 100) (i64.load32_u (local.get 0)))
+    (local.set 0 (i32.load (i32.const 100)))
+    (global.set $g (i32.load (i32.const 100)))
+    (i32.add (local.get 0) (global.get $g)))
+  (func (export "tee") (param i32) (result i32)
+    (i32.add (local.tee 0 (i32.load16_u (local.get 0))) (local.get 0)))
+  (func (export "set_global") (param i32) (global.set $g (i32.load (local.get 0))))
+  (func (export "store_loaded") (param i32 i32) (i32.store (local.get 1) (i32.load (local.get 0))))
+  (data (i32.const 0) "\\11\\22\\33\\44"))
+"""
+
+
+def test_loads_folded_into_their_consumer(form):
+    check(FOLDED_LOADS, [("copy", (0, 200), 0x44332211 * 2 - 2 ** 32), ("tee", (2,), 0x4433 * 2),
+                         ("copy", (65535, 0), "trap"), ("store_loaded", (0, 65534), "trap")])
+
+
+def test_trapping_folded_load_leaves_state_alone(form):
+    instance = Instance(None, Module(Engine("interp"), wat(FOLDED_LOADS)), [])
+    exports = instance.exports
+    with pytest.raises(Trap):
+        exports["set_global"](65533)
+    assert exports["g"].value == 3
+    exports["store_loaded"](0, 8)
+    with pytest.raises(Trap):
+        exports["store_loaded"](65535, 8)
+    assert bytes(exports["memory"].data[8:12]) == b"\x11\x22\x33\x44"
