@@ -4,8 +4,9 @@ turned into Python statements over the symbolic operand stack (`stack.py`).
 Sits under the two control-flow forms (`structured.py`, `flat.py`), which subclass `Emitter`
 and handle blocks, branches and returns themselves. Operands are taken from the stack as
 expressions; a pure result is pushed deferred (folded into its consumer), anything that can
-trap or has an effect is assigned to its slot at once, in program order. Does not decide
-control flow and does not compile anything.
+trap or has an effect is assigned to its slot at once, in program order (except a load whose
+consumer is the very next instruction). Does not decide control flow and does not compile
+anything.
 """
 from __future__ import annotations
 

@@ -6,11 +6,13 @@ of the stack is either *materialised* (its value is in the Python local `s<i>`) 
 stack slots `s<k>`, globals `g<n>`). Writing a name first materialises exactly the deferred
 entries whose read-set contains it (set membership, never a look at generated text).
 
-What may be deferred: only expressions that cannot trap and have no effect (constants, local
-and global reads, pure arithmetic). Loads, trapping arithmetic, calls and anything with an
-effect are always materialised by the emitter. Deferred global reads are invalidated by
-`global.set` of that global and by every call (a callee may write any global). Does not emit
-control flow and knows nothing about wasm opcodes.
+What may be deferred: expressions that cannot trap and have no effect (constants, local and
+global reads, pure arithmetic, select). Trapping arithmetic, calls and anything with an effect
+are materialised by the emitter in program order; a load is deferred only for the instant
+until the very next instruction pops it (see `emit.Emitter.load`). Deferred global reads are
+invalidated by `global.set` of that global and by every call (a callee may write any global);
+no deferred entry reads memory or tables. Does not emit control flow and knows nothing about
+wasm opcodes.
 """
 from __future__ import annotations
 
