@@ -123,15 +123,32 @@ class OperandStack:
     # ---- materialising ---------------------------------------------------------------------
     def materialise(self, index: int) -> None:
         """Evaluate entry `index` into `s<index>` (readers of the old `s<index>` go first)."""
-        entry = self.items[index]
-        if entry is None:
-            return
-        self.items[index] = None       # before invalidating: entry `index` is not a reader
-        self.deferred.discard(index)
-        if entry.reads:
-            self._unregister(index, entry)
-        self.invalidate(f"s{index}")
-        self.emit(f"s{index} = {entry.expr}")
+        if self.items[index] is not None:
+            self._materialise_closure((index,))
+
+    def _materialise_closure(self, positions) -> None:
+        """Materialise the deferred entries at `positions` and, before each, every deferred
+        entry that reads its slot, transitively. An entry only reads slots at or above its own
+        position, so ascending order evaluates each reader before its slot is overwritten."""
+        todo = set(positions)
+        frontier = list(todo)
+        readers = self.readers
+        while frontier:
+            slot = frontier.pop()
+            for reader in readers.get(f"s{slot}", ()):
+                if reader > slot:
+                    raise TranslatorBug(f"entry {reader} reads slot s{slot} below it")
+                if reader not in todo:
+                    todo.add(reader)
+                    frontier.append(reader)
+        items = self.items
+        for index in sorted(todo):
+            entry = items[index]
+            items[index] = None
+            self.deferred.discard(index)
+            if entry.reads:
+                self._unregister(index, entry)
+            self.emit(f"s{index} = {entry.expr}")
 
     def make_atom(self, index: int) -> None:
         """Make entry `index` cheap to evaluate more than once."""
@@ -141,21 +158,19 @@ class OperandStack:
 
     def flush(self) -> None:
         """Materialise every entry (before control flow that joins or loops)."""
-        for index in sorted(self.deferred):
-            self.materialise(index)
+        if self.deferred:
+            self._materialise_closure(self.deferred)
 
     def invalidate(self, name: str) -> None:
         """`name` is about to be written: materialise the deferred entries that read it."""
         positions = self.readers.get(name)
         if positions:
-            for index in sorted(positions):
-                self.materialise(index)
+            self._materialise_closure(positions)
 
     def invalidate_globals(self) -> None:
         """A call is about to run: any global may change, so global readers go first."""
         if self.global_readers:
-            for index in sorted(self.global_readers):
-                self.materialise(index)
+            self._materialise_closure(self.global_readers)
 
     def prepare_write(self, first: int, count: int = 1) -> None:
         """Slots `first .. first+count-1` (at or above the top) are about to be assigned."""

@@ -350,3 +350,14 @@ def test_trapping_folded_load_leaves_state_alone(form):
     with pytest.raises(Trap):
         exports["store_loaded"](65535, 8)
     assert bytes(exports["memory"].data[8:12]) == b"\x11\x22\x33\x44"
+
+
+def test_long_chain_of_slot_readers_translates():
+    """20,000 deferred entries each reading the slot above it: one write materialises them all
+    (iteratively, in order), with no recursion limit in the way."""
+    n = 20_000
+    body = "local.get 0 call $one i32.add " * n + "call $one " + "i32.add " * n
+    text = f"""(module (func $one (result i32) i32.const 1)
+      (func (export "f") (param i32) (result i32) {body}))"""
+    exports = Instance(None, Module(Engine("interp"), wat(text)), []).exports
+    assert exports["f"](2) == n * 3 + 1
