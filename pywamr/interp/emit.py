@@ -133,6 +133,54 @@ class Emitter:
         """Pop an i32 condition as an expression usable in `if`."""
         return self.stack.pop().expr
 
+    def branch(self, depth: int) -> bool:
+        """Branch to label `depth` carrying the top operands (each form defines it); True if
+        the branch uses the structured form's `br` variable."""
+        raise NotImplementedError
+
+    def label_arity(self, depth: int) -> int:
+        raise NotImplementedError
+
+    def br_table(self, instr) -> bool:
+        """A binary search over the index (consecutive equal targets merged), so the source
+        nests logarithmically whatever the table size."""
+        labels, default = instr[1], instr[2]
+        arity = self.label_arity(default)
+        top = len(self.stack)
+        for index in range(top - 1 - arity, top):
+            self.stack.make_atom(index)     # each is read in every arm of the tree
+        index = self.condition()
+        ranges = []                         # [first, last, label] of equal consecutive targets
+        for i, label in enumerate(labels):
+            if ranges and ranges[-1][2] == label:
+                ranges[-1][1] = i
+            else:
+                ranges.append([i, i, label])
+        uses = False
+
+        def tree(lo, hi):
+            nonlocal uses
+            if hi - lo == 1:
+                uses |= self.branch(ranges[lo][2])
+                return
+            mid = (lo + hi) // 2
+            self.emit(f"if {index} < {ranges[mid][0]}:")
+            self.indent += 1
+            tree(lo, mid)
+            self.indent -= 1
+            self.emit("else:")
+            self.indent += 1
+            tree(mid, hi)
+            self.indent -= 1
+
+        if ranges:
+            self.emit(f"if {index} < {len(labels)}:")
+            self.indent += 1
+            tree(0, len(ranges))
+            self.indent -= 1
+        uses |= self.branch(default)
+        return uses
+
     # ---- straight-line instructions --------------------------------------------------------
     def plain(self, instr, following: int) -> None:
         """Emit one straight-line instruction; `following` is the next opcode (never past the

@@ -142,27 +142,17 @@ class FlatTranslator(Emitter):
         frame.else_pc = None
         self.stack.reset(frame.height, frame.params)
 
-    def branch(self, depth: int) -> None:
+    def branch(self, depth: int) -> bool:
         target = self.ctrls[-1 - depth]
         if target.kind == "func":
             self.emit_return(target.results)
-            return
+            return False
         arity = target.params if target.kind == "loop" else target.results
         self.emit_moves(target.height, arity)
         self.emit(f"pc = {target.pc}")
         self.emit("continue")
+        return False
 
-    def br_table(self, instr) -> None:
-        labels, default = instr[1], instr[2]
-        target = self.ctrls[-1 - default]
-        arity = target.params if target.kind == "loop" else target.results
-        top = len(self.stack)
-        for index in range(top - 1 - arity, top):
-            self.stack.make_atom(index)
-        index = self.condition()
-        for i, label in enumerate(labels):
-            self.emit(f"{'if' if i == 0 else 'elif'} {index} == {i}:")
-            self.indent += 1
-            self.branch(label)
-            self.indent -= 1
-        self.branch(default)
+    def label_arity(self, depth: int) -> int:
+        target = self.ctrls[-1 - depth]
+        return target.params if target.kind == "loop" else target.results

@@ -210,41 +210,6 @@ class StructuredTranslator(Emitter):
         self.emit("break")
         return True
 
-    def br_table(self, instr) -> bool:
-        labels, default = instr[1], instr[2]
-        target = self.ctrls[-1 - default]
-        arity = target.params if target.kind == "loop" else target.results
-        top = len(self.stack)
-        for index in range(top - 1 - arity, top):
-            self.stack.make_atom(index)     # each is read in every arm of the tree
-        index = self.condition()
-        ranges = []                         # consecutive indices with the same target
-        for i, label in enumerate(labels):
-            if ranges and ranges[-1][2] == label:
-                ranges[-1][1] = i
-            else:
-                ranges.append([i, i, label])
-        uses = False
-
-        def tree(lo, hi):
-            nonlocal uses
-            if hi - lo == 1:
-                uses |= self.branch(ranges[lo][2])
-                return
-            mid = (lo + hi) // 2
-            self.emit(f"if {index} < {ranges[mid][0]}:")
-            self.indent += 1
-            tree(lo, mid)
-            self.indent -= 1
-            self.emit("else:")
-            self.indent += 1
-            tree(mid, hi)
-            self.indent -= 1
-
-        if ranges:
-            self.emit(f"if {index} < {len(labels)}:")
-            self.indent += 1
-            tree(0, len(ranges))
-            self.indent -= 1
-        uses |= self.branch(default)
-        return uses
+    def label_arity(self, depth: int) -> int:
+        target = self.ctrls[-1 - depth]
+        return target.params if target.kind == "loop" else target.results

@@ -361,3 +361,15 @@ def test_long_chain_of_slot_readers_translates():
       (func (export "f") (param i32) (result i32) {body}))"""
     exports = Instance(None, Module(Engine("interp"), wat(text)), []).exports
     assert exports["f"](2) == n * 3 + 1
+
+
+def test_huge_br_table(form):
+    """30,000 labels: both forms emit a binary search (an if/elif chain this long made
+    CPython's parser give up with a MemoryError in the flat form)."""
+    n = 30_000
+    labels = " ".join(str(i % 3) for i in range(n))
+    text = f"""(module (func (export "f") (param i32) (result i32)
+      (block (block (block (br_table {labels} 0 (local.get 0)))
+        (return (i32.const 10))) (return (i32.const 11))) (i32.const 12)))"""
+    exports = Instance(None, Module(Engine("interp"), wat(text)), []).exports
+    assert [exports["f"](i) for i in (0, 1, 2, 3, n - 1, n, 2**31)] == [10, 11, 12, 10, 12, 10, 10]
