@@ -11,14 +11,11 @@ from __future__ import annotations
 
 import types as pytypes
 
-from ..errors import NotSupported
 from ..runtime.instantiate import InstanceState
 from ..runtime.objects import Function
 from ..validate import ValidatedModule
 from .helpers import namespace as helper_namespace
-from .translate import FunctionTranslator
-
-WASM_FILENAME = "<wasm>"
+from .translate import compile_function
 
 
 class InterpModule:
@@ -40,24 +37,9 @@ class InterpModule:
         if cached is None:
             v = self.validated
             local = index - v.num_imported_funcs
-            module_code = consts = None
-            for simple in (False, True):
-                translator = FunctionTranslator(
-                    self.module, self.module.types, v.func_types, v.funcs[local],
-                    self.module.codes[local], f"f{index}", simple=simple)
-                source, consts = translator.translate()
-                try:
-                    module_code = compile(source, WASM_FILENAME, "exec")
-                    break
-                except (SyntaxError, RecursionError, MemoryError):
-                    continue    # beyond CPython's limits: retry in the simplest form
-            if module_code is None:
-                raise NotSupported(f"function {self.function_name(index)} is too large for "
-                                   f"the interpreter (CPython refused its translation)")
-            code = next(c for c in module_code.co_consts if isinstance(c, pytypes.CodeType))
-            display = self.function_name(index)
-            code = code.replace(co_name=display, co_qualname=display)
-            cached = (code, consts)
+            cached = compile_function(self.module.types, v.func_types, v.funcs[local],
+                                      self.module.codes[local], f"f{index}",
+                                      self.function_name(index))
             self._codes[index] = cached
         return cached
 
