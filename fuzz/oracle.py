@@ -1,0 +1,90 @@
+"""The oracle: run a fuzz module on the `wasmtime` PyPI package and record its `Outcome`.
+
+One wasmtime `Engine` (default configuration: Wasm 2.0 features are on) is shared by all
+modules; each module gets a fresh `Store`. wasmtime's trap codes are mapped to pywamr's
+`TrapCode` names. Nothing in `pywamr` may import this module.
+"""
+from __future__ import annotations
+
+import wasmtime
+
+from .outcome import Outcome, trap_result
+from .values import ARGUMENT_SETS, arguments, value_key
+
+_CODES = {
+    wasmtime.TrapCode.STACK_OVERFLOW: "STACK_EXHAUSTED",
+    wasmtime.TrapCode.MEMORY_OUT_OF_BOUNDS: "MEMORY_OUT_OF_BOUNDS",
+    wasmtime.TrapCode.TABLE_OUT_OF_BOUNDS: "TABLE_OUT_OF_BOUNDS",
+    wasmtime.TrapCode.INDIRECT_CALL_TO_NULL: "UNINITIALIZED_ELEMENT",
+    wasmtime.TrapCode.BAD_SIGNATURE: "INDIRECT_CALL_TYPE_MISMATCH",
+    wasmtime.TrapCode.INTEGER_OVERFLOW: "INTEGER_OVERFLOW",
+    wasmtime.TrapCode.INTEGER_DIVISION_BY_ZERO: "INTEGER_DIVIDE_BY_ZERO",
+    wasmtime.TrapCode.BAD_CONVERSION_TO_INTEGER: "BAD_CONVERSION_TO_INTEGER",
+    wasmtime.TrapCode.UNREACHABLE: "UNREACHABLE",
+    wasmtime.TrapCode.NULL_REFERENCE: "NULL_REFERENCE",
+}
+
+_engine: wasmtime.Engine | None = None
+
+
+def _shared_engine() -> wasmtime.Engine:
+    global _engine
+    if _engine is None:
+        _engine = wasmtime.Engine()
+    return _engine
+
+
+def _type_name(valtype) -> str:
+    text = str(valtype)
+    return {"anyref": "externref"}.get(text, text)
+
+
+def _plain(value):
+    """wasmtime hands some reference values back wrapped in a `Val`."""
+    return value.value if isinstance(value, wasmtime.Val) else value
+
+
+def _failure(exc: Exception) -> list:
+    if isinstance(exc, wasmtime.Trap):
+        code = exc.trap_code
+        return trap_result(_CODES.get(code, f"wasmtime:{code}"))
+    return ["error", str(exc).splitlines()[0] if str(exc) else type(exc).__name__]
+
+
+def run_wasmtime(data: bytes) -> Outcome:
+    outcome = Outcome()
+    store = wasmtime.Store(_shared_engine())
+    module = wasmtime.Module(store.engine, data)
+    try:
+        instance = wasmtime.Instance(store, module, [])
+    except (wasmtime.Trap, wasmtime.WasmtimeError) as exc:
+        outcome.instantiation = _failure(exc)
+        return outcome
+    exports = instance.exports(store)
+    for export in module.exports:
+        extern = exports[export.name]
+        if not isinstance(extern, wasmtime.Func):
+            continue
+        functype = extern.type(store)
+        params = [_type_name(t) for t in functype.params]
+        results = [_type_name(t) for t in functype.results]
+        for which in range(ARGUMENT_SETS):
+            try:
+                out = extern(store, *arguments(params, which))
+            except (wasmtime.Trap, wasmtime.WasmtimeError) as exc:
+                outcome.calls.append([export.name, which, _failure(exc)])
+                continue
+            values = [] if not results else [out] if len(results) == 1 else list(out)
+            outcome.calls.append([export.name, which,
+                                  ["ok", *(value_key(t, _plain(v))
+                                          for t, v in zip(results, values))]])
+    for export in module.exports:
+        extern = exports[export.name]
+        if isinstance(extern, wasmtime.Global):
+            outcome.globals[export.name] = value_key(_type_name(extern.type(store).content),
+                                                     _plain(extern.value(store)))
+        elif isinstance(extern, wasmtime.Memory):
+            outcome.add_memory(export.name, bytes(extern.read(store, 0, extern.data_len(store))))
+        elif isinstance(extern, wasmtime.Table):
+            outcome.tables[export.name] = extern.size(store)
+    return outcome
