@@ -30,7 +30,9 @@ _engine: wasmtime.Engine | None = None
 def _shared_engine() -> wasmtime.Engine:
     global _engine
     if _engine is None:
-        _engine = wasmtime.Engine()
+        config = wasmtime.Config()
+        config.parallel_compilation = False   # no thread pool: the shrinker forks
+        _engine = wasmtime.Engine(config)
     return _engine
 
 

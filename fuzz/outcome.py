@@ -49,9 +49,13 @@ class Outcome:
         self.memory_bytes[name] = data
 
     def to_json(self) -> str:
-        return json.dumps({"instantiation": self.instantiation, "calls": self.calls,
-                           "globals": self.globals, "memories": self.memories,
-                           "tables": self.tables}, indent=1)
+        """JSON with one call per line (diffs of fixture expectations stay readable)."""
+        calls = ",\n  ".join(json.dumps(call) for call in self.calls)
+        parts = [f'"instantiation": {json.dumps(self.instantiation)}',
+                 f'"calls": [\n  {calls}\n ]' if self.calls else '"calls": []']
+        parts += [f'"{key}": {json.dumps(getattr(self, key), sort_keys=True)}'
+                  for key in ("globals", "memories", "tables")]
+        return "{\n " + ",\n ".join(parts) + "\n}"
 
     @classmethod
     def from_json(cls, text: str) -> "Outcome":

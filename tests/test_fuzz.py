@@ -1,0 +1,123 @@
+"""Differential fuzzing in the suite: a fixed-seed campaign, the regression fixtures, and the
+comparison rules themselves.
+
+The campaign (`FIXED_SEED`, `BATCHES` x `BATCH` modules) runs every generated module on
+wasmtime and on each engine; a batch fails on any mismatch or escaped exception and reports
+inconclusive cases (stack exhausted on one side only) in its message without failing. The
+fixtures in `tests/fixtures/fuzz/` are shrunk failing cases with wasmtime's outcome as JSON;
+they need neither wasm-tools nor wasmtime to run. Under `CI=true` a missing tool fails the
+tests that need it instead of skipping them.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from fuzz.compare import ESCAPED, INCONCLUSIVE, MISMATCH, PASS, compare
+from fuzz.outcome import Outcome
+from fuzz.tools import in_ci, missing_tools
+from pywamr_testlib import ENGINES
+
+FIXED_SEED = 20261130
+BATCHES = 12
+BATCH = 25
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "fuzz"
+
+
+@pytest.fixture
+def tools():
+    why = missing_tools()
+    if why:
+        if in_ci():
+            pytest.fail(f"CI=true and the fuzzer cannot run: {why}")
+        pytest.skip(why)
+
+
+@pytest.fixture(params=ENGINES)
+def engine(request):
+    from fuzz.subject import make_engine
+    return make_engine(request.param)
+
+
+@pytest.mark.parametrize("batch", range(BATCHES))
+def test_fixed_seed_campaign(tools, engine, batch):
+    from fuzz.generate import generate_module
+    from fuzz.oracle import run_wasmtime
+    from fuzz.subject import run_pywamr
+    failures, inconclusive, calls = [], [], 0
+    for index in range(batch * BATCH, (batch + 1) * BATCH):
+        data = generate_module(FIXED_SEED, index)
+        verdict = compare(run_wasmtime(data), run_pywamr(data, engine))
+        calls += verdict.calls
+        if verdict.status == INCONCLUSIVE:
+            inconclusive.append(index)
+        elif verdict.status != PASS:
+            failures.append(f"module {FIXED_SEED}:{index} {verdict.status}: "
+                            + "; ".join(verdict.details))
+    assert not failures, (f"{len(failures)} of {BATCH} modules failed on {engine.kind} "
+                          f"(inconclusive: {inconclusive}); reproduce with "
+                          f"python -m fuzz --seed {FIXED_SEED} --start INDEX --n 1\n"
+                          + "\n".join(failures))
+    assert calls > 0, "the batch compared no calls at all: generation is broken"
+
+
+def _fixture_names():
+    return sorted(p.stem for p in FIXTURES.glob("*.wasm"))
+
+
+@pytest.mark.parametrize("name", _fixture_names())
+def test_regression_fixture(engine, name):
+    from fuzz.subject import run_pywamr
+    path = FIXTURES / f"{name}.wasm"
+    expected = Outcome.from_json(path.with_suffix(".json").read_text())
+    verdict = compare(expected, run_pywamr(path.read_bytes(), engine))
+    assert verdict.status == PASS, "\n".join(verdict.details)
+
+
+@pytest.mark.parametrize("name", _fixture_names())
+def test_fixture_expectations_are_wasmtimes(tools, name):
+    """The JSON beside a fixture is what wasmtime does today (guards hand edits)."""
+    from fuzz.oracle import run_wasmtime
+    path = FIXTURES / f"{name}.wasm"
+    stored = json.loads(path.with_suffix(".json").read_text())
+    assert json.loads(run_wasmtime(path.read_bytes()).to_json()) == stored
+
+
+def test_there_are_fixtures():
+    assert _fixture_names(), "tests/fixtures/fuzz holds no regression fixtures"
+
+
+# --- the comparison rules ------------------------------------------------------------------
+
+def _outcome(*results, globals_=None):
+    return Outcome(["ok"], [["f", i, r] for i, r in enumerate(results)], globals_ or {}, {}, {})
+
+
+def test_any_nan_equals_any_nan_and_zero_signs_differ():
+    from fuzz.values import value_key
+    assert value_key("f32", float("nan")) == value_key("f32", -float("nan"))
+    assert value_key("f64", 0.0) != value_key("f64", -0.0)
+    assert value_key("f32", 0.1) == "f32:not-an-f32:0.1"
+    assert value_key("i32", -1) == value_key("i32", 0xFFFFFFFF)
+
+
+def test_verdicts():
+    ok = ["ok", "i32:0x1"]
+    assert compare(_outcome(ok), _outcome(ok)).status == PASS
+    assert compare(_outcome(ok), _outcome(["ok", "i32:0x2"])).status == MISMATCH
+    assert compare(_outcome(ok), _outcome(["trap", "UNREACHABLE"])).status == MISMATCH
+    assert compare(_outcome(["trap", "UNREACHABLE"]),
+                   _outcome(["trap", "INTEGER_OVERFLOW"])).status == MISMATCH
+    assert compare(_outcome(ok), _outcome(["escaped", "TypeError: x"])).status == ESCAPED
+    assert compare(_outcome(["escaped", "x"]), _outcome(["escaped", "x"])).status == ESCAPED
+    assert compare(_outcome(ok, globals_={"g": "i32:0x0"}),
+                   _outcome(ok, globals_={"g": "i32:0x1"})).status == MISMATCH
+
+
+def test_stack_exhaustion_on_one_side_is_inconclusive():
+    stack = ["trap", "STACK_EXHAUSTED"]
+    verdict = compare(_outcome(stack, ["ok"]), _outcome(["trap", "UNREACHABLE"], ["ok", "x"]))
+    assert verdict.status == INCONCLUSIVE and verdict.calls == 0
+    assert compare(_outcome(stack), _outcome(stack)).status == PASS
