@@ -5,7 +5,7 @@ Rules (from the fuzzing brief):
 - where exactly one side exhausts its call stack, the engines' stack limits differ and nothing
   after that point can be compared (state diverges): the case is "inconclusive", never a pass;
 - otherwise instantiation, every call's result (values, or trap versus no trap and the trap
-  kind), then the final exported globals, memory bytes and table sizes must be equal.
+  kind), then the final exported globals, memory bytes and tables (size, null elements) must be equal.
 """
 from __future__ import annotations
 
@@ -42,7 +42,7 @@ def _first_difference(a: bytes, b: bytes) -> str:
 def _compare_state(expected: Outcome, actual: Outcome, details: list[str]) -> None:
     for label, want, got in (("global", expected.globals, actual.globals),
                              ("memory", expected.memories, actual.memories),
-                             ("table size", expected.tables, actual.tables)):
+                             ("table", expected.tables, actual.tables)):
         for name in sorted(set(want) | set(got)):
             if want.get(name) != got.get(name):
                 text = f"{label} {name!r}: expected {want.get(name)}, got {got.get(name)}"

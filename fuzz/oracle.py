@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import wasmtime
 
-from .outcome import Outcome, trap_result
+from .outcome import Outcome, table_digest, trap_result
 from .values import ARGUMENT_SETS, arguments, value_key
 
 _CODES = {
@@ -88,5 +88,6 @@ def run_wasmtime(data: bytes) -> Outcome:
         elif isinstance(extern, wasmtime.Memory):
             outcome.add_memory(export.name, bytes(extern.read(store, 0, extern.data_len(store))))
         elif isinstance(extern, wasmtime.Table):
-            outcome.tables[export.name] = extern.size(store)
+            outcome.tables[export.name] = table_digest(
+                [_plain(extern.get(store, i)) is None for i in range(extern.size(store))])
     return outcome

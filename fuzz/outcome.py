@@ -2,7 +2,7 @@
 
 An `Outcome` holds the instantiation result, every export call's result in call order, and the
 final exported globals, memories (length and SHA-256; the bytes are kept in memory only, to
-locate a difference) and table sizes. Traps are named by pywamr's `TrapCode` names, with the
+locate a difference) and tables (size and which elements are null). Traps are named by pywamr's `TrapCode` names, with the
 two codes wasmtime does not distinguish (an out-of-range `call_indirect` index is
 UNDEFINED_ELEMENT in the spec tests, TABLE_OUT_OF_BOUNDS in wasmtime) merged into one.
 It serialises to the JSON stored beside each regression fixture.
@@ -20,6 +20,11 @@ _MERGED_TRAPS = {"UNDEFINED_ELEMENT": "TABLE_OUT_OF_BOUNDS"}
 
 def trap_result(code_name: str) -> list[str]:
     return ["trap", _MERGED_TRAPS.get(code_name, code_name)]
+
+
+def table_digest(nulls: list[bool]) -> str:
+    """A table as its size and which elements are null (identities do not compare)."""
+    return f"{len(nulls)}:" + hashlib.sha256(bytes(nulls)).hexdigest()[:16]
 
 
 def memory_digest(data: bytes) -> str:

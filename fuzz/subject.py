@@ -13,7 +13,7 @@ from pywamr.binary.types import valtype_name
 from pywamr.errors import Trap, WasmError
 from pywamr.runtime.objects import Global, Memory, Table
 
-from .outcome import Outcome, trap_result
+from .outcome import Outcome, table_digest, trap_result
 from .values import ARGUMENT_SETS, arguments, value_key
 
 
@@ -70,5 +70,5 @@ def run_pywamr(data: bytes, engine: Engine) -> Outcome:
         elif isinstance(extern, Memory):
             outcome.add_memory(name, bytes(extern.data))
         elif isinstance(extern, Table):
-            outcome.tables[name] = len(extern)
+            outcome.tables[name] = table_digest([e is None for e in extern.elements])
     return outcome
