@@ -14,14 +14,16 @@ import struct
 NAN = float("nan")
 INF = float("inf")
 
-# one row per argument set: zeros, small values, edge values, other edge values
+# one column per argument set: zeros, small values, edge values, other edge values, the
+# largest signed values with floats at the integer-conversion boundaries, then a page size
+# and denormals
 _ARGUMENTS = {
-    "i32": (0, 1, -0x80000000, -1),
-    "i64": (0, 2, -1, -0x8000000000000000),
-    "f32": (0.0, 1.5, NAN, -INF),
-    "f64": (0.0, -2.5, -0.0, NAN),
+    "i32": (0, 1, -0x80000000, -1, 0x7FFFFFFF, 0x10000),
+    "i64": (0, 2, -1, -0x8000000000000000, 0x7FFFFFFFFFFFFFFF, 0x100000000),
+    "f32": (0.0, 1.5, NAN, -INF, 2147483648.0, 1.401298464324817e-45),
+    "f64": (0.0, -2.5, -0.0, NAN, -9.223372036854775808e18, 5e-324),
 }
-ARGUMENT_SETS = 4
+ARGUMENT_SETS = 6
 
 
 def arguments(param_types: list[str], which: int) -> list:
