@@ -25,6 +25,7 @@ _CODES = {
 }
 
 _engine: wasmtime.Engine | None = None
+HOST_OBJECT = ("host", "object")
 
 
 def _shared_engine() -> wasmtime.Engine:
@@ -63,6 +64,9 @@ def run_wasmtime(data: bytes) -> Outcome:
         outcome.instantiation = _failure(exc)
         return outcome
     exports = instance.exports(store)
+    functions = [exports[e.name] for e in module.exports
+                 if isinstance(exports[e.name], wasmtime.Func)]
+    funcref = functions[0] if functions else None
     for export in module.exports:
         extern = exports[export.name]
         if not isinstance(extern, wasmtime.Func):
@@ -72,7 +76,7 @@ def run_wasmtime(data: bytes) -> Outcome:
         results = [_type_name(t) for t in functype.results]
         for which in range(ARGUMENT_SETS):
             try:
-                out = extern(store, *arguments(params, which))
+                out = extern(store, *arguments(params, which, funcref, HOST_OBJECT))
             except (wasmtime.Trap, wasmtime.WasmtimeError) as exc:
                 outcome.calls.append([export.name, which, _failure(exc)])
                 continue

@@ -17,6 +17,9 @@ from .outcome import Outcome, table_digest, trap_result
 from .values import ARGUMENT_SETS, arguments, value_key
 
 
+HOST_OBJECT = ("host", "object")
+
+
 def _escaped(exc: BaseException) -> list:
     frame = traceback.extract_tb(exc.__traceback__)[-1:] if exc.__traceback__ else []
     where = f" at {frame[0].filename}:{frame[0].lineno}" if frame else ""
@@ -44,6 +47,8 @@ def run_pywamr(data: bytes, engine: Engine) -> Outcome:
         outcome.instantiation = _failure(exc)
         return outcome
     exports = instance.exports
+    functions = [exports[name].function for name, kind in module.exports if kind == "func"]
+    funcref = functions[0] if functions else None
     for name, kind in module.exports:
         if kind != "func":
             continue
@@ -52,7 +57,7 @@ def run_pywamr(data: bytes, engine: Engine) -> Outcome:
         results = [valtype_name(t) for t in func.type.results]
         for which in range(ARGUMENT_SETS):
             try:
-                out = func(*arguments(params, which))
+                out = func(*arguments(params, which, funcref, HOST_OBJECT))
             except Exception as exc:   # noqa: BLE001
                 outcome.calls.append([name, which, _failure(exc)])
                 continue

@@ -26,13 +26,18 @@ _ARGUMENTS = {
 ARGUMENT_SETS = 6
 
 
-def arguments(param_types: list[str], which: int) -> list:
-    """Argument set `which` for parameters named "i32", "i64", "f32", "f64", "funcref", ..."""
+def arguments(param_types: list[str], which: int, funcref=None, externref=None) -> list:
+    """Argument set `which` for parameters named "i32", "i64", "f32", "f64", "funcref", ...
+
+    References are null in even sets; odd sets pass `funcref` and `externref`, which each
+    side supplies as the same thing in its own terms (the module's first exported function,
+    a host object)."""
     args = []
     for position, name in enumerate(param_types):
         row = _ARGUMENTS.get(name)
         if row is None:
-            args.append(None)          # references: always null
+            args.append(None if which % 2 == 0 else
+                        funcref if name == "funcref" else externref)
         elif which == 1 and name in ("i32", "i64"):
             args.append(row[1] + position)   # small, but not all equal
         else:
