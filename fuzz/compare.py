@@ -5,7 +5,8 @@ Rules (from the fuzzing brief):
 - where exactly one side exhausts its call stack, the engines' stack limits differ and nothing
   after that point can be compared (state diverges): the case is "inconclusive", never a pass;
 - otherwise instantiation, every call's result (values, or trap versus no trap and the trap
-  kind), then the final exported globals, memory bytes and tables (size, null elements) must be equal.
+  kind), then the final exported globals, memory bytes and tables (size, null elements) must be equal,
+  and so must the log of host function calls and the host objects' final states.
 """
 from __future__ import annotations
 
@@ -78,6 +79,13 @@ def compare(expected: Outcome, actual: Outcome) -> Verdict:
                            f"got {got[2]}")
     if len(expected.calls) != len(actual.calls):
         details.append(f"{len(expected.calls)} calls expected, {len(actual.calls)} made")
+    if expected.host_log != actual.host_log:
+        pairs = zip(expected.host_log, actual.host_log)
+        at = next((i for i, (a, b) in enumerate(pairs) if a != b),
+                  min(len(expected.host_log), len(actual.host_log)))
+        details.append(f"host calls differ from call {at}: expected "
+                       f"{expected.host_log[at:at + 1]}, got {actual.host_log[at:at + 1]} "
+                       f"({len(expected.host_log)} and {len(actual.host_log)} calls)")
     _compare_state(expected, actual, details)
     if details:
         return Verdict(MISMATCH, compared, details[:MAX_DETAILS])

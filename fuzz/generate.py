@@ -2,16 +2,21 @@
 
 Module `index` of campaign `seed` is a pure function of the two numbers and the wasm-tools
 version: the seed bytes come from `random.Random(f"{seed}:{index}")`. The flags restrict smith
-to what pywamr supports (core Wasm 2.0 without SIMD), forbid imports (nothing to satisfy
-identically on every side), export everything, bound memories and tables (a declared maximum,
+to what pywamr supports (core Wasm 2.0 without SIMD), forbid imports other than
+the fuzz host's, export everything, bound memories and tables (a declared maximum,
 so `memory.grow` cannot reach sizes where engines may legitimately differ), and insert smith's
 fuel counter so every call terminates (an exhausted counter traps with `unreachable`).
+One module in three may import from the fuzz host (`host.py`), which both sides implement.
 """
 from __future__ import annotations
 
+import atexit
+import os
 import random
 import subprocess
+import tempfile
 
+from .host import IMPORTS_WAT
 from .tools import wasm_tools
 
 FUEL = 1000
@@ -46,9 +51,31 @@ SMITH_FLAGS = (
 )
 
 
+_imports_path: str | None = None
+
+
+def _available_imports() -> str:
+    """A file holding `host.IMPORTS_WAT` in binary form (written once per process)."""
+    global _imports_path
+    if _imports_path is None:
+        proc = subprocess.run([wasm_tools(), "parse", "-", "-o", "/dev/stdout"],
+                              input=IMPORTS_WAT.encode(), capture_output=True, check=True)
+        handle, _imports_path = tempfile.mkstemp(prefix="fuzz-imports-", suffix=".wasm")
+        os.write(handle, proc.stdout)
+        os.close(handle)
+        atexit.register(os.unlink, _imports_path)
+    return _imports_path
+
+
 def smith_flags(index: int) -> tuple[str, ...]:
-    """Odd modules ask smith to avoid traps: more calls return values to compare."""
-    return SMITH_FLAGS + (("--disallow-traps", "true") if index % 2 else ())
+    """Odd modules ask smith to avoid traps (more calls return values to compare); one module
+    in three may import from the fuzz host (`host.py`)."""
+    flags = SMITH_FLAGS + (("--disallow-traps", "true") if index % 2 else ())
+    if index % 3 == 2:
+        position = flags.index("--max-imports")
+        flags = flags[:position] + flags[position + 2:] + (
+            "--available-imports", _available_imports())
+    return flags
 
 
 def seed_bytes(seed: int, index: int, attempt: int = 0) -> bytes:

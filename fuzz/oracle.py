@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import wasmtime
 
+from . import host
 from .outcome import Outcome, table_digest, trap_result
 from .values import ARGUMENT_SETS, arguments, value_key
 
@@ -54,16 +55,40 @@ def _failure(exc: Exception) -> list:
     return ["error", str(exc).splitlines()[0] if str(exc) else type(exc).__name__]
 
 
-def run_wasmtime(data: bytes) -> Outcome:
-    outcome = Outcome()
-    store = wasmtime.Store(_shared_engine())
-    module = wasmtime.Module(store.engine, data)
-    try:
-        instance = wasmtime.Instance(store, module, [])
-    except (wasmtime.Trap, wasmtime.WasmtimeError) as exc:
-        outcome.instantiation = _failure(exc)
-        return outcome
-    exports = instance.exports(store)
+_VALTYPES = {"i32": wasmtime.ValType.i32, "i64": wasmtime.ValType.i64,
+             "f32": wasmtime.ValType.f32, "f64": wasmtime.ValType.f64}
+
+
+def _host_objects(store: wasmtime.Store, log: list) -> dict:
+    """The fuzz host (`host.py`) as wasmtime objects."""
+    objects = {}
+    for name, (params, results) in host.FUNCTIONS.items():
+        functype = wasmtime.FuncType([_VALTYPES[t]() for t in params],
+                                     [_VALTYPES[t]() for t in results])
+        objects[name] = wasmtime.Func(store, functype, host.behaviour(name, log))
+    objects["memory"] = wasmtime.Memory(
+        store, wasmtime.MemoryType(wasmtime.Limits(*host.MEMORY_LIMITS)))
+    objects["table"] = wasmtime.Table(store, wasmtime.TableType(
+        wasmtime.ValType.funcref(), wasmtime.Limits(*host.TABLE_LIMITS)), None)
+    for name, (valtype, mutable, value) in host.GLOBALS.items():
+        objects[name] = wasmtime.Global(
+            store, wasmtime.GlobalType(_VALTYPES[valtype](), mutable), value)
+    return objects
+
+
+def _record_state(outcome: Outcome, store, externs) -> None:
+    for name, extern in externs:
+        if isinstance(extern, wasmtime.Global):
+            outcome.globals[name] = value_key(_type_name(extern.type(store).content),
+                                              _plain(extern.value(store)))
+        elif isinstance(extern, wasmtime.Memory):
+            outcome.add_memory(name, bytes(extern.read(store, 0, extern.data_len(store))))
+        elif isinstance(extern, wasmtime.Table):
+            outcome.tables[name] = table_digest(
+                [_plain(extern.get(store, i)) is None for i in range(extern.size(store))])
+
+
+def _call_exports(outcome: Outcome, store, module, exports) -> None:
     functions = [exports[e.name] for e in module.exports
                  if isinstance(exports[e.name], wasmtime.Func)]
     funcref = functions[0] if functions else None
@@ -84,14 +109,20 @@ def run_wasmtime(data: bytes) -> Outcome:
             outcome.calls.append([export.name, which,
                                   ["ok", *(value_key(t, _plain(v))
                                           for t, v in zip(results, values))]])
-    for export in module.exports:
-        extern = exports[export.name]
-        if isinstance(extern, wasmtime.Global):
-            outcome.globals[export.name] = value_key(_type_name(extern.type(store).content),
-                                                     _plain(extern.value(store)))
-        elif isinstance(extern, wasmtime.Memory):
-            outcome.add_memory(export.name, bytes(extern.read(store, 0, extern.data_len(store))))
-        elif isinstance(extern, wasmtime.Table):
-            outcome.tables[export.name] = table_digest(
-                [_plain(extern.get(store, i)) is None for i in range(extern.size(store))])
+
+
+def run_wasmtime(data: bytes) -> Outcome:
+    outcome = Outcome()
+    store = wasmtime.Store(_shared_engine())
+    module = wasmtime.Module(store.engine, data)
+    provided = _host_objects(store, outcome.host_log) if module.imports else {}
+    try:
+        instance = wasmtime.Instance(store, module, [provided[i.name] for i in module.imports])
+    except (wasmtime.Trap, wasmtime.WasmtimeError) as exc:
+        outcome.instantiation = _failure(exc)
+    else:
+        exports = instance.exports(store)
+        _call_exports(outcome, store, module, exports)
+        _record_state(outcome, store, [(e.name, exports[e.name]) for e in module.exports])
+    _record_state(outcome, store, [(f"host:{name}", extern) for name, extern in provided.items()])
     return outcome

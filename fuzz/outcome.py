@@ -42,6 +42,7 @@ class Outcome:
     globals: dict = field(default_factory=dict)
     memories: dict = field(default_factory=dict)
     tables: dict = field(default_factory=dict)
+    host_log: list = field(default_factory=list)     # [host function, argument keys...]
     memory_bytes: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -60,10 +61,11 @@ class Outcome:
                  f'"calls": [\n  {calls}\n ]' if self.calls else '"calls": []']
         parts += [f'"{key}": {json.dumps(getattr(self, key), sort_keys=True)}'
                   for key in ("globals", "memories", "tables")]
+        parts.append(f'"host_log": {json.dumps(self.host_log)}')
         return "{\n " + ",\n ".join(parts) + "\n}"
 
     @classmethod
     def from_json(cls, text: str) -> "Outcome":
         raw = json.loads(text)
         return cls(raw["instantiation"], raw["calls"], raw["globals"], raw["memories"],
-                   raw["tables"])
+                   raw["tables"], raw.get("host_log", []))
