@@ -121,3 +121,34 @@ def test_stack_exhaustion_on_one_side_is_inconclusive():
     verdict = compare(_outcome(stack, ["ok"]), _outcome(["trap", "UNREACHABLE"], ["ok", "x"]))
     assert verdict.status == INCONCLUSIVE and verdict.calls == 0
     assert compare(_outcome(stack), _outcome(stack)).status == PASS
+
+
+def test_runtime_never_imports_the_fuzzer_or_the_oracle():
+    import ast
+    package = Path(__file__).resolve().parent.parent / "pywamr"
+    offenders = []
+    for path in package.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import) else
+                     [node.module or ""] if isinstance(node, ast.ImportFrom) and not node.level
+                     else [])
+            offenders += [f"{path.relative_to(package)} imports {n}" for n in names
+                          if n.split(".")[0] in ("fuzz", "wasmtime")]
+    assert not offenders, offenders
+
+
+def test_campaign_command(tools, tmp_path):
+    """`python -m fuzz` prints the counts and exits 1 exactly when a module failed."""
+    import subprocess
+    import sys
+    root = Path(__file__).resolve().parent.parent
+    proc = subprocess.run([sys.executable, "-m", "fuzz", "--n", "3", "--seed", "5",
+                           "--engines", "interp", "--out", str(tmp_path)],
+                          cwd=root, capture_output=True, text=True, timeout=300,
+                          env={**__import__("os").environ, "PYTHONPATH": str(root)})
+    assert "modules: 3" in proc.stdout, proc.stdout + proc.stderr
+    line = next(l for l in proc.stdout.splitlines() if l.startswith("interp: calls"))
+    failed = sum(int(line.split(f"{word} ")[1].split(",")[0])
+                 for word in ("mismatches", "escaped exceptions", "crashes", "hangs"))
+    assert proc.returncode == (1 if failed else 0), proc.stdout
+    assert len(list(tmp_path.glob("*.wasm"))) == failed
