@@ -5,8 +5,8 @@ Rules (from the fuzzing brief):
 - where exactly one side exhausts its call stack, the engines' stack limits differ and nothing
   after that point can be compared (state diverges): the case is "inconclusive", never a pass;
 - otherwise instantiation, every call's result (values, or trap versus no trap and the trap
-  kind), then the final exported globals, memory bytes and tables (size, null elements) must be equal,
-  and so must the log of host function calls and the host objects' final states.
+  kind), the log of host function calls, then the final exported globals, memory bytes and
+  tables (size, null elements) and the host objects' final states must be equal.
 """
 from __future__ import annotations
 

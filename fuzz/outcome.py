@@ -1,10 +1,11 @@
 """What a host observes when it runs one fuzz module: the engine-neutral record both runners fill.
 
-An `Outcome` holds the instantiation result, every export call's result in call order, and the
-final exported globals, memories (length and SHA-256; the bytes are kept in memory only, to
-locate a difference) and tables (size and which elements are null). Traps are named by pywamr's `TrapCode` names, with the
-two codes wasmtime does not distinguish (an out-of-range `call_indirect` index is
-UNDEFINED_ELEMENT in the spec tests, TABLE_OUT_OF_BOUNDS in wasmtime) merged into one.
+An `Outcome` holds the instantiation result, every export call's result in call order, the
+log of host function calls, and the final exported globals, memories (length and SHA-256; the
+bytes are kept in memory only, to locate a difference) and tables (size and which elements are
+null). Traps are named by pywamr's `TrapCode` names, with the two codes wasmtime does not
+distinguish (an out-of-range `call_indirect` index is UNDEFINED_ELEMENT in the spec tests,
+TABLE_OUT_OF_BOUNDS in wasmtime) merged into one.
 It serialises to the JSON stored beside each regression fixture.
 """
 from __future__ import annotations

@@ -4,7 +4,8 @@
 
 The interestingness predicate re-runs the whole comparison (wasmtime against the engine) on
 each candidate and keeps it when it fails the same way: same status, and for an escaped
-exception the same exception type. `wasm-tools shrink` runs a two-line shell predicate that
+exception the same exception type, for a mismatch the same kind of first difference (a call,
+a global, a memory, ...). `wasm-tools shrink` runs a two-line shell predicate that
 asks this process over a pair of FIFOs, so Python and the runtimes are imported once; each
 candidate is judged in a forked child under a time limit, because shrinking can delete smith's
 fuel check and leave a loop that never ends.
@@ -43,9 +44,9 @@ def failure_signature(data: bytes, kind: str) -> str | None:
     verdict = compare(expected, run_pywamr(data, make_engine(kind)))
     if not verdict.failed:
         return None
-    if verdict.status == ESCAPED:
+    if verdict.status == ESCAPED:     # "escaped: TypeError: ..." -> the exception type
         return f"{ESCAPED}:{verdict.details[0].split(':')[1].strip()}"
-    return verdict.status
+    return f"{verdict.status}:{verdict.details[0].split()[0]}"   # call, global, memory, ...
 
 
 def _judge(path: str, kind: str, signature: str) -> int:
