@@ -57,7 +57,8 @@ def _compare_state(expected: Outcome, actual: Outcome, details: list[str]) -> No
 def compare(expected: Outcome, actual: Outcome) -> Verdict:
     """`expected` comes from wasmtime, `actual` from a pywamr engine."""
     if actual.escaped:
-        return Verdict(ESCAPED, details=[f"escaped: {text}" for text in actual.escaped])
+        return Verdict(ESCAPED, details=[f"escaped: {text}"
+                                         for text in dict.fromkeys(actual.escaped)])
     if expected.instantiation != actual.instantiation:
         if _is_stack(expected.instantiation) != _is_stack(actual.instantiation):
             return Verdict(INCONCLUSIVE, details=["stack exhausted on one side (instantiation)"])
