@@ -11,6 +11,7 @@ from __future__ import annotations
 import concurrent.futures as futures
 import os
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -112,35 +113,40 @@ def _kill(pool: futures.ProcessPoolExecutor) -> None:
 
 
 def run_campaign(seed: int, count: int, kinds: tuple[str, ...], out_dir: Path, *,
-                 start: int = 0, jobs: int = 1, timeout: float = 120.0,
-                 log=print) -> Counts:
+                 start: int = 0, jobs: int = 1, timeout: float = 120.0, log=print,
+                 check=check_module) -> Counts:
+    """Check modules `start .. start+count-1` of campaign `seed`; `check` is the unit of work
+    (replaceable for tests). A module that hangs or kills its worker is recorded as such;
+    the pool is rebuilt and the modules queued behind it are submitted again. (With several
+    jobs, a crash is blamed on the first unfinished module of the batch.)"""
     counts = Counts()
+    queue = deque(range(start, start + count))
     pool = _new_pool(jobs)
     began = time.monotonic()
-    index = start
     try:
-        while index < start + count:
-            batch = range(index, min(index + 4 * jobs, start + count))
-            pending = {i: pool.submit(check_module, seed, i, kinds) for i in batch}
-            broken = False
-            for i, future in pending.items():
+        while queue:
+            batch = [queue.popleft() for _ in range(min(len(queue), 4 * jobs))]
+            pending = [(i, pool.submit(check, seed, i, kinds)) for i in batch]
+            for position, (i, future) in enumerate(pending):
+                restart = True
                 try:
-                    report = future.result(timeout=None if broken else timeout)
+                    report, restart = future.result(timeout=timeout), False
                 except futures.TimeoutError:
-                    report, broken = _lost(seed, i, kinds, HUNG, f"no result in {timeout} s"), True
+                    report = _lost(seed, i, kinds, HUNG, f"no result in {timeout} s")
                 except futures.process.BrokenProcessPool:
-                    report, broken = _lost(seed, i, kinds, CRASHED, "worker process died"), True
+                    report = _lost(seed, i, kinds, CRASHED, "the worker process died")
                 counts.add(report)
                 if report.failed:
                     log(f"FAIL {save_failure(report, out_dir)}.wasm: " + ", ".join(
                         f"{k} {v.status}" for k, v in report.verdicts.items()))
-            if broken:
-                _kill(pool)
-                pool = _new_pool(jobs)
-            index = batch.stop
-            if counts.modules % 100 < len(batch):
-                log(f"[{counts.modules} modules, {time.monotonic() - began:.0f} s, "
-                    f"{counts.failures()} failures]")
+                if counts.modules % 100 == 0:
+                    log(f"[{counts.modules} modules, {time.monotonic() - began:.0f} s, "
+                        f"{counts.failures()} failures]")
+                if restart:
+                    _kill(pool)
+                    pool = _new_pool(jobs)
+                    queue.extendleft(reversed([j for j, _ in pending[position + 1:]]))
+                    break
     finally:
         _kill(pool)
     return counts

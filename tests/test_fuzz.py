@@ -152,3 +152,24 @@ def test_campaign_command(tools, tmp_path):
                  for word in ("mismatches", "escaped exceptions", "crashes", "hangs"))
     assert proc.returncode == (1 if failed else 0), proc.stdout
     assert len(list(tmp_path.glob("*.wasm"))) == failed
+
+
+def _check_that_crashes_or_hangs(seed, index, kinds):
+    import os
+    import time
+    from fuzz.campaign import ModuleReport
+    from fuzz.compare import Verdict
+    if index == 1:
+        os._exit(3)          # as a segfault in native code would
+    if index == 2:
+        time.sleep(60)
+    return ModuleReport(seed, index, {k: Verdict(PASS, calls=1) for k in kinds})
+
+
+def test_campaign_survives_crashes_and_hangs(tools, tmp_path):
+    from fuzz.campaign import CRASHED, HUNG, run_campaign
+    counts = run_campaign(9, 5, ("interp",), tmp_path, timeout=3, log=lambda text: None,
+                          check=_check_that_crashes_or_hangs)
+    row = counts.per_engine["interp"]
+    assert (counts.modules, row[PASS], row[CRASHED], row[HUNG]) == (5, 3, 1, 1)
+    assert sorted(p.name for p in tmp_path.glob("*.wasm")) == ["9-1.wasm", "9-2.wasm"]
