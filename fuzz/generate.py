@@ -20,6 +20,7 @@ from .host import IMPORTS_WAT
 from .tools import wasm_tools
 
 FUEL = 1000
+DEEP_FUEL = 100_000     # one module in eight: deep recursion and long loops
 
 SMITH_FLAGS = (
     "--ensure-termination", "--fuel", str(FUEL),
@@ -69,8 +70,13 @@ def _available_imports() -> str:
 
 def smith_flags(index: int) -> tuple[str, ...]:
     """Odd modules ask smith to avoid traps (more calls return values to compare); one module
-    in three may import from the fuzz host (`host.py`)."""
+    in three may import from the fuzz host (`host.py`); one in eight gets `DEEP_FUEL`, enough
+    to exhaust an engine's call stack (such cases are usually inconclusive, but they exercise
+    the stack guards)."""
     flags = SMITH_FLAGS + (("--disallow-traps", "true") if index % 2 else ())
+    if index % 8 == 7:
+        position = flags.index("--fuel")
+        flags = flags[:position + 1] + (str(DEEP_FUEL),) + flags[position + 2:]
     if index % 3 == 2:
         position = flags.index("--max-imports")
         flags = flags[:position] + flags[position + 2:] + (
