@@ -21,7 +21,7 @@ from fuzz.tools import in_ci, missing_tools
 from pywamr_testlib import ENGINES
 
 FIXED_SEED = 20261130
-BATCHES = 12
+BATCHES = 10
 BATCH = 25
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "fuzz"
 
