@@ -11,14 +11,18 @@ tests that need it instead of skipping them.
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
 
+from pywamr_testlib import ENGINES, ROOT
+
+if str(ROOT) not in sys.path:     # `fuzz/` is a top-level package of the repository, not
+    sys.path.insert(1, str(ROOT))  # installed: found from the checkout like the tests
 from fuzz.compare import ESCAPED, INCONCLUSIVE, MISMATCH, PASS, compare
 from fuzz.outcome import Outcome
 from fuzz.tools import in_ci, missing_tools
-from pywamr_testlib import ENGINES
 
 FIXED_SEED = 20261130
 BATCHES = 10
