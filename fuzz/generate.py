@@ -1,12 +1,14 @@
 """Module generation: deterministic seed bytes fed to `wasm-tools smith`.
 
 Module `index` of campaign `seed` is a pure function of the two numbers and the wasm-tools
-version: the seed bytes come from `random.Random(f"{seed}:{index}")`. The flags restrict smith
-to what pywamr supports (core Wasm 2.0 without SIMD), forbid imports other than
-the fuzz host's, export everything, bound memories and tables (a declared maximum,
-so `memory.grow` cannot reach sizes where engines may legitimately differ), and insert smith's
-fuel counter so every call terminates (an exhausted counter traps with `unreachable`).
-One module in three may import from the fuzz host (`host.py`), which both sides implement.
+version: the seed bytes come from `random.Random(f"{seed}:{index}:{attempt}")`, `attempt`
+counting smith's rare refusals. The flags restrict smith to what pywamr supports (core Wasm
+2.0 without SIMD), forbid imports other than the fuzz host's (`host.py`, which both sides
+implement; one module in three may use it), export everything, canonicalize NaNs, bound
+memories and tables (a declared maximum, so `memory.grow` cannot reach sizes where engines may
+legitimately differ), and insert smith's fuel counter so every call terminates (an exhausted
+counter traps with `unreachable`). Odd modules avoid traps; one in eight gets much more fuel.
+It does not generate invalid modules (the byte-mutation test in tests/test_binary.py does).
 """
 from __future__ import annotations
 
