@@ -58,8 +58,9 @@ def test_name_section_with_lying_sizes_is_ignored():
     assert decode_module(module).names.functions == {}
 
 
-def test_mutated_modules_fail_cleanly():
-    """Random byte mutations of a valid module: every failure is pywamr's own error.
+def test_mutated_modules_fail_cleanly(engine_kind):
+    """Random byte mutations of a valid module: every failure is pywamr's own error, on both
+    engines (aot compiles every mutant that validates, without the code cache).
     (The module has no loop, so a mutation cannot make a call run forever.)"""
     import random
     from pywamr import Engine, Module, WasmError
@@ -70,7 +71,7 @@ def test_mutated_modules_fail_cleanly():
         (if (i32.gt_u (local.get 0) (i32.const 3)) (then (global.set 0 (i32.const 2))))
         (i32.load (local.get 0)))
       (elem (i32.const 0) $f) (data (i32.const 0) "abc"))""")
-    engine = Engine("interp")
+    engine = Engine(engine_kind, cache=False)
     rng = random.Random(7)
     for _ in range(400):
         data = bytearray(source)
