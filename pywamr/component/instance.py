@@ -19,7 +19,7 @@ from .plan import (CoreBag, CoreExportRef, DefineResource, EndState, HostRef, In
                    substitute)
 from .state import ComponentInstance
 from .types import (BorrowType, FuncType, InstanceType, OwnType, ResourceType, ResultType,
-                    TypeBound)
+                    TypeBound, ValType)
 from .values import (ComponentError, Converter, Err, Ok, ResourceBridge, TypeNames, camel,
                      converter, snake, wit_type)
 
@@ -455,7 +455,7 @@ class ComponentInstanceHandle:
             return self.component._module(ref)
         if isinstance(ref, HostRef):
             return self.linker._lookup(ref.path)     # an import re-exported as it is
-        if isinstance(t, TypeBound) and not isinstance(t.t, ResourceType):
+        if isinstance(t, TypeBound) and isinstance(t.t, ValType):
             # a named type: its generated Python class (records, variants, enums, flags)
             conv = converter(self.runtime_type(t.t, subst), self.names, self.bridge)
             return conv.py_type if conv.py_type is not None else t.t

@@ -178,7 +178,8 @@ def _lift_variant(t):
         case = vals[i]
         if case >= n:
             raise Trap(TrapCode.INVALID_DISCRIMINANT,
-                       f"invalid variant discriminant {case} (of {n} cases)")
+                       f"invalid variant discriminant {case} (discriminant {case} out of "
+                       f"range [0..{n}))")
         value, lift_payload, plan = table[case]
         if lift_payload is None:
             return value

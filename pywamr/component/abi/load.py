@@ -198,7 +198,8 @@ def _build_variant(t):
         i = disc(cx.data, ptr)[0]
         if i >= n:
             raise Trap(TrapCode.INVALID_DISCRIMINANT,
-                       f"invalid variant discriminant {i} (of {n} cases)")
+                       f"invalid variant discriminant {i} (discriminant {i} out of range "
+                       f"[0..{n}))")
         value, load_payload = table[i]
         if load_payload is None:
             return value

@@ -91,8 +91,10 @@ class LiftLowerContext:
         cx._realloc = self._realloc
         return cx
 
-    def reallocate(self, old: int, old_size: int, alignment: int, new_size: int) -> int:
-        """Call the guest's `realloc` with `may_leave` cleared; check the returned pointer."""
+    def reallocate(self, old: int, old_size: int, alignment: int, new_size: int,
+                   what: str = "value") -> int:
+        """Call the guest's `realloc` with `may_leave` cleared; check the returned pointer
+        (`what` is being allocated: "string", "list" or "value", for the trap message)."""
         realloc = self._realloc
         if realloc is None:
             raise NotSupported("lowering this value needs the `realloc` option, which is absent")
@@ -101,13 +103,15 @@ class LiftLowerContext:
         ptr = realloc(old, old_size, alignment, new_size)
         inst.may_leave = True
         if ptr & (alignment - 1):
-            raise Trap(TrapCode.UNALIGNED_POINTER, "realloc return: result not aligned")
+            raise Trap(TrapCode.UNALIGNED_POINTER,
+                       "unaligned pointer (realloc return: result not aligned)")
         if ptr + new_size > len(self.data):
-            raise Trap(TrapCode.MEMORY_OUT_OF_BOUNDS, "realloc return: beyond end of memory")
+            raise Trap(TrapCode.MEMORY_OUT_OF_BOUNDS,
+                       f"{what} content out-of-bounds (realloc return: beyond end of memory)")
         return ptr
 
-    def allocate(self, alignment: int, size: int) -> int:
-        return self.reallocate(0, 0, alignment, size)
+    def allocate(self, alignment: int, size: int, what: str = "value") -> int:
+        return self.reallocate(0, 0, alignment, size, what)
 
 
 def trap(code: TrapCode, message: str | None = None):

@@ -201,7 +201,7 @@ def list_range_storer(elem):
         byte_length = n * size
         if byte_length > MAX_LIST_BYTE_LENGTH:
             raise ValueError(f"a list of {byte_length} bytes exceeds the canonical ABI limit")
-        ptr = cx.allocate(align, byte_length)
+        ptr = cx.allocate(align, byte_length, "list")
         if bulk is not None:
             bulk(cx.data, ptr, v)
         else:

@@ -31,9 +31,12 @@ def _decode(cx, ptr: int, byte_length: int, alignment: int, codec: str) -> str:
     check_range(cx, ptr, alignment, byte_length, "string")
     try:
         return cx.data[ptr:ptr + byte_length].decode(codec)
-    except UnicodeDecodeError:
-        raise Trap(TrapCode.INVALID_STRING,
-                   "invalid utf-8" if codec == "utf-8" else "invalid utf-16") from None
+    except UnicodeDecodeError as exc:
+        if codec != "utf-8":
+            raise Trap(TrapCode.INVALID_STRING, "invalid utf-16") from None
+        incomplete = exc.reason == "unexpected end of data"
+        raise Trap(TrapCode.INVALID_STRING, "invalid utf-8" + (
+            " (incomplete utf-8 byte sequence)" if incomplete else "")) from None
 
 
 def _load_utf8(cx, ptr: int, length: int) -> str:
@@ -88,7 +91,7 @@ def _check(cx, ptr: int, alignment: int, size: int) -> None:
 def store_string_copy(cx, encoded: bytes, code_units: int, unit_size: int, alignment: int):
     """The four same-width cases: one allocation of the exact size."""
     size = unit_size * code_units
-    ptr = cx.allocate(alignment, size)
+    ptr = cx.allocate(alignment, size, "string")
     _check(cx, ptr, alignment, size)
     cx.data[ptr:ptr + size] = encoded
     return ptr, code_units
@@ -107,13 +110,13 @@ def store_string_to_utf8(cx, src: str, src_code_units: int, worst_case_size: int
     """From utf16 or latin1: assume ASCII, reallocate to the worst case at the first other
     code point, then shrink to the encoded size."""
     data = cx.data
-    ptr = cx.allocate(1, src_code_units)
+    ptr = cx.allocate(1, src_code_units, "string")
     _check(cx, ptr, 1, src_code_units)
     i = _first_above(src, 0x80)
     data[ptr:ptr + i] = src[:i].encode("ascii")
     if i == len(src):
         return ptr, src_code_units
-    ptr = cx.reallocate(ptr, src_code_units, 1, worst_case_size)
+    ptr = cx.reallocate(ptr, src_code_units, 1, worst_case_size, "string")
     _check(cx, ptr, 1, worst_case_size)
     encoded = _encode(src, "utf-8")
     data[ptr + i:ptr + len(encoded)] = encoded[i:]
@@ -126,7 +129,7 @@ def store_string_to_utf8(cx, src: str, src_code_units: int, worst_case_size: int
 def store_utf8_to_utf16(cx, src: str, src_code_units: int):
     """Allocate the worst case (two bytes per UTF-8 byte), shrink to the encoded size."""
     worst_case_size = 2 * src_code_units
-    ptr = cx.allocate(2, worst_case_size)
+    ptr = cx.allocate(2, worst_case_size, "string")
     _check(cx, ptr, 2, worst_case_size)
     encoded = _encode(src, "utf-16-le")
     cx.data[ptr:ptr + len(encoded)] = encoded
@@ -140,17 +143,17 @@ def store_string_to_latin1_or_utf16(cx, src: str, src_code_units: int):
     """Into latin1+utf16 from utf8 or utf16: Latin-1 until a wider code point, then inflate
     in place to UTF-16 in a worst-case buffer and shrink."""
     data = cx.data
-    ptr = cx.allocate(2, src_code_units)
+    ptr = cx.allocate(2, src_code_units, "string")
     _check(cx, ptr, 2, src_code_units)
     n = _first_above(src, 0x100)
     data[ptr:ptr + n] = src[:n].encode("latin-1")
     if n == len(src):
         if n < src_code_units:
-            ptr = cx.reallocate(ptr, src_code_units, 2, n)
+            ptr = cx.reallocate(ptr, src_code_units, 2, n, "string")
             _check(cx, ptr, 2, n)
         return ptr, n
     worst_case_size = 2 * src_code_units
-    ptr = cx.reallocate(ptr, src_code_units, 2, worst_case_size)
+    ptr = cx.reallocate(ptr, src_code_units, 2, worst_case_size, "string")
     _check(cx, ptr, 2, worst_case_size)
     latin1 = bytes(data[ptr:ptr + n])
     inflated = bytearray(2 * n)
@@ -168,7 +171,7 @@ def store_probably_utf16_to_latin1_or_utf16(cx, src: str, src_code_units: int):
     """latin1+utf16 from UTF-16: copy as UTF-16, deflate to Latin-1 if every code point fits."""
     data = cx.data
     src_byte_length = 2 * src_code_units
-    ptr = cx.allocate(2, src_byte_length)
+    ptr = cx.allocate(2, src_byte_length, "string")
     _check(cx, ptr, 2, src_byte_length)
     encoded = _encode(src, "utf-16-le")
     data[ptr:ptr + len(encoded)] = encoded
@@ -176,7 +179,7 @@ def store_probably_utf16_to_latin1_or_utf16(cx, src: str, src_code_units: int):
         return ptr, (len(encoded) >> 1) | UTF16_TAG
     latin1_size = len(encoded) >> 1
     data[ptr:ptr + latin1_size] = data[ptr:ptr + 2 * latin1_size:2]
-    ptr = cx.reallocate(ptr, src_byte_length, 1, latin1_size)
+    ptr = cx.reallocate(ptr, src_byte_length, 1, latin1_size, "string")
     if ptr + latin1_size > len(data):
         raise Trap(TrapCode.MEMORY_OUT_OF_BOUNDS, STRING_OUT_OF_BOUNDS)
     return ptr, latin1_size
