@@ -23,7 +23,8 @@ from pywamr_testlib import conformance_dir  # noqa: E402
 
 SETS = [("component-model", d) for d in ("binary", "validation", "values", "resources",
                                           "linking")] + [("wasmtime-component", "component-model")]
-ASYNC_FEATURES = {"cm-async", "cm-threading", "cm-async-stackful", "cm-more-async-builtins"}
+ASYNC_FEATURES = {"cm-async", "cm-threading", "cm-async-stackful", "cm-more-async-builtins",
+                  "cm-error-context"}
 ACCEPT = {"module", "module_definition", "assert_unlinkable", "assert_uninstantiable"}
 REJECT = {"assert_invalid", "assert_malformed"}
 

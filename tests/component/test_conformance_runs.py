@@ -1,0 +1,90 @@
+"""The component conformance scripts run end to end (`pywamr wast`), on both engines.
+
+Every non-async, non-threading `.wast` file of the Component Model corpus and of wasmtime's
+component tests runs through `pywamr.wast_component.run_file`: components are decoded,
+validated, planned, instantiated against wasmtime's test host, called, and their results,
+traps and link errors compared with the script. Every failure must be listed below with its
+reason; a command counts as "not supported" only when its component needs a later core
+proposal (multi-memory, exceptions, GC, memory64) or the maps proposal, which pywamr refuses.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent))
+
+from corpus import wast_files  # noqa: E402
+from pywamr_testlib import ENGINES, conformance_dir  # noqa: E402
+
+# Files left out of the run, with the reason.
+LEFT_OUT = {
+    "wasmtime-component/component-model/big-strings":
+        "grows linear memories by gigabytes in several instances (wasmtime marks it "
+        "hogs_memory); pywamr's memories are plain bytearrays with no reservation",
+}
+
+# (file key, line) -> why pywamr fails the command (identical on both engines).
+KNOWN_FAILURES = {
+    ("component-model/validation/annotated-names", 177):
+        "validation gap: a resource re-exported in a bag-of-exports instance should not name "
+        "the handles of the functions exported beside it",
+    ("wasmtime-component/component-model/implements-disabled", 4):
+        "wasmtime's `cm-implements` feature flag: pywamr has no such switch (it accepts "
+        "`implements` names)",
+    ("wasmtime-component/component-model/strings", 173):
+        "transcoding latin1+utf16 -> utf16 with a tagged length: pywamr calls realloc before "
+        "the alignment check wasmtime makes first",
+}
+
+
+def files():
+    if conformance_dir() is None:
+        return []
+    return [(key, path) for key, path, reason in wast_files()
+            if reason is None and key not in LEFT_OUT]
+
+
+@pytest.mark.parametrize("engine_kind", ENGINES)
+def test_component_scripts(engine_kind):
+    if conformance_dir() is None:
+        pytest.skip("conformance corpus not found at ../shared/conformance "
+                    "(set PYWAMR_CONFORMANCE)")
+    from pywamr import Engine
+    from pywamr.wast_component import run_file
+    engine = Engine(engine_kind)
+    passed = failed = unsupported = 0
+    unexpected, internal = [], []
+    seen = set()
+    for key, path in files():
+        result = run_file(path, engine)
+        passed += result.passed
+        failed += result.failed
+        unsupported += result.unsupported
+        if result.internal_errors:
+            internal.append(result.line())
+        for line, kind, why in result.failures:
+            seen.add((key, line))
+            if (key, line) not in KNOWN_FAILURES:
+                unexpected.append(f"{key}:{line} {kind}: {why[:200]}")
+        for line, kind, why in result.unsupported_commands:
+            assert "later proposal" in why or "refused" in why, (key, line, why)
+    assert not internal, internal
+    assert not unexpected, "\n".join(unexpected)
+    fixed = [k for k in KNOWN_FAILURES if k not in seen]
+    assert not fixed, f"these pass now, remove them from KNOWN_FAILURES: {fixed}"
+    # the counts the closing note reports
+    print(f"\n{engine_kind}: {passed} passed, {failed} failed, {unsupported} not supported")
+    assert passed >= 0.99 * (passed + failed)
+
+
+def test_left_out_files_exist():
+    if conformance_dir() is None:
+        pytest.skip("conformance corpus not found at ../shared/conformance "
+                    "(set PYWAMR_CONFORMANCE)")
+    keys = {key for key, _, _ in wast_files()}
+    assert set(LEFT_OUT) <= keys
