@@ -7,7 +7,7 @@ import statistics
 from pathlib import Path
 
 from . import proc
-from .config import DRIVER_DIR, HELLO, HOSTCALL, KERNEL_DIR, REPO_ROOT
+from .config import DRIVER_DIR, HELLO, KERNEL_DIR, REPO_ROOT
 from .runtimes import PY, Runtime, Wasmtime
 
 API = str(DRIVER_DIR / "api_bench.py")

@@ -49,10 +49,6 @@ class LinkError(WasmError):
     """An import could not be satisfied: names the import and the mismatch."""
 
 
-class InstantiationError(WasmError):
-    """Instantiation failed after linking (e.g. a segment out of bounds traps)."""
-
-
 class TrapCode(enum.Enum):
     UNREACHABLE = "unreachable"
     MEMORY_OUT_OF_BOUNDS = "out of bounds memory access"

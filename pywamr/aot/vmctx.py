@@ -98,7 +98,6 @@ def trap_from_number(n: int) -> TrapCode:
 RT_MEMORY_GROW = 1        # a=delta                     -> old pages or 0xFFFFFFFF
 RT_MEMORY_INIT = 2        # a=data index, b=dst, c=src, d=n
 RT_DATA_DROP = 3          # a=data index
-RT_TABLE_GET = 4          # unused (native)
 RT_TABLE_SET = 5          # a=table, b=index, c=reference handle
 RT_TABLE_GROW = 6         # a=table, b=delta, c=init handle    -> old size or 0xFFFFFFFF
 RT_TABLE_FILL = 7         # a=table, b=dst, c=value handle, d=n

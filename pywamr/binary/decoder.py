@@ -53,7 +53,6 @@ class _ModuleDecoder:
     def __init__(self, r: Reader):
         self.r = r
         self.fields: dict = {}
-        self.func_count: int | None = None
         self.uses_data_count = False
 
     def decode(self) -> ast.Module:

@@ -66,7 +66,6 @@ CONST_ADMITTED = frozenset({"wasm2.0", "extended-const"})
 MAX_SUB_OPCODE = 0xFFFF
 SIMD_PREFIX = 0xFD
 THREADS_PREFIX = 0xFE
-PREFIXES = (0xFB, 0xFC, 0xFD, 0xFE)
 
 
 def prefixed(prefix: int, sub: int) -> int:

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 
 from ..errors import LinkError, NotSupported
 from . import ast
-from .types import (BorrowType, ComponentType, FuncType, InstanceType, ListType, OptionType,
+from .types import (BorrowType, FuncType, InstanceType, ListType, OptionType,
                     OwnType, RecordType, FieldType, ResourceType, ResultType, TupleType,
                     TypeBound, VariantType, CaseType, FlagsType, EnumType, PrimValType)
 

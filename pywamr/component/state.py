@@ -49,9 +49,6 @@ class ComponentInstance:
             chain.append(chain[-1].parent)
         self._ancestors = tuple(chain)
 
-    def self_and_ancestors(self) -> tuple[ComponentInstance, ...]:
-        return self._ancestors
-
     def entering_set(self, caller: ComponentInstance | None) -> tuple[ComponentInstance, ...]:
         """The instances a call from `caller` (None: the host) into this one newly enters."""
         if caller is None:
@@ -68,9 +65,6 @@ class ComponentInstance:
         if caller in self._ancestors:
             return fresh + (caller,)
         return fresh
-
-    def may_enter_from(self, caller: ComponentInstance | None) -> bool:
-        return all(i.may_enter for i in self.entering_set(caller))
 
     def __repr__(self) -> str:
         return (f"<ComponentInstance {self.name} may_enter={self.may_enter} "

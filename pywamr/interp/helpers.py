@@ -172,10 +172,6 @@ def f32_convert_int(n: int) -> float:
     return round_f32(sign * float(q << shift))
 
 
-def f64_convert_int(n: int) -> float:
-    return float(n)
-
-
 def i32_reinterpret_f32(x):
     return f32_to_bits(x)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import struct
 from array import array
 
-from ..binary.types import EXTERNREF, F32, F64, FUNCREF, I32, I64
+from ..binary.types import F32, F64, I32, I64
 
 _f32 = struct.Struct("<f")
 _u32 = struct.Struct("<I")
@@ -54,16 +54,6 @@ def signed32(v: int) -> int:
 
 def signed64(v: int) -> int:
     return v - 0x10000000000000000 if v & 0x8000000000000000 else v
-
-
-def default_value(valtype: int):
-    if valtype == I32 or valtype == I64:
-        return 0
-    if valtype == F32 or valtype == F64:
-        return 0.0
-    if valtype == FUNCREF or valtype == EXTERNREF:
-        return None
-    raise ValueError(f"no default for value type {valtype:#x}")
 
 
 def to_internal(valtype: int, value):

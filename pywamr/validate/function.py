@@ -41,9 +41,6 @@ from ..binary.types import EXTERNREF, F32, F64, FUNCREF, I32, I64, FuncType, is_
 from ..errors import ValidationError
 
 UNKNOWN = 0          # the bottom type of the algorithm: matches anything
-NUMERIC = (I32, I64, F32, F64)
-
-
 @dataclass(frozen=True, slots=True)
 class FuncInfo:
     """Side tables of one function, read by both engines (see the module docstring)."""

@@ -33,10 +33,6 @@ ERRNO = {code: ERRNO_NAMES.index(code.value) for code in ErrorCode}
 """The preview-1 errno number of each shared error code."""
 
 
-def errno_of(code: ErrorCode) -> int:
-    return ERRNO[code]
-
-
 # filetype
 FILETYPE_UNKNOWN = 0
 FILETYPE_BLOCK_DEVICE = 1

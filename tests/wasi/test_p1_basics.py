@@ -7,11 +7,10 @@ import time
 
 import pytest
 
-from pywamr.errors import WasiExit, WasmError
+from pywamr.errors import WasiExit
 from pywamr.wasi import WasiConfig, WasiContext, host_functions
 from pywamr.wasi.clocks import Clocks
 from pywamr.wasi.p1_abi import ERRNO_NAMES, SIGNATURES
-from pywamr_testlib import wat
 
 BADF, FAULT, INVAL, NOTSOCK, NOTSUP, SPIPE = (ERRNO_NAMES.index(name) for name in (
     "badf", "fault", "inval", "notsock", "notsup", "spipe"))
