@@ -10,7 +10,6 @@ anything.
 """
 from __future__ import annotations
 
-from ..binary import ast
 from ..binary.opcodes import OPS
 from ..binary.types import F32, F64
 from ..runtime.numerics import f32_from_bits, f64_from_bits
@@ -78,12 +77,9 @@ class Emitter:
             raise TranslatorBug(f"symbolic stack height {len(self.stack)} != validated "
                                 f"height {height} at instruction {pos} of {self.name}")
 
-    def block_arity(self, bt):
-        if bt == ast.BLOCK_EMPTY:
-            return 0, 0
-        if bt < 0:
-            return 0, 1
-        ft = self.types[bt]
+    def block_arity(self, pos: int):
+        """(params, results) of the block/loop/if at `pos`, from the validator's side table."""
+        ft = self.info.block_types[pos]
         return len(ft.params), len(ft.results)
 
     # ---- results ---------------------------------------------------------------------------

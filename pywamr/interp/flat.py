@@ -94,7 +94,7 @@ class FlatTranslator(Emitter):
 
     def begin(self, pos: int, instr) -> None:
         op = instr[0]
-        nparam, nres = self.block_arity(instr[1])
+        nparam, nres = self.block_arity(pos)
         cond = self.condition() if op == 0x04 else None
         self.stack.flush()
         base = len(self.stack) - nparam

@@ -120,7 +120,7 @@ class StructuredTranslator(Emitter):
     # ---- blocks ----------------------------------------------------------------------------
     def begin(self, pos: int, instr) -> None:
         op = instr[0]
-        nparam, nres = self.block_arity(instr[1])
+        nparam, nres = self.block_arity(pos)
         cond = self.condition() if op == 0x04 else None
         self.stack.flush()
         loop = pos in self.targeted
