@@ -27,7 +27,23 @@ async ABI is not supported. Spec: CanonicalABI.md, "Component Instances".
 """
 from __future__ import annotations
 
+from ..errors import Trap, TrapCode
 from .resources import HandleTable
+
+
+def enter(instances) -> None:
+    """Enter the instances a call newly enters (`entering_set`): trap unless each may be
+    entered, then clear their `may_enter`. Spec: "Component Invariant" #2."""
+    for i in instances:
+        if not i.may_enter:
+            raise Trap(TrapCode.CANNOT_ENTER_COMPONENT)
+    for i in instances:
+        i.may_enter = False
+
+
+def leave(instances) -> None:
+    for i in instances:
+        i.may_enter = True
 
 
 class ComponentInstance:

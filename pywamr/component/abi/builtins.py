@@ -14,6 +14,7 @@ from ...binary.types import FuncType as CoreFuncType, I32
 from ...errors import NotSupported, Trap, TrapCode
 from ...runtime.objects import Function
 from ..resources import ResourceHandle
+from ..state import enter, leave
 from .handles import checked_handle
 
 _NEW_TYPE = CoreFuncType((I32,), (I32,))
@@ -72,17 +73,12 @@ def call_destructor(rt, rep: int, caller) -> None:
         entering = ()
     else:
         entering = impl.entering_set(caller)
-    for i in entering:
-        if not i.may_enter:
-            raise Trap(TrapCode.CANNOT_ENTER_COMPONENT)
-    for i in entering:
-        i.may_enter = False
+    enter(entering)
     if isinstance(dtor, Function):
         dtor.call(rep)
     else:
         dtor(rep)
-    for i in entering:
-        i.may_enter = True
+    leave(entering)
 
 
 def drop_resource(rt, rep: int) -> None:

@@ -20,7 +20,7 @@ from ...runtime.numerics import (f32_from_bits, f32_to_bits, f64_from_bits, f64_
 from ..types import (BorrowType, EnumType, FlagsType, ListType, OwnType, PrimValType,
                      RecordType, TupleType)
 from .handles import lift_borrow, lift_own, lower_borrow, lower_own
-from .layout import flatten_types, layout
+from .layout import flatten_types, layout, type_cache
 from .load import (CANONICAL_NAN, case_values, convert_i32_to_char, list_range_loader, loader,
                    unpack_flags_from_int)
 from .options import check_range
@@ -28,36 +28,17 @@ from .store import (INT_RANGES, char_to_i32, check_float, check_int, check_lengt
                     list_range_storer, pack_flags_into_int, split_case, storer, variant_index)
 from .strings import load_string_from_range, store_string_into_range
 
-_CACHE_LIMIT = 50_000
-_lifters: dict = {}
-_lowerers: dict = {}
 ZERO = {"i32": 0, "i64": 0, "f32": 0.0, "f64": 0.0}
 
 
 def lifter(t):
     """The cached `lift_flat(cx, vals, i)` of type `t`."""
-    try:
-        return _lifters[t]
-    except KeyError:
-        pass
-    if len(_lifters) > _CACHE_LIMIT:
-        _lifters.clear()
-    result = _build_lift(t)
-    _lifters[t] = result
-    return result
+    return _lifter(t)
 
 
 def lowerer(t):
     """The cached `lower_flat(cx, v, out)` of type `t`."""
-    try:
-        return _lowerers[t]
-    except KeyError:
-        pass
-    if len(_lowerers) > _CACHE_LIMIT:
-        _lowerers.clear()
-    result = _build_lower(t)
-    _lowerers[t] = result
-    return result
+    return _lowerer(t)
 
 
 def lift_flat(cx, vals, t):
@@ -400,3 +381,7 @@ def values_lowerer(types, max_flat: int, out_param: bool = False):
             f(cx, v, out)
         return out
     return lower_values
+
+
+_lifter = type_cache(_build_lift)
+_lowerer = type_cache(_build_lower)

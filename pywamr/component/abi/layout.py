@@ -32,7 +32,6 @@ _PRIM_FLAT = {"bool": ("i32",), "s8": ("i32",), "u8": ("i32",), "s16": ("i32",),
               "u64": ("i64",), "f32": ("f32",), "f64": ("f64",), "char": ("i32",),
               "string": ("i32", "i32"), "error-context": ("i32",)}
 CORE_TYPE = {"i32": CORE_I32, "i64": CORE_I64, "f32": CORE_F32, "f64": CORE_F64}
-_CACHE_LIMIT = 50_000
 
 
 class Layout:
@@ -62,20 +61,9 @@ class Layout:
         return f"<Layout {self.t} align={self.alignment} size={self.size} flat={self.flat}>"
 
 
-_layouts: dict = {}
-
-
 def layout(t: ValType) -> Layout:
     """The cached `Layout` of `t`."""
-    try:
-        return _layouts[t]
-    except KeyError:
-        pass
-    if len(_layouts) > _CACHE_LIMIT:
-        _layouts.clear()
-    result = _compute(t)
-    _layouts[t] = result
-    return result
+    return _layout(t)
 
 
 def align_to(ptr: int, alignment: int) -> int:
@@ -260,3 +248,23 @@ def _compute_flags(t: FlagsType) -> Layout:
     result = Layout(t, 4, 4 * chunks, ("i32",) * chunks)
     result.chunks = chunks
     return result
+
+
+def type_cache(build):
+    """A function `get(t)` returning `build(t)`, built once per type and kept (the table is
+    cleared past 50,000 types, so hostile components cannot grow it without bound)."""
+    table: dict = {}
+
+    def get(t):
+        try:
+            return table[t]
+        except KeyError:
+            pass
+        if len(table) > 50_000:
+            table.clear()
+        result = table[t] = build(t)
+        return result
+    return get
+
+
+_layout = type_cache(_compute)

@@ -30,6 +30,7 @@ from ...errors import NotSupported, Trap, TrapCode
 from ...runtime.objects import Function
 from ...runtime.trapping import call_guarded
 from ..resources import Subtask, Task
+from ..state import enter, leave
 from ..types import FuncType
 from .flat import values_lifter, values_lowerer
 from .layout import contains_async_value, contains_borrow, flatten_functype, flatten_types, \
@@ -116,11 +117,7 @@ class LiftedFunction:
         entering = self._entering.get(caller)
         if entering is None:
             entering = self.entering_set(caller)
-        for i in entering:
-            if not i.may_enter:
-                raise Trap(TrapCode.CANNOT_ENTER_COMPONENT)
-        for i in entering:
-            i.may_enter = False
+        enter(entering)
         task = Task() if self._borrows else None
         cx = self._cx
         if task is not None or src_encoding != "utf8":
@@ -128,8 +125,7 @@ class LiftedFunction:
         try:
             flat_args = self._lower_params(cx, args)
         except (TypeError, ValueError):
-            for i in entering:      # a malformed host value: refused, the callee not poisoned
-                i.may_enter = True
+            leave(entering)         # a malformed host value: refused, the callee not poisoned
             raise
         ret = self._call(*flat_args)
         if not self._n_results:
@@ -150,8 +146,7 @@ class LiftedFunction:
             inst.may_leave = False
             post_return(*flat_results)
             inst.may_leave = True
-        for i in entering:
-            i.may_enter = True
+        leave(entering)
         return value
 
     def __repr__(self) -> str:

@@ -19,7 +19,7 @@ from ...runtime.numerics import f64_from_bits
 from ..types import (BorrowType, EnumType, FlagsType, ListType, OptionType, OwnType,
                      PrimValType, RecordType, ResultType, TupleType, VariantType)
 from .handles import lift_borrow, lift_own
-from .layout import layout
+from .layout import layout, type_cache
 from .options import MAX_LIST_BYTE_LENGTH, check_range
 from .strings import load_string_from_range
 
@@ -28,21 +28,11 @@ INT_FORMATS = {"u8": "B", "s8": "b", "u16": "H", "s16": "h", "u32": "I", "s32": 
                "u64": "Q", "s64": "q", "f32": "f", "f64": "d"}
 _PAIR = struct.Struct("<II")
 _U32 = struct.Struct("<I")
-_CACHE_LIMIT = 50_000
-_loaders: dict = {}
 
 
 def loader(t):
     """The cached `load(cx, ptr)` of type `t`."""
-    try:
-        return _loaders[t]
-    except KeyError:
-        pass
-    if len(_loaders) > _CACHE_LIMIT:
-        _loaders.clear()
-    result = _build(t)
-    _loaders[t] = result
-    return result
+    return _loader(t)
 
 
 def load(cx, ptr: int, t):
@@ -228,3 +218,6 @@ def _build_flags(t: FlagsType):
         return load_flags
     fmt = struct.Struct("<" + {1: "B", 2: "H"}[lay.size]).unpack_from
     return lambda cx, ptr: unpack_flags_from_int(fmt(cx.data, ptr)[0], labels)
+
+
+_loader = type_cache(_build)

@@ -22,7 +22,7 @@ from ...runtime.numerics import round_f32
 from ..types import (BorrowType, EnumType, FlagsType, ListType, OwnType, PrimValType,
                      RecordType, TupleType)
 from .handles import lower_borrow, lower_own
-from .layout import layout
+from .layout import layout, type_cache
 from .load import CANONICAL_NAN, INT_FORMATS, case_values
 from .options import MAX_LIST_BYTE_LENGTH
 from .strings import store_string_into_range
@@ -32,21 +32,11 @@ INT_RANGES = {"u8": (0, 0xFF), "s8": (-0x80, 0x7F), "u16": (0, 0xFFFF), "s16": (
               "u64": (0, 0xFFFFFFFFFFFFFFFF), "s64": (-0x8000000000000000, 0x7FFFFFFFFFFFFFFF)}
 _PAIR = struct.Struct("<II")
 _U32 = struct.Struct("<I")
-_CACHE_LIMIT = 50_000
-_storers: dict = {}
 
 
 def storer(t):
     """The cached `store(cx, v, ptr)` of type `t`."""
-    try:
-        return _storers[t]
-    except KeyError:
-        pass
-    if len(_storers) > _CACHE_LIMIT:
-        _storers.clear()
-    result = _build(t)
-    _storers[t] = result
-    return result
+    return _storer(t)
 
 
 def store(cx, v, t, ptr: int) -> None:
@@ -333,3 +323,6 @@ def _build_flags(t: FlagsType):
         return store_flags
     pack = struct.Struct("<" + {1: "B", 2: "H"}[lay.size]).pack_into
     return lambda cx, v, ptr: pack(cx.data, ptr, pack_flags_into_int(v, bits, t))
+
+
+_storer = type_cache(_build)
