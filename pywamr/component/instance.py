@@ -77,12 +77,22 @@ class HostTable:
 
     def __init__(self):
         self.objects: dict[int, object] = {}
+        self.lent: dict[int, int] = {}      # id(object) -> rep, for objects lent as borrows
         self.next = 1
 
     def add(self, obj) -> int:
         rep = self.next
         self.next += 1
         self.objects[rep] = obj
+        return rep
+
+    def lend(self, obj) -> int:
+        """The rep under which `obj` is lent to a guest as a `borrow`: one per object, so
+        lending the same object again does not grow the table."""
+        rep = self.lent.get(id(obj))
+        if rep is not None and self.objects.get(rep) is obj:
+            return rep
+        rep = self.lent[id(obj)] = self.add(obj)
         return rep
 
     def get(self, rep: int):
@@ -146,7 +156,7 @@ class _Bridge(ResourceBridge):
         if rt.host_class is not None:
             if not isinstance(value, rt.host_class):
                 raise TypeError(f"expected {rt.host_class.__name__} for resource {rt.name}")
-            return rt.host_table.add(value)
+            return rt.host_table.lend(value)
         self._check_guest(rt, value, "borrow")
         return value._rep
 
