@@ -468,6 +468,11 @@ class Component:
     def exports(self) -> tuple:
         return self.validated.type.exports
 
+    def wit(self, name: str = "root") -> str:
+        """The component's imports and exports as a WIT world (what `pywamr inspect` prints)."""
+        from .wit import world
+        return world(self.validated.type, name)
+
     def _module(self, ref):
         module = self._modules.get(id(ref))
         if module is None:

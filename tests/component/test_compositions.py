@@ -271,3 +271,12 @@ def test_host_resources_as_python_objects(engine):
     inst = instantiate(engine, "res-user", linker)
     assert inst.exports.run(500) == wasmtime_run("res-composed", "run", 500)
     assert PyCounter.live == 0
+
+
+def test_component_types_as_wit(engine):
+    component = load(engine, "adder")
+    (name, t), = component.exports
+    assert name == "docs:adder/add@0.1.0"
+    text = component.wit("adder")
+    assert "export docs:adder/add@0.1.0" in text
+    assert "add: func(x: u32, y: u32) -> u32;" in text
