@@ -150,6 +150,19 @@ def new_host_socket(family_label_: str, kind: int) -> socket.socket:
     return sock
 
 
+def socket_creator(host: P2Host, resource: str, cls, kind: int):
+    """`create-tcp-socket` / `create-udp-socket`: a new host socket of `kind` wrapped in
+    `cls` as the resource `resource`; with no network granted at all, `access-denied` (as
+    wasmtime)."""
+    def create(family: str):
+        if family not in FAMILIES:
+            return ("error", "not-supported")
+        if not host.config.allow_net:
+            return ("error", "access-denied")
+        return socket_result(lambda: host.new(resource, cls(new_host_socket(family, kind))))
+    return create
+
+
 class SocketPollable(Pollable):
     """Ready when the socket is readable (or writable) according to `want()`, which returns
     None (ready now), "read" or "write"."""

@@ -18,8 +18,8 @@ import socket
 from .host import P2Host
 from .io import (CHECK_WRITE_BUDGET, FdPollable, InputStream, IoError, OutputStream,
                  StreamError, fd_ready)
-from .sockets import (FAMILIES, SocketError, SocketPollable, family_label, from_host,
-                      from_os_error, is_unspecified, new_host_socket, socket_result, to_host)
+from .sockets import (SocketError, SocketPollable, family_label, from_host, from_os_error,
+                      is_unspecified, socket_creator, socket_result, to_host)
 from ..errors import code_from_os_error
 
 NS = 1_000_000_000
@@ -287,14 +287,8 @@ def define(host: P2Host) -> None:
     iface = "wasi:sockets/tcp"
     host.resource(iface, "tcp-socket", TcpSocket)
 
-    def create(family: str):
-        if family not in FAMILIES:
-            return ("error", "not-supported")
-        if not host.config.allow_net:     # no network at all: no sockets (as wasmtime)
-            return ("error", "access-denied")
-        return socket_result(lambda: host.new(
-            "tcp-socket", TcpSocket(new_host_socket(family, socket.SOCK_STREAM))))
-    host.func("wasi:sockets/tcp-create-socket", "create-tcp-socket", create)
+    host.func("wasi:sockets/tcp-create-socket", "create-tcp-socket",
+              socket_creator(host, "tcp-socket", TcpSocket, socket.SOCK_STREAM))
 
     def method(name, convert=lambda v: v, network=False):
         attr = name.replace("-", "_")

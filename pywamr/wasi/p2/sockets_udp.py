@@ -16,8 +16,8 @@ import socket
 from ...errors import Trap, TrapCode
 from .host import P2Host
 from .io import fd_ready
-from .sockets import (FAMILIES, SocketError, SocketPollable, family_label, from_host,
-                      from_os_error, is_unspecified, new_host_socket, socket_result, to_host)
+from .sockets import (SocketError, SocketPollable, family_label, from_host, from_os_error,
+                      is_unspecified, socket_creator, socket_result, to_host)
 from .sockets_tcp import SharedSocket, _family_hop_limit, define_options
 
 MAX_DATAGRAMS = 64
@@ -190,14 +190,8 @@ def define(host: P2Host) -> None:
     host.resource(iface, "incoming-datagram-stream", IncomingDatagramStream)
     host.resource(iface, "outgoing-datagram-stream", OutgoingDatagramStream)
 
-    def create(family: str):
-        if family not in FAMILIES:
-            return ("error", "not-supported")
-        if not host.config.allow_net:     # no network at all: no sockets (as wasmtime)
-            return ("error", "access-denied")
-        return socket_result(lambda: host.new(
-            "udp-socket", UdpSocket(new_host_socket(family, socket.SOCK_DGRAM))))
-    host.func("wasi:sockets/udp-create-socket", "create-udp-socket", create)
+    host.func("wasi:sockets/udp-create-socket", "create-udp-socket",
+              socket_creator(host, "udp-socket", UdpSocket, socket.SOCK_DGRAM))
 
     def method(resource, name, convert=lambda v: v, network=False):
         attr = name.replace("-", "_")
