@@ -33,6 +33,8 @@ from ..resources import Subtask, Task
 from ..state import enter, leave
 from ..types import FuncType
 from .flat import values_lifter, values_lowerer
+from .load import CANONICAL_NAN, convert_i32_to_char
+from .store import char_to_i32
 from .layout import contains_async_value, contains_borrow, flatten_functype, flatten_types, \
     needs_memory
 from .options import MAX_FLAT_PARAMS, MAX_FLAT_RESULTS, CanonicalOptions, LiftLowerContext
@@ -159,6 +161,67 @@ def canon_lift(opts: CanonicalOptions, inst, core_function, ft: FuncType,
     return LiftedFunction(opts, inst, core_function, ft, name)
 
 
+def _scalar_bridge(name: str):
+    """For a scalar type, what lifting a flat value on one side and lowering it on the other
+    does to it, as one function of the flat value (Spec: "Flat Lifting", "Flat Lowering");
+    None when it is the identity, False when the type is not a scalar."""
+    if name == "bool":
+        return lambda v: 1 if v else 0
+    if name in ("u8", "u16"):
+        mask = 0xFF if name == "u8" else 0xFFFF
+        return lambda v: v & mask
+    if name in ("s8", "s16"):
+        bits = 8 if name == "s8" else 16
+        mask, sign = (1 << bits) - 1, 1 << (bits - 1)
+        return lambda v: (((v & mask) ^ sign) - sign) & 0xFFFFFFFF
+    if name in ("u32", "s32", "u64", "s64"):
+        return None
+    if name in ("f32", "f64"):
+        return lambda v: v if v == v else CANONICAL_NAN
+    if name == "char":
+        return lambda v: char_to_i32(convert_i32_to_char(v))
+    return False
+
+
+def _fused_call(inst, lifted: LiftedFunction, ft: FuncType):
+    """A component-to-component call of scalars only (no memory, no handles, nothing
+    spilled), fused into one adapter: the caller's flat arguments become the callee's
+    directly, with the same checks, reentrance rules and post-return as the general path
+    (`canon_lower` over `LiftedFunction.invoke`), without building component values. None
+    when the types need the general path."""
+    from ..types import PrimValType
+    types = ft.param_types + ft.result_types
+    if not all(isinstance(t, PrimValType) for t in types) or \
+            len(ft.param_types) > MAX_FLAT_PARAMS:
+        return None
+    params = [_scalar_bridge(t.name) for t in ft.param_types]
+    result = _scalar_bridge(ft.result.name) if ft.result is not None else None
+    if any(p is False for p in params) or result is False:
+        return None
+    entering = lifted.entering_set(inst)
+    call, post_return, callee = lifted._call, lifted._post_return, lifted.inst
+    has_result = ft.result is not None
+    plan = [(i, p) for i, p in enumerate(params) if p is not None]
+
+    def fused(*args):
+        if not inst.may_leave:
+            raise Trap(TrapCode.CANNOT_LEAVE_COMPONENT)
+        if plan:
+            args = list(args)
+            for i, p in plan:
+                args[i] = p(args[i])
+        enter(entering)
+        ret = call(*args)
+        value = (ret if result is None else result(ret)) if has_result else None
+        if post_return is not None:
+            callee.may_leave = False
+            post_return(*((ret,) if has_result else ()))
+            callee.may_leave = True
+        leave(entering)
+        return value
+    return fused
+
+
 def canon_lower(opts: CanonicalOptions, inst, callee, ft: FuncType,
                 name: str = "lowered") -> Function:
     """Spec: "`canon lower`" (synchronous). Returns a core `Function` of type
@@ -173,6 +236,10 @@ def canon_lower(opts: CanonicalOptions, inst, callee, ft: FuncType,
     lower_results = values_lowerer(ft.result_types, MAX_FLAT_RESULTS, out_param=spill_results)
     has_result = ft.result is not None
     lifted = callee if isinstance(callee, LiftedFunction) else None
+    if lifted is not None:
+        fused = _fused_call(inst, lifted, ft)
+        if fused is not None:
+            return Function(core_type, fused, name, host=True)
     encoding = opts.string_encoding
     # the results are lowered from strings lifted by the callee (the host's are UTF-8)
     base_cx = LiftLowerContext(opts, inst, None,
