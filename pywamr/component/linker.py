@@ -283,14 +283,6 @@ def _same_shape(a, b) -> bool:
     return a == b
 
 
-_CORE_KINDS = {"FuncType": "func", "TableType": "table", "MemoryType": "memory",
-               "GlobalType": "global"}
-
-
-def _core_kind(t) -> str:
-    return _CORE_KINDS.get(type(t).__name__, type(t).__name__)
-
-
 def _core_text(t) -> str:
     """A core type as wasmtime writes it in link errors: `(func (param i32))`, `(func)`."""
     from ..binary.types import FuncType as CoreFuncType, valtype_name
@@ -316,34 +308,32 @@ def _module_problems(module, expected: CoreModuleType) -> list[str]:
     there with a matching type. Messages in wasmtime's words."""
     from ..binary.types import extern_type_matches
     from ..engine.api import Module
+    from .resolve import core_kind
+    from .validate import module_type_of
     if module is None:
         return ["was not found"]
     if not isinstance(module, Module):
         return [f"expected module found {_kind_name(module)}"]
-    syntax = module.syntax
+    actual_type = module_type_of(module.validated)
     problems = []
     allowed = {(m, n): t for m, n, t in expected.imports}
-    for imp in syntax.imports:
-        want = allowed.get((imp.module, imp.name))
-        actual = syntax.types[imp.desc] if imp.kind == "func" else imp.desc
+    for m, n, actual in actual_type.imports:
+        want = allowed.get((m, n))
         if want is None:
-            problems.append(f"module import `{imp.module}::{imp.name}` not defined")
-        elif _core_kind(want) != _core_kind(actual):
-            problems.append(f"module import `{imp.module}::{imp.name}`: expected "
-                            f"{_core_kind(actual)} found {_core_kind(want)}")
+            problems.append(f"module import `{m}::{n}` not defined")
+        elif core_kind(want) != core_kind(actual):
+            problems.append(f"module import `{m}::{n}`: expected {core_kind(actual)} found "
+                            f"{core_kind(want)}")
         elif not extern_type_matches(want, actual):
-            problems.append(f"module import `{imp.module}::{imp.name}` has the wrong type")
-    spaces = {"func": module.validated.func_types, "table": syntax.table_types(),
-              "memory": syntax.memory_types(), "global": syntax.global_types()}
-    actual_exports = {e.name: spaces[e.kind][e.index] for e in syntax.exports
-                      if e.kind in spaces}
+            problems.append(f"module import `{m}::{n}` has the wrong type")
+    actual_exports = dict(actual_type.exports)
     for name, want in expected.exports:
         have = actual_exports.get(name)
         if have is None:
             problems.append(f"module export `{name}` not defined")
-        elif _core_kind(have) != _core_kind(want):
-            problems.append(f"export `{name}` has the wrong type: expected {_core_kind(want)} "
-                            f"found {_core_kind(have)}")
+        elif core_kind(have) != core_kind(want):
+            problems.append(f"export `{name}` has the wrong type: expected {core_kind(want)} "
+                            f"found {core_kind(have)}")
         elif not extern_type_matches(have, want):
             problems.append(f"export `{name}` has the wrong type: expected type "
                             f"`{_core_text(want)}`, found type `{_core_text(have)}`")

@@ -447,10 +447,11 @@ def _refers_to_resource(t) -> bool:
 
 
 def core_instance_of_module(mt: CoreModuleType) -> CoreInstanceType:
-    return CoreInstanceType(tuple((n, _core_kind(t), t) for n, t in mt.exports))
+    return CoreInstanceType(tuple((n, core_kind(t), t) for n, t in mt.exports))
 
 
-def _core_kind(t) -> str:
+def core_kind(t) -> str:
+    """The kind of a core extern type: "func", "table", "memory", "global" or "tag"."""
     from ..binary.types import GlobalType, MemoryType, TableType
     if isinstance(t, CoreFuncType):
         return "func"
