@@ -25,8 +25,9 @@ from .wast import ScriptRunner, WastError
 
 def component_value(v: dict, t):
     """The canonical ABI value of a wasm-tools JSON component value of type `t`."""
-    from .component.types import (EnumType, FlagsType, ListType, OptionType, PrimValType,
-                                  RecordType, ResultType, TupleType, VariantType)
+    from .component.types import (EnumType, FlagsType, ListType, MapType, OptionType,
+                                  PrimValType, RecordType, ResultType, TupleType, VariantType,
+                                  despecialize)
     kind, value = v["type"], v.get("value")
     if isinstance(t, PrimValType):
         if kind != t.name:
@@ -41,6 +42,10 @@ def component_value(v: dict, t):
     if isinstance(t, ListType):
         items = [component_value(x, t.elem) for x in value]
         return bytes(items) if t.elem == PrimValType("u8") else items
+    if isinstance(t, MapType):
+        # the text format has no map constant: a script writes the list of (key, value)
+        # tuples that the map despecializes to
+        return component_value(v, despecialize(t))
     if isinstance(t, TupleType):
         return tuple(component_value(x, e) for x, e in zip(value, t.elems))
     if isinstance(t, RecordType):
@@ -148,7 +153,7 @@ def host_definitions(linker) -> None:
 
 # the proposals whose refusal excuses a component (see ComponentScriptRunner.excuse)
 LATER_PROPOSAL = re.compile(r"multi-memory|exception|memory64|GC|function-references|"
-                            r"maps proposal|shared memories")
+                            r"shared memories")
 
 # where wasmtime's trap text differs from the core spec's
 WASMTIME_TRAP_TEXT = {TrapCode.UNREACHABLE: "wasm `unreachable` instruction executed"}
@@ -208,9 +213,9 @@ class ComponentScriptRunner(ScriptRunner):
         return ScriptRunner.link_error_agrees(expected, error) or expected in str(error)
 
     def excuse(self, filename: str, module, exc):
-        """As the core rule, and: a component whose core modules use a later core proposal
-        (or the component-model maps proposal), refused as not supported, is counted as not
-        supported (with the commands that depend on it), not as failed."""
+        """As the core rule, and: a component whose core modules use a later core proposal,
+        refused as not supported, is counted as not supported (with the commands that depend
+        on it), not as failed."""
         excused = super().excuse(filename, module, exc)
         if excused is None and isinstance(exc, NotSupported) and LATER_PROPOSAL.search(str(exc)):
             from .wast.runner import _Unsupported

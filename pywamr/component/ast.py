@@ -224,7 +224,7 @@ class FutureDef:
 
 @dataclass(frozen=True, slots=True)
 class MapDef:
-    """`(map k v)` (the maps proposal): decoded, refused by validation."""
+    """`(map k v)` (the maps proposal); validation checks that `key` is a `keytype`."""
     key: object
     value: object
 

@@ -17,7 +17,7 @@ from ..errors import NotSupported, ValidationError
 from . import ast
 from .scope import Scope
 from .subtype import children
-from .types import (BorrowType, FlagsType, FuncType, FutureType, ListType, OwnType,
+from .types import (BorrowType, FlagsType, FuncType, FutureType, ListType, MapType, OwnType,
                     PrimValType, RecordType, ResourceType, StreamType, ValType, VariantType,
                     despecialize)
 
@@ -145,6 +145,8 @@ def _needs_memory(ts) -> bool:
         seen.add(id(t))
         if isinstance(t, PrimValType) and t.name == "string":
             return True
+        if isinstance(t, MapType):
+            return True             # a list of pairs in memory
         if isinstance(t, ListType):
             if t.length is None:
                 return True

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 
 from ..errors import LinkError, NotSupported
 from . import ast
-from .types import (BorrowType, FuncType, InstanceType, ListType, OptionType,
+from .types import (BorrowType, FuncType, InstanceType, ListType, MapType, OptionType,
                     OwnType, RecordType, FieldType, ResourceType, ResultType, TupleType,
                     TypeBound, VariantType, CaseType, FlagsType, EnumType, PrimValType)
 
@@ -204,6 +204,9 @@ def _substitute(t, subst, memo):
     if isinstance(t, ListType):
         e = s(t.elem)
         return t if e is t.elem else ListType(e, t.length)
+    if isinstance(t, MapType):
+        v = s(t.value)
+        return t if v is t.value else MapType(t.key, v)
     if isinstance(t, OptionType):
         e = s(t.t)
         return t if e is t.t else OptionType(e)

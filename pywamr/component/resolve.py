@@ -20,9 +20,9 @@ from .size import check_elem_size
 from .visibility import check_visible
 from .subtype import contains_borrow, copy_type, refresh_exports
 from .types import (BorrowType, CaseType, ComponentType, CoreModuleType, EnumType, FieldType,
-                    FlagsType, FuncType, FutureType, InstanceType, ListType, OptionType, OwnType,
-                    PrimValType, RecordType, ResourceType, ResultType, StreamType, TupleType,
-                    TypeBound, ValType, VariantType)
+                    FlagsType, FuncType, FutureType, InstanceType, ListType, MAP_KEY_NAMES,
+                    MapType, OptionType, OwnType, PrimValType, RecordType, ResourceType,
+                    ResultType, StreamType, TupleType, TypeBound, ValType, VariantType)
 
 MAX_FLAGS = 32
 
@@ -107,8 +107,17 @@ def _defvaltype(scope: Scope, d) -> ValType:
             raise ValidationError("future payload type cannot contain a borrow")
         return FutureType(t)
     if isinstance(d, ast.MapDef):
-        raise NotSupported("map types (the component-model maps proposal) are not supported")
+        return _map(scope, d)
     raise ValidationError(f"unexpected defined type {type(d).__name__}")
+
+
+def _map(scope: Scope, d: ast.MapDef) -> MapType:
+    """`(map k v)`: `k` must be one of the primitive `keytype`s, written directly or through a
+    type index (Explainer.md `keytype`; wasm-tools accepts an index to such a primitive)."""
+    key = valtype(scope, d.key)
+    if not (isinstance(key, PrimValType) and key.name in MAP_KEY_NAMES):
+        raise ValidationError("invalid map key type")
+    return MapType(key, valtype(scope, d.value))
 
 
 def functype(scope: Scope, d: ast.FuncTypeDef) -> FuncType:

@@ -13,8 +13,8 @@ from dataclasses import replace
 
 from ..binary.types import FuncType as CoreFuncType, extern_type_matches
 from .types import (BorrowType, CaseType, ComponentType, CoreModuleType, EnumType, FieldType,
-                    FlagsType, FuncType, FutureType, InstanceType, ListType, OptionType, OwnType,
-                    RecordType, ResourceType, ResultType, StreamType, TupleType, TypeBound,
+                    FlagsType, FuncType, FutureType, InstanceType, ListType, MapType, OptionType,
+                    OwnType, RecordType, ResourceType, ResultType, StreamType, TupleType, TypeBound,
                     VariantType)
 
 
@@ -64,6 +64,9 @@ def _rebuild(t, mapping: dict, memo: dict):
     if isinstance(t, ListType):
         e = sub(t.elem)
         return t if e is t.elem else ListType(e, t.length)
+    if isinstance(t, MapType):
+        value = sub(t.value)        # keys are primitive: nothing to substitute
+        return t if value is t.value else MapType(t.key, value)
     if isinstance(t, RecordType):
         fields = tuple(FieldType(f.label, sub(f.t)) for f in t.fields)
         return t if all(a.t is b.t for a, b in zip(fields, t.fields)) else RecordType(fields)
@@ -286,6 +289,8 @@ def children(t) -> tuple:
     """The value types directly inside `t`."""
     if isinstance(t, ListType):
         return (t.elem,)
+    if isinstance(t, MapType):
+        return (t.key, t.value)
     if isinstance(t, RecordType):
         return tuple(f.t for f in t.fields)
     if isinstance(t, VariantType):
@@ -301,8 +306,8 @@ def children(t) -> tuple:
 
 def copy_type(t):
     """A new object equal to `t`, for a type export that introduces a new named type."""
-    if isinstance(t, (RecordType, VariantType, ListType, TupleType, OptionType, ResultType,
-                      EnumType, FlagsType)):
+    if isinstance(t, (RecordType, VariantType, ListType, MapType, TupleType, OptionType,
+                      ResultType, EnumType, FlagsType)):
         return replace(t)
     if isinstance(t, (OwnType, BorrowType)):
         return type(t)(t.resource)

@@ -44,6 +44,19 @@ class ListType(ValType):
 
 
 @dataclass(frozen=True, slots=True)
+class MapType(ValType):
+    """`map<K, V>` (the Component Model maps proposal): a list of key/value pairs, with no
+    guarantee of unique keys or of order. `key` is one of `MAP_KEY_NAMES` (validation checks)."""
+    key: ValType
+    value: ValType
+
+
+# the primitive types a map key may have (Explainer.md, `keytype`)
+MAP_KEY_NAMES = frozenset(("bool", "s8", "u8", "s16", "u16", "s32", "u32", "s64", "u64",
+                           "char", "string"))
+
+
+@dataclass(frozen=True, slots=True)
 class FieldType:
     label: str
     t: ValType
@@ -204,7 +217,8 @@ class TypeBound:
 
 def despecialize(t: ValType) -> ValType:
     """Spec: CanonicalABI.md "Despecialization": tuple, enum, option and result become records
-    and variants, so the ABI handles only the general shapes."""
+    and variants, and a map the list of (key, value) tuples, so the ABI handles only the
+    general shapes."""
     if isinstance(t, TupleType):
         return RecordType(tuple(FieldType(str(i), e) for i, e in enumerate(t.elems)))
     if isinstance(t, EnumType):
@@ -213,5 +227,7 @@ def despecialize(t: ValType) -> ValType:
         return VariantType((CaseType("none", None), CaseType("some", t.t)))
     if isinstance(t, ResultType):
         return VariantType((CaseType("ok", t.ok), CaseType("error", t.error)))
+    if isinstance(t, MapType):
+        return ListType(TupleType((t.key, t.value)))
     return t
 

@@ -16,6 +16,7 @@ turns an ABI value into the Python value users see:
 | result<T, E>  | `Ok(v)` / `Err(e)`                                                      |
 | list<u8>      | bytes (input: any bytes-like object or list of ints)                    |
 | list<T>       | list                                                                    |
+| map<K, V>     | dict (input: any mapping); lifted pairs with a repeated key keep the last |
 | tuple         | tuple                                                                   |
 | char, string  | str                                                                     |
 | own / borrow  | a `ResourceObject` for a guest resource; any Python object for a host one |
@@ -34,9 +35,10 @@ import enum
 import keyword
 import math
 import struct
+from collections.abc import Mapping
 from typing import Any
 
-from .types import (BorrowType, EnumType, FlagsType, ListType, OptionType, OwnType,
+from .types import (BorrowType, EnumType, FlagsType, ListType, MapType, OptionType, OwnType,
                     PrimValType, RecordType, ResourceType, ResultType, TupleType, ValType,
                     VariantType)
 
@@ -123,6 +125,8 @@ def wit_type(t, names: TypeNames | None = None) -> str:
     if isinstance(t, ListType):
         inner = wit_type(t.elem, names)
         return f"list<{inner}>" if t.length is None else f"list<{inner}, {t.length}>"
+    if isinstance(t, MapType):
+        return f"map<{wit_type(t.key, names)}, {wit_type(t.value, names)}>"
     if isinstance(t, TupleType):
         return "tuple<" + ", ".join(wit_type(e, names) for e in t.elems) + ">"
     if isinstance(t, OptionType):
@@ -263,6 +267,8 @@ def _build(t, names, bridge, cache) -> Converter:
         return _prim(t)
     if isinstance(t, ListType):
         return _list(t, wit, sub(t.elem))
+    if isinstance(t, MapType):
+        return _map(t, wit, sub(t.key), sub(t.value))
     if isinstance(t, TupleType):
         return _tuple(t, wit, [sub(e) for e in t.elems])
     if isinstance(t, RecordType):
@@ -317,6 +323,34 @@ def _list(t, wit, elem: Converter) -> Converter:
 
     def from_abi(v):
         return [elem_from(x) for x in v]
+    return Converter(t, wit, to_abi, from_abi)
+
+
+def _map(t, wit, key: Converter, value: Converter) -> Converter:
+    """map<K, V> as a dict. Lowering takes any mapping (its keys are unique, so the pairs
+    lowered are too); lifting builds a dict in the order of the pairs, so where the guest
+    repeats a key its *last* pair gives the value, as the Explainer allows bindings to do
+    ("Specialized value types": a map carries no guarantee of unique keys)."""
+    key_to, key_from = key.to_abi, key.from_abi
+    value_to, value_from = value.to_abi, value.from_abi
+
+    def to_abi(v):
+        if not isinstance(v, Mapping):
+            raise _bad(wit, v, "a dict")
+        out = []
+        for k, x in v.items():
+            try:
+                k_abi = key_to(k)
+            except (TypeError, ValueError) as exc:
+                raise type(exc)(f"key {k!r:.60}: {exc}") from None
+            try:
+                out.append((k_abi, value_to(x)))
+            except (TypeError, ValueError) as exc:
+                raise type(exc)(f"value of key {k!r:.60}: {exc}") from None
+        return out
+
+    def from_abi(v):
+        return {key_from(k): value_from(x) for k, x in v}
     return Converter(t, wit, to_abi, from_abi)
 
 

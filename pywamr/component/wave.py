@@ -9,6 +9,10 @@ with a clear error.
 Syntax: `true`, `-7`, `1.5`, `nan`, `inf`, `'c'`, `"text"` (escapes `\\n \\t \\r \\\\ \\' \\"
 \\u{1F600}`), `[a, b]`, `(a, b)`, `{field: v}`, `case`, `case(v)`, `some(v)`, `none`, `ok(v)`,
 `err(v)`, flags as `{a, b}`; a label that clashes with a keyword is written `%label`.
+
+Maps: wasm-wave has no syntax for `map<K, V>` (its type kinds stop at flags, and wasmtime's
+WAVE support reports a map type as unsupported), so pywamr writes a map as the list of
+(key, value) tuples it despecializes to: `[("a", 1), ("b", 2)]`, duplicate keys kept in order.
 """
 from __future__ import annotations
 
@@ -16,8 +20,8 @@ import math
 import struct
 
 from ..errors import NotSupported
-from .types import (BorrowType, EnumType, FlagsType, ListType, OptionType, OwnType,
-                    PrimValType, RecordType, ResultType, TupleType, VariantType)
+from .types import (BorrowType, EnumType, FlagsType, ListType, MapType, OptionType, OwnType,
+                    PrimValType, RecordType, ResultType, TupleType, VariantType, despecialize)
 
 
 class WaveError(ValueError):
@@ -124,6 +128,8 @@ class _Parser:
             if t.length is not None and len(items) != t.length:
                 raise self.error(f"expected {t.length} elements")
             return bytes(items) if t.elem == PrimValType("u8") else items
+        if isinstance(t, MapType):
+            return self.value(despecialize(t))      # [(key, value), ...]
         if isinstance(t, TupleType):
             self.expect("(")
             items = []
@@ -342,6 +348,9 @@ def format_value(v, t) -> str:
         return str(v)
     if isinstance(t, ListType):
         return "[" + ", ".join(format_value(x, t.elem) for x in v) + "]"
+    if isinstance(t, MapType):
+        pairs = v.items() if isinstance(v, dict) else v
+        return format_value(list(pairs), despecialize(t))
     if isinstance(t, TupleType):
         return "(" + ", ".join(format_value(x, e) for x, e in zip(v, t.elems)) + ")"
     if isinstance(t, RecordType):

@@ -13,7 +13,7 @@ from __future__ import annotations
 from ..binary.types import FuncType as CoreFuncType, valtype_name
 from .names import ParsedName, parse_extern_name
 from .types import (BorrowType, ComponentType, CoreModuleType, EnumType, FlagsType, FuncType,
-                    FutureType, InstanceType, ListType, OptionType, OwnType, PrimValType,
+                    FutureType, InstanceType, ListType, MapType, OptionType, OwnType, PrimValType,
                     RecordType, ResourceType, ResultType, StreamType, TupleType, TypeBound,
                     VariantType)
 
@@ -66,13 +66,22 @@ def valtype(t, names: Names) -> str:
         return "_"
     if isinstance(t, PrimValType):
         return t.name
-    name = names.lookup(t) if isinstance(t, _NAMED + (ListType, TupleType, OptionType,
+    name = names.lookup(t) if isinstance(t, _NAMED + (ListType, MapType, TupleType, OptionType,
                                                          ResultType)) else None
     if name is not None:
         return name
+    return _spelled(t, names)
+
+
+def _spelled(t, names: Names) -> str:
+    """A type spelled out at its top (its parts by name where they have one)."""
+    if isinstance(t, PrimValType):
+        return t.name
     if isinstance(t, ListType):
         inner = valtype(t.elem, names)
         return f"list<{inner}>" if t.length is None else f"list<{inner}, {t.length}>"
+    if isinstance(t, MapType):
+        return f"map<{valtype(t.key, names)}, {valtype(t.value, names)}>"
     if isinstance(t, TupleType):
         return f"tuple<{', '.join(valtype(e, names) for e in t.elems)}>"
     if isinstance(t, OptionType):
@@ -133,7 +142,7 @@ def type_definition(name: str, t, names: Names) -> str:
         if not members:
             return f"{kind} {name} {{}}"
         return f"{kind} {name} {{ " + ", ".join(members) + " }"
-    return f"type {name} = {valtype(t, names)};"
+    return f"type {name} = {_spelled(t, names)};"
 
 
 def _item_lines(name: str, ext, names: Names, depth: int) -> list[str]:

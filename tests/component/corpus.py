@@ -33,7 +33,7 @@ REJECT = {"assert_invalid", "assert_malformed"}
 UNSUPPORTED_FEATURE_WORDS = ("GC", "exception tags", "64-bit memories", "multiple memories",
                              "typed function reference", "function-references",
                              "shared memories", "async", "stream", "future",
-                             "error-context", "map types", "value", "start definitions")
+                             "error-context", "value", "start definitions")
 
 # Known wrong answers, each with the reason (file key, line) -> reason.
 KNOWN = {

@@ -18,8 +18,8 @@ from pywamr.component.abi import canon_lift, canon_lower, flatten_functype
 from pywamr.component.abi.flat import values_lowerer
 from pywamr.component.types import (BOOL, CHAR, F32, F64, S8, S16, S32, S64, STRING, U8, U16,
                                     U32, U64, CaseType, EnumType, FieldType, FlagsType,
-                                    FuncType, ListType, OptionType, PrimValType, RecordType,
-                                    ResultType, TupleType, VariantType)
+                                    FuncType, ListType, MapType, OptionType, PrimValType,
+                                    RecordType, ResultType, TupleType, VariantType)
 from pywamr_testlib import wat
 
 from component.abi_testlib import BUMP_WAT, Guest
@@ -41,6 +41,8 @@ def type_wat(t, defs: list | None = None) -> str:
         return t.name
     if isinstance(t, ListType):
         return f"(list {ref(t.elem)})"
+    if isinstance(t, MapType):
+        return f"(map {ref(t.key)} {ref(t.value)})"
     if isinstance(t, TupleType):
         return "(tuple " + " ".join(map(ref, t.elems)) + ")"
     if isinstance(t, OptionType):
@@ -114,7 +116,9 @@ _ENGINE = []
 
 def run_wasmtime(text: str) -> bytes:
     if not _ENGINE:
-        _ENGINE.append(wasmtime.Engine())
+        config = wasmtime.Config()
+        config.wasm_component_model_map = True      # off by default in wasmtime
+        _ENGINE.append(wasmtime.Engine(config))
     engine = _ENGINE[0]
     store = wasmtime.Store(engine)
     component = component_api.Component(engine, wat(text))
@@ -167,6 +171,11 @@ CASES = [
     (ListType(ListType(TupleType((U8, STRING)))), [[(1, "x")], [], [(2, "yy"), (3, "")]]),
     (ListType(U8), list(range(256))),
     (ListType(F32), [0.0, -1.5, 3.25]),
+    # maps: the pairs in order, a repeated key kept as it is
+    (MapType(STRING, U32), [("a", 1), ("\u20ac\xe9", 2), ("a", 3)]),
+    (MapType(U8, MapType(CHAR, ListType(S16))), [(7, [("x", [-1, 2]), ("\xe9", [])]), (0, [])]),
+    (MapType(BOOL, OptionType(F64)), [(True, ("some", -0.5)), (False, ("none", None))]),
+    (ListType(MapType(S64, STRING)), [[(-2**63, "min")], [], [(0, ""), (0, "zero")]]),
 ]
 PAIRS = [("utf8", "utf8"), ("utf16", "utf16"), ("latin1+utf16", "latin1+utf16"),
          ("utf8", "utf16"), ("utf16", "latin1+utf16"), ("latin1+utf16", "utf8")]

@@ -19,6 +19,8 @@ to `canon_lower` receives and returns):
 - string: str (no lone surrogates)
 - list<T>, list<T, N>: list (lowering takes any sequence of the right length, bytes or
   bytearray for list<u8>)
+- map<K, V>: a list of (key, value) tuples, in order, duplicate keys kept (the list of
+  pairs it despecializes to; lowering also takes a dict, whose items it lowers)
 - record: dict {label: value}
 - tuple: tuple
 - variant: a (label, payload) pair, payload None for a case without a type

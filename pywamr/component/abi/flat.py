@@ -17,15 +17,16 @@ from __future__ import annotations
 from ...errors import NotSupported, Trap, TrapCode
 from ...runtime.numerics import (f32_from_bits, f32_to_bits, f64_from_bits, f64_to_bits,
                                  round_f32)
-from ..types import (BorrowType, EnumType, FlagsType, ListType, OwnType, PrimValType,
-                     RecordType, TupleType)
+from ..types import (BorrowType, EnumType, FlagsType, ListType, MapType, OwnType, PrimValType,
+                     RecordType, TupleType, despecialize)
 from .handles import lift_borrow, lift_own, lower_borrow, lower_own
 from .layout import flatten_types, layout, type_cache
 from .load import (CANONICAL_NAN, case_values, convert_i32_to_char, list_range_loader, loader,
                    unpack_flags_from_int)
 from .options import check_range
 from .store import (INT_RANGES, char_to_i32, check_float, check_int, check_length,
-                    list_range_storer, pack_flags_into_int, split_case, storer, variant_index)
+                    list_range_storer, map_pairs, pack_flags_into_int, split_case, storer,
+                    variant_index)
 from .strings import load_string_from_range, store_string_into_range
 
 ZERO = {"i32": 0, "i64": 0, "f32": 0.0, "f64": 0.0}
@@ -95,6 +96,8 @@ def _build_lift(t):
             return lambda cx, vals, i: from_range(cx, vals[i], vals[i + 1])
         elem, step, n = lifter(t.elem), len(layout(t.elem).flat), t.length
         return lambda cx, vals, i: [elem(cx, vals, i + k * step) for k in range(n)]
+    if isinstance(t, MapType):
+        return lifter(despecialize(t))      # the list of (key, value) tuples
     if isinstance(t, (RecordType, TupleType)):
         return _lift_record(t)
     if isinstance(t, FlagsType):
@@ -230,6 +233,9 @@ def _build_lower(t):
             into_range = list_range_storer(t.elem)
             return lambda cx, v, out: out.extend(into_range(cx, v))
         return _lower_fixed_list(t)
+    if isinstance(t, MapType):
+        lower_pairs = lowerer(despecialize(t))
+        return lambda cx, v, out: lower_pairs(cx, map_pairs(v), out)
     if isinstance(t, (RecordType, TupleType)):
         return _lower_record(t)
     if isinstance(t, FlagsType):

@@ -18,9 +18,9 @@ from __future__ import annotations
 
 from ...binary.types import F32 as CORE_F32, F64 as CORE_F64, FuncType as CoreFuncType
 from ...binary.types import I32 as CORE_I32, I64 as CORE_I64
-from ..types import (BorrowType, EnumType, FlagsType, FuncType, ListType, OptionType, OwnType,
-                     PrimValType, RecordType, ResultType, StreamType, FutureType, TupleType,
-                     ValType, VariantType, despecialize, U8, U16, U32)
+from ..types import (BorrowType, EnumType, FlagsType, FuncType, ListType, MapType, OptionType,
+                     OwnType, PrimValType, RecordType, ResultType, StreamType, FutureType,
+                     TupleType, ValType, VariantType, despecialize, U8, U16, U32)
 from .options import MAX_FLAT_PARAMS, MAX_FLAT_RESULTS, PTR_SIZE
 
 _PRIM_SIZES = {"bool": 1, "s8": 1, "u8": 1, "s16": 2, "u16": 2, "s32": 4, "u32": 4,
@@ -141,7 +141,8 @@ def contains_async_value(t) -> bool:
 def needs_memory(t) -> bool:
     """Whether lifting or lowering `t` touches memory (a string or variable-length list)."""
     return contains(t, lambda u: (isinstance(u, PrimValType) and u.name == "string")
-                    or (isinstance(u, ListType) and u.length is None))
+                    or (isinstance(u, ListType) and u.length is None)
+                    or isinstance(u, MapType))
 
 
 def flatten_functype(ft: FuncType, context: str) -> CoreFuncType:
@@ -173,7 +174,7 @@ def _compute(t) -> Layout:
         return _compute_list(t)
     if isinstance(t, FlagsType):
         return _compute_flags(t)
-    if isinstance(t, (TupleType, EnumType, OptionType, ResultType)):
+    if isinstance(t, (TupleType, EnumType, OptionType, ResultType, MapType)):
         inner = layout(despecialize(t))
         result = Layout(t, inner.alignment, inner.size, inner.flat)
         for name in ("offsets", "disc_size", "payload_offset", "payload_flat"):

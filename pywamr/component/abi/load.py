@@ -16,8 +16,9 @@ import struct
 
 from ...errors import NotSupported, Trap, TrapCode
 from ...runtime.numerics import f64_from_bits
-from ..types import (BorrowType, EnumType, FlagsType, ListType, OptionType, OwnType,
-                     PrimValType, RecordType, ResultType, TupleType, VariantType)
+from ..types import (BorrowType, EnumType, FlagsType, ListType, MapType, OptionType,
+                     OwnType, PrimValType, RecordType, ResultType, TupleType, VariantType,
+                     despecialize)
 from .handles import lift_borrow, lift_own
 from .layout import layout, type_cache
 from .options import MAX_LIST_BYTE_LENGTH, check_range
@@ -51,6 +52,8 @@ def _build(t):
         return _build_primitive(t.name)
     if isinstance(t, ListType):
         return _build_list(t)
+    if isinstance(t, MapType):
+        return loader(despecialize(t))      # the list of (key, value) tuples
     if isinstance(t, (RecordType, TupleType)):
         return _build_record(t)
     if isinstance(t, (VariantType, EnumType, OptionType, ResultType)):

@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import operator
 import struct
+from collections.abc import Mapping
 
 from ...errors import NotSupported
 from ...runtime.numerics import round_f32
-from ..types import (BorrowType, EnumType, FlagsType, ListType, OwnType, PrimValType,
-                     RecordType, TupleType)
+from ..types import (BorrowType, EnumType, FlagsType, ListType, MapType, OwnType,
+                     PrimValType, RecordType, TupleType, despecialize)
 from .handles import lower_borrow, lower_own
 from .layout import layout, type_cache
 from .load import CANONICAL_NAN, INT_FORMATS, case_values
@@ -79,6 +80,12 @@ def check_length(v, what: str):
         raise TypeError(f"expected a sequence for {what}, got {type(v).__name__}") from None
 
 
+def map_pairs(v):
+    """A map value as the list of (key, value) pairs it despecializes to: a sequence of pairs
+    is taken as it is (duplicate keys and all), a dict (any mapping) gives its items."""
+    return list(v.items()) if isinstance(v, Mapping) else v
+
+
 # ---- building storers -----------------------------------------------------------------------
 
 def _build(t):
@@ -86,6 +93,9 @@ def _build(t):
         return _build_primitive(t.name)
     if isinstance(t, ListType):
         return _build_list(t)
+    if isinstance(t, MapType):
+        store_pairs = storer(despecialize(t))
+        return lambda cx, v, ptr: store_pairs(cx, map_pairs(v), ptr)
     if isinstance(t, (RecordType, TupleType)):
         return _build_record(t)
     if isinstance(t, FlagsType):
