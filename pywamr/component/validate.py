@@ -35,7 +35,8 @@ from .resolve import (add_import, alias, core_instance_of_module, core_type, dec
 from .visibility import check_visible
 from .scope import CoreInstanceType, Scope
 from .subtype import TypeMismatch, copy_type, is_subtype, refresh_exports
-from .types import ComponentType, CoreModuleType, InstanceType, ResourceType, TypeBound, ValType
+from .types import (ComponentType, CoreModuleType, FuncType, InstanceType, ResourceType,
+                    TypeBound, ValType)
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -224,7 +225,9 @@ class _ComponentValidator:
                 if expr.attributes:
                     check_attributes(name, parsed, expr.attributes[i], sortidx.sort)
                 names.add(name)
-                exports.append((name, self._argument(sortidx)))
+                item = self._argument(sortidx)
+                _check_bag_annotation(name, parsed, item)
+                exports.append((name, item))
             return InstanceType(tuple(exports))
         ct = s.get("component", expr.component)
         args: dict = {}
@@ -353,6 +356,21 @@ class _ComponentValidator:
             raise ValidationError(f"ascribed type of export is not compatible with item's "
                                   f"type: {e}") from None
         return ext
+
+
+def _check_bag_annotation(name: str, parsed, item) -> None:
+    """`[constructor]r`, `[method]r.m` and `[static]r.m` name a function of the resource `r`
+    imported or exported before it "in the same scope (component, component type or instance
+    type)" (Binary.md, name rules). A bag-of-exports instance is none of those: it introduces
+    no names, so even a resource exported beside the function in the same bag does not name
+    it (wasm-tools agrees: such an instance is invalid)."""
+    if parsed.kind not in ("constructor", "method", "static"):
+        return
+    if not isinstance(item, FuncType):
+        raise ValidationError(f"`{name}` is a {parsed.kind} name but not a function")
+    raise ValidationError(f"instance export `{name}`: resource used in function does not have "
+                          "a name in this context (a bag-of-exports instance names no "
+                          "resources)")
 
 
 def _check_unique_imports(module) -> None:

@@ -53,9 +53,6 @@ KNOWN = {
         "wasmtime embedder restriction (re-exporting an imported function), not validation",
     ("wasmtime-component/component-model/implements-disabled", 4):
         "feature gate: wasmtime rejects `implements` when its cm-implements flag is off",
-    ("component-model/validation/annotated-names", 177):
-        "not done: a resource re-exported by a bag-of-exports instance does not name the "
-        "handles of the functions exported beside it",
 }
 
 

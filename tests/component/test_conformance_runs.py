@@ -30,9 +30,6 @@ LEFT_OUT = {
 
 # (file key, line) -> why pywamr fails the command (identical on both engines).
 KNOWN_FAILURES = {
-    ("component-model/validation/annotated-names", 177):
-        "validation gap: a resource re-exported in a bag-of-exports instance should not name "
-        "the handles of the functions exported beside it",
     ("wasmtime-component/component-model/implements-disabled", 4):
         "wasmtime's `cm-implements` feature flag: pywamr has no such switch (it accepts "
         "`implements` names)",

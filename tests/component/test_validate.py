@@ -224,6 +224,26 @@ def test_annotated_names():
     invalid("""(component (import "[static]r.s" (func)))""", "resource `r`")
 
 
+@pytest.mark.parametrize("name, func", [
+    ("[constructor]a", "$new"), ("[method]a.m", "$m"), ("[static]a.s", "$s")])
+def test_bag_of_exports_names_no_resources(name, func):
+    """A bag-of-exports instance is not a scope that names resources (Binary.md): even the
+    resource exported beside an annotated function does not name it."""
+    text = f"""(component
+        (type $T (resource (rep i32)))
+        (core module $m (func (export "f") (param i32) (result i32) unreachable)
+                        (func (export "f2") (param i32 i32) (result i32) unreachable)
+                        (func (export "g")))
+        (core instance $i (instantiate $m))
+        (func $new (param "x" u32) (result (own $T)) (canon lift (core func $i "f")))
+        (func $m (param "self" (borrow $T)) (param "x" u32) (result u32)
+          (canon lift (core func $i "f2")))
+        (func $s (canon lift (core func $i "g")))
+        (instance (export "a" (type $T)) (export "{{name}}" (func {{func}}))))"""
+    invalid(text.replace("{name}", name).replace("{func}", func), "does not have a name")
+    validate(text.replace("{name}", "plain").replace("{func}", func))
+
+
 def test_external_visibility():
     invalid(f"""(component {CORE_ECHO}
         (type $R (record (field "x" u32)))
