@@ -242,7 +242,10 @@ def _prim(t: PrimValType) -> Converter:
             if not isinstance(v, str):
                 raise _bad("string", v)
             return v
-        return Converter(t, name, to_abi, _identity)
+
+        def from_abi(v):
+            return v if type(v) is str else str(v)      # the ABI may hand a str subclass
+        return Converter(t, name, to_abi, from_abi)
     from ..errors import NotSupported
     raise NotSupported(f"values of type {name} are not supported")
 

@@ -283,6 +283,48 @@ def test_transcoding_traps_on_a_misaligned_growth(guest):
     assert trap_of(lower_flat, cx, "A\u03a3", STRING).code is TrapCode.UNALIGNED_POINTER
 
 
+def test_utf16_tagged_latin1_keeps_its_tag(guest):
+    """A latin1+utf16 string tagged UTF-16 whose code points all fit in Latin-1 is stored from
+    the spec's UTF-16 source (`store_probably_utf16_to_latin1_or_utf16`): allocate UTF-16,
+    deflate, shrink; into UTF-8 its worst case is 3 bytes a code unit, not 2."""
+    from pywamr.component.abi import CanonicalOptions, LiftLowerContext
+    from pywamr.component.abi.strings import Utf16TaggedStr
+    guest.write(100, "\xe9\xe9".encode("utf-16-le"))
+    cx = guest.cx("latin1+utf16")
+    text = lift_flat(cx, [100, 2 | 1 << 31], STRING)
+    assert text == "\xe9\xe9" and type(text) is Utf16TaggedStr
+    assert type(lift_flat(cx, [100, 2], STRING)) is str        # Latin-1 tagged: plain
+    for dst, calls in [("latin1+utf16", [(False, 0, 2, 4), (True, 4, 2, 2)]),
+                       ("utf8", [(False, 0, 1, 2), (True, 2, 1, 6), (True, 6, 1, 4)]),
+                       ("utf16", [(False, 0, 2, 4)])]:
+        log = LoggingRealloc(guest)
+        dcx = LiftLowerContext(CanonicalOptions(guest.memory, dst, log.function), guest.state,
+                               src_encoding="latin1+utf16")
+        flat = lower_flat(dcx, text, STRING)
+        assert log.calls == calls, dst
+        assert lift_flat(dcx, flat, STRING) == "\xe9\xe9"
+
+
+def test_deflating_realloc_is_aligned_and_checked(guest):
+    """wasmtime's strings.wast ("auto-downsize"): the deflating realloc of a UTF-16-tagged
+    Latin-1 string asks for alignment 2 and a misaligned answer traps."""
+    from pywamr.binary.types import FuncType as CoreFuncType, I32
+    from pywamr.component.abi import CanonicalOptions, LiftLowerContext
+    from pywamr.component.abi.strings import Utf16TaggedStr
+    from pywamr.runtime.objects import Function
+    aligns = []
+
+    def realloc(old, old_size, align, size):
+        aligns.append(align)
+        return 3 if old else 2
+    bad = Function(CoreFuncType((I32,) * 4, (I32,)), realloc)
+    cx = LiftLowerContext(CanonicalOptions(guest.memory, "latin1+utf16", bad), guest.state,
+                          src_encoding="latin1+utf16")
+    assert trap_of(lower_flat, cx, Utf16TaggedStr("AA"), STRING).code is \
+        TrapCode.UNALIGNED_POINTER
+    assert aligns == [2, 2]
+
+
 # ---- traps ----------------------------------------------------------------------------------
 
 def trap_of(fn, *args) -> Trap:

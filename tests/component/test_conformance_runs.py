@@ -33,9 +33,6 @@ KNOWN_FAILURES = {
     ("wasmtime-component/component-model/implements-disabled", 4):
         "wasmtime's `cm-implements` feature flag: pywamr has no such switch (it accepts "
         "`implements` names)",
-    ("wasmtime-component/component-model/strings", 173):
-        "transcoding latin1+utf16 -> utf16 with a tagged length: pywamr calls realloc before "
-        "the alignment check wasmtime makes first",
 }
 
 
