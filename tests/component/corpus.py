@@ -52,7 +52,8 @@ KNOWN = {
     ("wasmtime-component/component-model/import", 2):
         "wasmtime embedder restriction (re-exporting an imported function), not validation",
     ("wasmtime-component/component-model/implements-disabled", 4):
-        "feature gate: wasmtime rejects `implements` when its cm-implements flag is off",
+        "feature gate: wasmtime rejects `implements` when its cm-implements flag is off; "
+        "pywamr accepts it, as shipped (Explainer \"Gated Features\")",
 }
 
 

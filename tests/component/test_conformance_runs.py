@@ -31,8 +31,10 @@ LEFT_OUT = {
 # (file key, line) -> why pywamr fails the command (identical on both engines).
 KNOWN_FAILURES = {
     ("wasmtime-component/component-model/implements-disabled", 4):
-        "wasmtime's `cm-implements` feature flag: pywamr has no such switch (it accepts "
-        "`implements` names)",
+        "tests wasmtime's `cm-implements` switch turned off (`;;! component_model_implements "
+        "= false`; off by default in wasmtime 50). The Explainer lists 🏷️ `implements` among "
+        "the features already shipped in a WASI release (\"Gated Features\"), so pywamr "
+        "accepts it, like 🗺️ maps, and has no per-feature switches to turn it off",
 }
 
 
