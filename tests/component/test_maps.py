@@ -285,3 +285,15 @@ def test_wave_writes_maps_as_lists_of_pairs():
     assert text == '[("a", some(1)), ("a", none)]'
     assert parse_value(text, t) == value
     assert format_value({"b": ("some", 2)}, t) == '[("b", some(2))]'
+
+
+def test_run_invoke_takes_and_prints_maps(tmp_path):
+    path = tmp_path / "echo.wasm"
+    path.write_bytes(wat(ECHO))
+    for call, out in [('echo([("a", 1), ("b", 2), ("a", 3)])', '[("a", 1), ("b", 2), ("a", 3)]'),
+                      ("dups()", '[("k", 1), ("z", 2), ("k", 3)]')]:
+        proc = subprocess.run([sys.executable, "-m", "pywamr", "run", "--engine", "interp",
+                               "--invoke", call, str(path)], capture_output=True, text=True,
+                              cwd=ROOT, env=dict(os.environ, PYTHONPATH=str(ROOT)))
+        assert proc.returncode == 0, proc.stderr
+        assert proc.stdout.strip() == out
