@@ -24,7 +24,9 @@ Manifest (JSON object, keys sorted):
                       hash and size, and a name for people (the core module's place in the plan)
     adapters          list of {id, file, sha256, size, ...}: generated code that is not a core
                       module, keyed by a stable `id` chosen by its generator (e.g. the fused
-                      component-to-component adapters). Verified like cores; what the bytes
+                      component-to-component adapters), in `adapters/<sha256>.bin` where
+                      `sha256` is the file's own hash; other keys are the generator's. Written
+                      from `write_bundle(..., adapters=)`, verified like cores; what the bytes
                       mean belongs to whoever wrote them (`Bundle.adapter(id)`).
 
 `open_bundle` refuses (with `BundleError`, loading nothing) a manifest that is unreadable or of
@@ -50,7 +52,7 @@ BUNDLE_FORMAT = "pywamr-component-bundle"
 BUNDLE_VERSION = 1
 HOST_KEYS = ("triple", "cpu", "features", "llvm", "llvmlite")
 _CORE_FILE = re.compile(r"cores/[0-9a-f]{64}\.cwasm")
-_ADAPTER_FILE = re.compile(r"adapters/[A-Za-z0-9_.-]{1,128}")
+_ADAPTER_FILE = re.compile(r"adapters/[0-9a-f]{64}\.bin")
 
 
 class BundleError(ArtifactError):
@@ -100,11 +102,13 @@ def distinct_cores(cores) -> list[tuple[str, str, object]]:
 
 
 def write_bundle(out_dir: str | os.PathLike, component: bytes, cores, *, cache=None,
-                 progress: bool = False) -> dict:
+                 progress: bool = False, adapters=()) -> dict:
     """Compile every distinct core of `cores` ((name, validated) pairs) and write the bundle
-    of `component` to `out_dir`, replacing an older bundle there. The directory appears
-    whole or not at all: it is built under a temporary name and renamed into place, and the
-    temporary is removed on any failure, ^C included. Returns the manifest."""
+    of `component` to `out_dir`, replacing an older bundle there. `adapters` are
+    (id, bytes, extra manifest keys) of generated code to store beside the cores. The
+    directory appears whole or not at all: it is built under a temporary name and renamed
+    into place, and the temporary is removed on any failure, ^C included. Returns the
+    manifest."""
     from . import compile_module
     out = Path(out_dir)
     _check_replaceable(out)
@@ -123,10 +127,11 @@ def write_bundle(out_dir: str | os.PathLike, component: bytes, cores, *, cache=N
             (tmp / file).write_bytes(data)
             entries.append({"sha256": digest, "file": file, "artifact_sha256": sha256(data),
                             "size": len(data), "name": name})
+        adapter_entries = _write_adapters(tmp, adapters)
         manifest = {"format": BUNDLE_FORMAT, "version": BUNDLE_VERSION,
                     "component_sha256": sha256(component), "component_length": len(component),
                     "compiler": compiler_identity(), "host": _host(), "cores": entries,
-                    "adapters": []}
+                    "adapters": adapter_entries}
         (tmp / MANIFEST_NAME).write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
         _move_into_place(tmp, out)
     except BaseException:
@@ -135,6 +140,21 @@ def write_bundle(out_dir: str | os.PathLike, component: bytes, cores, *, cache=N
     finally:
         shown.end()
     return manifest
+
+
+def _write_adapters(tmp: Path, adapters) -> list:
+    entries, ids = [], set()
+    for adapter_id, data, extra in adapters:
+        if not isinstance(adapter_id, str) or adapter_id in ids:
+            raise BundleError(f"adapter id {adapter_id!r} is not a unique string")
+        ids.add(adapter_id)
+        digest = sha256(bytes(data))
+        file = f"adapters/{digest}.bin"
+        (tmp / "adapters").mkdir(exist_ok=True)
+        (tmp / file).write_bytes(bytes(data))
+        entries.append({**dict(extra), "id": adapter_id, "file": file, "sha256": digest,
+                        "size": len(data)})
+    return entries
 
 
 def _check_replaceable(out: Path) -> None:

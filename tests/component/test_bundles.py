@@ -347,3 +347,29 @@ def test_component_api_is_the_same_on_both_engines(kind):
     assert iface.echo_string("h\xe9 \U0001F600") == "h\xe9 \U0001F600"
     assert iface.echo_point(iface.point(x=1, y=2.5, label="p")) == \
         iface.point(x=1, y=2.5, label="p")
+
+
+def test_adapters_have_room_in_the_manifest(tmp_path):
+    """Generated adapters (another engineer's fused adapters) are stored and verified by id."""
+    from pywamr.aot.bundle import BundleError, open_bundle, write_bundle
+    from pywamr.binary.decoder import decode_module
+    from pywamr.validate import validate_module
+    from pywamr_testlib import wat
+    core = wat('(module (func (export "f") (result i32) i32.const 1))')
+    cores = [("m", validate_module(decode_module(core), core))]
+    out = tmp_path / "b"
+    adapters = [("fused:a->b#add", b"\x7fELF object bytes", {"kind": "object"}),
+                ("fused:a->b#echo", b"other", {})]
+    m = write_bundle(out, b"component", cores, adapters=adapters)
+    assert [(a["id"], a["kind"] if "kind" in a else None) for a in m["adapters"]] == \
+        [("fused:a->b#add", "object"), ("fused:a->b#echo", None)]
+    bundle = open_bundle(out, b"component")
+    entry, data = bundle.adapter("fused:a->b#add")
+    assert data == b"\x7fELF object bytes" and entry["kind"] == "object"
+    assert bundle.adapter("missing") is None
+    (out / m["adapters"][1]["file"]).write_bytes(b"otheR")
+    with pytest.raises(BundleError, match="does not match its manifest"):
+        open_bundle(out, b"component")
+    with pytest.raises(BundleError, match="unique"):
+        write_bundle(tmp_path / "c", b"component", cores, adapters=adapters[:1] * 2)
+    assert not (tmp_path / "c").exists()
