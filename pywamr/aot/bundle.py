@@ -60,8 +60,8 @@ class BundleError(ArtifactError):
 
 
 def _host() -> dict:
-    from .codegen import host_identity
-    return host_identity()
+    from . import _host as host
+    return host()
 
 
 # ---- writing ---------------------------------------------------------------------------------
