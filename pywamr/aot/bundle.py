@@ -283,7 +283,8 @@ def _check_identity(manifest: dict, component: bytes) -> None:
             what = "its CPU features differ from this host's" if key == "features" else \
                 f"{key}: {str(theirs.get(key))[:60]!r}, here {here.get(key)!r}"
             raise BundleError(f"foreign bundle: compiled for another host ({what})")
-    if manifest.get("component_sha256") != sha256(component):
+    if manifest.get("component_sha256") != sha256(component) or \
+            manifest.get("component_length") != len(component):
         raise BundleError("stale bundle: it was compiled from a different component (the "
                           "component changed since)")
 

@@ -373,3 +373,71 @@ def test_adapters_have_room_in_the_manifest(tmp_path):
     with pytest.raises(BundleError, match="unique"):
         write_bundle(tmp_path / "c", b"component", cores, adapters=adapters[:1] * 2)
     assert not (tmp_path / "c").exists()
+
+
+def _mutations(value):
+    """Replacement values of other types and shapes for a manifest or header field."""
+    return [None, 0, -1, True, "x", [], {}, [1], {"a": 1}, 2**70, 1.5,
+            value if not isinstance(value, str) else value[:-1] + "0"]
+
+
+def test_mutated_manifests_and_headers_are_refused_cleanly(bundled, tmp_path):
+    """Every field of the manifest, of one core entry and of one artifact header (with the
+    file's hash updated so that the bundle check passes) replaced by values of other types:
+    the bundle is refused (open_bundle or check_covers) with a BundleError/ArtifactError,
+    never another exception; only fields that are there for people may change freely."""
+    from pywamr.aot.artifact import MAGIC, ArtifactError, sha256
+    from pywamr.aot.bundle import open_bundle
+    import struct
+    from pywamr.component.binary import decode_component
+    from pywamr.component.plan import build_plan
+    from pywamr.component.validate import validate_component
+    source = bundled.read_bytes()
+    validateds = [ref.validated for ref in
+                  build_plan(validate_component(decode_component(source))).modules]
+    directory = bundled.with_name("calculator.pywamr-bundle")
+    good = json.loads((directory / "manifest.json").read_text())
+    core = good["cores"][2]
+    artifact = (directory / core["file"]).read_bytes()
+    start = len(MAGIC) + 8
+    version, n = struct.unpack_from("<II", artifact, len(MAGIC))
+    header = json.loads(artifact[start:start + n])
+    target = tmp_path / "b"
+    checked = 0
+
+    def attempt(manifest, core_bytes=None, may_pass=False):
+        nonlocal checked
+        shutil.rmtree(target, ignore_errors=True)
+        shutil.copytree(directory, target)
+        if core_bytes is not None:
+            (target / core["file"]).write_bytes(core_bytes)
+        (target / "manifest.json").write_text(json.dumps(manifest))
+        try:
+            open_bundle(target, source).check_covers(validateds)
+        except ArtifactError:
+            checked += 1
+            return
+        assert may_pass, f"accepted: {manifest}"
+
+    for key in list(good):
+        for value in _mutations(good[key]):
+            if value != good[key]:
+                attempt({**good, key: value})
+    for key in list(core):
+        for value in _mutations(core[key]):
+            if value != core[key]:
+                cores = [dict(c) for c in good["cores"]]
+                cores[2][key] = value
+                attempt({**good, "cores": cores}, may_pass=key == "name")   # for people
+    for key in list(header):
+        for value in _mutations(header[key]):
+            if value == header[key]:
+                continue
+            head = json.dumps({**header, key: value}, sort_keys=True).encode()
+            forged = MAGIC + struct.pack("<II", version, len(head)) + head + artifact[start + n:]
+            cores = [dict(c) for c in good["cores"]]
+            cores[2].update(artifact_sha256=sha256(forged), size=len(forged))
+            # source_kind says whether the embedded module may stand alone (`pywamr run
+            # X.cwasm`); a bundle's cores come with their component, so it is not read
+            attempt({**good, "cores": cores}, forged, may_pass=key == "source_kind")
+    assert checked > 200
