@@ -506,18 +506,20 @@ class Component:
                 if isinstance(s, Lower) and isinstance(s.callee, HostRef)]
 
 
-def write_bundle(engine, data: bytes | bytearray | memoryview, out_dir) -> dict:
+def write_bundle(engine, data: bytes | bytearray | memoryview, out_dir, adapters=()) -> dict:
     """Compile every core module of every nested sub-component of the component `data` into
     a precompiled bundle directory `out_dir` (the engine's format; aot: `aot/bundle.py`) and
     return its manifest. Decodes, validates and plans, as running it would, so a component
-    that cannot run is refused here too."""
+    that cannot run is refused here too. `adapters`: (stable id, bytes, extra manifest keys)
+    of generated adapter code to store with the cores (read back with
+    `Component.bundle.adapter(id)`)."""
     from .binary import decode_component
     from .plan import build_plan
     from .validate import validate_component
     data = bytes(data)
     plan = build_plan(validate_component(decode_component(data)))
     cores = [(ref.name.lstrip("/") or "module", ref.validated) for ref in plan.modules]
-    return engine.write_bundle(out_dir, data, cores)
+    return engine.write_bundle(out_dir, data, cores, adapters)
 
 
 __all__ = ["Linker", "Component", "write_bundle"]

@@ -98,12 +98,14 @@ class Engine:
                                f"use --engine aot")
         return self.backend.open_bundle(path, bytes(container))
 
-    def write_bundle(self, out_dir, container: bytes, cores) -> dict:
+    def write_bundle(self, out_dir, container: bytes, cores, adapters=()) -> dict:
         """Compile `cores` ((name, validated module) pairs) of the container `container` into
-        a bundle directory; returns its manifest."""
+        a bundle directory, with `adapters` ((id, bytes, extra manifest keys) of generated
+        code) beside them; returns its manifest."""
         if self.backend.write_bundle is None:
             raise NotSupported(f"the {self.kind} engine has no precompiled bundles")
-        return self.backend.write_bundle(out_dir, bytes(container), cores, self)
+        return self.backend.write_bundle(out_dir, bytes(container), cores, self,
+                                         adapters=tuple(adapters))
 
 
 class Module:

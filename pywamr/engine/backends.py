@@ -49,10 +49,10 @@ def _open_aot_bundle(path, container: bytes):
     return open_bundle(path, container)
 
 
-def _write_aot_bundle(out_dir, container: bytes, cores, engine):
+def _write_aot_bundle(out_dir, container: bytes, cores, engine, adapters=()):
     from ..aot.bundle import write_bundle
     return write_bundle(out_dir, container, cores, cache=_aot_cache(engine),
-                        progress=getattr(engine, "progress", False))
+                        progress=getattr(engine, "progress", False), adapters=adapters)
 
 
 register_engine("interp", _compile_interp)

@@ -28,10 +28,11 @@ class EngineBackend:
     - `load_artifact(path_or_bytes, source_bytes=None) -> CompiledModule`: precompiled code,
       for engines that have an artifact format (None otherwise).
     - `open_bundle(path, container_bytes) -> bundle` and `write_bundle(out_dir,
-      container_bytes, cores, engine) -> manifest`: precompiled bundles of all the core
-      modules of one container (a component), for engines that have them (None otherwise).
-      An open bundle answers `check_covers(validateds)` (raises unless it has them all)
-      and `compiled(validated) -> CompiledModule`.
+      container_bytes, cores, engine, adapters=()) -> manifest`: precompiled bundles of all
+      the core modules (and generated adapters) of one container (a component), for engines
+      that have them (None otherwise). An open bundle answers `check_covers(validateds)`
+      (raises unless it has them all), `compiled(validated) -> CompiledModule` and
+      `adapter(id) -> (manifest entry, bytes) | None`.
     """
     name: str
     compile: Callable

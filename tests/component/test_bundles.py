@@ -441,3 +441,15 @@ def test_mutated_manifests_and_headers_are_refused_cleanly(bundled, tmp_path):
             # X.cwasm`); a bundle's cores come with their component, so it is not read
             attempt({**good, "cores": cores}, forged, may_pass=key == "source_kind")
     assert checked > 200
+
+
+def test_adapters_pass_through_the_component_api(tmp_path):
+    from pywamr import Engine
+    from pywamr.component import Component, write_bundle
+    engine = Engine("aot")
+    data = (FIXTURES / "adder.wasm").read_bytes()
+    out = tmp_path / "adder.pywamr-bundle"
+    write_bundle(engine, data, out, adapters=[("fused:x", b"adapter code", {"v": 1})])
+    component = Component(engine, data, precompiled=out)
+    entry, code = component.bundle.adapter("fused:x")
+    assert code == b"adapter code" and entry["v"] == 1
