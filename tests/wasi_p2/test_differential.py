@@ -2,7 +2,7 @@
 command components (tests/fixtures/wasi_p2, preview-1 adapter), run by `pywamr run` on both
 engines and by wasmtime's WASI 0.2 (p2_oracle.py), each in a fresh copy of the fixture tree:
 the same stdout, stderr and exit status, or both trap. "aot+bundle" runs on aot from a bundle
-that `pywamr compile-component` wrote first (it must be used, not refused).
+written first (what `pywamr compile-component` writes; it must be used, not refused).
 
 Every entry of tests/fixtures/wasi/manifest.json is run (same arguments, environment,
 stdin and preopens as the preview-1 differential test).
@@ -40,10 +40,11 @@ def _oracle(entry: dict, workdir: Path):
 def _pywamr(engine: str, entry: dict, workdir: Path):
     dirs = oracle.prepare_sandbox(entry, str(workdir), str(P1_FIXTURES))
     args = ["run", "--engine", engine]
-    if engine == "aot+bundle":       # aot, with the code of a bundle `compile-component` wrote
+    if engine == "aot+bundle":       # aot, with the code of a bundle written first
+        from pywamr import Engine
+        from pywamr.component import write_bundle
         bundle = workdir.parent / "bundle"
-        made = run_cli("compile-component", FIXTURES / entry["wasm"], "-o", bundle)
-        assert made.returncode == 0, made.stderr.decode()
+        write_bundle(Engine("aot"), (FIXTURES / entry["wasm"]).read_bytes(), bundle)
         args = ["run", "--engine", "aot", "--precompiled-dir", bundle]
     for host, guest in dirs:
         args += ["--dir", f"{host}::{guest}"]
