@@ -107,9 +107,16 @@ def _code_ranges(objects, defined, addresses):
     return ranges
 
 
-def _host():
-    from .codegen import host_identity
-    return host_identity()
+_host_identity: dict | None = None
+
+
+def _host() -> dict:
+    """This process's host identity (asked of LLVM once: a component asks once per core)."""
+    global _host_identity
+    if _host_identity is None:
+        from .codegen import host_identity
+        _host_identity = host_identity()
+    return _host_identity
 
 
 def _source_of(validated) -> tuple[bytes, bool]:

@@ -104,28 +104,39 @@ def read_artifact(data: bytes, host: dict, source_bytes: bytes | None = None) ->
     if header.get("compiler") != ours:
         raise ArtifactError(f"artifact was compiled by {header.get('compiler')}, this is {ours}; "
                             f"recompile the module")
-    theirs = header.get("host") or {}
+    theirs = header.get("host")
+    theirs = theirs if isinstance(theirs, dict) else {}
     for key in ("triple", "cpu", "features", "llvm", "llvmlite"):
         if theirs.get(key) != host.get(key):
-            raise ArtifactError(f"artifact was compiled for another host ({key}: "
-                                f"{theirs.get(key)!r}, here {host.get(key)!r}); recompile it")
+            what = "its CPU features differ from this host's" if key == "features" else \
+                f"{key}: {str(theirs.get(key))[:60]!r}, here {host.get(key)!r}"
+            raise ArtifactError(f"artifact was compiled for another host ({what}); "
+                                f"recompile it")
     payload = data[start + head_len:]
     if sha256(payload) != header.get("payload_sha256"):
         raise ArtifactError("corrupt artifact: payload checksum mismatch")
-    wasm_length = header["wasm_length"]
+    wasm_length = header.get("wasm_length")
+    lengths = header.get("object_lengths")
+    if not _is_length(wasm_length) or not isinstance(lengths, list) \
+            or not all(_is_length(n) for n in lengths):
+        raise ArtifactError("corrupt artifact: bad lengths in the header")
     wasm = payload[:wasm_length]
     if sha256(wasm) != header.get("source_sha256"):
         raise ArtifactError("corrupt artifact: source checksum mismatch")
-    if source_bytes is not None and sha256(bytes(source_bytes)) != header["source_sha256"]:
+    if source_bytes is not None and sha256(bytes(source_bytes)) != header.get("source_sha256"):
         raise ArtifactError("stale artifact: it was compiled from a different module")
     objects = []
     offset = wasm_length
-    for n in header["object_lengths"]:
+    for n in lengths:
         objects.append(payload[offset:offset + n])
         offset += n
     if offset != len(payload):
         raise ArtifactError("corrupt artifact: payload length mismatch")
     return Artifact(header, wasm, objects)
+
+
+def _is_length(n) -> bool:
+    return isinstance(n, int) and not isinstance(n, bool) and n >= 0
 
 
 def default_cache_dir() -> Path:

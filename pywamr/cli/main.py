@@ -8,6 +8,7 @@ import sys
 
 from ..errors import WasiExit, WasmError, Trap
 
+SUBCOMMANDS = ("run", "wast", "compile", "compile-component", "inspect", "-h", "--help")
 EXIT_TRAP = 134   # what wasmtime uses for a trap on Unix (128 + SIGABRT)
 
 
@@ -17,10 +18,11 @@ def build_parser() -> argparse.ArgumentParser:
         prog = "pywamr"
     parser = argparse.ArgumentParser(prog=prog, description="A WebAssembly runtime in Python.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    from . import compile as compile_cmd, inspect, run, wast
+    from . import compile as compile_cmd, compile_component, inspect, run, wast
     run.add_parser(sub)
     wast.add_parser(sub)
     compile_cmd.add_parser(sub)
+    compile_component.add_parser(sub)
     inspect.add_parser(sub)
     return parser
 
@@ -29,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     parser = build_parser()
     # `pywamr module.wasm ...` is short for `pywamr run module.wasm ...`
-    if argv and argv[0] not in ("run", "wast", "compile", "inspect", "-h", "--help") and not argv[0].startswith("-"):
+    if argv and argv[0] not in SUBCOMMANDS and not argv[0].startswith("-"):
         argv = ["run"] + argv
     args = parser.parse_args(argv)
     if not args.command:

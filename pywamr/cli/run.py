@@ -28,7 +28,14 @@ def add_parser(sub) -> None:
                    help="let a WASI 0.2 guest resolve host names")
     p.add_argument("--invoke", metavar="CALL",
                    help="call this export instead of _start (a component export as a WAVE call: 'name(args)')")
-    p.add_argument("module", help="a .wasm module or a .cwasm precompiled module")
+    bundle = p.add_mutually_exclusive_group()
+    bundle.add_argument("--precompiled-dir", metavar="DIR",
+                        help="run a component with the code of this bundle (made by "
+                             "`pywamr compile-component`; default: COMPONENT.pywamr-bundle/ "
+                             "beside the component, when there is one)")
+    bundle.add_argument("--precompiled-manifest", metavar="FILE",
+                        help="as --precompiled-dir, naming the bundle's manifest.json")
+    p.add_argument("module", help="a .wasm module or component, or a .cwasm precompiled module")
     p.add_argument("args", nargs=argparse_remainder(), help="arguments for the guest")
     p.set_defaults(func=run_command)
 
@@ -74,6 +81,9 @@ def run_command(args) -> int:
         if is_component(data):
             from .run_component import run_component
             return run_component(args, engine, path, data)
+    if args.precompiled_dir or args.precompiled_manifest:
+        raise WasmError("--precompiled-dir/--precompiled-manifest apply to components; run a "
+                        "core module's .cwasm artifact instead")
     module = load_module(engine, path)
     config = WasiConfig()
     config.argv = [path.name] + list(args.args)

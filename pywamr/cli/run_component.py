@@ -1,5 +1,13 @@
 """`pywamr run` for components: run `wasi:cli/run`, or call any export with `--invoke`.
 
+Precompiled code: `--precompiled-dir DIR` or `--precompiled-manifest FILE` name a bundle made
+by `pywamr compile-component`; without them, the bundle beside the component is used when there
+is one, by the convention `X.wasm` -> `X.pywamr-bundle/` (`bundle_dir_for`). A bundle that does
+not fit (stale, foreign, tampered) is refused with one line on stderr and the component is
+compiled as usual (through the code cache); its code is never run. An explicit bundle on an
+engine without bundles (interp) is an error; a bundle found beside the component is then
+ignored.
+
 `--invoke 'name(args)'` takes the call in WAVE, as wasmtime does: `name` is an exported
 function, at the top level or inside an exported interface (`iface#name` picks one when two
 interfaces export the same name); the result is printed in WAVE. Thin over the public component
@@ -8,6 +16,7 @@ API; the WASI 0.2 host plugs in through `pywamr.wasi`, when that package provide
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 from ..errors import LinkError, NotSupported, WasmError
 
@@ -41,10 +50,48 @@ def find_function(exports, wanted: str):
     return found[0][1]
 
 
+BUNDLE_SUFFIX = ".pywamr-bundle"
+
+
+def bundle_dir_for(component_path) -> Path:
+    """Where the bundle of `X.wasm` lives by convention: `X.pywamr-bundle/` beside it."""
+    path = Path(component_path)
+    return path.with_name(path.stem + BUNDLE_SUFFIX)
+
+
+def _chosen_bundle(args, engine, path: Path):
+    """The bundle to try (its directory or manifest), or None."""
+    explicit = getattr(args, "precompiled_dir", None) or \
+        getattr(args, "precompiled_manifest", None)
+    if explicit:
+        if not engine.supports_bundles:
+            raise NotSupported(f"a precompiled bundle cannot run on the {engine.kind} engine; "
+                               f"use --engine aot")
+        return Path(explicit)
+    beside = bundle_dir_for(path)
+    if engine.supports_bundles and beside.is_dir():
+        return beside
+    return None
+
+
+def load_component(args, engine, path: Path, data: bytes):
+    """The component, with its cores from a bundle when one is chosen and fits."""
+    from ..component import Component
+    bundle = _chosen_bundle(args, engine, path)
+    if bundle is None:
+        return Component(engine, data)
+
+    def refused(exc) -> None:
+        reason = " ".join(str(exc).split())
+        print(f"pywamr: ignoring precompiled bundle {bundle}: {reason}; compiling {path.name}",
+              file=sys.stderr, flush=True)
+    return Component(engine, data, precompiled=bundle, on_refused=refused)
+
+
 def run_component(args, engine, path, data: bytes) -> int:
-    from ..component import Component, Linker
+    from ..component import Linker
     from ..component.wave import WaveError, format_value, parse_args, parse_call
-    component = Component(engine, data)
+    component = load_component(args, engine, Path(path), data)
     linker = Linker(engine)
     have_wasi = _wasi_p2(linker, args, [path.name] + list(args.args))
     if args.invoke:

@@ -12,9 +12,9 @@ engine, typed exports) with `abi` (the canonical ABI) and `values` (Python value
     instance = Linker(engine).instantiate(component)
     instance.exports.docs.adder.add.add(40, 2)
 """
-from .linker import Component, Linker
+from .linker import Component, Linker, write_bundle
 from .instance import ResourceObject, TypedFunc
 from .values import ComponentError, Err, Ok, Some
 
 __all__ = ["Component", "Linker", "ResourceObject", "TypedFunc", "ComponentError", "Err", "Ok",
-           "Some"]
+           "Some", "write_bundle"]

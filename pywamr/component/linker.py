@@ -430,9 +430,16 @@ class Component:
     """A decoded, validated and planned component, with its core modules compiled.
 
     `Component.from_file(engine, path)`; `imports` and `exports` give the resolved types by
-    name; `Linker(engine).instantiate(component)` runs it."""
+    name; `Linker(engine).instantiate(component)` runs it.
 
-    def __init__(self, engine, data: bytes | bytearray | memoryview):
+    `precompiled` names a bundle (its directory or manifest, see `write_bundle`) whose code
+    the core modules are loaded from instead of being compiled. A bundle that does not fit
+    (stale, foreign, tampered) raises the engine's ArtifactError before any of its code is
+    loaded; with `on_refused`, that function gets the error instead and the cores are
+    compiled as usual."""
+
+    def __init__(self, engine, data: bytes | bytearray | memoryview, *, precompiled=None,
+                 on_refused=None):
         from .binary import decode_component
         from .plan import build_plan
         from .validate import validate_component
@@ -443,12 +450,27 @@ class Component:
         self.plan = build_plan(self.validated)
         _embedder_restrictions(self)
         self._modules: dict[int, object] = {}
+        self.bundle = None
+        if precompiled is not None:
+            self.bundle = self._open_bundle(precompiled, on_refused)
         for ref in self.plan.modules:
             self._module(ref)
 
+    def _open_bundle(self, path, on_refused):
+        from ..errors import WasmError
+        try:
+            bundle = self.engine.open_bundle(path, self.bytes)
+            bundle.check_covers([ref.validated for ref in self.plan.modules])
+            return bundle
+        except WasmError as exc:
+            if on_refused is None:
+                raise
+            on_refused(exc)
+            return None
+
     @classmethod
-    def from_file(cls, engine, path: str | os.PathLike) -> "Component":
-        return cls(engine, Path(path).read_bytes())
+    def from_file(cls, engine, path: str | os.PathLike, **options) -> "Component":
+        return cls(engine, Path(path).read_bytes(), **options)
 
     @property
     def imports(self) -> tuple:
@@ -467,7 +489,9 @@ class Component:
         module = self._modules.get(id(ref))
         if module is None:
             from ..engine.api import Module
-            module = Module.from_compiled(self.engine, self.engine.compile(ref.validated))
+            compiled = (self.bundle.compiled(ref.validated) if self.bundle is not None
+                        else self.engine.compile(ref.validated))
+            module = Module.from_compiled(self.engine, compiled)
             self._modules[id(ref)] = module
         return module
 
@@ -482,4 +506,20 @@ class Component:
                 if isinstance(s, Lower) and isinstance(s.callee, HostRef)]
 
 
-__all__ = ["Linker", "Component"]
+def write_bundle(engine, data: bytes | bytearray | memoryview, out_dir, adapters=()) -> dict:
+    """Compile every core module of every nested sub-component of the component `data` into
+    a precompiled bundle directory `out_dir` (the engine's format; aot: `aot/bundle.py`) and
+    return its manifest. Decodes, validates and plans, as running it would, so a component
+    that cannot run is refused here too. `adapters`: (stable id, bytes, extra manifest keys)
+    of generated adapter code to store with the cores (read back with
+    `Component.bundle.adapter(id)`)."""
+    from .binary import decode_component
+    from .plan import build_plan
+    from .validate import validate_component
+    data = bytes(data)
+    plan = build_plan(validate_component(decode_component(data)))
+    cores = [(ref.name.lstrip("/") or "module", ref.validated) for ref in plan.modules]
+    return engine.write_bundle(out_dir, data, cores, adapters)
+
+
+__all__ = ["Linker", "Component", "write_bundle"]

@@ -85,6 +85,28 @@ class Engine:
         """A precompiled module of this engine (NotSupported if it has no artifact format)."""
         return load_artifact(self.kind, path_or_bytes, source_bytes)
 
+    @property
+    def supports_bundles(self) -> bool:
+        return self.backend.open_bundle is not None
+
+    def open_bundle(self, path, container: bytes):
+        """The verified precompiled bundle at `path` (directory or manifest) for the
+        container (component) bytes `container`; the engine's error (an ArtifactError) when
+        it is stale, foreign or tampered, NotSupported when this engine has no bundles."""
+        if self.backend.open_bundle is None:
+            raise NotSupported(f"the {self.kind} engine cannot run precompiled bundles; "
+                               f"use --engine aot")
+        return self.backend.open_bundle(path, bytes(container))
+
+    def write_bundle(self, out_dir, container: bytes, cores, adapters=()) -> dict:
+        """Compile `cores` ((name, validated module) pairs) of the container `container` into
+        a bundle directory, with `adapters` ((id, bytes, extra manifest keys) of generated
+        code) beside them; returns its manifest."""
+        if self.backend.write_bundle is None:
+            raise NotSupported(f"the {self.kind} engine has no precompiled bundles")
+        return self.backend.write_bundle(out_dir, bytes(container), cores, self,
+                                         adapters=tuple(adapters))
+
 
 class Module:
     """A decoded, validated and compiled core module."""

@@ -44,6 +44,18 @@ def _load_aot_artifact(path_or_bytes, source_bytes=None):
     return load_artifact(path_or_bytes, source_bytes=source_bytes)
 
 
+def _open_aot_bundle(path, container: bytes):
+    from ..aot.bundle import open_bundle
+    return open_bundle(path, container)
+
+
+def _write_aot_bundle(out_dir, container: bytes, cores, engine, adapters=()):
+    from ..aot.bundle import write_bundle
+    return write_bundle(out_dir, container, cores, cache=_aot_cache(engine),
+                        progress=getattr(engine, "progress", False), adapters=adapters)
+
+
 register_engine("interp", _compile_interp)
 register_engine("aot", _compile_aot, available=_aot_available, fallback="interp",
-                load_artifact=_load_aot_artifact)
+                load_artifact=_load_aot_artifact, open_bundle=_open_aot_bundle,
+                write_bundle=_write_aot_bundle)

@@ -27,22 +27,31 @@ class EngineBackend:
     - `fallback`: the engine to use instead when this one is unavailable (None: an error).
     - `load_artifact(path_or_bytes, source_bytes=None) -> CompiledModule`: precompiled code,
       for engines that have an artifact format (None otherwise).
+    - `open_bundle(path, container_bytes) -> bundle` and `write_bundle(out_dir,
+      container_bytes, cores, engine, adapters=()) -> manifest`: precompiled bundles of all
+      the core modules (and generated adapters) of one container (a component), for engines
+      that have them (None otherwise). An open bundle answers `check_covers(validateds)`
+      (raises unless it has them all), `compiled(validated) -> CompiledModule` and
+      `adapter(id) -> (manifest entry, bytes) | None`.
     """
     name: str
     compile: Callable
     available: Callable[[], tuple[bool, str]] = _always_available
     fallback: str | None = None
     load_artifact: Callable | None = None
+    open_bundle: Callable | None = None
+    write_bundle: Callable | None = None
 
 
 _ENGINES: dict[str, EngineBackend] = {}
 
 
 def register_engine(name: str, compile: Callable, *, available=None, fallback: str | None = None,
-                    load_artifact: Callable | None = None) -> EngineBackend:
+                    load_artifact: Callable | None = None, open_bundle: Callable | None = None,
+                    write_bundle: Callable | None = None) -> EngineBackend:
     """Register (or replace) the engine called `name`; see `EngineBackend`."""
     backend = EngineBackend(name, compile, available or _always_available, fallback,
-                            load_artifact)
+                            load_artifact, open_bundle, write_bundle)
     _ENGINES[name] = backend
     return backend
 

@@ -3,7 +3,11 @@ artifacts are refused with a clear ArtifactError."""
 from __future__ import annotations
 
 import json
+import os
 import struct
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -95,3 +99,46 @@ def test_corrupt_cache_entry_is_recompiled(tmp_path):
     entry.write_bytes(entry.read_bytes()[:-5] + b"xxxxx")
     module, _ = compile_wat(SOURCE, cache)
     assert _run(module, 1, 2) == 3
+
+
+COMPOSED = Path(__file__).resolve().parent.parent / "fixtures" / "components" / "composed.wasm"
+
+
+def test_second_load_of_a_composed_component_hits_the_cache(tmp_path):
+    """The cache covers components: each of the composed calculator's cores (from both
+    sub-components) is cached, so a second load runs no LLVM."""
+    from pywamr import Engine
+    from pywamr.component import Component
+    engine = Engine("aot", cache_dir=tmp_path)
+    first = Component.from_file(engine, COMPOSED)
+    entries = sorted((tmp_path / "aot").glob("*.cwasm"))
+    assert len(entries) == 6
+    compiled, modules = stats.chunks_compiled, stats.modules_compiled
+    second = Component.from_file(Engine("aot", cache_dir=tmp_path), COMPOSED)
+    assert (stats.chunks_compiled, stats.modules_compiled) == (compiled, modules), \
+        "a cached component must not run LLVM"
+    assert sorted((tmp_path / "aot").glob("*.cwasm")) == entries
+    assert len(second._modules) == len(first._modules) == 6
+
+
+def test_second_run_of_a_composed_component_does_no_llvm_work(tmp_path):
+    """Whole process: `pywamr run` twice. A compile writes its artifact to the cache (a new
+    file, atomically renamed), so unchanged cache entries (names, inodes, mtimes) prove that
+    the second run compiled nothing."""
+    env = dict(os.environ, PYWAMR_CACHE_DIR=str(tmp_path))
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[2]) + os.pathsep + \
+        env.get("PYTHONPATH", "")
+    env.pop("PYWAMR_ENGINE", None)
+    command = [sys.executable, "-m", "pywamr", "run", str(COMPOSED)]
+
+    def snapshot():
+        return {p.name: (p.stat().st_ino, p.stat().st_mtime_ns)
+                for p in (tmp_path / "aot").glob("*")}
+
+    for _ in range(2):
+        r = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
+        assert (r.returncode, r.stdout, r.stderr) == (0, "40 + 2 = 42\n100 + 200 = 300\n", "")
+        if _ == 0:
+            first = snapshot()
+            assert len(first) == 6
+    assert snapshot() == first

@@ -17,8 +17,9 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
 
 from pywamr import Engine  # noqa: E402
-from pywamr.component import Component, ComponentError, Err, Linker, Ok, Some  # noqa: E402
-from pywamr_testlib import ENGINES  # noqa: E402
+from pywamr.component import (Component, ComponentError, Err, Linker, Ok, Some,  # noqa: E402
+                              write_bundle)
+from pywamr_testlib import ENGINES, needs_aot, wat  # noqa: E402
 from wasi_standins import define_standins  # noqa: E402
 
 FIXTURES = HERE.parent / "fixtures" / "components"
@@ -27,15 +28,34 @@ ECHOES = ["echo-utf8", "echo-utf16", "echo-compact-utf16", "relay-echo-utf8",
 _cache: dict = {}
 
 
-@pytest.fixture(params=ENGINES)
-def engine(request):
-    return Engine(request.param)
+@pytest.fixture(params=ENGINES + [pytest.param("aot+bundle", marks=needs_aot)])
+def engine(request, tmp_path_factory):
+    """An engine; "aot+bundle" is aot with every component loaded from a precompiled bundle
+    written by `write_bundle` (what `pywamr compile-component` writes)."""
+    if request.param != "aot+bundle":
+        return Engine(request.param)
+    engine = Engine("aot")
+    engine.bundle_dir = tmp_path_factory.getbasetemp() / "bundles"
+    return engine
+
+
+def from_bytes(engine, data: bytes, name: str):
+    """A component on `engine`, through a bundle when the engine asks for one."""
+    where = getattr(engine, "bundle_dir", None)
+    if where is None:
+        return Component(engine, data)
+    bundle = where / f"{name}.pywamr-bundle"
+    if not bundle.exists():
+        write_bundle(engine, data, bundle)
+    component = Component(engine, data, precompiled=bundle)
+    assert component.bundle is not None
+    return component
 
 
 def load(engine, name: str):
-    key = (engine.kind, name)
+    key = (engine.kind, getattr(engine, "bundle_dir", None) is not None, name)
     if key not in _cache:
-        _cache[key] = Component.from_file(engine, FIXTURES / f"{name}.wasm")
+        _cache[key] = from_bytes(engine, (FIXTURES / f"{name}.wasm").read_bytes(), name)
     return _cache[key]
 
 
@@ -306,3 +326,165 @@ def test_mutated_components_fail_cleanly():
         except WasmError:
             pass
     assert instantiated < 300          # the mutations do reach the error paths
+
+
+# ---- traps across components and re-entrance, on every engine -------------------------------
+
+TRAPS_WAT = """
+(component
+  (component $callee
+    (core module $m
+      (memory (export "mem") 1)
+      (func (export "realloc") (param i32 i32 i32 i32) (result i32) (i32.const 256))
+      (func (export "boom") (result i32) unreachable)
+      (func (export "add") (param i32 i32) (result i32) (i32.add (local.get 0) (local.get 1)))
+      (func (export "bad-string") (result i32)
+        (i32.store (i32.const 16) (i32.const 32))
+        (i32.store (i32.const 20) (i32.const 2))
+        (i32.store16 (i32.const 32) (i32.const 0xfeff))
+        (i32.const 16))
+      (func (export "good-string") (result i32)
+        (i32.store (i32.const 16) (i32.const 32))
+        (i32.store (i32.const 20) (i32.const 2))
+        (i32.store16 (i32.const 32) (i32.const 0x6968))
+        (i32.const 16)))
+    (core instance $i (instantiate $m))
+    (func (export "boom") (result u32) (canon lift (core func $i "boom")))
+    (func (export "add") (param "a" u32) (param "b" u32) (result u32)
+      (canon lift (core func $i "add")))
+    (func (export "bad-string") (result string)
+      (canon lift (core func $i "bad-string") (memory (core memory $i "mem"))
+        (realloc (core func $i "realloc"))))
+    (func (export "good-string") (result string)
+      (canon lift (core func $i "good-string") (memory (core memory $i "mem"))
+        (realloc (core func $i "realloc")))))
+  (component $caller
+    (import "callee" (instance $c
+      (export "boom" (func (result u32)))
+      (export "add" (func (param "a" u32) (param "b" u32) (result u32)))
+      (export "bad-string" (func (result string)))
+      (export "good-string" (func (result string)))))
+    (core module $mem
+      (memory (export "mem") 1)
+      (func (export "realloc") (param i32 i32 i32 i32) (result i32) (i32.const 512)))
+    (core instance $mi (instantiate $mem))
+    (alias core export $mi "mem" (core memory $cmem))
+    (core func $boom (canon lower (func $c "boom")))
+    (core func $add (canon lower (func $c "add")))
+    (core func $bad (canon lower (func $c "bad-string") (memory (core memory $mi "mem"))
+      (realloc (core func $mi "realloc"))))
+    (core func $good (canon lower (func $c "good-string") (memory (core memory $mi "mem"))
+      (realloc (core func $mi "realloc"))))
+    (core module $code
+      (import "c" "boom" (func $boom (result i32)))
+      (import "c" "add" (func $add (param i32 i32) (result i32)))
+      (import "c" "bad" (func $bad (param i32)))
+      (import "c" "good" (func $good (param i32)))
+      (import "c" "mem" (memory 1))
+      (func (export "call-boom") (result i32) (call $boom))
+      (func (export "call-add") (param i32 i32) (result i32)
+        (call $add (local.get 0) (local.get 1)))
+      (func (export "call-bad") (result i32) (call $bad (i32.const 64)) (i32.const 1))
+      (func (export "call-good") (result i32)
+        (call $good (i32.const 64))
+        (i32.load16_u (i32.load (i32.const 64)))))
+    (core instance $ci (instantiate $code (with "c" (instance
+      (export "boom" (func $boom)) (export "add" (func $add))
+      (export "bad" (func $bad)) (export "good" (func $good))
+      (export "mem" (memory $cmem))))))
+    (func (export "call-boom") (result u32) (canon lift (core func $ci "call-boom")))
+    (func (export "call-add") (param "a" u32) (param "b" u32) (result u32)
+      (canon lift (core func $ci "call-add")))
+    (func (export "call-bad") (result u32) (canon lift (core func $ci "call-bad")))
+    (func (export "call-good") (result u32) (canon lift (core func $ci "call-good"))))
+  (instance $callee (instantiate $callee))
+  (instance $caller (instantiate $caller (with "callee" (instance $callee))))
+  (export "call-boom" (func $caller "call-boom"))
+  (export "call-add" (func $caller "call-add"))
+  (export "call-bad" (func $caller "call-bad"))
+  (export "call-good" (func $caller "call-good")))
+"""
+
+REENTER_WAT = """
+(component
+  (import "callback" (func $callback))
+  (core func $cb (canon lower (func $callback)))
+  (core module $m
+    (import "host" "callback" (func $callback))
+    (func (export "run") (result i32) (call $callback) (i32.const 7))
+    (func (export "ping") (result i32) (i32.const 8)))
+  (core instance $i (instantiate $m (with "host" (instance (export "callback" (func $cb))))))
+  (func (export "run") (result u32) (canon lift (core func $i "run")))
+  (func (export "ping") (result u32) (canon lift (core func $i "ping"))))
+"""
+
+
+def _trap_code(fn, *args):
+    from pywamr.errors import Trap
+    with pytest.raises(Trap) as info:
+        fn(*args)
+    return info.value.code
+
+
+def test_traps_cross_from_callee_to_caller(engine):
+    """A trap in the callee's core code, and one in the lift of its result (invalid UTF-8),
+    reach the caller's caller as traps; each poisons the callee, as wasmtime does."""
+    from pywamr.errors import TrapCode
+    component = from_bytes(engine, wat(TRAPS_WAT), "traps")
+    fresh = lambda: Linker(engine).instantiate(component).exports  # noqa: E731
+    exports = fresh()
+    assert exports["call-add"](40, 2) == 42
+    assert exports["call-good"]() == 0x6968
+    assert _trap_code(exports["call-boom"]) is TrapCode.UNREACHABLE
+    assert _trap_code(exports["call-add"], 1, 2) is TrapCode.CANNOT_ENTER_COMPONENT
+    exports = fresh()
+    assert _trap_code(exports["call-bad"]) is TrapCode.INVALID_STRING
+    assert _trap_code(exports["call-good"]) is TrapCode.CANNOT_ENTER_COMPONENT
+
+
+def test_traps_cross_components_in_wasmtime_too():
+    """The oracle for the test above: the same calls trap in wasmtime, and a trap poisons
+    the callee there too."""
+    wasmtime = pytest.importorskip("wasmtime", reason="the wasmtime oracle is not installed")
+    from wasmtime import component as wc
+    engine = wasmtime.Engine()
+    component = wc.Component(engine, wat(TRAPS_WAT))
+
+    def fresh():
+        store = wasmtime.Store(engine)
+        instance = wc.Linker(engine).instantiate(store, component)
+
+        def call(name, *args):
+            fn = instance.get_func(store, instance.get_export_index(store, name))
+            out = fn(store, *args)
+            fn.post_return(store)
+            return out
+        return call
+    call = fresh()
+    assert call("call-add", 40, 2) == 42 and call("call-good") == 0x6968
+    failure = (wasmtime.Trap, wasmtime.WasmtimeError)
+    with pytest.raises(failure, match="unreachable"):
+        call("call-boom")
+    with pytest.raises(failure, match="cannot enter component instance"):
+        call("call-add", 1, 2)
+    call = fresh()
+    with pytest.raises(failure, match="invalid utf8 encoding"):
+        call("call-bad")
+    with pytest.raises(failure, match="cannot enter component instance"):
+        call("call-good")
+
+
+def test_reentering_a_component_from_its_import_traps(engine):
+    from pywamr.errors import TrapCode
+    component = from_bytes(engine, wat(REENTER_WAT), "reenter")
+    linker = Linker(engine)
+    calls = []
+    linker.define_func(None, "callback", lambda: calls.append(exports["ping"]()))
+    exports = linker.instantiate(component).exports
+    assert exports["ping"]() == 8
+    assert _trap_code(exports["run"]) is TrapCode.CANNOT_ENTER_COMPONENT
+    assert calls == []
+    linker = Linker(engine)
+    linker.define_func(None, "callback", lambda: calls.append("no re-entrance"))
+    exports = linker.instantiate(component).exports
+    assert exports["run"]() == 7 and calls == ["no re-entrance"]

@@ -1,7 +1,8 @@
 """Differential tests of the WASI 0.2 host: the C programs of tests/fixtures/wasi, built as
 command components (tests/fixtures/wasi_p2, preview-1 adapter), run by `pywamr run` on both
 engines and by wasmtime's WASI 0.2 (p2_oracle.py), each in a fresh copy of the fixture tree:
-the same stdout, stderr and exit status, or both trap.
+the same stdout, stderr and exit status, or both trap. "aot+bundle" runs on aot from a bundle
+written first (what `pywamr compile-component` writes; it must be used, not refused).
 
 Every entry of tests/fixtures/wasi/manifest.json is run (same arguments, environment,
 stdin and preopens as the preview-1 differential test).
@@ -15,6 +16,7 @@ import pytest
 
 from .p2_testlib import ENGINES, FIXTURES, P1_FIXTURES, require_wasmtime, run_cli
 import oracle  # noqa: E402  (tests/oracle.py, on the path through p2_testlib)
+from pywamr_testlib import needs_aot  # noqa: E402  (also on that path)
 
 PROGRAMS = oracle.load_manifest(str(P1_FIXTURES))["programs"]
 
@@ -38,6 +40,12 @@ def _oracle(entry: dict, workdir: Path):
 def _pywamr(engine: str, entry: dict, workdir: Path):
     dirs = oracle.prepare_sandbox(entry, str(workdir), str(P1_FIXTURES))
     args = ["run", "--engine", engine]
+    if engine == "aot+bundle":       # aot, with the code of a bundle written first
+        from pywamr import Engine
+        from pywamr.component import write_bundle
+        bundle = workdir.parent / "bundle"
+        write_bundle(Engine("aot"), (FIXTURES / entry["wasm"]).read_bytes(), bundle)
+        args = ["run", "--engine", "aot", "--precompiled-dir", bundle]
     for host, guest in dirs:
         args += ["--dir", f"{host}::{guest}"]
     for name, value in (entry.get("env") or {}).items():
@@ -46,7 +54,7 @@ def _pywamr(engine: str, entry: dict, workdir: Path):
     return run_cli(*args, stdin=entry.get("stdin", "").encode("utf-8"), cwd=workdir)
 
 
-@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("engine", ENGINES + [pytest.param("aot+bundle", marks=needs_aot)])
 @pytest.mark.parametrize("entry", PROGRAMS, ids=[p["name"] for p in PROGRAMS])
 def test_component_matches_wasmtime(entry: dict, engine: str, tmp_path: Path) -> None:
     require_wasmtime()
@@ -56,6 +64,7 @@ def test_component_matches_wasmtime(entry: dict, engine: str, tmp_path: Path) ->
     assert expected.trapped == entry["trap"], f"the oracle disagrees with the manifest: {expected}"
     proc = _pywamr(engine, entry, tmp_path / "pywamr")
     stderr = proc.stderr.decode("utf-8", "replace")
+    assert "ignoring precompiled bundle" not in stderr, stderr
     context = f"pywamr exit status {proc.returncode}; stderr:\n{stderr[-3000:]}"
     if entry["trap"]:
         assert proc.returncode not in (0, 1), f"expected a trap; {context}"
