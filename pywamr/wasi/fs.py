@@ -17,6 +17,7 @@ import errno
 import os
 import stat as stat_module
 
+from .broker import FileRequest, approves, guest_path
 from .descriptors import (DirectoryDescriptor, FileDescriptor, FileType, Stat, file_type_from_mode,
                           resolve_times)
 from .errors import ErrorCode, WasiError, code_from_os_error, host_errors
@@ -54,6 +55,20 @@ class ResolvedPath:
 
     def __exit__(self, *exc_info) -> None:
         self.close()
+
+
+def authorize(root: DirectoryDescriptor, operation: str, path: str, target: str | None = None,
+              target_root: DirectoryDescriptor | None = None, **options) -> None:
+    """Ask the capability broker of `root` (if any) for `operation` on `path`; a denial is
+    ACCESS, raised before anything touches the host. `target` is a second path, beneath
+    `target_root` (rename, link), or a symbolic link's text (`symlink`, left as written)."""
+    if root.broker is None:
+        return
+    if target is not None and target_root is not None:
+        target = guest_path(target_root.guest_path, target)
+    request = FileRequest(operation, guest_path(root.guest_path, path), target, **options)
+    if not approves(root.broker, request):
+        raise WasiError(ErrorCode.ACCESS)
 
 
 def check_path(path: str) -> None:
@@ -208,6 +223,8 @@ def open_at(root: DirectoryDescriptor, path: str, follow: bool, options: OpenOpt
         raise WasiError(ErrorCode.NOT_SUPPORTED)
     if options.directory and (options.create or options.exclusive or options.truncate):
         raise WasiError(ErrorCode.INVALID)
+    authorize(root, "open", path, read=options.read, write=options.write, create=options.create,
+              truncate=options.truncate, directory=options.directory)
     if options.create and options.exclusive:
         follow = False   # O_CREAT|O_EXCL never follows a final symbolic link (POSIX)
     if options.create:
@@ -238,7 +255,9 @@ def open_at(root: DirectoryDescriptor, path: str, follow: bool, options: OpenOpt
             os.close(host_fd)
             raise
     if kind is FileType.DIRECTORY:
-        return DirectoryDescriptor(host_fd, None, readable=options.read)
+        return DirectoryDescriptor(host_fd, None, readable=options.read,
+                                   guest_path=guest_path(root.guest_path, path),
+                                   broker=root.broker)
     return FileDescriptor(host_fd, readable=options.read, writable=options.write,
                           append=options.append, nonblocking=options.nonblocking,
                           file_type=kind)
@@ -258,6 +277,7 @@ def _is_symlink(target: ResolvedPath) -> bool:
 
 
 def create_directory_at(root: DirectoryDescriptor, path: str) -> None:
+    authorize(root, "create-directory", path)
     with resolved(root, path.rstrip("/") or path, False) as target:
         if target.name == ".":
             raise WasiError(ErrorCode.EXIST)
@@ -273,6 +293,7 @@ def stat_at(root: DirectoryDescriptor, path: str, follow: bool) -> Stat:
 
 
 def set_times_at(root: DirectoryDescriptor, path: str, follow: bool, access, modify) -> None:
+    authorize(root, "set-times", path)
     with resolved(root, as_directory_path(path), follow) as target:
         current = _lstat(target)
         os.utime(target.name, ns=resolve_times(current, access, modify),
@@ -287,6 +308,7 @@ def link_at(old_root: DirectoryDescriptor, old_path: str, new_root: DirectoryDes
     fails as Linux refuses to hard-link a directory, the destination with EXIST, or earlier
     when the slashed name is missing (NO_ENTRY) or not a directory (NOT_DIRECTORY). The source
     is resolved before the destination, so its errors win."""
+    authorize(old_root, "link", old_path, new_path, target_root=new_root)
     with resolved(old_root, as_directory_path(old_path), False) as source, \
             resolved(new_root, as_directory_path(new_path), False) as destination:
         os.link(source.name, destination.name, src_dir_fd=source.parent_fd,
@@ -304,6 +326,7 @@ def readlink_at(root: DirectoryDescriptor, path: str) -> str:
 
 def remove_directory_at(root: DirectoryDescriptor, path: str) -> None:
     """Remove an empty directory; "x/" means "x/." and so is INVALID, as in wasmtime."""
+    authorize(root, "remove-directory", path)
     with resolved(root, as_directory_path(path), False) as target:
         if target.name == ".":
             raise WasiError(ErrorCode.INVALID)
@@ -315,6 +338,7 @@ def rename_at(old_root: DirectoryDescriptor, old_path: str, new_root: DirectoryD
     """Rename with POSIX trailing-slash rules, as wasmtime: the slashes are set aside while the
     parents are resolved and handed back to the kernel with the last component, so "x/" must
     be a directory itself (a symbolic link to one is NOT_DIRECTORY) and is never followed."""
+    authorize(old_root, "rename", old_path, new_path, target_root=new_root)
     old_path, old_slashed = _strip_trailing_slashes(old_path)
     new_path, new_slashed = _strip_trailing_slashes(new_path)
     with resolved(old_root, old_path, False) as source, \
@@ -334,11 +358,13 @@ def symlink_at(link_target: str, root: DirectoryDescriptor, path: str) -> None:
         raise WasiError(ErrorCode.INVALID)
     if link_target.startswith("/"):
         raise WasiError(ESCAPE_ERROR)
+    authorize(root, "symlink", path, link_target)
     with resolved(root, as_directory_path(path), False) as target:
         os.symlink(link_target, target.name, dir_fd=target.parent_fd)
 
 
 def unlink_file_at(root: DirectoryDescriptor, path: str) -> None:
+    authorize(root, "unlink", path)
     with resolved(root, path, False) as target:
         if target.trailing_slash:
             if stat_module.S_ISDIR(_lstat(target).st_mode):
@@ -355,8 +381,9 @@ def unlink_file_at(root: DirectoryDescriptor, path: str) -> None:
             raise
 
 
-def open_preopen(host_path: str, guest_path: str) -> DirectoryDescriptor:
-    """Open a host directory the embedder grants; it becomes a sandbox root."""
+def open_preopen(host_path: str, guest_path_: str, broker=None) -> DirectoryDescriptor:
+    """Open a host directory the embedder grants; it becomes a sandbox root, whose path
+    operations (and those of every directory opened beneath it) `broker` approves."""
     with host_errors():
         host_fd = os.open(host_path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-    return DirectoryDescriptor(host_fd, guest_path)
+    return DirectoryDescriptor(host_fd, guest_path_, broker=broker)
