@@ -260,6 +260,6 @@ def define(host: P2Host) -> None:
     host.func(lookup, "[method]resolve-address-stream.resolve-next-address",
               lambda s: socket_result(host.get("resolve-address-stream", s).next))
     host.func(lookup, "[method]resolve-address-stream.subscribe",
-              lambda s: host.new("pollable", Pollable()))
+              lambda s: host.new_child("pollable", Pollable(), "resolve-address-stream", s))
     sockets_tcp.define(host)
     sockets_udp.define(host)

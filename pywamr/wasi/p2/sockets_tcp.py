@@ -323,7 +323,8 @@ def define(host: P2Host) -> None:
     host.func(iface, "[method]tcp-socket.address-family",
               lambda s: host.get("tcp-socket", s).address_family())
     host.func(iface, "[method]tcp-socket.subscribe",
-              lambda s: host.new("pollable", host.get("tcp-socket", s).pollable()))
+              lambda s: host.new_child("pollable", host.get("tcp-socket", s).pollable(),
+                                       "tcp-socket", s))
     options = _options(socket.AF_INET)
     hop6 = _options(socket.AF_INET6)["hop-limit"]
 

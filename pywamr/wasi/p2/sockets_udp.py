@@ -218,7 +218,8 @@ def define(host: P2Host) -> None:
               lambda s: host.get("udp-socket", s).address_family())
     for resource in ("udp-socket", "incoming-datagram-stream", "outgoing-datagram-stream"):
         host.func(iface, f"[method]{resource}.subscribe",
-                  lambda s, r=resource: host.new("pollable", host.get(r, s).pollable()))
+                  lambda s, r=resource: host.new_child("pollable", host.get(r, s).pollable(),
+                                                       r, s))
     from .sockets_tcp import _options
     options = _options(socket.AF_INET)
     define_options(host, iface, "udp-socket",
