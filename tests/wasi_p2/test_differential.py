@@ -4,7 +4,9 @@ engines and by wasmtime's WASI 0.2 (p2_oracle.py), each in a fresh copy of the f
 the same stdout, stderr and exit status, or both trap.
 
 Every entry of tests/fixtures/wasi/manifest.json is run (same arguments, environment,
-stdin and preopens as the preview-1 differential test).
+stdin and preopens as the preview-1 differential test), and every entry of
+tests/fixtures/wasi_p2/manifest.json (programs that exist only as components: hello,
+`exit-with-code(3)`, a CPU-heavy program).
 """
 from __future__ import annotations
 
@@ -16,7 +18,8 @@ import pytest
 from .p2_testlib import ENGINES, FIXTURES, P1_FIXTURES, require_wasmtime, run_cli
 import oracle  # noqa: E402  (tests/oracle.py, on the path through p2_testlib)
 
-PROGRAMS = oracle.load_manifest(str(P1_FIXTURES))["programs"]
+PROGRAMS = (oracle.load_manifest(str(P1_FIXTURES))["programs"]
+            + oracle.load_manifest(str(FIXTURES))["programs"])
 
 
 def _diff(label: str, expected: bytes, actual: bytes, limit: int = 60) -> str:
