@@ -1,10 +1,11 @@
 """The capability broker: an embedder's Python callback that approves or denies, one request at
 a time, what a WASI guest asks of the host's filesystem and network.
 
-Shared by preview 1 and WASI 0.2 (one sandbox): `fs.py` asks before every path operation that
-opens or changes something beneath a granted directory (the broker travels with the directory
-capability, from the preopen to every directory opened under it), and the sockets of
-`p2/sockets*.py` ask before every bind, listen, connect and send-to. The broker only narrows
+Shared by preview 1 and WASI 0.2 (one sandbox): `fs.py` asks, once the path is resolved and
+before the system call that acts, for every path operation that opens or changes something
+beneath a granted directory (the broker travels with the directory capability, from the
+preopen to every directory opened under it), and the sockets of `p2/sockets*.py` ask before
+every bind, listen, connect and send-to. The broker only narrows
 what the configuration grants: a path must still lie inside a preopen and an address inside
 an `allow_net` network before the broker is asked. A denial is reported to the guest as the
 WIT error code (`access` for files, `access-denied` for sockets; EACCES in preview 1) and the
@@ -33,11 +34,13 @@ a UDP datagram to an address)."""
 class FileRequest:
     """A filesystem operation a guest asks for.
 
-    `path`: the guest's path, joined to the guest path of the directory it is relative to and
-    normalised (`/data/../etc/x` is `/etc/x`; the sandbox still resolves the real path and
-    refuses escapes). `target`: the second path of `rename` and `link` (normalised the same
-    way), or the stored text of a `symlink`. For `open`: what the guest wants to do with the
-    file (`read`, `write`, `create`, `truncate`, `directory`: it must be a directory)."""
+    `path`: where the operation acts, as the guest names it: the preopen's guest path and
+    the path resolved beneath it, with `..` and every symbolic link the operation follows
+    expanded (so a link inside the sandbox cannot disguise where it leads; an escape never
+    gets this far). A final symbolic link the operation does not follow is named itself.
+    `target`: the other (resolved) path of `rename` and `link`, or the text of a new
+    `symlink`. For `open`: what the guest wants to do with the file (`read`, `write`,
+    `create`, `truncate`, `directory`: it must be a directory)."""
 
     operation: str
     path: str
@@ -61,11 +64,11 @@ class SocketRequest:
     port: int
 
 
-def guest_path(directory_path: str | None, path: str) -> str:
-    """`path` as seen from the guest: joined to the guest path of its directory (or left
-    relative when that is unknown) and normalised."""
-    joined = posixpath.join(directory_path, path) if directory_path else path
-    return posixpath.normpath(joined) if joined else joined
+def guest_path(directory_path: str | None, components) -> str:
+    """The guest's name for the place `components` (resolved, beneath a directory whose
+    guest path is `directory_path`) lead to."""
+    joined = posixpath.join(directory_path or ".", *components)
+    return posixpath.normpath(joined)
 
 
 def approves(broker, request) -> bool:

@@ -162,6 +162,39 @@ def test_a_broker_that_raises_propagates_to_the_embedder(tmp_path):
         _run("preview1", "interp", tmp_path, broker)
 
 
+def test_the_broker_sees_where_a_path_leads_not_how_it_is_spelt(tmp_path):
+    """Symbolic links inside the sandbox and `..` are resolved before the broker is asked,
+    so an alias cannot slip a denied place past a path-prefix policy."""
+    root = tmp_path / "tree"
+    _tree(root)
+    (root / "alias").symlink_to("secret")
+    (root / "sub").mkdir()
+    broker = Recorder(lambda request: not request.path.startswith("/sandbox/secret"))
+    host = Host(WasiConfig(broker=broker).preopen_dir(root, "/sandbox"))
+    [(d, _)] = host.call("wasi:filesystem/preopens", "get-directories")
+
+    def open_at(descriptor, path, follow=True):
+        flags = frozenset({"symlink-follow"}) if follow else frozenset()
+        return host.call("wasi:filesystem/types", "[method]descriptor.open-at", descriptor,
+                         flags, path, frozenset(), frozenset({"read"}))
+
+    for path in ("alias/key.txt", "sub/../alias/key.txt", "alias/../secret/key.txt"):
+        assert open_at(d, path) == ("error", "access"), path
+        assert broker.requests[-1].path == "/sandbox/secret/key.txt"
+    assert open_at(d, "alias") == ("error", "access")          # followed: the directory
+    label, sub = open_at(d, "sub")
+    assert label == "ok"
+    (root / "sub" / "inner.txt").write_bytes(b"")
+    label, inner = open_at(sub, "./inner.txt")                 # named from the preopen down
+    assert label == "ok" and broker.requests[-1].path == "/sandbox/sub/inner.txt"
+    asked = len(broker.requests)
+    # above an opened directory is outside its sandbox: refused before the broker is asked
+    assert open_at(sub, "../public.txt") == ("error", "not-permitted")
+    assert len(broker.requests) == asked
+    for rep in (inner, sub, d):
+        host.drop("descriptor", rep)
+
+
 # ---- sockets ---------------------------------------------------------------------------------
 
 def _tcp_bind_wasm(tmp_path):
