@@ -209,7 +209,12 @@ class TypedFunc:
                 abi_args.append(conv.to_abi(value))
             except (TypeError, ValueError) as exc:
                 raise type(exc)(f"{self.name}() argument {snake(p)!r}: {exc}") from None
-        out = self.call_abi(*abi_args)
+        try:
+            out = self.lifted(*abi_args)
+        except Trap as trap:
+            if self._locator is not None:
+                self._locator.place(trap)
+            raise
         if self._result is None:
             return None
         value = self._result.from_abi(out)
