@@ -78,6 +78,24 @@ class TrapCode(enum.Enum):
     TABLE_FULL = "handle table full"
 
 
+class Frame(str):
+    """One frame of a wasm backtrace: the function's name (the string itself, from the name
+    section when present) and, when the engine knows, where it ran: `instance` (the runtime
+    state of the core instance) and `module` (the syntax tree of its core module).
+    `location` names the component instance and core module of the frame; the component
+    layer fills it in when a trap leaves a component (None outside components)."""
+
+    def __new__(cls, name: str, module=None, instance=None):
+        frame = super().__new__(cls, name)
+        frame.module = module
+        frame.instance = instance
+        frame.location = None
+        return frame
+
+    def describe(self) -> str:
+        return str(self) if self.location is None else f"{self}  ({self.location})"
+
+
 class Trap(WasmError):
     """A WebAssembly trap: `code` says why; `frames` is the wasm backtrace, innermost first.
 
@@ -93,8 +111,13 @@ class Trap(WasmError):
         text = f"wasm trap: {self.message}"
         if self.frames:
             text += "\nwasm backtrace:\n" + "\n".join(
-                f"  {i}: {name}" for i, name in enumerate(self.frames))
+                f"  {i}: {describe(frame)}" for i, frame in enumerate(self.frames))
         return text
+
+
+def describe(frame) -> str:
+    """A backtrace line: the function's name and, for a `Frame` in a component, where."""
+    return frame.describe() if isinstance(frame, Frame) else str(frame)
 
 
 class WasiExit(WasmError):

@@ -14,7 +14,7 @@ import bisect
 import ctypes
 import weakref
 
-from ..errors import Trap
+from ..errors import Frame, Trap
 from . import vmctx
 from .handles import U64, decode, function_of, instances, process_pins, registry_sizes
 
@@ -85,20 +85,24 @@ def symbol_imports() -> dict[str, int]:
 def raise_trap(status: int):
     """Turn the status of a trampoline into the Python exception it stands for."""
     _set_status(0)
-    if status == vmctx.HOST_TRAP and _pending:
-        exc = _pending.pop()
-        _pending.clear()
-        raise exc
-    code = vmctx.trap_from_number(status)
     count = min(_ctx[vmctx.CTX_BT_COUNT // 8], vmctx.BT_DEPTH)
     _ctx[vmctx.CTX_BT_COUNT // 8] = 0
     base = vmctx.CTX_BT // 8
     frames = backtrace([_ctx[base + i] for i in range(count)])
+    if status == vmctx.HOST_TRAP and _pending:
+        exc = _pending.pop()
+        _pending.clear()
+        if isinstance(exc, Trap):
+            # a trap from a host function, or from wasm the host function called (a component
+            # calling another): these wasm frames called it, so they go outside its own
+            exc.frames = list(exc.frames) + frames
+        raise exc
+    code = vmctx.trap_from_number(status)
     if not frames:
         func = ctypes.c_int32(_ctx[vmctx.CTX_TRAP_FUNC // 8] & 0xFFFFFFFF).value
         inst = instances.get(_ctx[vmctx.CTX_TRAP_VMCTX // 8])
         if inst is not None and func >= 0:
-            frames.append(inst.module.func_name(func))
+            frames.append(Frame(inst.module.func_name(func), inst.module, inst.state))
     raise Trap(code, frames=frames)
 
 
@@ -124,7 +128,7 @@ def _forget_code(key: int) -> None:
     _sorted_ranges = None
 
 
-def backtrace(return_addresses) -> list[str]:
+def backtrace(return_addresses) -> list[Frame]:
     """Names of the wasm functions containing the given return addresses; addresses in
     helpers (record calls, host code) are skipped."""
     global _sorted_ranges
@@ -140,7 +144,7 @@ def backtrace(return_addresses) -> list[str]:
         if i >= 0:
             start, end, module, index = _sorted_ranges[i]
             if address < end:
-                names.append(module.func_name(index))
+                names.append(Frame(module.func_name(index), module))
     return names
 
 

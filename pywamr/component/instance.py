@@ -11,9 +11,10 @@ functions come from `linker.py` through `HostDefinitions.resolve`.
 """
 from __future__ import annotations
 
-from ..errors import LinkError, NotSupported
+from ..errors import LinkError, NotSupported, Trap
 from .abi import (CanonicalOptions, LiftedFunction, canon_lift, canon_lower,
                   canon_resource_drop, canon_resource_new, canon_resource_rep, drop_resource)
+from .backtrace import FrameLocator
 from .plan import (CoreBag, CoreExportRef, DefineResource, EndState, HostRef, InstanceRef,
                    InstantiateCore, Lift, Lower, ModuleRef, NewState, ResourceBuiltin, SlotRef,
                    substitute)
@@ -177,12 +178,14 @@ class TypedFunc:
     """A component function called with Python values (see `values.py`). A function returning
     `result<T, E>` returns `T` or raises `ComponentError` carrying `E`."""
 
-    __slots__ = ("lifted", "ft", "name", "_params", "_result", "_unwrap")
+    __slots__ = ("lifted", "ft", "name", "_params", "_result", "_unwrap", "_locator")
 
-    def __init__(self, lifted, ft: FuncType, names: TypeNames, bridge, name: str):
+    def __init__(self, lifted, ft: FuncType, names: TypeNames, bridge, name: str,
+                 locator: FrameLocator | None = None):
         self.lifted = lifted
         self.ft = ft
         self.name = name
+        self._locator = locator     # names the component and core module of trap frames
         self._params = [(p, converter(t, names, bridge)) for p, t in ft.params]
         self._result = None if ft.result is None else converter(ft.result, names, bridge)
         self._unwrap = isinstance(ft.result, ResultType)
@@ -206,7 +209,12 @@ class TypedFunc:
                 abi_args.append(conv.to_abi(value))
             except (TypeError, ValueError) as exc:
                 raise type(exc)(f"{self.name}() argument {snake(p)!r}: {exc}") from None
-        out = self.lifted(*abi_args)
+        try:
+            out = self.lifted(*abi_args)
+        except Trap as trap:
+            if self._locator is not None:
+                self._locator.place(trap)
+            raise
         if self._result is None:
             return None
         value = self._result.from_abi(out)
@@ -218,7 +226,12 @@ class TypedFunc:
 
     def call_abi(self, *abi_args):
         """Call with the canonical ABI's values (see `abi/__init__.py`)."""
-        return self.lifted(*abi_args)
+        try:
+            return self.lifted(*abi_args)
+        except Trap as trap:
+            if self._locator is not None:
+                self._locator.place(trap)
+            raise
 
     def __repr__(self) -> str:
         return f"<component func {self.name}: {wit_type(self.ft)}>"
@@ -308,6 +321,7 @@ class ComponentInstanceHandle:
         self._keep: list = []
         self.store = store
         self.linker = linker
+        self.locator = FrameLocator()
         self._bind_host_resources(linker)
         linker.check_imports(component)
         try:
@@ -407,6 +421,7 @@ class ComponentInstanceHandle:
                 externs = [self._value(ref) for ref in step.imports]
                 slots[step.slot] = self.component.instantiate_core(step.module, externs,
                                                                    self.store)
+            self.locator.record(step, slots[step.slot])
         elif isinstance(step, Lift):
             ft = self.runtime_type(step.functype, step.subst)
             slots[step.slot] = canon_lift(self._options(step.options), slots[step.state],
@@ -454,7 +469,7 @@ class ComponentInstanceHandle:
         if isinstance(ref, SlotRef) and isinstance(self.slots[ref.slot], LiftedFunction):
             lifted = self.slots[ref.slot]
             ft = self.runtime_type(t, subst) if isinstance(t, FuncType) else lifted.ft
-            return TypedFunc(lifted, ft, self.names, self.bridge, name)
+            return TypedFunc(lifted, ft, self.names, self.bridge, name, self.locator)
         if isinstance(ref, InstanceRef):
             inner_types = t.exports if isinstance(t, InstanceType) else ()
             return Exports(self._bind_items(ref.exports, inner_types, subst))

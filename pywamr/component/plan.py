@@ -114,6 +114,8 @@ class InstantiateCore:
     module: object          # ModuleRef | HostRef
     imports: object         # tuple | dict
     name: str
+    component: str = "root"     # the path of the component instance it belongs to
+    module_label: str = ""      # the module's name for messages (name sections, else its path)
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,6 +234,17 @@ def _substitute(t, subst, memo):
     return t
 
 
+def _module_label(frame, index: int, module) -> str:
+    """How messages name core module `index` of `frame`: its component-name entry, else the
+    module's own name section name, else its place in the plan (`root/module0`)."""
+    named = frame.validated.component.names.get("core module", {}).get(index)
+    if named:
+        return named
+    if isinstance(module, HostRef):
+        return "#".join(module.path)
+    return module.validated.module.names.module or module.name
+
+
 # ---- frames ----------------------------------------------------------------------------------
 
 class Frame:
@@ -339,9 +352,10 @@ class Planner:
         args = {name: frame.get("core instance", index) for name, index in expr.args}
         slot = self.plan.new_slot()
         name = f"{frame.path}/instance{len(frame.spaces['core instance'])}"
+        label = _module_label(frame, expr.module, module)
         if isinstance(module, HostRef):
             # a core module the host provides: its imports are known only at run time
-            self.plan.steps.append(InstantiateCore(slot, module, args, name))
+            self.plan.steps.append(InstantiateCore(slot, module, args, name, frame.path, label))
             return SlotRef(slot)
         imports = []
         for imp in module.validated.module.imports:
@@ -349,7 +363,8 @@ class Planner:
             if arg is None:
                 raise LinkError(f"core module instantiation lacks the argument {imp.module!r}")
             imports.append(self.core_export(arg, imp.name))
-        self.plan.steps.append(InstantiateCore(slot, module, tuple(imports), name))
+        self.plan.steps.append(InstantiateCore(slot, module, tuple(imports), name, frame.path,
+                                               label))
         return SlotRef(slot)
 
     @staticmethod
@@ -371,7 +386,8 @@ class Planner:
         args = {name: frame.get(si.sort, si.index) for name, si in expr.args}
         state = self.plan.new_slot()
         index = len(frame.spaces["instance"])
-        path = f"{frame.path}/c{index}"
+        named = frame.validated.component.names.get("instance", {}).get(index)
+        path = f"{frame.path}/{named or f'c{index}'}"
         self.plan.steps.append(NewState(state, frame.state, path))
         inner = Frame(component.validated, component.frame, args, state, path)
         self.walk(inner)

@@ -13,6 +13,7 @@ import types as pytypes
 
 from ..runtime.instantiate import InstanceState
 from ..runtime.objects import Function
+from ..runtime.trapping import INSTANCE_KEY
 from ..validate import ValidatedModule
 from .helpers import namespace as helper_namespace
 from .translate import compile_function
@@ -51,6 +52,7 @@ class InterpModule:
     # -- runtime.interface.CompiledModule ------------------------------------------------------
     def define_functions(self, state: InstanceState) -> list[Function]:
         ns = helper_namespace()
+        ns[INSTANCE_KEY] = state        # names the instance in trap backtraces
         state.engine_data = ns
         funcs = []
         for i in range(self.validated.num_imported_funcs, len(self.validated.func_types)):

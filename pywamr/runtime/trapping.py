@@ -9,9 +9,13 @@ from __future__ import annotations
 import struct
 import sys
 
-from ..errors import Trap, TrapCode
+from ..errors import Frame, Trap, TrapCode
 
 WASM_FILENAME = "<wasm>"
+INSTANCE_KEY = "__wasm_instance__"
+"""The name under which an engine whose wasm functions are Python code (the interpreter) puts
+the instance's `InstanceState` in those functions' globals, so a backtrace can say where each
+frame ran."""
 WASM_STACK_LIMIT = 30000
 
 _PYTHON_TRAPS = (
@@ -22,13 +26,15 @@ _PYTHON_TRAPS = (
 )
 
 
-def wasm_frames(tb) -> list[str]:
-    """Names of the wasm functions on a traceback, innermost first."""
+def wasm_frames(tb) -> list[Frame]:
+    """The wasm functions on a traceback, innermost first, each with its instance when the
+    function's globals name it (`INSTANCE_KEY`)."""
     frames = []
     while tb is not None:
         code = tb.tb_frame.f_code
         if code.co_filename == WASM_FILENAME:
-            frames.append(code.co_name)
+            state = tb.tb_frame.f_globals.get(INSTANCE_KEY)
+            frames.append(Frame(code.co_name, getattr(state, "module", None), state))
         tb = tb.tb_next
     frames.reverse()
     return frames

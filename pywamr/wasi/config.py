@@ -24,13 +24,17 @@ class WasiConfig:
     - `allow_net`: networks (CIDR strings such as "127.0.0.1/32") a WASI 0.2 guest may bind,
       connect or send to; empty (the default) denies all sockets. `allow_dns`: may it
       resolve host names. Preview 1 has no sockets and ignores both.
+    - `broker`: a capability broker, `broker(request) -> bool`, asked before each filesystem
+      open or change beneath a preopen (a `FileRequest`) and each socket bind, listen,
+      connect and send-to (a `SocketRequest`); see broker.py. It narrows the grants above,
+      never widens them. None (the default) approves whatever the grants allow.
     """
 
     __slots__ = ("argv", "env", "preopens", "stdin", "stdout", "stderr", "clocks", "random",
-                 "allow_net", "allow_dns")
+                 "allow_net", "allow_dns", "broker")
 
     def __init__(self, argv=None, env=None, preopens=None, stdin=None, stdout=None, stderr=None,
-                 clocks=None, random=None, allow_net=None, allow_dns=False):
+                 clocks=None, random=None, allow_net=None, allow_dns=False, broker=None):
         self.argv: list[str] = list(argv or [])
         self.env = env if env is not None else {}
         self.preopens: list[tuple[str, str]] = list(preopens or [])
@@ -41,6 +45,9 @@ class WasiConfig:
         self.random = random if random is not None else host_random
         self.allow_net: list[str] = list(allow_net or [])
         self.allow_dns = bool(allow_dns)
+        if broker is not None and not callable(broker):
+            raise TypeError("WasiConfig(broker=...) must be callable: broker(request) -> bool")
+        self.broker = broker
 
     def preopen_dir(self, host_path, guest_path: str) -> "WasiConfig":
         """Grant the guest the host directory `host_path`, visible as `guest_path`."""

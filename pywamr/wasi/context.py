@@ -34,7 +34,7 @@ class WasiContext:
             2: StreamDescriptor(output=output_stream(config.stderr, 2)),
         }
         for host_path, guest_path in config.preopens:
-            self.table[len(self.table)] = open_preopen(host_path, guest_path)
+            self.table[len(self.table)] = open_preopen(host_path, guest_path, config.broker)
 
     def get(self, fd: int) -> Descriptor:
         try:

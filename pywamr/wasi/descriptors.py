@@ -258,17 +258,23 @@ class DirectoryEntry:
 class DirectoryDescriptor(Descriptor):
     """An open host directory; `preopen_path` is its guest name when it was preopened.
 
-    `listing` caches the entries read at cookie 0 so that later cookies index a stable list."""
+    `guest_path` is the path the guest knows it by (the preopen's, joined with the paths that
+    opened it), `broker` the embedder's capability broker (broker.py) that every directory
+    opened beneath inherits. `listing` caches the entries read at cookie 0 so that later
+    cookies index a stable list."""
 
-    __slots__ = ("host_fd", "preopen_path", "readable", "listing")
+    __slots__ = ("host_fd", "preopen_path", "readable", "listing", "guest_path", "broker")
 
     file_type = FileType.DIRECTORY
 
-    def __init__(self, host_fd: int, preopen_path: str | None = None, readable: bool = True):
+    def __init__(self, host_fd: int, preopen_path: str | None = None, readable: bool = True,
+                 guest_path: str | None = None, broker=None):
         self.host_fd = host_fd
         self.preopen_path = preopen_path
         self.readable = readable
         self.listing: list[DirectoryEntry] | None = None
+        self.guest_path = guest_path if guest_path is not None else preopen_path
+        self.broker = broker
 
     def close(self) -> None:
         if self.host_fd >= 0:

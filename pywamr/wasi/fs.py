@@ -7,8 +7,10 @@ expanded by us, never by the kernel, so neither `..`, an absolute path, nor a sy
 the guest was granted. The final system call always acts on (parent directory fd, one plain
 name) with symbolic links not followed (rename may hand the kernel "name/", whose link the
 kernel does not follow either). Trailing slashes and the other corner cases follow wasmtime's
-preview-1 host, as measured by tests/fixtures/wasi's `paths` program. No ABI knowledge here:
-errors are `WasiError`s.
+preview-1 host, as measured by tests/fixtures/wasi's `paths` program. An operation that opens
+or changes something asks the directory's capability broker (broker.py), if any, once its
+path is resolved and before it acts (`authorize`). No ABI knowledge here: errors are
+`WasiError`s.
 """
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ import errno
 import os
 import stat as stat_module
 
+from .broker import FileRequest, approves, guest_path
 from .descriptors import (DirectoryDescriptor, FileDescriptor, FileType, Stat, file_type_from_mode,
                           resolve_times)
 from .errors import ErrorCode, WasiError, code_from_os_error, host_errors
@@ -35,15 +38,23 @@ class ResolvedPath:
 
     Owns the directory fds opened on the way (closed on `close()`); the root is borrowed.
     `name` is a single component (or "." when the path names the directory itself);
-    `trailing_slash` records that the guest wrote "name/", which requires a directory."""
+    `trailing_slash` records that the guest wrote "name/", which requires a directory;
+    `directories` names the directories from the root down to the parent, as resolved (what
+    the capability broker is told)."""
 
-    __slots__ = ("parent_fd", "name", "trailing_slash", "owned")
+    __slots__ = ("parent_fd", "name", "trailing_slash", "owned", "directories")
 
-    def __init__(self, parent_fd: int, name: str, trailing_slash: bool, owned: list[int]):
+    def __init__(self, parent_fd: int, name: str, trailing_slash: bool, owned: list[int],
+                 directories: tuple[str, ...] = ()):
         self.parent_fd = parent_fd
         self.name = name
         self.trailing_slash = trailing_slash
         self.owned = owned
+        self.directories = directories
+
+    def components(self) -> tuple[str, ...]:
+        """The resolved path's components beneath the root ("." left out)."""
+        return self.directories if self.name == "." else self.directories + (self.name,)
 
     def close(self) -> None:
         while self.owned:
@@ -54,6 +65,22 @@ class ResolvedPath:
 
     def __exit__(self, *exc_info) -> None:
         self.close()
+
+
+def authorize(root: DirectoryDescriptor, operation: str, target: ResolvedPath,
+              second: tuple[DirectoryDescriptor, ResolvedPath] | None = None,
+              link_text: str | None = None, **options) -> None:
+    """Ask the capability broker of `root` (if any) for `operation` on the resolved `target`,
+    once the path is resolved and before the system call that acts; a denial is ACCESS.
+    `second` is the other side of rename and link, `link_text` a new symbolic link's text."""
+    if root.broker is None:
+        return
+    other = link_text if second is None else guest_path(second[0].guest_path,
+                                                         second[1].components())
+    request = FileRequest(operation, guest_path(root.guest_path, target.components()), other,
+                          **options)
+    if not approves(root.broker, request):
+        raise WasiError(ErrorCode.ACCESS)
 
 
 def check_path(path: str) -> None:
@@ -83,6 +110,7 @@ def resolve(root_fd: int, path: str, follow_final: bool) -> ResolvedPath:
     check_path(path)
     stack: list[int] = [root_fd]
     owned: list[int] = []
+    names: list[str] = []       # the directory names of `owned`, for the broker
     pending = [component for component in reversed(path.split("/"))]
     trailing_slash = path.endswith("/")
     expansions = 0
@@ -91,19 +119,20 @@ def resolve(root_fd: int, path: str, follow_final: bool) -> ResolvedPath:
             component = pending.pop()
             if component in ("", "."):
                 if not pending:
-                    return ResolvedPath(stack[-1], ".", trailing_slash, owned)
+                    return ResolvedPath(stack[-1], ".", trailing_slash, owned, tuple(names))
                 continue
             if component == "..":
                 if len(stack) == 1:
                     raise WasiError(ESCAPE_ERROR)
                 os.close(stack.pop())
                 owned.pop()
+                names.pop()
                 if not pending:
-                    return ResolvedPath(stack[-1], ".", trailing_slash, owned)
+                    return ResolvedPath(stack[-1], ".", trailing_slash, owned, tuple(names))
                 continue
             is_final = all(part == "" for part in pending)
             if is_final and not follow_final and not trailing_slash:
-                return ResolvedPath(stack[-1], component, trailing_slash, owned)
+                return ResolvedPath(stack[-1], component, trailing_slash, owned, tuple(names))
             target = _read_symlink(stack[-1], component)
             if target is not None:
                 expansions += 1
@@ -118,14 +147,15 @@ def resolve(root_fd: int, path: str, follow_final: bool) -> ResolvedPath:
                 pending.extend(reversed(target.split("/")))
                 continue
             if is_final:
-                return ResolvedPath(stack[-1], component, trailing_slash, owned)
+                return ResolvedPath(stack[-1], component, trailing_slash, owned, tuple(names))
             try:
                 directory_fd = os.open(component, _DIRECTORY_FLAGS, dir_fd=stack[-1])
             except OSError as error:
                 raise WasiError(code_from_os_error(error)) from None
             stack.append(directory_fd)
             owned.append(directory_fd)
-        return ResolvedPath(stack[-1], ".", trailing_slash, owned)
+            names.append(component)
+        return ResolvedPath(stack[-1], ".", trailing_slash, owned, tuple(names))
     except BaseException:
         for fd in owned:
             os.close(fd)
@@ -220,6 +250,9 @@ def open_at(root: DirectoryDescriptor, path: str, follow: bool, options: OpenOpt
         flags = options.host_flags()
         if options.create:
             _refuse_creating_directory(target, options)
+        authorize(root, "open", target, read=options.read, write=options.write,
+                  create=options.create, truncate=options.truncate, directory=options.directory)
+        opened_path = guest_path(root.guest_path, target.components())
         if target.trailing_slash:
             flags |= os.O_DIRECTORY
         try:
@@ -238,7 +271,9 @@ def open_at(root: DirectoryDescriptor, path: str, follow: bool, options: OpenOpt
             os.close(host_fd)
             raise
     if kind is FileType.DIRECTORY:
-        return DirectoryDescriptor(host_fd, None, readable=options.read)
+        return DirectoryDescriptor(host_fd, None, readable=options.read,
+                                   guest_path=opened_path,
+                                   broker=root.broker)
     return FileDescriptor(host_fd, readable=options.read, writable=options.write,
                           append=options.append, nonblocking=options.nonblocking,
                           file_type=kind)
@@ -261,6 +296,7 @@ def create_directory_at(root: DirectoryDescriptor, path: str) -> None:
     with resolved(root, path.rstrip("/") or path, False) as target:
         if target.name == ".":
             raise WasiError(ErrorCode.EXIST)
+        authorize(root, "create-directory", target)
         os.mkdir(target.name, 0o777, dir_fd=target.parent_fd)
 
 
@@ -274,6 +310,7 @@ def stat_at(root: DirectoryDescriptor, path: str, follow: bool) -> Stat:
 
 def set_times_at(root: DirectoryDescriptor, path: str, follow: bool, access, modify) -> None:
     with resolved(root, as_directory_path(path), follow) as target:
+        authorize(root, "set-times", target)
         current = _lstat(target)
         os.utime(target.name, ns=resolve_times(current, access, modify),
                  dir_fd=target.parent_fd, follow_symlinks=False)
@@ -289,6 +326,7 @@ def link_at(old_root: DirectoryDescriptor, old_path: str, new_root: DirectoryDes
     is resolved before the destination, so its errors win."""
     with resolved(old_root, as_directory_path(old_path), False) as source, \
             resolved(new_root, as_directory_path(new_path), False) as destination:
+        authorize(old_root, "link", source, (new_root, destination))
         os.link(source.name, destination.name, src_dir_fd=source.parent_fd,
                 dst_dir_fd=destination.parent_fd, follow_symlinks=False)
 
@@ -307,6 +345,7 @@ def remove_directory_at(root: DirectoryDescriptor, path: str) -> None:
     with resolved(root, as_directory_path(path), False) as target:
         if target.name == ".":
             raise WasiError(ErrorCode.INVALID)
+        authorize(root, "remove-directory", target)
         os.rmdir(target.name, dir_fd=target.parent_fd)
 
 
@@ -321,6 +360,7 @@ def rename_at(old_root: DirectoryDescriptor, old_path: str, new_root: DirectoryD
             resolved(new_root, new_path, False) as destination:
         if source.name == "." or destination.name == ".":
             raise WasiError(ErrorCode.BUSY)
+        authorize(old_root, "rename", source, (new_root, destination))
         os.rename(source.name + "/" * old_slashed, destination.name + "/" * new_slashed,
                   src_dir_fd=source.parent_fd, dst_dir_fd=destination.parent_fd)
 
@@ -335,11 +375,13 @@ def symlink_at(link_target: str, root: DirectoryDescriptor, path: str) -> None:
     if link_target.startswith("/"):
         raise WasiError(ESCAPE_ERROR)
     with resolved(root, as_directory_path(path), False) as target:
+        authorize(root, "symlink", target, link_text=link_target)
         os.symlink(link_target, target.name, dir_fd=target.parent_fd)
 
 
 def unlink_file_at(root: DirectoryDescriptor, path: str) -> None:
     with resolved(root, path, False) as target:
+        authorize(root, "unlink", target)
         if target.trailing_slash:
             if stat_module.S_ISDIR(_lstat(target).st_mode):
                 raise WasiError(ErrorCode.IS_DIRECTORY)
@@ -355,8 +397,9 @@ def unlink_file_at(root: DirectoryDescriptor, path: str) -> None:
             raise
 
 
-def open_preopen(host_path: str, guest_path: str) -> DirectoryDescriptor:
-    """Open a host directory the embedder grants; it becomes a sandbox root."""
+def open_preopen(host_path: str, guest_path_: str, broker=None) -> DirectoryDescriptor:
+    """Open a host directory the embedder grants; it becomes a sandbox root, whose path
+    operations (and those of every directory opened beneath it) `broker` approves."""
     with host_errors():
         host_fd = os.open(host_path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-    return DirectoryDescriptor(host_fd, guest_path)
+    return DirectoryDescriptor(host_fd, guest_path_, broker=broker)

@@ -14,11 +14,12 @@ def test_composed_calculator_prints_its_sums(engine):
     assert proc.stdout == b"40 + 2 = 42\n100 + 200 = 300\n"
 
 
-HAND_WRITTEN = {"exit_with_code": 7, "poll_many": 0, "tcp_bind": 101}
+HAND_WRITTEN = {"exit_with_code": 7, "poll_many": 0, "tcp_bind": 101, "two_versions": 0}
 """Components written in WAT (tests/fixtures/wasi_p2/src) and the status each must exit with:
 `exit-with-code(7)`; three timers polled at once through the canonical ABI (ok only when
 exactly the 30 ms one is reported, after at least 30 ms); a TCP socket, denied by default
-(101: create-tcp-socket says access-denied)."""
+(101: create-tcp-socket says access-denied); `wasi:cli/stdout` and `wasi:io/streams` imported at
+0.2.9 and 0.2.12 side by side, one line written through each (same stdout as wasmtime)."""
 
 
 @pytest.mark.parametrize("engine", ENGINES)

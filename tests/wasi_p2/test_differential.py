@@ -5,7 +5,9 @@ the same stdout, stderr and exit status, or both trap. "aot+bundle" runs on aot 
 written first (what `pywamr compile-component` writes; it must be used, not refused).
 
 Every entry of tests/fixtures/wasi/manifest.json is run (same arguments, environment,
-stdin and preopens as the preview-1 differential test).
+stdin and preopens as the preview-1 differential test), and every entry of
+tests/fixtures/wasi_p2/manifest.json (programs that exist only as components: hello,
+`exit-with-code(3)`, a CPU-heavy program).
 """
 from __future__ import annotations
 
@@ -18,7 +20,8 @@ from .p2_testlib import ENGINES, FIXTURES, P1_FIXTURES, require_wasmtime, run_cl
 import oracle  # noqa: E402  (tests/oracle.py, on the path through p2_testlib)
 from pywamr_testlib import needs_aot  # noqa: E402  (also on that path)
 
-PROGRAMS = oracle.load_manifest(str(P1_FIXTURES))["programs"]
+PROGRAMS = (oracle.load_manifest(str(P1_FIXTURES))["programs"]
+            + oracle.load_manifest(str(FIXTURES))["programs"])
 
 
 def _diff(label: str, expected: bytes, actual: bytes, limit: int = 60) -> str:

@@ -33,7 +33,10 @@ def new_tcp(host, family="ipv4"):
 
 
 def wait(host, pollable):
+    """Block until `pollable` is ready, then drop it (a pollable is its parent's child: the
+    parent cannot be dropped while it lives)."""
     assert host.call(POLL, "poll", [pollable]) == [0]
+    host.drop("pollable", pollable)
 
 
 def listen(host, n):
@@ -54,6 +57,7 @@ def connect(host, n, port):
     while True:
         result = tcp(host, "finish-connect", client)
         if result != ("error", "would-block"):
+            host.drop("pollable", pollable)
             return client, result
         host.call(POLL, "poll", [pollable])
 
@@ -102,7 +106,7 @@ def test_tcp_echo_over_loopback(allowed):
     assert host.call(S, "[method]input-stream.blocking-read", s_in, 100) == ("ok", b"ping")
     assert host.call(S, "[method]input-stream.read", s_in, 100) == ("ok", b"")
     assert host.call(S, "[method]output-stream.write", s_out, b"pong") == ("ok", None)
-    assert host.call(POLL, "poll", [host.call(S, "[method]input-stream.subscribe", c_in)]) == [0]
+    wait(host, host.call(S, "[method]input-stream.subscribe", c_in))
     assert host.call(S, "[method]input-stream.read", c_in, 100) == ("ok", b"pong")
     assert tcp(host, "shutdown", client, "send") == ("ok", None)
     assert host.call(S, "[method]input-stream.blocking-read", s_in, 100) == (

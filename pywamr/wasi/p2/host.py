@@ -6,7 +6,9 @@ canonical ABI's values: records as dicts, variants as (label, payload), handles 
 A `P2Host` owns one `WasiContext` (context.py): the standard streams, the preopened
 directories of the preview-1 sandbox, the clocks and the random source, so preview 1 and
 0.2 share one implementation of each. Resource values are Python objects kept in the
-`HostTable` of their resource type; `new` hands one to the guest, `get` finds one by rep.
+`HostTable` of their resource type; `new` hands one to the guest, `get` finds one by rep,
+`new_child` hands one out as the child of another (a pollable of the stream or socket it was
+subscribed from: the WIT lets a host trap when the parent is dropped first, and wasmtime does).
 
 Deliberately holds no interface logic and no path resolution (that is `fs.py`).
 """
@@ -37,6 +39,9 @@ class P2Host:
         self.config = config if config is not None else WasiConfig()
         self.context = WasiContext(self.config)
         self.types: dict[str, object] = {}
+        # child resources alive, by (parent kind, parent rep); and each child's parent
+        self.children: dict[tuple[str, int], set[tuple[str, int]]] = {}
+        self.parents: dict[tuple[str, int], tuple[str, int]] = {}
 
     def close(self) -> None:
         """Release the host resources of the context (preopened directories, files)."""
@@ -44,8 +49,23 @@ class P2Host:
 
     # ---- definitions ------------------------------------------------------------------------
     def resource(self, iface: str, name: str, cls) -> None:
-        """Define resource `name` of interface `iface` with Python class `cls`."""
-        self.types[name] = self.linker.define_resource(interface(iface), name, cls)
+        """Define resource `name` of interface `iface` with Python class `cls`. Dropping one
+        that still has children (`new_child`) traps, as the WIT allows and wasmtime does."""
+        rt = self.types[name] = self.linker.define_resource(interface(iface), name, cls)
+        release = rt.dtor
+
+        def dtor(rep: int) -> None:
+            key = (name, rep)
+            if self.children.get(key):
+                kinds = sorted({kind for kind, _ in self.children[key]})
+                raise Trap(TrapCode.HOST, f"resource has children: {name} dropped while its "
+                                          f"{', '.join(kinds)} child resources are alive")
+            self.children.pop(key, None)
+            parent = self.parents.pop(key, None)
+            if parent is not None:
+                self.children[parent].discard(key)
+            release(rep)
+        rt.dtor = dtor
 
     def func(self, iface: str, name: str, fn) -> None:
         """Define `name` of interface `iface`, taking and returning canonical ABI values."""
@@ -55,6 +75,14 @@ class P2Host:
     def new(self, kind: str, obj) -> int:
         """Hand `obj` to the guest as a fresh own<kind>: its rep."""
         return self.types[kind].host_table.add(obj)
+
+    def new_child(self, kind: str, obj, parent_kind: str, parent_rep: int) -> int:
+        """Hand `obj` to the guest as an own<kind> that is a child of the `parent_kind`
+        resource `parent_rep`: the parent cannot be dropped while the child lives."""
+        rep = self.new(kind, obj)
+        self.children.setdefault((parent_kind, parent_rep), set()).add((kind, rep))
+        self.parents[(kind, rep)] = (parent_kind, parent_rep)
+        return rep
 
     def get(self, kind: str, rep: int):
         """The object behind a (borrowed or owned) rep of resource `kind`."""

@@ -377,7 +377,8 @@ def _define_input(host: P2Host) -> None:
     func(iface, "[method]input-stream.skip", skip)
     func(iface, "[method]input-stream.blocking-skip", lambda s, n: skip(s, n, True))
     func(iface, "[method]input-stream.subscribe",
-         lambda s: host.new("pollable", get("input-stream", s).subscribe()))
+         lambda s: host.new_child("pollable", get("input-stream", s).subscribe(),
+                                   "input-stream", s))
 
 
 def _define_output(host: P2Host) -> None:
@@ -427,7 +428,7 @@ def _define_output(host: P2Host) -> None:
     func(iface, "[method]output-stream.blocking-flush",
          lambda s: _stream_result(host, out(s).flush))
     func(iface, "[method]output-stream.subscribe",
-         lambda s: host.new("pollable", out(s).subscribe()))
+         lambda s: host.new_child("pollable", out(s).subscribe(), "output-stream", s))
     func(iface, "[method]output-stream.write-zeroes", zeroes)
     func(iface, "[method]output-stream.blocking-write-zeroes-and-flush",
          lambda s, n: zeroes(s, n, BLOCKING_WRITE_LIMIT, True))

@@ -16,6 +16,7 @@ from __future__ import annotations
 import ipaddress
 import socket
 
+from ..broker import SocketRequest, approves
 from ..errors import ErrorCode, WasiError, code_from_os_error
 from .host import P2Host
 from .io import IoError, Pollable, fd_ready
@@ -76,21 +77,27 @@ def socket_result(fn, *args):
 class Network:
     """The `network` resource: what the guest may reach (the config's allow-lists)."""
 
-    __slots__ = ("allowed", "dns")
+    __slots__ = ("allowed", "dns", "broker")
 
-    def __init__(self, allowed: list, dns: bool):
+    def __init__(self, allowed: list, dns: bool, broker=None):
         self.allowed = allowed
         self.dns = dns
+        self.broker = broker
 
     @classmethod
     def from_config(cls, config) -> "Network":
         return cls([ipaddress.ip_network(c, strict=False) for c in config.allow_net],
-                   config.allow_dns)
+                   config.allow_dns, config.broker)
 
-    def check(self, address: str) -> None:
-        """Raise access-denied unless `address` lies in an allowed network."""
-        ip = ipaddress.ip_address(address.split("%", 1)[0])
+    def check(self, sockaddr: tuple, operation: str, protocol: str) -> None:
+        """Raise access-denied unless the host address `sockaddr` lies in an allowed network
+        and the capability broker (if any) approves `operation` ("bind", "connect", "send")
+        of a `protocol` ("tcp", "udp") socket on it."""
+        address = sockaddr[0].split("%", 1)[0]
+        ip = ipaddress.ip_address(address)
         if not any(ip.version == net.version and ip in net for net in self.allowed):
+            raise SocketError("access-denied")
+        if not approves(self.broker, SocketRequest(operation, protocol, address, sockaddr[1])):
             raise SocketError("access-denied")
 
 
@@ -253,6 +260,6 @@ def define(host: P2Host) -> None:
     host.func(lookup, "[method]resolve-address-stream.resolve-next-address",
               lambda s: socket_result(host.get("resolve-address-stream", s).next))
     host.func(lookup, "[method]resolve-address-stream.subscribe",
-              lambda s: host.new("pollable", Pollable()))
+              lambda s: host.new_child("pollable", Pollable(), "resolve-address-stream", s))
     sockets_tcp.define(host)
     sockets_udp.define(host)

@@ -111,7 +111,7 @@ class TcpOutputStream(OutputStream):
 class TcpSocket:
     """The `tcp-socket` resource."""
 
-    __slots__ = ("shared", "family", "state", "backlog", "pending")
+    __slots__ = ("shared", "family", "state", "backlog", "pending", "network")
 
     def __init__(self, sock: socket.socket, state: str = "unbound"):
         self.shared = SharedSocket(sock)
@@ -119,6 +119,7 @@ class TcpSocket:
         self.state = state
         self.backlog = 128
         self.pending = None
+        self.network = None   # the network it was bound through (asked again on listen)
 
     @property
     def sock(self) -> socket.socket:
@@ -140,12 +141,13 @@ class TcpSocket:
     def start_bind(self, network, address) -> None:
         self._require("unbound")
         sockaddr = to_host(address, self.family)
-        network.check(sockaddr[0])
+        network.check(sockaddr, "bind", "tcp")
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             self.sock.bind(sockaddr)
         except OSError as exc:
             raise from_os_error(exc) from None
+        self.network = network
         self.state = "bind-started"
 
     def finish_bind(self) -> None:
@@ -153,6 +155,8 @@ class TcpSocket:
 
     def start_listen(self) -> None:
         self._require("bound")
+        if self.network is not None:
+            self.network.check(self.sock.getsockname(), "listen", "tcp")
         try:
             self.sock.listen(self.backlog)
         except OSError as exc:
@@ -167,7 +171,7 @@ class TcpSocket:
         sockaddr = to_host(address, self.family)
         if sockaddr[1] == 0 or is_unspecified(sockaddr):
             raise SocketError("invalid-argument")
-        network.check(sockaddr[0])
+        network.check(sockaddr, "connect", "tcp")
         error = self.sock.connect_ex(sockaddr)
         if error not in (0, errno.EINPROGRESS, errno.EAGAIN):
             self.state = "closed"
@@ -319,7 +323,8 @@ def define(host: P2Host) -> None:
     host.func(iface, "[method]tcp-socket.address-family",
               lambda s: host.get("tcp-socket", s).address_family())
     host.func(iface, "[method]tcp-socket.subscribe",
-              lambda s: host.new("pollable", host.get("tcp-socket", s).pollable()))
+              lambda s: host.new_child("pollable", host.get("tcp-socket", s).pollable(),
+                                       "tcp-socket", s))
     options = _options(socket.AF_INET)
     hop6 = _options(socket.AF_INET6)["hop-limit"]
 

@@ -49,7 +49,7 @@ class UdpSocket:
         if self.state != "unbound":
             raise SocketError("invalid-state")
         sockaddr = to_host(address, self.family)
-        network.check(sockaddr[0])
+        network.check(sockaddr, "bind", "udp")
         try:
             self.sock.bind(sockaddr)
         except OSError as exc:
@@ -69,7 +69,7 @@ class UdpSocket:
             sockaddr = to_host(remote[1], self.family)
             if sockaddr[1] == 0 or is_unspecified(sockaddr):
                 raise SocketError("invalid-argument")
-            self.network.check(sockaddr[0])
+            self.network.check(sockaddr, "connect", "udp")
             try:
                 self.sock.connect(sockaddr)
             except OSError as exc:
@@ -174,7 +174,7 @@ class OutgoingDatagramStream:
             raise SocketError("invalid-argument")
         if sockaddr[1] == 0 or is_unspecified(sockaddr):
             raise SocketError("invalid-argument")
-        owner.network.check(sockaddr[0])
+        owner.network.check(sockaddr, "send", "udp")
         if owner.remote is not None:
             self.shared.sock.send(data)
         else:
@@ -218,7 +218,8 @@ def define(host: P2Host) -> None:
               lambda s: host.get("udp-socket", s).address_family())
     for resource in ("udp-socket", "incoming-datagram-stream", "outgoing-datagram-stream"):
         host.func(iface, f"[method]{resource}.subscribe",
-                  lambda s, r=resource: host.new("pollable", host.get(r, s).pollable()))
+                  lambda s, r=resource: host.new_child("pollable", host.get(r, s).pollable(),
+                                                       r, s))
     from .sockets_tcp import _options
     options = _options(socket.AF_INET)
     define_options(host, iface, "udp-socket",
