@@ -110,12 +110,23 @@ def raise_trap(status: int):
 
 _code_ranges: dict[int, list] = {}     # id(owner) -> [(start, end, module, func index)]
 _sorted_ranges: list | None = None     # all of them by start address (rebuilt on change)
+_forgotten: list[int] = []             # keys of dead owners, removed before the next lookup
+
+
+def _drop_forgotten() -> None:
+    """Remove the ranges of dead owners. Finalizers only queue keys (`_forget_code`): they can
+    run during any allocation, also while `_code_ranges` is being iterated."""
+    global _sorted_ranges
+    while _forgotten:
+        _code_ranges.pop(_forgotten.pop(), None)
+        _sorted_ranges = None
 
 
 def register_code(owner, module, ranges) -> None:
     """Make the code of a loaded module's functions known to `backtrace`: `ranges` holds
     (start, end, function index); dropped when `owner` (which keeps the code alive) dies."""
     global _sorted_ranges
+    _drop_forgotten()
     key = id(owner)
     _code_ranges[key] = [(start, end, module, index) for start, end, index in ranges]
     _sorted_ranges = None
@@ -123,9 +134,7 @@ def register_code(owner, module, ranges) -> None:
 
 
 def _forget_code(key: int) -> None:
-    global _sorted_ranges
-    _code_ranges.pop(key, None)
-    _sorted_ranges = None
+    _forgotten.append(key)
 
 
 def backtrace(return_addresses) -> list[Frame]:
@@ -134,6 +143,7 @@ def backtrace(return_addresses) -> list[Frame]:
     global _sorted_ranges
     if not return_addresses:
         return []
+    _drop_forgotten()
     if _sorted_ranges is None:
         _sorted_ranges = sorted(r for rs in _code_ranges.values() for r in rs)
     starts = [r[0] for r in _sorted_ranges]
@@ -150,4 +160,5 @@ def backtrace(return_addresses) -> list[Frame]:
 
 def live_counts() -> dict[str, int]:
     """Sizes of the process-wide registries (for tests and leak hunting)."""
+    _drop_forgotten()
     return {**registry_sizes(), "code": len(_code_ranges)}
