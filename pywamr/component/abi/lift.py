@@ -30,7 +30,7 @@ from ...errors import NotSupported, Trap, TrapCode
 from ...runtime.objects import Function
 from ...runtime.trapping import call_guarded
 from ..resources import Subtask, Task
-from ..state import enter, leave
+from ..state import MAY_LEAVE, enter, leave
 from ..types import FuncType
 from .flat import values_lifter, values_lowerer
 from .load import CANONICAL_NAN, convert_i32_to_char
@@ -145,9 +145,9 @@ class LiftedFunction:
         post_return = self._post_return
         if post_return is not None:
             inst = self.inst
-            inst.may_leave = False
+            inst.flags[MAY_LEAVE] = 0
             post_return(*flat_results)
-            inst.may_leave = True
+            inst.flags[MAY_LEAVE] = 1
         leave(entering)
         return value
 
@@ -202,9 +202,10 @@ def _fused_call(inst, lifted: LiftedFunction, ft: FuncType):
     call, post_return, callee = lifted._call, lifted._post_return, lifted.inst
     has_result = ft.result is not None
     plan = [(i, p) for i, p in enumerate(params) if p is not None]
+    flags, callee_flags = inst.flags, callee.flags
 
     def fused(*args):
-        if not inst.may_leave:
+        if not flags[MAY_LEAVE]:
             raise Trap(TrapCode.CANNOT_LEAVE_COMPONENT)
         if plan:
             args = list(args)
@@ -214,9 +215,9 @@ def _fused_call(inst, lifted: LiftedFunction, ft: FuncType):
         ret = call(*args)
         value = (ret if result is None else result(ret)) if has_result else None
         if post_return is not None:
-            callee.may_leave = False
+            callee_flags[MAY_LEAVE] = 0
             post_return(*((ret,) if has_result else ()))
-            callee.may_leave = True
+            callee_flags[MAY_LEAVE] = 1
         leave(entering)
         return value
     return fused
@@ -246,8 +247,10 @@ def canon_lower(opts: CanonicalOptions, inst, callee, ft: FuncType,
                                lifted.opts.string_encoding if lifted is not None else "utf8")
     borrows = any(contains_borrow(t) for t in ft.param_types)
 
+    flags = inst.flags
+
     def lowered(*flat_args):
-        if not inst.may_leave:
+        if not flags[MAY_LEAVE]:
             raise Trap(TrapCode.CANNOT_LEAVE_COMPONENT)
         subtask = Subtask() if borrows else None
         cx = base_cx if subtask is None else base_cx.with_scope(subtask)
