@@ -240,7 +240,8 @@ def canon_lower(opts: CanonicalOptions, inst, callee, ft: FuncType,
     if lifted is not None:
         fused = _fused_call(inst, lifted, ft)
         if fused is not None:
-            return Function(core_type, fused, name, host=True)
+            return _with_native_adapter(Function(core_type, fused, name, host=True), inst,
+                                        opts, lifted, ft)
     encoding = opts.string_encoding
     # the results are lowered from strings lifted by the callee (the host's are UTF-8)
     base_cx = LiftLowerContext(opts, inst, None,
@@ -272,4 +273,15 @@ def canon_lower(opts: CanonicalOptions, inst, callee, ft: FuncType,
             return None
         return flat_results[0]
 
-    return Function(core_type, lowered, name, host=True)
+    function = Function(core_type, lowered, name, host=True)
+    if lifted is not None:
+        _with_native_adapter(function, inst, opts, lifted, ft)
+    return function
+
+
+def _with_native_adapter(function: Function, inst, opts, lifted, ft) -> Function:
+    """`function` (the Python adapter), given a native adapter when both core functions
+    are native and the types allow (`native.py`)."""
+    from .native import attach_native_adapter
+    attach_native_adapter(function, inst, opts, lifted, ft)
+    return function

@@ -1,0 +1,552 @@
+"""Native adapters between two components' core functions: IR, compilation, caches.
+
+Sits in the AOT backend beside `translate` (whose glue it reuses: the trap function, the
+process context) and under the component layer, which decides what can be fused and fills
+each adapter's context block (`component/abi/fused.py`). This module knows no component
+types: an adapter is described by an `AdapterSpec` of plain names, and everything that varies
+per call site (the callee's code and vmctx, the instances' flag cells, memories, `realloc`,
+`post-return`, the Python fallbacks) is read at run time from the context block whose layout
+`vmctx.py` defines (`ADAPTER_*`). So one compiled adapter serves every call site with the same
+description, and the description alone keys the caches (in memory, and on disk through
+`AotCache` with the compiler identity and host).
+
+An adapter `ret adapter(ptr context, caller params...)` has the caller's (`canon lower`) core
+type and sits in a function record, so native callers reach it with a plain indirect call. It
+does what `canon lower` of a `canon lift` does, in the spec's order: trap unless the caller
+may leave; lift the arguments in the caller's options; enter the instances the call enters
+(trap unless each may be entered); lower the arguments in the callee's options (`realloc` of
+the callee run natively with its `may_leave` cleared); call the callee's native code; lift the
+results in the callee's options and lower them in the caller's (its `realloc`); run
+`post-return` with the callee's `may_leave` cleared; leave. Spec: CanonicalABI.md, "`canon
+lift`", "`canon lower`", "Flat Lifting", "Flat Lowering", "Loading", "Storing".
+
+What runs natively, and what it hands to Python (never a different result, only slower):
+- Before any side effect, any check that fails (caller may not leave, an invalid `char`, a
+  string or list out of bounds or too long, a non-ASCII string, an instance that may not be
+  entered) sends the whole call to the slow record (the Python adapter), which runs the same
+  checks and raises the exact trap the Python path raises.
+- After the callee returned, a result that is not the plain case (an invalid `char`, a result
+  pointer or string out of bounds, a non-ASCII string, a misaligned return area) is converted
+  by the result record (Python: lift in the callee's options, lower in the caller's), which
+  raises the exact trap.
+- A `realloc` whose result is misaligned or out of bounds traps through the trap record with
+  the Python path's message.
+Kinds handled: the scalars (bool, s8..u64, f32, f64 with NaN canonicalisation, char
+validated), `string` between two UTF-8 memories (copied with `realloc`; ASCII checked natively,
+other text goes to the Python fallbacks above) and `list:<int>` (lists of s8..u64, copied with
+`realloc`). Deliberately not here: other string encodings, lists of other elements, records,
+variants, options, results, flags, handles, spilled parameters (the component layer keeps the
+Python adapter for those).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+
+from . import vmctx
+from .helpers import FunctionBuilder, int_const
+
+SCALAR_TYPES = {"bool": "i32", "s8": "i32", "u8": "i32", "s16": "i32", "u16": "i32",
+                "s32": "i32", "u32": "i32", "char": "i32", "s64": "i64", "u64": "i64",
+                "f32": "float", "f64": "double"}
+INT_SIZES = {"s8": 1, "u8": 1, "s16": 2, "u16": 2, "s32": 4, "u32": 4, "s64": 8, "u64": 8}
+MAX_BYTE_LENGTH = (1 << 28) - 1      # the canonical ABI's string and list byte length limit
+SYMBOL = "pywamr_adapter"
+DESCRIPTION_VERSION = 1
+
+# reasons passed to the trap record (the component layer maps them to its messages)
+TRAP_REALLOC_UNALIGNED = 1
+TRAP_STRING_REALLOC_OUT_OF_BOUNDS = 2
+TRAP_LIST_REALLOC_OUT_OF_BOUNDS = 3
+
+
+def kind_supported(kind: str) -> bool:
+    if kind in SCALAR_TYPES or kind == "string":
+        return True
+    return kind.startswith("list:") and kind[5:] in INT_SIZES
+
+
+def _flat(kind: str) -> list[str]:
+    return [SCALAR_TYPES[kind]] if kind in SCALAR_TYPES else ["i32", "i32"]
+
+
+def _unit(kind: str) -> tuple[int, int]:
+    """(element size, alignment) of a string (UTF-8 bytes) or list kind."""
+    if kind == "string":
+        return 1, 1
+    size = INT_SIZES[kind[5:]]
+    return size, size
+
+
+@dataclass(frozen=True, slots=True)
+class AdapterSpec:
+    """What an adapter does, independent of any instance: the kind of each parameter and of
+    the result (see the module docstring), how many instances the call enters, and whether
+    the callee has a `post-return`."""
+    params: tuple
+    result: str | None
+    entering: int
+    post_return: bool
+
+    def __post_init__(self):
+        for kind in self.params + ((self.result,) if self.result else ()):
+            if not kind_supported(kind):
+                raise ValueError(f"adapter kind {kind!r} is not supported natively")
+
+    @property
+    def caller_params(self) -> list[str]:
+        out = [t for k in self.params for t in _flat(k)]
+        if self.result is not None and self.result not in SCALAR_TYPES:
+            out.append("i32")           # the caller's return area
+        return out
+
+    @property
+    def result_type(self) -> str:
+        return SCALAR_TYPES.get(self.result, "void") if self.result else "void"
+
+    @property
+    def callee_result_type(self) -> str:
+        if self.result is None:
+            return "void"
+        return SCALAR_TYPES.get(self.result, "i32")
+
+    def description(self) -> str:
+        """The text that identifies the adapter (cache key material, bundle manifests)."""
+        return json.dumps({"adapter": DESCRIPTION_VERSION, "params": list(self.params),
+                           "result": self.result, "entering": self.entering,
+                           "post_return": self.post_return}, sort_keys=True)
+
+    @classmethod
+    def from_description(cls, text: str) -> "AdapterSpec":
+        d = json.loads(text)
+        if d.get("adapter") != DESCRIPTION_VERSION:
+            raise ValueError("adapter description of another version")
+        return cls(tuple(d["params"]), d["result"], int(d["entering"]), bool(d["post_return"]))
+
+    def digest(self) -> str:
+        return hashlib.sha256(self.description().encode()).hexdigest()
+
+
+# ---- IR ---------------------------------------------------------------------------------------
+
+class _Writer(FunctionBuilder):
+    """The text of one adapter function."""
+
+    def __init__(self, spec: AdapterSpec):
+        super().__init__(-1, set())
+        self.spec = spec
+
+    def field(self, offset: int, lltype: str = "ptr") -> str:
+        return self.vmctx_field(offset, lltype)
+
+    def branch(self, cond: str, target: str) -> None:
+        """Go to `target` (a cold path) when `cond` holds; carry on otherwise."""
+        cont = self.new_label("ok")
+        self.emit(f"br i1 {cond}, label %{target}, label %{cont}, !prof !1")
+        self.start_block(cont)
+
+    def set_flag(self, cell: str, offset: int, value: int) -> None:
+        p = self.value(f"getelementptr inbounds i8, ptr {cell}, i64 {offset}")
+        self.emit(f"store i8 {value}, ptr {p}, align 1")
+
+    def flag_clear(self, cell: str, offset: int) -> str:
+        p = self.value(f"getelementptr inbounds i8, ptr {cell}, i64 {offset}")
+        v = self.value(f"load i8, ptr {p}, align 1")
+        return self.value(f"icmp eq i8 {v}, 0")
+
+    def call_code(self, code_offset: int, rt: str, args: list[tuple[str, str]]) -> str | None:
+        code = self.field(code_offset)
+        cv = self.field(code_offset + 8)
+        text = f"call {rt} {code}(ptr {cv}" + "".join(f", {t} {v}" for t, v in args) + ")"
+        if rt == "void":
+            self.emit(text)
+            return None
+        return self.value(text)
+
+    def host_call(self, record_offset: int, args: list[tuple[str, str]], results: list[str]):
+        """Call a Python function through its record (`args` stored in an 8-byte-per-value
+        buffer); a raised exception traps as the host's. Returns the result operands."""
+        n = max(len(args), len(results), 1)
+        buf = self.alloca(f"[{n} x i64]")
+        for i, (t, v) in enumerate(args):
+            p = self.value(f"getelementptr inbounds i64, ptr {buf}, i64 {i}")
+            self.emit(f"store {t} {v}, ptr {p}, align 8")
+        record = self.field(record_offset, "i64")
+        rc = self.value(f"call i32 @{vmctx.HOST_CALL_SYMBOL}(ptr %vmctx, i64 {record}, "
+                        f"ptr {buf})")
+        bad = self.value(f"icmp ne i32 {rc}, 0")
+        fail = self.new_label("hostfail")
+        cont = self.new_label("ok")
+        self.emit(f"br i1 {bad}, label %{fail}, label %{cont}, !prof !1")
+        self.start_block(fail)
+        self.emit(f"call void @pywamr_trap(i32 {vmctx.HOST_TRAP}, i32 -1, ptr %vmctx)")
+        self.emit("unreachable")
+        self.start_block(cont)
+        out = []
+        for i, t in enumerate(results):
+            p = self.value(f"getelementptr inbounds i64, ptr {buf}, i64 {i}")
+            out.append(self.value(f"load {t}, ptr {p}, align 8"))
+        return out
+
+    def trap_reason(self, reason: int) -> None:
+        """Raise the trap of `reason` through the trap record; never returns."""
+        self.host_call(vmctx.ADAPTER_TRAP_RECORD, [("i32", str(reason))], [])
+        self.emit(f"call void @pywamr_trap(i32 {vmctx.HOST_TRAP}, i32 -1, ptr %vmctx)")
+        self.emit("unreachable")
+
+    # -- checks -----------------------------------------------------------------------------
+    def out_of_range(self, ptr: str, nbytes: str, size: str) -> str:
+        """i1: ptr (i32) + nbytes (i64) > size (i64)."""
+        p = self.value(f"zext i32 {ptr} to i64")
+        end = self.value(f"add i64 {p}, {nbytes}")
+        return self.value(f"icmp ugt i64 {end}, {size}")
+
+    def misaligned(self, ptr: str, alignment: int) -> str:
+        if alignment == 1:
+            return "false"
+        low = self.value(f"and i32 {ptr}, {alignment - 1}")
+        return self.value(f"icmp ne i32 {low}, 0")
+
+    def byte_length(self, kind: str, length: str) -> str:
+        n = self.value(f"zext i32 {length} to i64")
+        size, _ = _unit(kind)
+        return n if size == 1 else self.value(f"mul i64 {n}, {size}")
+
+    def not_ascii(self, base: str, ptr: str, nbytes: str) -> str:
+        """i1: some byte of [base + ptr, + nbytes) is >= 0x80 (a loop over 8-byte words)."""
+        p = self.value(f"zext i32 {ptr} to i64")
+        start = self.value(f"getelementptr i8, ptr {base}, i64 {p}")
+        head, loop, tail, done = (self.new_label(h) for h in ("ahead", "aloop", "atail", "adone"))
+        entry = self.new_label("aentry")
+        self.emit(f"br label %{entry}")
+        self.start_block(entry)
+        words = self.value(f"lshr i64 {nbytes}, 3")
+        self.emit(f"br label %{head}")
+        self.start_block(head)
+        i, acc = self.tmp(), self.tmp()
+        i1, acc1 = self.tmp(), self.tmp()
+        self.emit(f"{i} = phi i64 [ 0, %{entry} ], [ {i1}, %{loop} ]")
+        self.emit(f"{acc} = phi i64 [ 0, %{entry} ], [ {acc1}, %{loop} ]")
+        more = self.value(f"icmp ult i64 {i}, {words}")
+        self.emit(f"br i1 {more}, label %{loop}, label %{tail}")
+        self.start_block(loop)
+        wp = self.value(f"getelementptr i64, ptr {start}, i64 {i}")
+        w = self.value(f"load i64, ptr {wp}, align 1")
+        self.emit(f"{acc1} = or i64 {acc}, {w}")
+        self.emit(f"{i1} = add i64 {i}, 1")
+        self.emit(f"br label %{head}")
+        self.start_block(tail)
+        j, tacc = self.tmp(), self.tmp()
+        j1, tacc1 = self.tmp(), self.tmp()
+        body = self.new_label("abyte")
+        first = self.value(f"shl i64 {words}, 3")
+        self.emit(f"br label %{done}")
+        self.start_block(done)
+        self.emit(f"{j} = phi i64 [ {first}, %{tail} ], [ {j1}, %{body} ]")
+        self.emit(f"{tacc} = phi i64 [ {acc}, %{tail} ], [ {tacc1}, %{body} ]")
+        left = self.value(f"icmp ult i64 {j}, {nbytes}")
+        end = self.new_label("aend")
+        self.emit(f"br i1 {left}, label %{body}, label %{end}")
+        self.start_block(body)
+        bp = self.value(f"getelementptr i8, ptr {start}, i64 {j}")
+        b = self.value(f"load i8, ptr {bp}, align 1")
+        bz = self.value(f"zext i8 {b} to i64")
+        self.emit(f"{tacc1} = or i64 {tacc}, {bz}")
+        self.emit(f"{j1} = add i64 {j}, 1")
+        self.emit(f"br label %{done}")
+        self.start_block(end)
+        high = self.value(f"and i64 {tacc}, -9187201950435737472")     # 0x8080808080808080
+        return self.value(f"icmp ne i64 {high}, 0")
+
+    # -- scalars ----------------------------------------------------------------------------
+    def convert_scalar(self, kind: str, v: str, on_invalid: str | None) -> str:
+        """Lift `v` in one component's options and lower it in the other's; an invalid
+        `char` jumps to `on_invalid`."""
+        if kind == "bool":
+            nz = self.value(f"icmp ne i32 {v}, 0")
+            return self.value(f"zext i1 {nz} to i32")
+        if kind in ("u8", "u16"):
+            return self.value(f"and i32 {v}, {0xFF if kind == 'u8' else 0xFFFF}")
+        if kind in ("s8", "s16"):
+            small = "i8" if kind == "s8" else "i16"
+            t = self.value(f"trunc i32 {v} to {small}")
+            return self.value(f"sext {small} {t} to i32")
+        if kind in ("f32", "f64"):
+            ty, bits = ("float", "i32 2143289344") if kind == "f32" else \
+                ("double", f"i64 {int_const(0x7FF8000000000000, 64)}")
+            nan = self.value(f"fcmp uno {ty} {v}, {v}")
+            canonical = self.value(f"bitcast {bits} to {ty}")
+            return self.value(f"select i1 {nan}, {ty} {canonical}, {ty} {v}")
+        if kind == "char":
+            big = self.value(f"icmp uge i32 {v}, 1114112")
+            off = self.value(f"sub i32 {v}, 55296")
+            surrogate = self.value(f"icmp ult i32 {off}, 2048")
+            bad = self.value(f"or i1 {big}, {surrogate}")
+            self.branch(bad, on_invalid)
+            return v
+        return v
+
+    # -- the adapter ------------------------------------------------------------------------
+    def write(self) -> str:
+        spec = self.spec
+        params = [(t, f"%p{i}") for i, t in enumerate(spec.caller_params)]
+        self.start_block("entry")
+        caller_flags = self.field(vmctx.ADAPTER_CALLER_FLAGS)
+        self.branch(self.flag_clear(caller_flags, 1), "slow")
+        # lift the arguments in the caller's options: every check before any side effect
+        lifted, memory_args = [], []
+        k = 0
+        caller_size = None
+        for kind in spec.params:
+            if kind in SCALAR_TYPES:
+                lifted.append((kind, params[k][1]))
+                k += 1
+                continue
+            ptr, length = params[k][1], params[k + 1][1]
+            k += 2
+            if caller_size is None:
+                caller_size = self.field(vmctx.ADAPTER_CALLER_MEMORY + 8, "i64")
+            nbytes = self.byte_length(kind, length)
+            self.branch(self.value(f"icmp ugt i64 {nbytes}, {MAX_BYTE_LENGTH}"), "slow")
+            self.branch(self.misaligned(ptr, _unit(kind)[1]), "slow")
+            self.branch(self.out_of_range(ptr, nbytes, caller_size), "slow")
+            if kind == "string":
+                base = self.field(vmctx.ADAPTER_CALLER_MEMORY)
+                self.branch(self.not_ascii(base, ptr, nbytes), "slow")
+            lifted.append((kind, (ptr, length, nbytes)))
+            memory_args.append(kind)
+        converted = []
+        for kind, v in lifted:
+            if kind in SCALAR_TYPES:
+                converted.append((SCALAR_TYPES[kind], self.convert_scalar(kind, v, "slow")))
+            else:
+                converted.append(("mem", v))
+        # enter
+        cells = [self.field(vmctx.ADAPTER_ENTERING + 8 * n) for n in range(spec.entering)]
+        for cell in cells:
+            self.branch(self.flag_clear(cell, 0), "slow")
+        for cell in cells:
+            self.set_flag(cell, 0, 0)
+        # lower the arguments in the callee's options
+        args = []
+        for (kind, _), (lltype, v) in zip(lifted, converted):
+            if lltype != "mem":
+                args.append((lltype, v))
+                continue
+            ptr, length, nbytes = v
+            q = self.copy_out(kind, ptr, nbytes, vmctx.ADAPTER_CALLER_MEMORY,
+                              vmctx.ADAPTER_CALLEE_MEMORY, vmctx.ADAPTER_CALLEE_FLAGS,
+                              vmctx.ADAPTER_CALLEE_REALLOC)
+            args += [("i32", q), ("i32", length)]
+        ret = self.call_code(vmctx.ADAPTER_CALLEE_CODE, spec.callee_result_type, args)
+        out = self.convert_result(ret, params[-1][1] if params else None)
+        if spec.post_return:
+            callee_flags = self.field(vmctx.ADAPTER_CALLEE_FLAGS)
+            self.set_flag(callee_flags, 1, 0)
+            self.call_code(vmctx.ADAPTER_POST_RETURN, "void",
+                           [(spec.callee_result_type, ret)] if ret is not None else [])
+            self.set_flag(callee_flags, 1, 1)
+        for cell in cells:
+            self.set_flag(cell, 0, 1)
+        self.emit(f"ret {spec.result_type} {out}" if out is not None else "ret void")
+        self.write_slow(params)
+        head = f"define {spec.result_type} @{SYMBOL}(ptr %vmctx" + "".join(
+            f", {t} %p{i}" for i, t in enumerate(spec.caller_params)) + ") #0 {"
+        body = [self.lines[0]] + self.allocas + self.lines[1:]
+        return "\n".join([head] + body + ["}", ""])
+
+    def copy_out(self, kind: str, ptr: str, nbytes: str, src_memory: int, dst_memory: int,
+                 dst_flags: int, dst_realloc: int) -> str:
+        """`realloc` in the destination (its `may_leave` cleared), check the pointer, copy
+        the bytes; returns the destination pointer."""
+        _, alignment = _unit(kind)
+        flags = self.field(dst_flags)
+        self.set_flag(flags, 1, 0)
+        size32 = self.value(f"trunc i64 {nbytes} to i32")
+        q = self.call_code(dst_realloc, "i32", [("i32", "0"), ("i32", "0"),
+                                                ("i32", str(alignment)), ("i32", size32)])
+        self.set_flag(flags, 1, 1)
+        unaligned = self.new_label("unaligned")
+        outside = self.new_label("outside")
+        self.branch(self.misaligned(q, alignment), unaligned)
+        dst_size = self.field(dst_memory + 8, "i64")
+        self.branch(self.out_of_range(q, nbytes, dst_size), outside)
+        src_base = self.field(src_memory)
+        dst_base = self.field(dst_memory)
+        s = self.value(f"getelementptr i8, ptr {src_base}, i64 " + self.value(f"zext i32 {ptr} to i64"))
+        d = self.value(f"getelementptr i8, ptr {dst_base}, i64 " + self.value(f"zext i32 {q} to i64"))
+        self.declare("declare void @llvm.memcpy.p0.p0.i64(ptr, ptr, i64, i1)")
+        self.emit(f"call void @llvm.memcpy.p0.p0.i64(ptr {d}, ptr {s}, i64 {nbytes}, i1 false)")
+        cont = self.new_label("copied")
+        self.emit(f"br label %{cont}")
+        self.start_block(unaligned)
+        self.trap_reason(TRAP_REALLOC_UNALIGNED)
+        self.start_block(outside)
+        self.trap_reason(TRAP_STRING_REALLOC_OUT_OF_BOUNDS if kind == "string"
+                         else TRAP_LIST_REALLOC_OUT_OF_BOUNDS)
+        self.start_block(cont)
+        return q
+
+    def convert_result(self, ret: str | None, retptr: str | None) -> str | None:
+        """The callee's flat result, lifted and lowered into the caller: the returned scalar,
+        or None after writing (pointer, length) to the caller's return area."""
+        kind = self.spec.result
+        if kind is None:
+            return None
+        lltype = self.spec.callee_result_type
+        python = self.new_label("pyresult")
+        done = self.new_label("resulted")
+        if kind in SCALAR_TYPES:
+            value = self.convert_scalar(kind, ret, python)
+            here = self.new_label("fast")
+            self.emit(f"br label %{here}")
+            self.start_block(here)
+            self.emit(f"br label %{done}")
+            self.start_block(python)
+            slow, = self.host_call(vmctx.ADAPTER_RESULT_RECORD, [(lltype, ret)], [lltype])
+            back = self.new_label("slowdone")
+            self.emit(f"br label %{back}")
+            self.start_block(back)
+            self.emit(f"br label %{done}")
+            self.start_block(done)
+            return self.value(f"phi {lltype} [ {value}, %{here} ], [ {slow}, %{back} ]")
+        # a string or list: the callee returned a pointer to (pointer, length) in its memory
+        size, alignment = _unit(kind)
+        callee_size = self.field(vmctx.ADAPTER_CALLEE_MEMORY + 8, "i64")
+        self.branch(self.misaligned(ret, 4), python)
+        self.branch(self.out_of_range(ret, "8", callee_size), python)
+        caller_size = self.field(vmctx.ADAPTER_CALLER_MEMORY + 8, "i64")
+        self.branch(self.misaligned(retptr, 4), python)
+        self.branch(self.out_of_range(retptr, "8", caller_size), python)
+        callee_base = self.field(vmctx.ADAPTER_CALLEE_MEMORY)
+        r64 = self.value(f"zext i32 {ret} to i64")
+        pp = self.value(f"getelementptr i8, ptr {callee_base}, i64 {r64}")
+        sp = self.value(f"load i32, ptr {pp}, align 4")
+        lp = self.value(f"getelementptr i8, ptr {pp}, i64 4")
+        sn = self.value(f"load i32, ptr {lp}, align 4")
+        nbytes = self.byte_length(kind, sn)
+        self.branch(self.value(f"icmp ugt i64 {nbytes}, {MAX_BYTE_LENGTH}"), python)
+        self.branch(self.misaligned(sp, alignment), python)
+        self.branch(self.out_of_range(sp, nbytes, callee_size), python)
+        if kind == "string":
+            self.branch(self.not_ascii(callee_base, sp, nbytes), python)
+        q = self.copy_out(kind, sp, nbytes, vmctx.ADAPTER_CALLEE_MEMORY,
+                          vmctx.ADAPTER_CALLER_MEMORY, vmctx.ADAPTER_CALLER_FLAGS,
+                          vmctx.ADAPTER_CALLER_REALLOC)
+        caller_base = self.field(vmctx.ADAPTER_CALLER_MEMORY)
+        o64 = self.value(f"zext i32 {retptr} to i64")
+        op = self.value(f"getelementptr i8, ptr {caller_base}, i64 {o64}")
+        self.emit(f"store i32 {q}, ptr {op}, align 4")
+        olp = self.value(f"getelementptr i8, ptr {op}, i64 4")
+        self.emit(f"store i32 {sn}, ptr {olp}, align 4")
+        self.emit(f"br label %{done}")
+        self.start_block(python)
+        self.host_call(vmctx.ADAPTER_RESULT_RECORD, [("i32", ret), ("i32", retptr)], [])
+        self.emit(f"br label %{done}")
+        self.start_block(done)
+        return None
+
+    def write_slow(self, params) -> None:
+        """The whole call by the Python adapter (it raises the trap a failed check means)."""
+        self.start_block("slow")
+        rt = self.spec.result_type
+        results = self.host_call(vmctx.ADAPTER_SLOW_RECORD, params,
+                                 [rt] if rt != "void" else [])
+        self.emit(f"ret {rt} {results[0]}" if results else "ret void")
+
+
+def adapter_ir(spec: AdapterSpec) -> str:
+    """The IR text of one adapter module, exporting `pywamr_adapter`."""
+    from .translate import EPILOGUE, PRELUDE
+    writer = _Writer(spec)
+    body = writer.write()
+    return "\n".join([PRELUDE, *sorted(writer.declarations), body, EPILOGUE])
+
+
+# ---- compiled adapters: memory and disk caches --------------------------------------------------
+
+class LoadedAdapter:
+    """The native code of one adapter: `address` of `pywamr_adapter`, kept alive by `tracker`."""
+
+    __slots__ = ("spec", "address", "tracker", "artifact")
+
+    def __init__(self, spec: AdapterSpec, address: int, tracker, artifact: bytes):
+        self.spec = spec
+        self.address = address
+        self.tracker = tracker
+        self.artifact = artifact
+
+
+_loaded: dict[str, LoadedAdapter] = {}
+
+
+class Stats:
+    compiled = 0          # adapters compiled by LLVM in this process
+    from_disk = 0         # adapters read from the on-disk cache or a given artifact
+
+
+stats = Stats()
+
+
+def _cache_key(spec: AdapterSpec, host: dict) -> str:
+    from .artifact import FORMAT_VERSION, compiler_identity, sha256
+    material = json.dumps({"adapter": spec.description(), "host": host,
+                           "compiler": compiler_identity(), "format": FORMAT_VERSION},
+                          sort_keys=True)
+    return sha256(material.encode())
+
+
+def _load(spec: AdapterSpec, data: bytes) -> LoadedAdapter:
+    from . import bridge, codegen
+    from .artifact import read_artifact
+    art = read_artifact(data, codegen.host_identity(), spec.description().encode())
+    if art.header.get("source_kind") != "adapter" or len(art.objects) != 1:
+        from .artifact import ArtifactError
+        raise ArtifactError("not an adapter artifact")
+    tracker, addresses = codegen.load_objects(art.objects, bridge.symbol_imports(), [SYMBOL])
+    return LoadedAdapter(spec, addresses[SYMBOL], tracker, data)
+
+
+def compiled_adapter(spec: AdapterSpec, cache=None) -> LoadedAdapter:
+    """The loaded native code of `spec`: from this process's cache, else from the on-disk
+    `cache` (an `AotCache`, or None), else compiled by LLVM (in a worker process) and stored
+    in both."""
+    key = spec.description()
+    hit = _loaded.get(key)
+    if hit is not None:
+        return hit
+    from . import codegen
+    from .artifact import ArtifactError, write_artifact
+    host = codegen.host_identity()
+    disk_key = _cache_key(spec, host)
+    if cache is not None:
+        data = cache.get(disk_key)
+        if data is not None:
+            try:
+                loaded = _loaded[key] = _load(spec, data)
+                stats.from_disk += 1
+                return loaded
+            except ArtifactError:
+                cache.discard(disk_key)
+    from .compiler import compile_ir_text
+    obj = compile_ir_text(adapter_ir(spec))
+    stats.compiled += 1
+    data = write_artifact(key.encode(), [obj], host, {"source_kind": "adapter"})
+    if cache is not None:
+        cache.put(disk_key, data)
+    loaded = _loaded[key] = _load(spec, data)
+    return loaded
+
+
+def install_artifact(description: str, data: bytes) -> LoadedAdapter:
+    """Load an adapter artifact stored elsewhere (a component bundle) into this process's
+    cache, after checking it against `description`, this compiler and this host
+    (`ArtifactError` if it does not fit)."""
+    spec = AdapterSpec.from_description(description)
+    hit = _loaded.get(spec.description())
+    if hit is not None:
+        return hit
+    loaded = _loaded[spec.description()] = _load(spec, data)
+    stats.from_disk += 1
+    return loaded
