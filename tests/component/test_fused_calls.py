@@ -13,7 +13,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from pywamr import Engine  # noqa: E402
 from pywamr.component import Component, Linker  # noqa: E402
-from pywamr.errors import Trap  # noqa: E402
+from pywamr.errors import Trap, TrapCode  # noqa: E402
 from pywamr_testlib import ENGINES, require_wasmtime, wat  # noqa: E402
 
 TYPES = {"u8": "i32", "s8": "i32", "u16": "i32", "s16": "i32", "bool": "i32", "char": "i32",
@@ -97,3 +97,353 @@ def test_fused_scalar_calls_match_wasmtime(engine_kind):
                 else ours
             assert outcome(lambda: mine.exports[f"call-{name}"](v)) == outcome(reference), \
                 (name, v)
+
+
+# ---- native adapters (aot): strings, lists, traps, reentrance, both paths ------------------------
+
+def memory_component_text() -> str:
+    """Component A echoes a string and a list<u16> (with a bump `realloc` that can be told to
+    return a bad pointer, and a `post-return` that counts), traps on `boom` and returns its raw
+    argument as a `char` from `bad-char`. Sibling B has its own memory and `realloc` and calls
+    each of them from core code; the outer component exports B's callers and A's helpers."""
+    opts_a = '(memory (core memory $ia "mem")) (realloc (core func $ia "realloc"))'
+    return f"""(component
+      (component $A
+        (core module $m
+          (memory (export "mem") 1)
+          (global $bump (mut i32) (i32.const 1024))
+          (global $posts (mut i32) (i32.const 0))
+          (global $bad (mut i32) (i32.const 0))
+          (func (export "realloc") (param i32 i32 i32 i32) (result i32) (local $p i32)
+            global.get $bad
+            if global.get $bad return end
+            global.get $bump local.get 2 i32.add i32.const 1 i32.sub
+            i32.const 0 local.get 2 i32.sub i32.and local.tee $p
+            local.get 3 i32.add global.set $bump
+            local.get $p)
+          (func (export "echo") (param i32 i32) (result i32)
+            i32.const 16 local.get 0 i32.store
+            i32.const 20 local.get 1 i32.store
+            i32.const 16)
+          (func (export "post") (param i32)
+            global.get $posts i32.const 1 i32.add global.set $posts)
+          (func (export "posts") (result i32) global.get $posts)
+          (func (export "set-bad") (param i32) local.get 0 global.set $bad)
+          (func (export "boom") (param i32) (result i32) unreachable)
+          (func (export "raw") (param i32) (result i32) local.get 0))
+        (core instance $ia (instantiate $m))
+        (func (export "echo-string") (param "s" string) (result string)
+          (canon lift (core func $ia "echo") {opts_a} (post-return (core func $ia "post"))))
+        (func (export "echo-list") (param "l" (list u16)) (result (list u16))
+          (canon lift (core func $ia "echo") {opts_a} (post-return (core func $ia "post"))))
+        (func (export "posts") (result u32) (canon lift (core func $ia "posts")))
+        (func (export "set-bad") (param "v" u32) (canon lift (core func $ia "set-bad")))
+        (func (export "boom") (param "v" u32) (result u32) (canon lift (core func $ia "boom")))
+        (func (export "bad-char") (param "v" u32) (result char)
+          (canon lift (core func $ia "raw"))))
+      (component $B
+        (import "echo-string" (func $es (param "s" string) (result string)))
+        (import "echo-list" (func $el (param "l" (list u16)) (result (list u16))))
+        (import "boom" (func $boom (param "v" u32) (result u32)))
+        (import "bad-char" (func $bc (param "v" u32) (result char)))
+        (core module $mem
+          (memory (export "mem") 1)
+          (global $bump (mut i32) (i32.const 4096))
+          (func (export "realloc") (param i32 i32 i32 i32) (result i32) (local $p i32)
+            global.get $bump local.get 2 i32.add i32.const 1 i32.sub
+            i32.const 0 local.get 2 i32.sub i32.and local.tee $p
+            local.get 3 i32.add global.set $bump
+            local.get $p))
+        (core instance $im (instantiate $mem))
+        (core func $les (canon lower (func $es) (memory (core memory $im "mem")) (realloc (core func $im "realloc"))))
+        (core func $lel (canon lower (func $el) (memory (core memory $im "mem")) (realloc (core func $im "realloc"))))
+        (core func $lboom (canon lower (func $boom)))
+        (core func $lbc (canon lower (func $bc)))
+        (core module $caller
+          (import "" "es" (func $es (param i32 i32 i32)))
+          (import "" "el" (func $el (param i32 i32 i32)))
+          (import "" "boom" (func $boom (param i32) (result i32)))
+          (import "" "bc" (func $bc (param i32) (result i32)))
+          (func (export "es") (param i32 i32) (result i32)
+            local.get 0 local.get 1 i32.const 64 call $es i32.const 64)
+          (func (export "el") (param i32 i32) (result i32)
+            local.get 0 local.get 1 i32.const 72 call $el i32.const 72)
+          (func (export "boom") (param i32) (result i32) local.get 0 call $boom)
+          (func (export "bc") (param i32) (result i32) local.get 0 call $bc))
+        (core instance $ic (instantiate $caller (with "" (instance
+          (export "es" (func $les)) (export "el" (func $lel))
+          (export "boom" (func $lboom)) (export "bc" (func $lbc))))))
+        (func (export "call-echo-string") (param "s" string) (result string)
+          (canon lift (core func $ic "es") (memory (core memory $im "mem")) (realloc (core func $im "realloc"))))
+        (func (export "call-echo-list") (param "l" (list u16)) (result (list u16))
+          (canon lift (core func $ic "el") (memory (core memory $im "mem")) (realloc (core func $im "realloc"))))
+        (func (export "call-boom") (param "v" u32) (result u32)
+          (canon lift (core func $ic "boom")))
+        (func (export "call-bad-char") (param "v" u32) (result char)
+          (canon lift (core func $ic "bc"))))
+      (instance $a (instantiate $A))
+      (instance $b (instantiate $B (with "echo-string" (func $a "echo-string"))
+        (with "echo-list" (func $a "echo-list")) (with "boom" (func $a "boom"))
+        (with "bad-char" (func $a "bad-char"))))
+      (export "call-echo-string" (func $b "call-echo-string"))
+      (export "call-echo-list" (func $b "call-echo-list"))
+      (export "call-boom" (func $b "call-boom"))
+      (export "call-bad-char" (func $b "call-bad-char"))
+      (export "posts" (func $a "posts"))
+      (export "set-bad" (func $a "set-bad")))"""
+
+
+STRINGS = ["", "hello", "x" * 1000, "héllo wörld ☃ 𝄞", "\x00\x7f"]
+LISTS = [[], [1, 2, 65535], list(range(0, 65536, 97))]
+
+
+def _instantiate(engine_kind: str, data: bytes):
+    engine = Engine(engine_kind)
+    return Linker(engine).instantiate(Component(engine, data))
+
+
+def _wasmtime_caller(data: bytes):
+    wasmtime = require_wasmtime()
+    from wasmtime import component as wc
+    wt_engine = wasmtime.Engine()
+
+    def call(name, *args):
+        store = wasmtime.Store(wt_engine)
+        inst = wc.Linker(wt_engine).instantiate(store, wc.Component(wt_engine, data))
+        f = inst.get_func(store, inst.get_export_index(store, name))
+        out = f(store, *args)
+        f.post_return(store)
+        return out
+    return call
+
+
+def _count_python_calls(handle) -> list:
+    """Wrap the Python adapter of every lowered function of `handle` with a counter: native
+    callers that reach them through the host-call callback are counted, a native adapter is
+    not (its own Python fallbacks keep the original callables and count in `native.stats`)."""
+    from pywamr.runtime.objects import Function
+    counter = [0]
+    for value in handle.slots:
+        if isinstance(value, Function) and value.host:
+            original = value.call
+
+            def counted(*args, _original=original):
+                counter[0] += 1
+                return _original(*args)
+            value.call = counted
+    return counter
+
+
+def test_native_adapters_strings_and_lists_match_interp_and_wasmtime():
+    require_aot_engine()
+    from pywamr.component.abi import native
+    data = wat(memory_component_text())
+    reference = _wasmtime_caller(data)
+    interp = _instantiate("interp", data)
+    before = native.stats.attached
+    aot = _instantiate("aot", data)
+    assert native.stats.attached - before == 4      # echo-string, echo-list, boom, bad-char
+    python_calls = _count_python_calls(aot)
+    slow = native.stats.slow_calls
+    for s in STRINGS:
+        expected = reference("call-echo-string", s)
+        assert interp.exports["call-echo-string"](s) == expected
+        assert aot.exports["call-echo-string"](s) == expected
+    for v in LISTS:
+        expected = reference("call-echo-list", v)
+        assert interp.exports["call-echo-list"](v) == expected == v
+        assert aot.exports["call-echo-list"](v) == expected
+    assert aot.exports.posts() == interp.exports.posts() == len(STRINGS) + len(LISTS)
+    assert python_calls[0] == 0
+    # only the non-ASCII strings took the Python adapter (from inside the native adapter)
+    non_ascii = sum(1 for s in STRINGS if not s.isascii())
+    assert native.stats.slow_calls - slow == non_ascii
+
+
+def test_forced_python_fallback_gives_the_same_results(monkeypatch):
+    require_aot_engine()
+    from pywamr.component.abi import native
+    monkeypatch.setenv("PYWAMR_NATIVE_ADAPTERS", "0")
+    data = wat(memory_component_text())
+    before = native.stats.attached
+    aot = _instantiate("aot", data)
+    assert native.stats.attached == before
+    python_calls = _count_python_calls(aot)
+    for s in STRINGS:
+        assert aot.exports["call-echo-string"](s) == s
+    for v in LISTS:
+        assert aot.exports["call-echo-list"](v) == v
+    assert aot.exports.posts() == len(STRINGS) + len(LISTS)
+    assert python_calls[0] == len(STRINGS) + len(LISTS)
+
+
+def test_native_adapter_scalars_take_no_python():
+    require_aot_engine()
+    from pywamr.component.abi import native
+    engine = Engine("aot")
+    inst = Linker(engine).instantiate(Component(engine, wat(component_text())))
+    python_calls = _count_python_calls(inst)
+    slow, results = native.stats.slow_calls, native.stats.result_calls
+    for name, values in CASES:
+        if name == "char":
+            values = [0x41, 0x10FFFF, 0xE000]
+        for v in values:
+            inst.exports[f"call-{name}"](v)
+    assert python_calls[0] == 0
+    assert (native.stats.slow_calls, native.stats.result_calls) == (slow, results)
+
+
+def _trap_of(call) -> Trap:
+    with pytest.raises(Trap) as info:
+        call()
+    return info.value
+
+
+@pytest.mark.parametrize("case", ["string", "list-unaligned", "bad-char", "boom"])
+def test_traps_in_adapter_and_callee_match_interp(case):
+    """A trap the adapter raises (realloc out of bounds or misaligned, an invalid `char`
+    result) or the callee raises reaches the host with the same code and message on both
+    engines, wasmtime traps too, and the callee stays poisoned."""
+    require_aot_engine()
+    data = wat(memory_component_text())
+    reference = _wasmtime_caller(data)
+
+    def run(handle):
+        if case == "string":
+            handle.exports["set-bad"](0xFFFF0000)
+            return lambda: handle.exports["call-echo-string"]("hi")
+        if case == "list-unaligned":
+            handle.exports["set-bad"](3)
+            return lambda: handle.exports["call-echo-list"]([1, 2])
+        if case == "bad-char":
+            return lambda: handle.exports["call-bad-char"](0xD800)
+        return lambda: handle.exports["call-boom"](1)
+
+    from pywamr.component.abi import native
+    interp, aot = _instantiate("interp", data), _instantiate("aot", data)
+    trap_interp = _trap_of(run(interp))
+    call = run(aot)
+    slow, results = native.stats.slow_calls, native.stats.result_calls
+    traps = [trap_interp, _trap_of(call)]
+    # the native adapter found it: no whole call handed to Python; only an invalid `char`
+    # result goes to the Python result conversion, which raises
+    assert native.stats.slow_calls == slow
+    assert native.stats.result_calls - results == (1 if case == "bad-char" else 0)
+    assert (traps[0].code, traps[0].message) == (traps[1].code, traps[1].message)
+    expected = {"string": "string content out-of-bounds (realloc return: beyond end of memory)",
+                "list-unaligned": "unaligned pointer (realloc return: result not aligned)",
+                "bad-char": "invalid `char` bit pattern 0xd800",
+                "boom": traps[0].code.value}[case]
+    assert traps[1].message == expected
+
+    def wasmtime_run():
+        if case in ("string", "list-unaligned"):
+            return _wasmtime_bad(data, case)
+        if case == "bad-char":
+            return reference("call-bad-char", 0xD800)
+        return reference("call-boom", 1)
+    assert outcome(wasmtime_run) == "trap"
+    # the trap left the instances entered: a later call is refused alike on both engines
+    later = []
+    for kind in ("interp", "aot"):
+        handle = _instantiate(kind, data)
+        _trap_of(run(handle))
+        later.append(_trap_of(lambda: handle.exports["call-bad-char"](65)))
+    assert later[0].code == later[1].code == TrapCode.CANNOT_ENTER_COMPONENT
+    assert later[0].message == later[1].message
+
+
+def _wasmtime_bad(data: bytes, case: str):
+    wasmtime = require_wasmtime()
+    from wasmtime import component as wc
+    wt_engine = wasmtime.Engine()
+    store = wasmtime.Store(wt_engine)
+    inst = wc.Linker(wt_engine).instantiate(store, wc.Component(wt_engine, data))
+    set_bad = inst.get_func(store, inst.get_export_index(store, "set-bad"))
+    set_bad(store, 0xFFFF0000 if case == "string" else 3)
+    set_bad.post_return(store)
+    name, arg = ("call-echo-string", "hi") if case == "string" else ("call-echo-list", [1, 2])
+    f = inst.get_func(store, inst.get_export_index(store, name))
+    out = f(store, arg)
+    f.post_return(store)
+    return out
+
+
+def require_aot_engine():
+    from pywamr_testlib import require_aot
+    require_aot()
+
+
+def reentrance_text() -> str:
+    """The root component's core code calls its child's lifted export: parent-to-child
+    re-enters the parent, which traps as in the conformance test
+    `component-model/async/trap-on-reenter.wast` (wasmtime's current rule; the wasmtime 50
+    PyPI package still allows it, so it is not the reference here)."""
+    return """(component
+      (component $C
+        (core module $m (func (export "f") (param i32) (result i32)
+          local.get 0 i32.const 1 i32.add))
+        (core instance $i (instantiate $m))
+        (func (export "f") (param "v" u32) (result u32) (canon lift (core func $i "f"))))
+      (instance $c (instantiate $C))
+      (core func $lf (canon lower (func $c "f")))
+      (core module $p (import "" "f" (func $f (param i32) (result i32)))
+        (func (export "g") (param i32) (result i32) local.get 0 call $f))
+      (core instance $ip (instantiate $p (with "" (instance (export "f" (func $lf))))))
+      (func (export "g") (param "v" u32) (result u32) (canon lift (core func $ip "g")))
+      (export "f" (func $c "f")))"""
+
+
+def test_reentrance_refused_by_native_adapter():
+    require_aot_engine()
+    from pywamr.component.abi import native
+    data = wat(reentrance_text())
+    assert _wasmtime_caller(data)("f", 1) == 2
+    interp = _instantiate("interp", data)
+    before = native.stats.attached
+    aot = _instantiate("aot", data)
+    assert native.stats.attached - before == 1
+    assert aot.exports.f(1) == interp.exports.f(1) == 2
+    slow = native.stats.slow_calls
+    traps = [_trap_of(lambda: h.exports.g(1)) for h in (interp, aot)]
+    assert traps[0].code == traps[1].code == TrapCode.CANNOT_ENTER_COMPONENT
+    assert traps[0].message == traps[1].message
+    # the native adapter saw the parent's cleared flag and handed the call to the Python
+    # adapter, which raised the trap
+    assert native.stats.slow_calls - slow == 1
+
+
+def test_adapter_disk_cache_and_bundle_hook(tmp_path, monkeypatch):
+    """An adapter compiled once is found on disk by a fresh process cache (no LLVM work);
+    the bundle hook lists a plan's adapters and round-trips their artifacts; a tampered
+    artifact is refused."""
+    require_aot_engine()
+    from pywamr.aot import ArtifactError, adapter
+    from pywamr.component.abi import native
+    monkeypatch.setenv("PYWAMR_CACHE_DIR", str(tmp_path))
+    monkeypatch.delenv("PYWAMR_NO_CACHE", raising=False)
+    engine = Engine("aot")
+    component = Component(engine, wat(memory_component_text()))
+    descriptions = native.adapter_descriptions(component.plan)
+    assert len(descriptions) == 4
+    assert all(adapter.AdapterSpec.from_description(d).entering == 1 for d in descriptions)
+    monkeypatch.setattr(adapter, "_loaded", {})
+    compiled = adapter.stats.compiled
+    artifacts = {d: native.adapter_artifact(d) for d in descriptions}
+    assert adapter.stats.compiled - compiled == len(descriptions)
+    monkeypatch.setattr(adapter, "_loaded", {})
+    compiled, from_disk = adapter.stats.compiled, adapter.stats.from_disk
+    handle = Linker(engine).instantiate(component)
+    assert handle.exports["call-echo-string"]("cached") == "cached"
+    assert adapter.stats.compiled == compiled
+    assert adapter.stats.from_disk - from_disk == len(descriptions)
+    monkeypatch.setattr(adapter, "_loaded", {})
+    for d, data in artifacts.items():
+        native.install_adapter(d, data)
+    tampered = bytearray(artifacts[descriptions[0]])
+    tampered[-1] ^= 1
+    monkeypatch.setattr(adapter, "_loaded", {})
+    with pytest.raises(ArtifactError):
+        native.install_adapter(descriptions[0], bytes(tampered))
+    with pytest.raises(ArtifactError):
+        native.install_adapter(descriptions[1], artifacts[descriptions[0]])

@@ -236,3 +236,51 @@ def _disk_cache():
         return None
     from ...aot import AotCache
     return AotCache()
+
+
+# ---- the hook for precompiled bundles ------------------------------------------------------------
+
+def adapter_descriptions(plan) -> list[str]:
+    """The descriptions of the native adapters instantiating `plan` may use: one per distinct
+    `canon lower` of a `canon lift` whose types are fused natively (whether it is used also
+    depends on the cores being native, known only at instantiation). Reentrance is counted
+    as instantiation counts it (`ComponentInstance(..., donut_reentrance=False)`)."""
+    from ...aot.adapter import AdapterSpec
+    from ..plan import Lift, Lower, NewState, SlotRef
+    from ..state import ComponentInstance
+    states: dict = {}
+    lifts: dict = {}
+    out: list[str] = []
+    for step in plan.steps:
+        if isinstance(step, NewState):
+            parent = None if step.parent is None else states[step.parent]
+            states[step.slot] = ComponentInstance(parent, step.name, donut_reentrance=False)
+        elif isinstance(step, Lift):
+            lifts[step.slot] = step
+        elif isinstance(step, Lower) and isinstance(step.callee, SlotRef) \
+                and step.callee.slot in lifts:
+            lift = lifts[step.callee.slot]
+            kinds = kinds_of(step.functype, step.options.string_encoding,
+                             lift.options.string_encoding)
+            if kinds is None:
+                continue
+            entering = states[lift.state].entering_set(states[step.state])
+            spec = AdapterSpec(kinds[0], kinds[1], len(entering),
+                               lift.options.post_return is not None)
+            if spec.description() not in out:
+                out.append(spec.description())
+    return out
+
+
+def adapter_artifact(description: str, cache=None) -> bytes:
+    """The compiled artifact of an adapter (compiled now unless cached), for a bundle."""
+    from ...aot import adapter
+    spec = adapter.AdapterSpec.from_description(description)
+    return adapter.compiled_adapter(spec, cache if cache is not None else _disk_cache()).artifact
+
+
+def install_adapter(description: str, data: bytes) -> None:
+    """Make a bundle's adapter artifact the one this process uses for `description`
+    (`aot.ArtifactError` when it is stale, foreign or tampered with)."""
+    from ...aot import adapter
+    adapter.install_artifact(description, data)
