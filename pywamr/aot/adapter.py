@@ -32,9 +32,11 @@ What runs natively, and what it hands to Python (never a different result, only 
 - A `realloc` whose result is misaligned or out of bounds traps through the trap record with
   the Python path's message.
 Kinds handled: the scalars (bool, s8..u64, f32, f64 with NaN canonicalisation, char
-validated), `string` between two UTF-8 memories (copied with `realloc`; ASCII checked natively,
-other text goes to the Python fallbacks above) and `list:<int>` (lists of s8..u64, copied with
-`realloc`). Deliberately not here: other string encodings, lists of other elements, records,
+validated), strings between two sides of the same encoding, copied with `realloc`: `string`
+(UTF-8: ASCII checked natively, other text goes to the Python fallbacks above),
+`string-utf16` (no surrogate checked natively; surrogate pairs go to Python) and `string-latin1`
+(latin1+utf16: a Latin-1 string is copied, a UTF-16-tagged one goes to Python), and
+`list:<int>` (lists of s8..u64, copied with `realloc`). Deliberately not here: other string encodings, lists of other elements, records,
 variants, options, results, flags, handles, spilled parameters (the component layer keeps the
 Python adapter for those).
 """
@@ -61,8 +63,12 @@ TRAP_STRING_REALLOC_OUT_OF_BOUNDS = 2
 TRAP_LIST_REALLOC_OUT_OF_BOUNDS = 3
 
 
+# string kinds (the same encoding on both sides) -> (code unit size, alignment)
+STRING_UNITS = {"string": (1, 1), "string-utf16": (2, 2), "string-latin1": (1, 2)}
+
+
 def kind_supported(kind: str) -> bool:
-    if kind in SCALAR_TYPES or kind == "string":
+    if kind in SCALAR_TYPES or kind in STRING_UNITS:
         return True
     return kind.startswith("list:") and kind[5:] in INT_SIZES
 
@@ -72,9 +78,9 @@ def _flat(kind: str) -> list[str]:
 
 
 def _unit(kind: str) -> tuple[int, int]:
-    """(element size, alignment) of a string (UTF-8 bytes) or list kind."""
-    if kind == "string":
-        return 1, 1
+    """(code unit or element size, alignment) of a string or list kind."""
+    if kind in STRING_UNITS:
+        return STRING_UNITS[kind]
     size = INT_SIZES[kind[5:]]
     return size, size
 
@@ -208,7 +214,43 @@ class _Writer(FunctionBuilder):
         low = self.value(f"and i32 {ptr}, {alignment - 1}")
         return self.value(f"icmp ne i32 {low}, 0")
 
+    def check_content(self, kind: str, memory: int, ptr: str, nbytes: str, target: str) -> None:
+        """Go to `target` unless the string's code units are the plain case: ASCII for
+        UTF-8, no surrogate for UTF-16 (lists and Latin-1 need no check)."""
+        if kind == "string":
+            self.branch(self.not_ascii(self.field(memory), ptr, nbytes), target)
+        elif kind == "string-utf16":
+            self.branch(self.has_surrogate(self.field(memory), ptr, nbytes), target)
+
+    def has_surrogate(self, base: str, ptr: str, nbytes: str) -> str:
+        """i1: some 16-bit unit of [base + ptr, + nbytes) is a surrogate (D800-DFFF)."""
+        p = self.value(f"zext i32 {ptr} to i64")
+        start = self.value(f"getelementptr i8, ptr {base}, i64 {p}")
+        units = self.value(f"lshr i64 {nbytes}, 1")
+        entry, head, body, end = (self.new_label(h) for h in ("sentry", "shead", "sbody", "send"))
+        self.emit(f"br label %{entry}")
+        self.start_block(entry)
+        self.emit(f"br label %{head}")
+        self.start_block(head)
+        i, acc, i1, acc1 = self.tmp(), self.tmp(), self.tmp(), self.tmp()
+        self.emit(f"{i} = phi i64 [ 0, %{entry} ], [ {i1}, %{body} ]")
+        self.emit(f"{acc} = phi i1 [ false, %{entry} ], [ {acc1}, %{body} ]")
+        more = self.value(f"icmp ult i64 {i}, {units}")
+        self.emit(f"br i1 {more}, label %{body}, label %{end}")
+        self.start_block(body)
+        up = self.value(f"getelementptr i16, ptr {start}, i64 {i}")
+        u = self.value(f"load i16, ptr {up}, align 2")
+        masked = self.value(f"and i16 {u}, -2048")                  # 0xF800
+        surrogate = self.value(f"icmp eq i16 {masked}, -10240")     # 0xD800
+        self.emit(f"{acc1} = or i1 {acc}, {surrogate}")
+        self.emit(f"{i1} = add i64 {i}, 1")
+        self.emit(f"br label %{head}")
+        self.start_block(end)
+        return acc
+
     def byte_length(self, kind: str, length: str) -> str:
+        """The byte length of a string or list of `length` (i32) units, as i64; a Latin-1
+        string's length keeps its UTF-16 tag bit, which makes it too long (sent to Python)."""
         n = self.value(f"zext i32 {length} to i64")
         size, _ = _unit(kind)
         return n if size == 1 else self.value(f"mul i64 {n}, {size}")
@@ -311,9 +353,7 @@ class _Writer(FunctionBuilder):
             self.branch(self.value(f"icmp ugt i64 {nbytes}, {MAX_BYTE_LENGTH}"), "slow")
             self.branch(self.misaligned(ptr, _unit(kind)[1]), "slow")
             self.branch(self.out_of_range(ptr, nbytes, caller_size), "slow")
-            if kind == "string":
-                base = self.field(vmctx.ADAPTER_CALLER_MEMORY)
-                self.branch(self.not_ascii(base, ptr, nbytes), "slow")
+            self.check_content(kind, vmctx.ADAPTER_CALLER_MEMORY, ptr, nbytes, "slow")
             lifted.append((kind, (ptr, length, nbytes)))
             memory_args.append(kind)
         converted = []
@@ -383,7 +423,7 @@ class _Writer(FunctionBuilder):
         self.start_block(unaligned)
         self.trap_reason(TRAP_REALLOC_UNALIGNED)
         self.start_block(outside)
-        self.trap_reason(TRAP_STRING_REALLOC_OUT_OF_BOUNDS if kind == "string"
+        self.trap_reason(TRAP_STRING_REALLOC_OUT_OF_BOUNDS if kind in STRING_UNITS
                          else TRAP_LIST_REALLOC_OUT_OF_BOUNDS)
         self.start_block(cont)
         return q
@@ -429,8 +469,7 @@ class _Writer(FunctionBuilder):
         self.branch(self.value(f"icmp ugt i64 {nbytes}, {MAX_BYTE_LENGTH}"), python)
         self.branch(self.misaligned(sp, alignment), python)
         self.branch(self.out_of_range(sp, nbytes, callee_size), python)
-        if kind == "string":
-            self.branch(self.not_ascii(callee_base, sp, nbytes), python)
+        self.check_content(kind, vmctx.ADAPTER_CALLEE_MEMORY, sp, nbytes, python)
         q = self.copy_out(kind, sp, nbytes, vmctx.ADAPTER_CALLEE_MEMORY,
                           vmctx.ADAPTER_CALLER_MEMORY, vmctx.ADAPTER_CALLER_FLAGS,
                           vmctx.ADAPTER_CALLER_REALLOC)

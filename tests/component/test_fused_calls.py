@@ -101,11 +101,13 @@ def test_fused_scalar_calls_match_wasmtime(engine_kind):
 
 # ---- native adapters (aot): strings, lists, traps, reentrance, both paths ------------------------
 
-def memory_component_text() -> str:
+def memory_component_text(encoding: str = "utf8") -> str:
     """Component A echoes a string and a list<u16> (with a bump `realloc` that can be told to
     return a bad pointer, and a `post-return` that counts), traps on `boom` and returns its raw
     argument as a `char` from `bad-char`. Sibling B has its own memory and `realloc` and calls
     each of them from core code; the outer component exports B's callers and A's helpers."""
+    enc = f"string-encoding={encoding}"
+    BUMP = globals()["BUMP"]
     opts_a = '(memory (core memory $ia "mem")) (realloc (core func $ia "realloc"))'
     return f"""(component
       (component $A
@@ -117,10 +119,7 @@ def memory_component_text() -> str:
           (func (export "realloc") (param i32 i32 i32 i32) (result i32) (local $p i32)
             global.get $bad
             if global.get $bad return end
-            global.get $bump local.get 2 i32.add i32.const 1 i32.sub
-            i32.const 0 local.get 2 i32.sub i32.and local.tee $p
-            local.get 3 i32.add global.set $bump
-            local.get $p)
+            {BUMP})
           (func (export "echo") (param i32 i32) (result i32)
             i32.const 16 local.get 0 i32.store
             i32.const 20 local.get 1 i32.store
@@ -133,7 +132,7 @@ def memory_component_text() -> str:
           (func (export "raw") (param i32) (result i32) local.get 0))
         (core instance $ia (instantiate $m))
         (func (export "echo-string") (param "s" string) (result string)
-          (canon lift (core func $ia "echo") {opts_a} (post-return (core func $ia "post"))))
+          (canon lift (core func $ia "echo") {enc} {opts_a} (post-return (core func $ia "post"))))
         (func (export "echo-list") (param "l" (list u16)) (result (list u16))
           (canon lift (core func $ia "echo") {opts_a} (post-return (core func $ia "post"))))
         (func (export "posts") (result u32) (canon lift (core func $ia "posts")))
@@ -150,12 +149,9 @@ def memory_component_text() -> str:
           (memory (export "mem") 1)
           (global $bump (mut i32) (i32.const 4096))
           (func (export "realloc") (param i32 i32 i32 i32) (result i32) (local $p i32)
-            global.get $bump local.get 2 i32.add i32.const 1 i32.sub
-            i32.const 0 local.get 2 i32.sub i32.and local.tee $p
-            local.get 3 i32.add global.set $bump
-            local.get $p))
+            {BUMP}))
         (core instance $im (instantiate $mem))
-        (core func $les (canon lower (func $es) (memory (core memory $im "mem")) (realloc (core func $im "realloc"))))
+        (core func $les (canon lower (func $es) {enc} (memory (core memory $im "mem")) (realloc (core func $im "realloc"))))
         (core func $lel (canon lower (func $el) (memory (core memory $im "mem")) (realloc (core func $im "realloc"))))
         (core func $lboom (canon lower (func $boom)))
         (core func $lbc (canon lower (func $bc)))
@@ -174,7 +170,7 @@ def memory_component_text() -> str:
           (export "es" (func $les)) (export "el" (func $lel))
           (export "boom" (func $lboom)) (export "bc" (func $lbc))))))
         (func (export "call-echo-string") (param "s" string) (result string)
-          (canon lift (core func $ic "es") (memory (core memory $im "mem")) (realloc (core func $im "realloc"))))
+          (canon lift (core func $ic "es") {enc} (memory (core memory $im "mem")) (realloc (core func $im "realloc"))))
         (func (export "call-echo-list") (param "l" (list u16)) (result (list u16))
           (canon lift (core func $ic "el") (memory (core memory $im "mem")) (realloc (core func $im "realloc"))))
         (func (export "call-boom") (param "v" u32) (result u32)
@@ -192,6 +188,15 @@ def memory_component_text() -> str:
       (export "posts" (func $a "posts"))
       (export "set-bad" (func $a "set-bad")))"""
 
+
+# a bump allocator's `realloc`: shrinking keeps the block, growing copies it
+BUMP = """local.get 0
+            if local.get 3 local.get 1 i32.le_u if local.get 0 return end end
+            global.get $bump local.get 2 i32.add i32.const 1 i32.sub
+            i32.const 0 local.get 2 i32.sub i32.and local.tee $p
+            local.get 3 i32.add global.set $bump
+            local.get 0 if local.get $p local.get 0 local.get 1 memory.copy end
+            local.get $p"""
 
 STRINGS = ["", "hello", "x" * 1000, "héllo wörld ☃ 𝄞", "\x00\x7f"]
 LISTS = [[], [1, 2, 65535], list(range(0, 65536, 97))]
@@ -258,6 +263,77 @@ def test_native_adapters_strings_and_lists_match_interp_and_wasmtime():
     # only the non-ASCII strings took the Python adapter (from inside the native adapter)
     non_ascii = sum(1 for s in STRINGS if not s.isascii())
     assert native.stats.slow_calls - slow == non_ascii
+
+
+@pytest.mark.parametrize("encoding", ["utf16", "latin1+utf16"])
+def test_native_adapters_other_encodings(encoding):
+    """Strings between two sides of one encoding: plain ones copied natively; a string
+    with surrogates (UTF-16) or tagged UTF-16 (latin1+utf16) goes to the Python adapter."""
+    require_aot_engine()
+    from pywamr.component.abi import native
+    data = wat(memory_component_text(encoding))
+    reference = _wasmtime_caller(data)
+    interp = _instantiate("interp", data)
+    aot = _instantiate("aot", data)
+    python_calls = _count_python_calls(aot)
+    slow = native.stats.slow_calls
+    texts = ["", "hello", "héllo wörld", "x" * 300, "snow ☃ clef 𝄞"]
+    for s in texts:
+        expected = reference("call-echo-string", s)
+        assert interp.exports["call-echo-string"](s) == expected == s
+        assert aot.exports["call-echo-string"](s) == expected
+    assert python_calls[0] == 0
+    # only the last text is neither surrogate-free UTF-16 nor Latin-1
+    assert native.stats.slow_calls - slow == 1
+
+
+def tuple_component_text() -> str:
+    """A's `mix(t: tuple<u8, s16, char, bool>, f: f32) -> u32` adds its raw flat values;
+    B's core passes raw values through, so every conversion of the flattened tuple shows."""
+    return """(component
+      (component $A
+        (core module $m (func (export "mix") (param i32 i32 i32 i32 f32) (result i32)
+          local.get 0 local.get 1 i32.add local.get 2 i32.add local.get 3 i32.add
+          local.get 4 i32.trunc_sat_f32_s i32.add))
+        (core instance $i (instantiate $m))
+        (func (export "mix") (param "t" (tuple u8 s16 char bool)) (param "f" f32) (result u32)
+          (canon lift (core func $i "mix"))))
+      (component $B
+        (import "mix" (func $mix (param "t" (tuple u8 s16 char bool)) (param "f" f32)
+          (result u32)))
+        (core func $l (canon lower (func $mix)))
+        (core module $c (import "" "mix" (func $mix (param i32 i32 i32 i32 f32) (result i32)))
+          (func (export "mix") (param i32 i32 i32 i32 f32) (result i32)
+            local.get 0 local.get 1 local.get 2 local.get 3 local.get 4 call $mix))
+        (core instance $ic (instantiate $c (with "" (instance (export "mix" (func $l))))))
+        (func (export "call-mix") (param "a" u32) (param "b" u32) (param "c" u32)
+          (param "d" u32) (param "f" f32) (result u32) (canon lift (core func $ic "mix"))))
+      (instance $a (instantiate $A))
+      (instance $b (instantiate $B (with "mix" (func $a "mix"))))
+      (export "call-mix" (func $b "call-mix")))"""
+
+
+def test_native_adapter_flattened_tuple_parameters():
+    require_aot_engine()
+    from pywamr.component.abi import native
+    data = wat(tuple_component_text())
+    reference = _wasmtime_caller(data)
+    before = native.stats.attached
+    aot = _instantiate("aot", data)
+    assert native.stats.attached - before == 1
+    interp = _instantiate("interp", data)
+    python_calls = _count_python_calls(aot)
+    for args in [(1, 2, 3, 0, 1.5), (0x1FF, 0x18000, 0x41, 7, -2.0), (0xFFFFFFFF, 0xFFFF, 0, 0,
+                                                                     float("nan"))]:
+        expected = outcome(lambda: reference("call-mix", *args))
+        assert outcome(lambda: interp.exports["call-mix"](*args)) == expected
+        assert outcome(lambda: aot.exports["call-mix"](*args)) == expected
+    assert python_calls[0] == 0
+    slow = native.stats.slow_calls
+    bad = [_trap_of(lambda: h.exports["call-mix"](1, 2, 0xD800, 0, 0.0)) for h in (
+        _instantiate("interp", data), _instantiate("aot", data))]
+    assert bad[0].message == bad[1].message == "invalid `char` bit pattern 0xd800"
+    assert native.stats.slow_calls - slow == 1
 
 
 def test_forced_python_fallback_gives_the_same_results(monkeypatch):

@@ -9,14 +9,15 @@ interpreter callers and the host use it, and the native adapter hands it any cal
 checks fail (it raises the exact trap) — see `aot/adapter.py` for what runs where. Both paths
 read and write the same state: the instances' flag cells (`state.py`), the memories.
 
-Types fused natively (`kind_of`): the scalars, `string` when both sides use UTF-8, and
-`list<T>` of integers (s8..u64), as parameters (at most 16 flat values) and as the result.
-Everything else keeps the Python adapter (the fallback, a core `Function` the native caller
-reaches through the host-call callback): strings in any other encoding pair, lists of bools,
-chars, floats, strings or compound types, records, tuples, variants, enums, options,
-results, flags, own and borrow handles, fixed-length lists, spilled parameter lists, a
-callee, `realloc` or `post-return` without native code, and every call when
-`PYWAMR_NATIVE_ADAPTERS=0`.
+Types fused natively (`kind_of`): the scalars, `string` when both sides use the same
+encoding, and `list<T>` of integers (s8..u64), as parameters (at most 16 flat values; records
+and tuples of these flatten into their fields) and as the result (records and tuples
+excepted). Everything else keeps the Python adapter (the fallback, a core `Function` the
+native caller reaches through the host-call callback): strings between two different
+encodings, lists of bools, chars, floats, strings or compound types, record and tuple
+results, variants, enums, options, results, flags, own and borrow handles, fixed-length
+lists, spilled parameter lists, a callee, `realloc` or `post-return` without native code, and
+every call when `PYWAMR_NATIVE_ADAPTERS=0`.
 
 `adapter_descriptions(plan)` yields the description of every adapter a plan may need
 (`compile-component` bundles store them with `adapter_artifact`; `install_adapter` loads one
@@ -30,7 +31,7 @@ import sys
 import weakref
 
 from ...runtime.objects import Function
-from ..types import ListType, PrimValType
+from ..types import ListType, PrimValType, RecordType, TupleType
 from .flat import values_lifter, values_lowerer
 from .layout import flatten_types
 from .options import MAX_FLAT_PARAMS, MAX_FLAT_RESULTS, LiftLowerContext, realloc_trap
@@ -55,13 +56,16 @@ def enabled() -> bool:
     return os.environ.get("PYWAMR_NATIVE_ADAPTERS", "1") != "0"
 
 
+STRING_KINDS = {"utf8": "string", "utf16": "string-utf16", "latin1+utf16": "string-latin1"}
+
+
 def kind_of(t, caller_encoding: str, callee_encoding: str) -> str | None:
     """The adapter kind of a parameter or result type, or None when it is not fused."""
     if isinstance(t, PrimValType):
         if t.name in SCALARS:
             return t.name
-        if t.name == "string" and caller_encoding == callee_encoding == "utf8":
-            return "string"
+        if t.name == "string" and caller_encoding == callee_encoding:
+            return STRING_KINDS[caller_encoding]
         return None
     if isinstance(t, ListType) and t.length is None and isinstance(t.elem, PrimValType) \
             and t.elem.name in INTS:
@@ -73,15 +77,30 @@ def kinds_of(ft, caller_encoding: str, callee_encoding: str):
     """(parameter kinds, result kind) when every type of `ft` is fused, else None."""
     if len(flatten_types(ft.param_types)) > MAX_FLAT_PARAMS:
         return None
-    params = tuple(kind_of(t, caller_encoding, callee_encoding) for t in ft.param_types)
+    params = []
+    for t in ft.param_types:
+        if not _param_kinds(t, caller_encoding, callee_encoding, params):
+            return None
+    params = tuple(params)
     result = None
     if ft.result is not None:
         result = kind_of(ft.result, caller_encoding, callee_encoding)
         if result is None:
             return None
-    if any(k is None for k in params):
-        return None
     return params, result
+
+
+def _param_kinds(t, caller_encoding: str, callee_encoding: str, out: list) -> bool:
+    """Append the kinds of parameter type `t` to `out`: a record or tuple flattens into its
+    fields' (Spec: "Flattening"), whose flat values the adapter converts one by one."""
+    if isinstance(t, (RecordType, TupleType)):
+        fields = [f.t for f in t.fields] if isinstance(t, RecordType) else list(t.elems)
+        return all(_param_kinds(f, caller_encoding, callee_encoding, out) for f in fields)
+    kind = kind_of(t, caller_encoding, callee_encoding)
+    if kind is None:
+        return False
+    out.append(kind)
+    return True
 
 
 def _native(function, handles) -> tuple[int, int] | None:
