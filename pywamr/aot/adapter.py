@@ -21,18 +21,21 @@ results in the callee's options and lower them in the caller's (its `realloc`); 
 lift`", "`canon lower`", "Flat Lifting", "Flat Lowering", "Loading", "Storing".
 
 What runs natively, and what it hands to Python (never a different result, only slower):
-- Before any side effect, any check that fails (caller may not leave, an invalid `char`, a
+- Before any side effect, any check that fails (caller may not leave, an invalid `char` or
+  enum case, a
   string or list out of bounds or too long, a non-ASCII string, an instance that may not be
   entered) sends the whole call to the slow record (the Python adapter), which runs the same
   checks and raises the exact trap the Python path raises.
-- After the callee returned, a result that is not the plain case (an invalid `char`, a result
+- After the callee returned, a result that is not the plain case (an invalid `char` or enum
+  case, a result
   pointer or string out of bounds, a non-ASCII string, a misaligned return area) is converted
   by the result record (Python: lift in the callee's options, lower in the caller's), which
   raises the exact trap.
 - A `realloc` whose result is misaligned or out of bounds traps through the trap record with
   the Python path's message.
 Kinds handled: the scalars (bool, s8..u64, f32, f64 with NaN canonicalisation, char
-validated), strings between two sides of the same encoding, copied with `realloc`: `string`
+validated), `enum:<cases>` (the case index checked), `flags:<labels>` (1 to 32 labels, other
+bits dropped), strings between two sides of the same encoding, copied with `realloc`: `string`
 (UTF-8: ASCII checked natively, other text goes to the Python fallbacks above),
 `string-utf16` (no surrogate checked natively; surrogate pairs go to Python) and `string-latin1`
 (latin1+utf16: a Latin-1 string is copied, a UTF-16-tagged one goes to Python), and
@@ -67,14 +70,28 @@ TRAP_LIST_REALLOC_OUT_OF_BOUNDS = 3
 STRING_UNITS = {"string": (1, 1), "string-utf16": (2, 2), "string-latin1": (1, 2)}
 
 
+def scalar_type(kind: str) -> str | None:
+    """The LLVM type of a kind that travels as one flat value (None for strings, lists):
+    the scalars, `enum:<cases>` and `flags:<labels>` (1 to 32 labels)."""
+    lltype = SCALAR_TYPES.get(kind)
+    if lltype is not None:
+        return lltype
+    head, _, count = kind.partition(":")
+    if head in ("enum", "flags") and count.isdigit() and \
+            (1 <= int(count) <= 32 if head == "flags" else int(count) >= 1):
+        return "i32"
+    return None
+
+
 def kind_supported(kind: str) -> bool:
-    if kind in SCALAR_TYPES or kind in STRING_UNITS:
+    if scalar_type(kind) is not None or kind in STRING_UNITS:
         return True
     return kind.startswith("list:") and kind[5:] in INT_SIZES
 
 
 def _flat(kind: str) -> list[str]:
-    return [SCALAR_TYPES[kind]] if kind in SCALAR_TYPES else ["i32", "i32"]
+    lltype = scalar_type(kind)
+    return [lltype] if lltype is not None else ["i32", "i32"]
 
 
 def _unit(kind: str) -> tuple[int, int]:
@@ -103,19 +120,19 @@ class AdapterSpec:
     @property
     def caller_params(self) -> list[str]:
         out = [t for k in self.params for t in _flat(k)]
-        if self.result is not None and self.result not in SCALAR_TYPES:
+        if self.result is not None and scalar_type(self.result) is None:
             out.append("i32")           # the caller's return area
         return out
 
     @property
     def result_type(self) -> str:
-        return SCALAR_TYPES.get(self.result, "void") if self.result else "void"
+        return (scalar_type(self.result) or "void") if self.result else "void"
 
     @property
     def callee_result_type(self) -> str:
         if self.result is None:
             return "void"
-        return SCALAR_TYPES.get(self.result, "i32")
+        return scalar_type(self.result) or "i32"
 
     def description(self) -> str:
         """The text that identifies the adapter (cache key material, bundle manifests)."""
@@ -320,6 +337,13 @@ class _Writer(FunctionBuilder):
             nan = self.value(f"fcmp uno {ty} {v}, {v}")
             canonical = self.value(f"bitcast {bits} to {ty}")
             return self.value(f"select i1 {nan}, {ty} {canonical}, {ty} {v}")
+        if kind.startswith("enum:"):       # a case index out of range traps
+            bad = self.value(f"icmp uge i32 {v}, {int(kind[5:])}")
+            self.branch(bad, on_invalid)
+            return v
+        if kind.startswith("flags:"):      # bits past the labels are dropped
+            labels = int(kind[6:])
+            return v if labels == 32 else self.value(f"and i32 {v}, {(1 << labels) - 1}")
         if kind == "char":
             big = self.value(f"icmp uge i32 {v}, 1114112")
             off = self.value(f"sub i32 {v}, 55296")
@@ -341,7 +365,7 @@ class _Writer(FunctionBuilder):
         k = 0
         caller_size = None
         for kind in spec.params:
-            if kind in SCALAR_TYPES:
+            if scalar_type(kind) is not None:
                 lifted.append((kind, params[k][1]))
                 k += 1
                 continue
@@ -358,8 +382,8 @@ class _Writer(FunctionBuilder):
             memory_args.append(kind)
         converted = []
         for kind, v in lifted:
-            if kind in SCALAR_TYPES:
-                converted.append((SCALAR_TYPES[kind], self.convert_scalar(kind, v, "slow")))
+            if scalar_type(kind) is not None:
+                converted.append((scalar_type(kind), self.convert_scalar(kind, v, "slow")))
             else:
                 converted.append(("mem", v))
         # enter
@@ -437,7 +461,7 @@ class _Writer(FunctionBuilder):
         lltype = self.spec.callee_result_type
         python = self.new_label("pyresult")
         done = self.new_label("resulted")
-        if kind in SCALAR_TYPES:
+        if scalar_type(kind) is not None:
             value = self.convert_scalar(kind, ret, python)
             here = self.new_label("fast")
             self.emit(f"br label %{here}")

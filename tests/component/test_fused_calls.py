@@ -336,6 +336,67 @@ def test_native_adapter_flattened_tuple_parameters():
     assert native.stats.slow_calls - slow == 1
 
 
+ENUM_FLAGS = """(component
+  (component $A
+    (type $e (enum "a" "b" "c"))
+    (export $e2 "e" (type $e))
+    (type $f (flags "x" "y" "z"))
+    (export $f2 "f" (type $f))
+    (core module $m (func (export "id") (param i32) (result i32) local.get 0))
+    (core instance $i (instantiate $m))
+    (func (export "pick") (param "v" $e2) (result $e2) (canon lift (core func $i "id")))
+    (func (export "mask") (param "v" $f2) (result $f2) (canon lift (core func $i "id"))))
+  (instance $a (instantiate $A))
+  (alias export $a "e" (type $te))
+  (alias export $a "f" (type $tf))
+  (component $B
+    (import "e" (type $e (eq $te)))
+    (import "f" (type $f (eq $tf)))
+    (import "pick" (func $pick (param "v" $e) (result $e)))
+    (import "mask" (func $mask (param "v" $f) (result $f)))
+    (core func $lp (canon lower (func $pick)))
+    (core func $lm (canon lower (func $mask)))
+    (core module $c
+      (import "" "pick" (func $pick (param i32) (result i32)))
+      (import "" "mask" (func $mask (param i32) (result i32)))
+      (func (export "pick") (param i32) (result i32) local.get 0 call $pick)
+      (func (export "mask") (param i32) (result i32) local.get 0 call $mask))
+    (core instance $ic (instantiate $c (with "" (instance (export "pick" (func $lp)) (export "mask" (func $lm))))))
+    (func (export "call-pick") (param "v" u32) (result u32) (canon lift (core func $ic "pick")))
+    (func (export "call-mask") (param "v" u32) (result u32) (canon lift (core func $ic "mask"))))
+  (instance $b (instantiate $B (with "e" (type $te)) (with "f" (type $tf))
+    (with "pick" (func $a "pick")) (with "mask" (func $a "mask"))))
+  (export "call-pick" (func $b "call-pick"))
+  (export "call-mask" (func $b "call-mask")))"""
+
+
+def test_native_adapter_enums_and_flags():
+    """An enum case is checked (out of range: the Python adapter raises the exact trap) and
+    flags bits past the labels are dropped, natively, as interp and wasmtime do."""
+    require_aot_engine()
+    from pywamr.component.abi import native
+    data = wat(ENUM_FLAGS)
+    reference = _wasmtime_caller(data)
+    before = native.stats.attached
+    aot = _instantiate("aot", data)
+    assert native.stats.attached - before == 2
+    python_calls = _count_python_calls(aot)
+    slow = native.stats.slow_calls
+    for v in (0, 5, 7, 8, 0xFFFFFFFF):
+        expected = reference("call-mask", v)
+        assert _instantiate("interp", data).exports["call-mask"](v) == expected
+        assert aot.exports["call-mask"](v) == expected
+    for v in (0, 2):
+        assert aot.exports["call-pick"](v) == reference("call-pick", v) == v
+    assert python_calls[0] == 0 and native.stats.slow_calls == slow
+    assert outcome(lambda: reference("call-pick", 3)) == "trap"
+    traps = [_trap_of(lambda: _instantiate(k, data).exports["call-pick"](3))
+             for k in ("interp", "aot")]
+    assert (traps[0].code, traps[0].message) == (traps[1].code, traps[1].message)
+    assert traps[1].code == TrapCode.INVALID_DISCRIMINANT
+    assert native.stats.slow_calls - slow == 1
+
+
 def test_forced_python_fallback_gives_the_same_results(monkeypatch):
     require_aot_engine()
     from pywamr.component.abi import native

@@ -9,13 +9,13 @@ interpreter callers and the host use it, and the native adapter hands it any cal
 checks fail (it raises the exact trap) — see `aot/adapter.py` for what runs where. Both paths
 read and write the same state: the instances' flag cells (`state.py`), the memories.
 
-Types fused natively (`kind_of`): the scalars, `string` when both sides use the same
-encoding, and `list<T>` of integers (s8..u64), as parameters (at most 16 flat values; records
+Types fused natively (`kind_of`): the scalars, enums, flags of 1 to 32 labels, `string`
+when both sides use the same encoding, and `list<T>` of integers (s8..u64), as parameters (at most 16 flat values; records
 and tuples of these flatten into their fields) and as the result (records and tuples
 excepted). Everything else keeps the Python adapter (the fallback, a core `Function` the
 native caller reaches through the host-call callback): strings between two different
 encodings, lists of bools, chars, floats, strings or compound types, record and tuple
-results, variants, enums, options, results, flags, own and borrow handles, fixed-length
+results, variants, options, results, flags of more than 32 labels, own and borrow handles, fixed-length
 lists, spilled parameter lists, a callee, `realloc` or `post-return` without native code, and
 every call when `PYWAMR_NATIVE_ADAPTERS=0`.
 
@@ -31,7 +31,7 @@ import sys
 import weakref
 
 from ...runtime.objects import Function
-from ..types import ListType, PrimValType, RecordType, TupleType
+from ..types import EnumType, FlagsType, ListType, PrimValType, RecordType, TupleType
 from .flat import values_lifter, values_lowerer
 from .layout import flatten_types
 from .options import MAX_FLAT_PARAMS, MAX_FLAT_RESULTS, LiftLowerContext, realloc_trap
@@ -67,6 +67,10 @@ def kind_of(t, caller_encoding: str, callee_encoding: str) -> str | None:
         if t.name == "string" and caller_encoding == callee_encoding:
             return STRING_KINDS[caller_encoding]
         return None
+    if isinstance(t, EnumType):
+        return f"enum:{len(t.labels)}" if t.labels else None
+    if isinstance(t, FlagsType):
+        return f"flags:{len(t.labels)}" if 1 <= len(t.labels) <= 32 else None
     if isinstance(t, ListType) and t.length is None and isinstance(t.elem, PrimValType) \
             and t.elem.name in INTS:
         return "list:" + t.elem.name
@@ -101,6 +105,10 @@ def _param_kinds(t, caller_encoding: str, callee_encoding: str, out: list) -> bo
         return False
     out.append(kind)
     return True
+
+
+def _in_memory(kind: str) -> bool:
+    return kind.startswith(("string", "list:"))
 
 
 def _native(function, handles) -> tuple[int, int] | None:
@@ -161,8 +169,8 @@ def attach_native_adapter(function: Function, inst, opts, lifted, ft) -> bool:
     callee = _native(lifted.core_function, handles)
     if callee is None:
         return False
-    memory_params = any(k not in SCALARS for k in params)
-    memory_result = result is not None and result not in SCALARS
+    memory_params = any(_in_memory(k) for k in params)
+    memory_result = result is not None and _in_memory(result)
     post = _native(callee_opts.post_return, handles) if callee_opts.post_return else (0, 0)
     callee_realloc = _native(callee_opts.realloc, handles) if memory_params else (0, 0)
     caller_realloc = _native(opts.realloc, handles) if memory_result else (0, 0)
@@ -219,19 +227,18 @@ def _fallbacks(function, inst, opts, lifted, ft, result_kind) -> tuple:
         return python_call(*args)
 
     callee_core = lifted.core_type
-    if result_kind is None or result_kind in SCALARS:
-        from .lift import _scalar_bridge
-        bridge = _scalar_bridge(result_kind) if result_kind else None
+    lift_results = values_lifter(ft.result_types, MAX_FLAT_RESULTS)
+    callee_cx = LiftLowerContext(lifted.opts, lifted.inst)
+    caller_cx = LiftLowerContext(opts, inst, None, lifted.opts.string_encoding)
+    if result_kind is None or not _in_memory(result_kind):
+        lower_flat = values_lowerer(ft.result_types, MAX_FLAT_RESULTS)
 
         def convert_result(value):
             stats.result_calls += 1
-            return value if bridge is None else bridge(value)
+            return lower_flat(caller_cx, lift_results(callee_cx, [value]))[0]
         result_type = CoreFuncType(tuple(callee_core.results), tuple(callee_core.results))
     else:
-        lift_results = values_lifter(ft.result_types, MAX_FLAT_RESULTS)
         lower_results = values_lowerer(ft.result_types, MAX_FLAT_RESULTS, out_param=True)
-        callee_cx = LiftLowerContext(lifted.opts, lifted.inst)
-        caller_cx = LiftLowerContext(opts, inst, None, lifted.opts.string_encoding)
 
         def convert_result(ret, retptr):
             stats.result_calls += 1
