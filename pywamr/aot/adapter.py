@@ -36,7 +36,8 @@ What runs natively, and what it hands to Python (never a different result, only 
 Kinds handled: the scalars (bool, s8..u64, f32, f64 with NaN canonicalisation, char
 validated), `enum:<cases>` (the case index checked), `flags:<labels>` (1 to 32 labels, other
 bits dropped), strings between two sides of the same encoding, copied with `realloc`: `string`
-(UTF-8: ASCII checked natively, other text goes to the Python fallbacks above),
+(UTF-8, validated natively: ASCII words first, then a DFA; invalid text goes to the Python
+fallbacks above, which raise the exact trap),
 `string-utf16` (no surrogate checked natively; surrogate pairs go to Python) and `string-latin1`
 (latin1+utf16: a Latin-1 string is copied, a UTF-16-tagged one goes to Python), and
 `list:<int>` (lists of s8..u64, copied with `realloc`). Deliberately not here: other string encodings, lists of other elements, records,
@@ -151,6 +152,35 @@ class AdapterSpec:
         return hashlib.sha256(self.description().encode()).hexdigest()
 
 
+# ---- UTF-8 validation: a DFA over byte classes (RFC 3629, as Python's strict decoder) -----------
+
+def _utf8_tables() -> tuple[list[int], list[int]]:
+    """(class of each byte, transition table state * 16 + class -> state); state 0 accepts,
+    state 1 rejects for good, the others wait for continuation bytes."""
+    ranges = [(0x00, 0x7F), (0x80, 0x8F), (0x90, 0x9F), (0xA0, 0xBF), (0xC0, 0xC1),
+              (0xC2, 0xDF), (0xE0, 0xE0), (0xE1, 0xEC), (0xED, 0xED), (0xEE, 0xEF),
+              (0xF0, 0xF0), (0xF1, 0xF3), (0xF4, 0xF4), (0xF5, 0xFF)]
+    classes = [next(c for c, (lo, hi) in enumerate(ranges) if lo <= b <= hi) for b in range(256)]
+    accept, reject, more1, more2, more3, e0, ed, f0, f4 = range(9)
+    cont = (1, 2, 3)                              # classes of 80-8F, 90-9F, A0-BF
+    lead = {0: accept, 5: more1, 6: e0, 7: more2, 8: ed, 9: more2, 10: f0, 11: more3, 12: f4}
+    # state -> (classes allowed next, state after one of them)
+    waiting = {more1: (cont, accept), more2: (cont, more1), more3: (cont, more2),
+               e0: ((3,), more1), ed: ((1, 2), more1), f0: ((2, 3), more2), f4: ((1,), more2)}
+    table = [reject] * (9 * 16)
+    for c, state in lead.items():
+        table[accept * 16 + c] = state
+    for state, (allowed, after) in waiting.items():
+        for c in allowed:
+            table[state * 16 + c] = after
+    return classes, table
+
+
+def _byte_array(name: str, values: list[int]) -> str:
+    items = ", ".join(f"i8 {v}" for v in values)
+    return f"@{name} = internal constant [{len(values)} x i8] [{items}], align 16"
+
+
 # ---- IR ---------------------------------------------------------------------------------------
 
 class _Writer(FunctionBuilder):
@@ -235,9 +265,52 @@ class _Writer(FunctionBuilder):
         """Go to `target` unless the string's code units are the plain case: ASCII for
         UTF-8, no surrogate for UTF-16 (lists and Latin-1 need no check)."""
         if kind == "string":
-            self.branch(self.not_ascii(self.field(memory), ptr, nbytes), target)
+            base = self.field(memory)
+            non_ascii = self.not_ascii(base, ptr, nbytes)
+            check, cont = self.new_label("utf8"), self.new_label("valid")
+            self.emit(f"br i1 {non_ascii}, label %{check}, label %{cont}")
+            self.start_block(check)
+            bad = self.utf8_invalid(base, ptr, nbytes)
+            self.emit(f"br i1 {bad}, label %{target}, label %{cont}, !prof !1")
+            self.start_block(cont)
         elif kind == "string-utf16":
             self.branch(self.has_surrogate(self.field(memory), ptr, nbytes), target)
+
+    def utf8_invalid(self, base: str, ptr: str, nbytes: str) -> str:
+        """i1: [base + ptr, + nbytes) is not well-formed UTF-8 (`_utf8_tables`' DFA)."""
+        classes, table = _utf8_tables()
+        self.declare(_byte_array("pywamr_utf8_class", classes))
+        self.declare(_byte_array("pywamr_utf8_next", table))
+        p = self.value(f"zext i32 {ptr} to i64")
+        start = self.value(f"getelementptr i8, ptr {base}, i64 {p}")
+        entry, head, body, end = (self.new_label(h) for h in ("uentry", "uhead", "ubody", "uend"))
+        self.emit(f"br label %{entry}")
+        self.start_block(entry)
+        self.emit(f"br label %{head}")
+        self.start_block(head)
+        i, state, i1, state1 = self.tmp(), self.tmp(), self.tmp(), self.tmp()
+        self.emit(f"{i} = phi i64 [ 0, %{entry} ], [ {i1}, %{body} ]")
+        self.emit(f"{state} = phi i8 [ 0, %{entry} ], [ {state1}, %{body} ]")
+        more = self.value(f"icmp ult i64 {i}, {nbytes}")
+        self.emit(f"br i1 {more}, label %{body}, label %{end}")
+        self.start_block(body)
+        bp = self.value(f"getelementptr i8, ptr {start}, i64 {i}")
+        b = self.value(f"load i8, ptr {bp}, align 1")
+        bz = self.value(f"zext i8 {b} to i64")
+        cp = self.value(f"getelementptr inbounds [256 x i8], ptr @pywamr_utf8_class, i64 0, "
+                        f"i64 {bz}")
+        c = self.value(f"load i8, ptr {cp}, align 1")
+        cz = self.value(f"zext i8 {c} to i64")
+        sz = self.value(f"zext i8 {state} to i64")
+        row = self.value(f"shl i64 {sz}, 4")
+        index = self.value(f"add i64 {row}, {cz}")
+        np = self.value(f"getelementptr inbounds [{len(table)} x i8], ptr @pywamr_utf8_next, "
+                        f"i64 0, i64 {index}")
+        self.emit(f"{state1} = load i8, ptr {np}, align 1")
+        self.emit(f"{i1} = add i64 {i}, 1")
+        self.emit(f"br label %{head}")
+        self.start_block(end)
+        return self.value(f"icmp ne i8 {state}, 0")
 
     def has_surrogate(self, base: str, ptr: str, nbytes: str) -> str:
         """i1: some 16-bit unit of [base + ptr, + nbytes) is a surrogate (D800-DFFF)."""

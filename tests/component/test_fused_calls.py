@@ -160,21 +160,28 @@ def memory_component_text(encoding: str = "utf8") -> str:
           (import "" "el" (func $el (param i32 i32 i32)))
           (import "" "boom" (func $boom (param i32) (result i32)))
           (import "" "bc" (func $bc (param i32) (result i32)))
+          (import "" "mem" (memory 1))
           (func (export "es") (param i32 i32) (result i32)
             local.get 0 local.get 1 i32.const 64 call $es i32.const 64)
           (func (export "el") (param i32 i32) (result i32)
             local.get 0 local.get 1 i32.const 72 call $el i32.const 72)
           (func (export "boom") (param i32) (result i32) local.get 0 call $boom)
-          (func (export "bc") (param i32) (result i32) local.get 0 call $bc))
+          (func (export "bc") (param i32) (result i32) local.get 0 call $bc)
+          (func (export "raw") (param i32 i32) (result i32)
+            local.get 0 local.get 1 i32.const 64 call $es i32.const 68 i32.load))
         (core instance $ic (instantiate $caller (with "" (instance
           (export "es" (func $les)) (export "el" (func $lel))
-          (export "boom" (func $lboom)) (export "bc" (func $lbc))))))
+          (export "boom" (func $lboom)) (export "bc" (func $lbc))
+          (export "mem" (memory $im "mem"))))))
         (func (export "call-echo-string") (param "s" string) (result string)
           (canon lift (core func $ic "es") {enc} (memory (core memory $im "mem")) (realloc (core func $im "realloc"))))
         (func (export "call-echo-list") (param "l" (list u16)) (result (list u16))
           (canon lift (core func $ic "el") (memory (core memory $im "mem")) (realloc (core func $im "realloc"))))
         (func (export "call-boom") (param "v" u32) (result u32)
           (canon lift (core func $ic "boom")))
+        (func (export "echo-bytes-as-string") (param "b" (list u8)) (result u32)
+          (canon lift (core func $ic "raw") (memory (core memory $im "mem"))
+            (realloc (core func $im "realloc"))))
         (func (export "call-bad-char") (param "v" u32) (result char)
           (canon lift (core func $ic "bc"))))
       (instance $a (instantiate $A))
@@ -184,6 +191,7 @@ def memory_component_text(encoding: str = "utf8") -> str:
       (export "call-echo-string" (func $b "call-echo-string"))
       (export "call-echo-list" (func $b "call-echo-list"))
       (export "call-boom" (func $b "call-boom"))
+      (export "echo-bytes-as-string" (func $b "echo-bytes-as-string"))
       (export "call-bad-char" (func $b "call-bad-char"))
       (export "posts" (func $a "posts"))
       (export "set-bad" (func $a "set-bad")))"""
@@ -260,9 +268,36 @@ def test_native_adapters_strings_and_lists_match_interp_and_wasmtime():
         assert aot.exports["call-echo-list"](v) == expected
     assert aot.exports.posts() == interp.exports.posts() == len(STRINGS) + len(LISTS)
     assert python_calls[0] == 0
-    # only the non-ASCII strings took the Python adapter (from inside the native adapter)
-    non_ascii = sum(1 for s in STRINGS if not s.isascii())
-    assert native.stats.slow_calls - slow == non_ascii
+    assert native.stats.slow_calls == slow
+
+
+UTF8_CASES = [b"", b"plain", "h\u00e9llo \u2603 \U0001d11e".encode(), b"\xf0\x9f\x98\x80",
+              b"\xf4\x8f\xbf\xbf", b"\xc2\x80", b"\xc0\x80", b"\xc1\xbf", b"\xed\xa0\x80",
+              b"\xe0\x9f\xbf", b"\xe2\x82", b"\xf4\x90\x80\x80", b"\x80", b"ok\xff",
+              b"abcdefgh\xe2\x82\xac" * 3, b"abcdefgh" * 4 + b"\xe2\x82"]
+
+
+def test_native_utf8_validation_matches_interp_and_wasmtime():
+    """UTF-8 that a caller's core code passes is validated natively: well-formed text is
+    copied without Python, ill-formed text traps exactly as on interp (the Python adapter
+    raises it), and wasmtime agrees on which is which."""
+    require_aot_engine()
+    from pywamr.component.abi import native
+    data = wat(memory_component_text())
+    reference = _wasmtime_caller(data)
+    for raw in UTF8_CASES:
+        expected = outcome(lambda: reference("echo-bytes-as-string", raw))
+        interp, aot = _instantiate("interp", data), _instantiate("aot", data)
+        slow = native.stats.slow_calls
+        got = [outcome(lambda: h.exports["echo-bytes-as-string"](list(raw)))
+               for h in (interp, aot)]
+        assert got == [expected, expected], raw
+        assert native.stats.slow_calls - slow == (1 if expected == "trap" else 0), raw
+        if expected == "trap":
+            traps = [_trap_of(lambda: h.exports["echo-bytes-as-string"](list(raw)))
+                     for h in (_instantiate("interp", data), _instantiate("aot", data))]
+            assert traps[0].message == traps[1].message
+            assert traps[0].message.startswith("invalid utf-8")
 
 
 @pytest.mark.parametrize("encoding", ["utf16", "latin1+utf16"])
