@@ -40,7 +40,8 @@ bits dropped), strings between two sides of the same encoding, copied with `real
 fallbacks above, which raise the exact trap),
 `string-utf16` (no surrogate checked natively; surrogate pairs go to Python) and `string-latin1`
 (latin1+utf16: a Latin-1 string is copied, a UTF-16-tagged one goes to Python), and
-`list:<int>` (lists of s8..u64, copied with `realloc`). Deliberately not here: other string encodings, lists of other elements, records,
+`list:<elem>` (lists of s8..u64, bool, char, f32 and f64, copied with `realloc`; bools
+normalised and NaNs canonicalised in place after the copy, chars checked before it). Deliberately not here: other string encodings, lists of other elements, records,
 variants, options, results, flags, handles, spilled parameters (the component layer keeps the
 Python adapter for those).
 """
@@ -57,6 +58,8 @@ SCALAR_TYPES = {"bool": "i32", "s8": "i32", "u8": "i32", "s16": "i32", "u16": "i
                 "s32": "i32", "u32": "i32", "char": "i32", "s64": "i64", "u64": "i64",
                 "f32": "float", "f64": "double"}
 INT_SIZES = {"s8": 1, "u8": 1, "s16": 2, "u16": 2, "s32": 4, "u32": 4, "s64": 8, "u64": 8}
+# list element kinds -> element size (= alignment)
+LIST_ELEMENTS = {**INT_SIZES, "bool": 1, "char": 4, "f32": 4, "f64": 8}
 MAX_BYTE_LENGTH = (1 << 28) - 1      # the canonical ABI's string and list byte length limit
 SYMBOL = "pywamr_adapter"
 DESCRIPTION_VERSION = 1
@@ -87,7 +90,7 @@ def scalar_type(kind: str) -> str | None:
 def kind_supported(kind: str) -> bool:
     if scalar_type(kind) is not None or kind in STRING_UNITS:
         return True
-    return kind.startswith("list:") and kind[5:] in INT_SIZES
+    return kind.startswith("list:") and kind[5:] in LIST_ELEMENTS
 
 
 def _flat(kind: str) -> list[str]:
@@ -99,7 +102,7 @@ def _unit(kind: str) -> tuple[int, int]:
     """(code unit or element size, alignment) of a string or list kind."""
     if kind in STRING_UNITS:
         return STRING_UNITS[kind]
-    size = INT_SIZES[kind[5:]]
+    size = LIST_ELEMENTS[kind[5:]]
     return size, size
 
 
@@ -275,6 +278,70 @@ class _Writer(FunctionBuilder):
             self.start_block(cont)
         elif kind == "string-utf16":
             self.branch(self.has_surrogate(self.field(memory), ptr, nbytes), target)
+        elif kind == "list:char":
+            self.branch(self.chars_invalid(self.field(memory), ptr, nbytes), target)
+
+    def each_element(self, base: str, ptr: str, nbytes: str, size: int, body) -> None:
+        """Emit a loop calling `body(address)` for each `size`-byte element of
+        [base + ptr, + nbytes)."""
+        p = self.value(f"zext i32 {ptr} to i64")
+        start = self.value(f"getelementptr i8, ptr {base}, i64 {p}")
+        count = self.value(f"udiv i64 {nbytes}, {size}")
+        entry, head, body_label, end = (self.new_label(h) for h in ("lentry", "lhead", "lbody",
+                                                                    "lend"))
+        self.emit(f"br label %{entry}")
+        self.start_block(entry)
+        self.emit(f"br label %{head}")
+        self.start_block(head)
+        i, i1 = self.tmp(), self.tmp()
+        latch = self.new_label("llatch")
+        self.emit(f"{i} = phi i64 [ 0, %{entry} ], [ {i1}, %{latch} ]")
+        more = self.value(f"icmp ult i64 {i}, {count}")
+        self.emit(f"br i1 {more}, label %{body_label}, label %{end}")
+        self.start_block(body_label)
+        offset = self.value(f"mul i64 {i}, {size}")
+        body(self.value(f"getelementptr i8, ptr {start}, i64 {offset}"))
+        self.emit(f"br label %{latch}")
+        self.start_block(latch)
+        self.emit(f"{i1} = add i64 {i}, 1")
+        self.emit(f"br label %{head}")
+        self.start_block(end)
+
+    def chars_invalid(self, base: str, ptr: str, nbytes: str) -> str:
+        """i1: some i32 of [base + ptr, + nbytes) is not a Unicode scalar value."""
+        flag = self.alloca("i1")
+        self.emit(f"store i1 false, ptr {flag}, align 1")
+
+        def body(address):
+            v = self.value(f"load i32, ptr {address}, align 4")
+            big = self.value(f"icmp uge i32 {v}, 1114112")
+            off = self.value(f"sub i32 {v}, 55296")
+            surrogate = self.value(f"icmp ult i32 {off}, 2048")
+            bad = self.value(f"or i1 {big}, {surrogate}")
+            old = self.value(f"load i1, ptr {flag}, align 1")
+            self.emit(f"store i1 " + self.value(f"or i1 {old}, {bad}") + f", ptr {flag}, align 1")
+        self.each_element(base, ptr, nbytes, 4, body)
+        return self.value(f"load i1, ptr {flag}, align 1")
+
+    def fix_elements(self, kind: str, base: str, ptr: str, nbytes: str) -> None:
+        """After a copy, lift and lower each element in place where that changes it: bools
+        become 0 or 1, NaNs the canonical NaN."""
+        elem = kind[5:] if kind.startswith("list:") else None
+        if elem == "bool":
+            def body(address):
+                b = self.value(f"load i8, ptr {address}, align 1")
+                nz = self.value(f"icmp ne i8 {b}, 0")
+                self.emit(f"store i8 " + self.value(f"zext i1 {nz} to i8") +
+                          f", ptr {address}, align 1")
+            self.each_element(base, ptr, nbytes, 1, body)
+        elif elem in ("f32", "f64"):
+            ty = "float" if elem == "f32" else "double"
+
+            def body(address):
+                v = self.value(f"load {ty}, ptr {address}, align 1")
+                self.emit(f"store {ty} " + self.convert_scalar(elem, v, None) +
+                          f", ptr {address}, align 1")
+            self.each_element(base, ptr, nbytes, 4 if elem == "f32" else 8, body)
 
     def utf8_invalid(self, base: str, ptr: str, nbytes: str) -> str:
         """i1: [base + ptr, + nbytes) is not well-formed UTF-8 (`_utf8_tables`' DFA)."""
@@ -515,6 +582,7 @@ class _Writer(FunctionBuilder):
         d = self.value(f"getelementptr i8, ptr {dst_base}, i64 " + self.value(f"zext i32 {q} to i64"))
         self.declare("declare void @llvm.memcpy.p0.p0.i64(ptr, ptr, i64, i1)")
         self.emit(f"call void @llvm.memcpy.p0.p0.i64(ptr {d}, ptr {s}, i64 {nbytes}, i1 false)")
+        self.fix_elements(kind, dst_base, q, nbytes)
         cont = self.new_label("copied")
         self.emit(f"br label %{cont}")
         self.start_block(unaligned)

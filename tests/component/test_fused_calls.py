@@ -135,6 +135,12 @@ def memory_component_text(encoding: str = "utf8") -> str:
           (canon lift (core func $ia "echo") {enc} {opts_a} (post-return (core func $ia "post"))))
         (func (export "echo-list") (param "l" (list u16)) (result (list u16))
           (canon lift (core func $ia "echo") {opts_a} (post-return (core func $ia "post"))))
+        (func (export "echo-floats") (param "l" (list f32)) (result (list f32))
+          (canon lift (core func $ia "echo") {opts_a}))
+        (func (export "echo-bools") (param "l" (list bool)) (result (list bool))
+          (canon lift (core func $ia "echo") {opts_a}))
+        (func (export "echo-chars") (param "l" (list char)) (result (list char))
+          (canon lift (core func $ia "echo") {opts_a}))
         (func (export "posts") (result u32) (canon lift (core func $ia "posts")))
         (func (export "set-bad") (param "v" u32) (canon lift (core func $ia "set-bad")))
         (func (export "boom") (param "v" u32) (result u32) (canon lift (core func $ia "boom")))
@@ -143,6 +149,9 @@ def memory_component_text(encoding: str = "utf8") -> str:
       (component $B
         (import "echo-string" (func $es (param "s" string) (result string)))
         (import "echo-list" (func $el (param "l" (list u16)) (result (list u16))))
+        (import "echo-floats" (func $ef (param "l" (list f32)) (result (list f32))))
+        (import "echo-bools" (func $eb (param "l" (list bool)) (result (list bool))))
+        (import "echo-chars" (func $ec (param "l" (list char)) (result (list char))))
         (import "boom" (func $boom (param "v" u32) (result u32)))
         (import "bad-char" (func $bc (param "v" u32) (result char)))
         (core module $mem
@@ -153,6 +162,12 @@ def memory_component_text(encoding: str = "utf8") -> str:
         (core instance $im (instantiate $mem))
         (core func $les (canon lower (func $es) {enc} (memory (core memory $im "mem")) (realloc (core func $im "realloc"))))
         (core func $lel (canon lower (func $el) (memory (core memory $im "mem")) (realloc (core func $im "realloc"))))
+        (core func $lef (canon lower (func $ef) (memory (core memory $im "mem"))
+          (realloc (core func $im "realloc"))))
+        (core func $leb (canon lower (func $eb) (memory (core memory $im "mem"))
+          (realloc (core func $im "realloc"))))
+        (core func $lec (canon lower (func $ec) (memory (core memory $im "mem"))
+          (realloc (core func $im "realloc"))))
         (core func $lboom (canon lower (func $boom)))
         (core func $lbc (canon lower (func $bc)))
         (core module $caller
@@ -161,6 +176,21 @@ def memory_component_text(encoding: str = "utf8") -> str:
           (import "" "boom" (func $boom (param i32) (result i32)))
           (import "" "bc" (func $bc (param i32) (result i32)))
           (import "" "mem" (memory 1))
+          (import "" "ef" (func $ef (param i32 i32 i32)))
+          (import "" "eb" (func $eb (param i32 i32 i32)))
+          (import "" "ec" (func $ec (param i32 i32 i32)))
+          (func (export "ef") (param i32 i32) (result i32)
+            local.get 0 local.get 1 i32.const 80 call $ef i32.const 80)
+          (func (export "eb") (param i32 i32) (result i32)
+            local.get 0 local.get 1 i32.const 88 call $eb i32.const 88)
+          (func (export "ec") (param i32 i32) (result i32)
+            local.get 0 local.get 1 i32.const 96 call $ec i32.const 96)
+          (func (export "raw-bools") (param i32 i32) (result i32)
+            local.get 0 local.get 1 i32.const 88 call $eb i32.const 88)
+          (func (export "raw-floats") (param i32 i32) (result i32)
+            local.get 0 local.get 1 i32.const 80 call $ef i32.const 80)
+          (func (export "raw-chars") (param i32 i32) (result i32)
+            local.get 0 local.get 1 i32.const 96 call $ec i32.const 96)
           (func (export "es") (param i32 i32) (result i32)
             local.get 0 local.get 1 i32.const 64 call $es i32.const 64)
           (func (export "el") (param i32 i32) (result i32)
@@ -172,7 +202,26 @@ def memory_component_text(encoding: str = "utf8") -> str:
         (core instance $ic (instantiate $caller (with "" (instance
           (export "es" (func $les)) (export "el" (func $lel))
           (export "boom" (func $lboom)) (export "bc" (func $lbc))
-          (export "mem" (memory $im "mem"))))))
+          (export "mem" (memory $im "mem")) (export "ef" (func $lef))
+          (export "eb" (func $leb)) (export "ec" (func $lec))))))
+        (func (export "call-echo-floats") (param "l" (list f32)) (result (list f32))
+          (canon lift (core func $ic "ef") (memory (core memory $im "mem"))
+            (realloc (core func $im "realloc"))))
+        (func (export "call-echo-bools") (param "l" (list bool)) (result (list bool))
+          (canon lift (core func $ic "eb") (memory (core memory $im "mem"))
+            (realloc (core func $im "realloc"))))
+        (func (export "call-echo-chars") (param "l" (list char)) (result (list char))
+          (canon lift (core func $ic "ec") (memory (core memory $im "mem"))
+            (realloc (core func $im "realloc"))))
+        (func (export "bytes-as-bools") (param "l" (list u8)) (result (list u8))
+          (canon lift (core func $ic "raw-bools") (memory (core memory $im "mem"))
+            (realloc (core func $im "realloc"))))
+        (func (export "words-as-floats") (param "l" (list u32)) (result (list u32))
+          (canon lift (core func $ic "raw-floats") (memory (core memory $im "mem"))
+            (realloc (core func $im "realloc"))))
+        (func (export "words-as-chars") (param "l" (list u32)) (result (list u32))
+          (canon lift (core func $ic "raw-chars") (memory (core memory $im "mem"))
+            (realloc (core func $im "realloc"))))
         (func (export "call-echo-string") (param "s" string) (result string)
           (canon lift (core func $ic "es") {enc} (memory (core memory $im "mem")) (realloc (core func $im "realloc"))))
         (func (export "call-echo-list") (param "l" (list u16)) (result (list u16))
@@ -186,11 +235,17 @@ def memory_component_text(encoding: str = "utf8") -> str:
           (canon lift (core func $ic "bc"))))
       (instance $a (instantiate $A))
       (instance $b (instantiate $B (with "echo-string" (func $a "echo-string"))
+        (with "echo-floats" (func $a "echo-floats")) (with "echo-bools" (func $a "echo-bools"))
+        (with "echo-chars" (func $a "echo-chars"))
         (with "echo-list" (func $a "echo-list")) (with "boom" (func $a "boom"))
         (with "bad-char" (func $a "bad-char"))))
       (export "call-echo-string" (func $b "call-echo-string"))
       (export "call-echo-list" (func $b "call-echo-list"))
       (export "call-boom" (func $b "call-boom"))
+      (export "bytes-as-bools" (func $b "bytes-as-bools"))
+      (export "words-as-floats" (func $b "words-as-floats"))
+      (export "words-as-chars" (func $b "words-as-chars"))
+      (export "call-echo-chars" (func $b "call-echo-chars"))
       (export "echo-bytes-as-string" (func $b "echo-bytes-as-string"))
       (export "call-bad-char" (func $b "call-bad-char"))
       (export "posts" (func $a "posts"))
@@ -255,7 +310,8 @@ def test_native_adapters_strings_and_lists_match_interp_and_wasmtime():
     interp = _instantiate("interp", data)
     before = native.stats.attached
     aot = _instantiate("aot", data)
-    assert native.stats.attached - before == 4      # echo-string, echo-list, boom, bad-char
+    # echo-string, echo-list, echo-floats, echo-bools, echo-chars, boom, bad-char
+    assert native.stats.attached - before == 7
     python_calls = _count_python_calls(aot)
     slow = native.stats.slow_calls
     for s in STRINGS:
@@ -275,6 +331,51 @@ UTF8_CASES = [b"", b"plain", "h\u00e9llo \u2603 \U0001d11e".encode(), b"\xf0\x9f
               b"\xf4\x8f\xbf\xbf", b"\xc2\x80", b"\xc0\x80", b"\xc1\xbf", b"\xed\xa0\x80",
               b"\xe0\x9f\xbf", b"\xe2\x82", b"\xf4\x90\x80\x80", b"\x80", b"ok\xff",
               b"abcdefgh\xe2\x82\xac" * 3, b"abcdefgh" * 4 + b"\xe2\x82"]
+
+
+RAW_LISTS = [("bytes-as-bools", [0, 1, 2, 255, 1, 0, 7]),
+             ("words-as-floats", [0x3FC00000, 0x7FC00001, 0xFFFFFFFF, 0x7F800000, 0x80000000]),
+             ("words-as-chars", [0x41, 0x10FFFF, 0xE000]),
+             ("words-as-chars", [0x41, 0xD800]), ("words-as-chars", [0x110000])]
+
+
+def _nan32(bits: int):
+    return "nan" if bits & 0x7F800000 == 0x7F800000 and bits & 0x7FFFFF else bits
+
+
+def aot_bits(handle, name, raw):
+    return handle.exports[name](raw)
+
+
+def test_native_lists_of_bools_floats_chars_match_interp_and_wasmtime():
+    """Raw element bits a caller's core code passes come out as interp and wasmtime make
+    them: bools 0/1, NaNs canonical, invalid chars trapping (the Python adapter raises)."""
+    require_aot_engine()
+    from pywamr.component.abi import native
+    data = wat(memory_component_text())
+    reference = _wasmtime_caller(data)
+    for name, raw in RAW_LISTS:
+        expected = outcome(lambda: reference(name, bytes(raw) if name == "bytes-as-bools"
+                                             else raw))
+        interp, aot = _instantiate("interp", data), _instantiate("aot", data)
+        slow = native.stats.slow_calls
+        got = [outcome(lambda: h.exports[name](raw)) for h in (interp, aot)]
+        got = [list(g) if isinstance(g, bytes) else g for g in got]
+        if isinstance(expected, bytes):
+            expected = list(expected)
+        assert got[0] == got[1], (name, raw)
+        # NaN payloads are the implementation's choice (CanonicalABI.md, "Storing"):
+        # pywamr canonicalises, wasmtime copies; compare NaN-ness against wasmtime
+        if name == "words-as-floats":
+            got = [[_nan32(w) for w in g] for g in got]
+            expected = [_nan32(w) for w in expected]
+            assert got[1] == [_nan32(w) for w in raw]
+            assert [w for w in aot_bits(aot, name, raw) if _nan32(w) == "nan"] == \
+                [0x7FC00000] * 2
+        assert got == [expected, expected], (name, raw)
+        assert native.stats.slow_calls - slow == (1 if expected == "trap" else 0)
+    aot = _instantiate("aot", data)
+    assert aot.exports["call-echo-chars"](["a", "\U0010ffff"]) == ["a", "\U0010ffff"]
 
 
 def test_native_utf8_validation_matches_interp_and_wasmtime():
@@ -597,7 +698,7 @@ def test_adapter_disk_cache_and_bundle_hook(tmp_path, monkeypatch):
     engine = Engine("aot")
     component = Component(engine, wat(memory_component_text()))
     descriptions = native.adapter_descriptions(component.plan)
-    assert len(descriptions) == 4
+    assert len(descriptions) == 7
     assert all(adapter.AdapterSpec.from_description(d).entering == 1 for d in descriptions)
     monkeypatch.setattr(adapter, "_loaded", {})
     compiled = adapter.stats.compiled

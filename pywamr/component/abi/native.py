@@ -10,14 +10,14 @@ checks fail (it raises the exact trap) — see `aot/adapter.py` for what runs wh
 read and write the same state: the instances' flag cells (`state.py`), the memories.
 
 Types fused natively (`kind_of`): the scalars, enums, flags of 1 to 32 labels, `string`
-when both sides use the same encoding, and `list<T>` of integers (s8..u64), as parameters (at most 16 flat values; records
-and tuples of these flatten into their fields) and as the result (records and tuples
-excepted). Everything else keeps the Python adapter (the fallback, a core `Function` the
-native caller reaches through the host-call callback): strings between two different
-encodings, lists of bools, chars, floats, strings or compound types, record and tuple
-results, variants, options, results, flags of more than 32 labels, own and borrow handles, fixed-length
-lists, spilled parameter lists, a callee, `realloc` or `post-return` without native code, and
-every call when `PYWAMR_NATIVE_ADAPTERS=0`.
+when both sides use the same encoding, and `list<T>` of scalars, as parameters (at most 16
+flat values; records and tuples of these flatten into their fields) and as the result
+(records and tuples excepted). Everything else keeps the Python adapter (the fallback, a
+core `Function` the native caller reaches through the host-call callback): strings between
+two different encodings, lists of strings, enums or compound types, record and tuple
+results, variants, options, results, flags of more than 32 labels, own and borrow handles,
+fixed-length lists, spilled parameter lists, a callee, `realloc` or `post-return` without
+native code, and every call when `PYWAMR_NATIVE_ADAPTERS=0`.
 
 `adapter_descriptions(plan)` yields the description of every adapter a plan may need
 (`compile-component` bundles store them with `adapter_artifact`; `install_adapter` loads one
@@ -38,7 +38,6 @@ from .options import MAX_FLAT_PARAMS, MAX_FLAT_RESULTS, LiftLowerContext, reallo
 
 SCALARS = ("bool", "s8", "u8", "s16", "u16", "s32", "u32", "s64", "u64", "f32", "f64",
            "char")
-INTS = ("s8", "u8", "s16", "u16", "s32", "u32", "s64", "u64")
 
 
 class Stats:
@@ -72,7 +71,7 @@ def kind_of(t, caller_encoding: str, callee_encoding: str) -> str | None:
     if isinstance(t, FlagsType):
         return f"flags:{len(t.labels)}" if 1 <= len(t.labels) <= 32 else None
     if isinstance(t, ListType) and t.length is None and isinstance(t.elem, PrimValType) \
-            and t.elem.name in INTS:
+            and t.elem.name in SCALARS:
         return "list:" + t.elem.name
     return None
 
