@@ -608,6 +608,8 @@ def test_traps_in_adapter_and_callee_match_interp(case):
                 "bad-char": "invalid `char` bit pattern 0xd800",
                 "boom": traps[0].code.value}[case]
     assert traps[1].message == expected
+    if case == "boom":          # the callee's trap, with the same backtrace through the adapter
+        assert str(traps[0]) == str(traps[1]) and traps[1].frames
 
     def wasmtime_run():
         if case in ("string", "list-unaligned"):

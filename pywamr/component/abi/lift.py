@@ -18,6 +18,11 @@ Sits at the top of `component/abi`, over `flat.py`; the instantiation plan calls
   lowers the result into the caller's memory (through the caller's result pointer past 1 flat
   value) and gives back the lent handles.
 
+A `canon lower` of a `canon lift` (a call between two components) gets the fused scalar
+adapter `_fused_call` when it can, else the general path; on aot, when both core functions
+are native and the types allow, `native.py` also gives the lowered `Function` a native
+adapter that native callers call directly (the Python adapter stays its fallback).
+
 Everything that depends only on the types (flat signatures, converters, whether a borrow scope
 is needed) is computed here once per definition. A trap leaves the instance flags as they were
 (the instance stays poisoned). Deliberately refuses async function types and async options.
