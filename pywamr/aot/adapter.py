@@ -712,6 +712,14 @@ def _load(spec: AdapterSpec, data: bytes) -> LoadedAdapter:
     return LoadedAdapter(spec, addresses[SYMBOL], tracker, data)
 
 
+def cache_of(function):
+    """The on-disk cache the module of a native `function` was compiled through (None when
+    it had none: the engine's cache turned off, or a precompiled artifact)."""
+    state = getattr(function, "instance", None)
+    loaded = getattr(getattr(state, "engine_data", None), "loaded", None)
+    return getattr(loaded, "cache", None)
+
+
 def compiled_adapter(spec: AdapterSpec, cache=None) -> LoadedAdapter:
     """The loaded native code of `spec`: from this process's cache, else from the on-disk
     `cache` (an `AotCache`, or None), else compiled by LLVM (in a worker process) and stored

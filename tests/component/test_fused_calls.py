@@ -722,3 +722,14 @@ def test_adapter_disk_cache_and_bundle_hook(tmp_path, monkeypatch):
         native.install_adapter(descriptions[0], bytes(tampered))
     with pytest.raises(ArtifactError):
         native.install_adapter(descriptions[1], artifacts[descriptions[0]])
+    # adapters follow the engine's cache: its directory, or none at all
+    other = tmp_path / "other"
+    for cache_kwargs, expected_from_disk in (({"cache_dir": other}, 0),
+                                             ({"cache_dir": other}, len(descriptions)),
+                                             ({"cache": False}, 0)):
+        monkeypatch.setattr(adapter, "_loaded", {})
+        from_disk = adapter.stats.from_disk
+        engine = Engine("aot", **cache_kwargs)
+        handle = Linker(engine).instantiate(Component(engine, wat(memory_component_text())))
+        assert handle.exports["call-echo-string"]("x") == "x"
+        assert adapter.stats.from_disk - from_disk == expected_from_disk

@@ -180,7 +180,7 @@ def attach_native_adapter(function: Function, inst, opts, lifted, ft) -> bool:
     from ...aot import adapter, vmctx
     entering = lifted.entering_set(inst)
     spec = adapter.AdapterSpec(params, result, len(entering), callee_opts.post_return is not None)
-    loaded = adapter.compiled_adapter(spec, _disk_cache())
+    loaded = adapter.compiled_adapter(spec, adapter.cache_of(lifted.core_function))
 
     keeper = _Keeper()
     keeper.loaded = loaded
