@@ -1,14 +1,15 @@
 """Native adapters between two components' core functions: descriptions, compilation, caches.
 
 Sits in the AOT backend over `adapter_ir` (the IR text of an adapter, which reuses
-`translate`'s glue: the trap function, the process context) and under the component layer, which decides what can be fused and fills
-each adapter's context block (`component/abi/fused.py`). This module knows no component
-types: an adapter is described by an `AdapterSpec` of plain names, and everything that varies
-per call site (the callee's code and vmctx, the instances' flag cells, memories, `realloc`,
-`post-return`, the Python fallbacks) is read at run time from the context block whose layout
-`vmctx.py` defines (`ADAPTER_*`). So one compiled adapter serves every call site with the same
-description, and the description alone keys the caches (in memory, and on disk through
-`AotCache` with the compiler identity and host).
+`translate`'s glue: the trap function, the process context) and under the component layer,
+which decides what can be fused and fills each adapter's context block
+(`component/abi/native.py`). This module knows no component types: an adapter is described by
+an `AdapterSpec` of plain names, and everything that varies per call site (the callee's code
+and vmctx, the instances' flag cells, memories, `realloc`, `post-return`, the Python
+fallbacks) is read at run time from the context block whose layout `vmctx.py` defines
+(`ADAPTER_*`). So one compiled adapter serves every call site with the same description, and
+the description alone keys the caches (in memory, and on disk through `AotCache` with the
+compiler identity and host).
 
 An adapter `ret adapter(ptr context, caller params...)` has the caller's (`canon lower`) core
 type and sits in a function record, so native callers reach it with a plain indirect call. It
@@ -22,35 +23,33 @@ lift`", "`canon lower`", "Flat Lifting", "Flat Lowering", "Loading", "Storing".
 
 What runs natively, and what it hands to Python (never a different result, only slower):
 - Before any side effect, any check that fails (caller may not leave, an invalid `char` or
-  enum case, a
-  string or list out of bounds or too long, a non-ASCII string, an instance that may not be
-  entered) sends the whole call to the slow record (the Python adapter), which runs the same
-  checks and raises the exact trap the Python path raises.
-- After the callee returned, a result that is not the plain case (an invalid `char` or enum
-  case, a result
-  pointer or string out of bounds, a non-ASCII string, a misaligned return area) is converted
-  by the result record (Python: lift in the callee's options, lower in the caller's), which
-  raises the exact trap.
+  enum case, a string or list out of bounds or too long, ill-formed UTF-8, UTF-16 with a
+  surrogate, latin1+utf16 tagged UTF-16, an invalid `char` in a list, an instance that may
+  not be entered) sends the whole call to the slow record (the Python adapter), which runs
+  the same checks and raises the exact trap the Python path raises (or, for the conservative
+  string checks, does the call).
+- After the callee returned, a result that is not the plain case (the same checks, and a
+  misaligned or out-of-bounds return area) is converted by the result record (Python: lift in
+  the callee's options, lower in the caller's), which raises the exact trap.
 - A `realloc` whose result is misaligned or out of bounds traps through the trap record with
   the Python path's message.
+
 Kinds handled: the scalars (bool, s8..u64, f32, f64 with NaN canonicalisation, char
 validated), `enum:<cases>` (the case index checked), `flags:<labels>` (1 to 32 labels, other
-bits dropped), strings between two sides of the same encoding, copied with `realloc`: `string`
-(UTF-8, validated natively: ASCII words first, then a DFA; invalid text goes to the Python
-fallbacks above, which raise the exact trap),
-`string-utf16` (no surrogate checked natively; surrogate pairs go to Python) and `string-latin1`
-(latin1+utf16: a Latin-1 string is copied, a UTF-16-tagged one goes to Python), and
-`list:<elem>` (lists of s8..u64, bool, char, f32 and f64, copied with `realloc`; bools
-normalised and NaNs canonicalised in place after the copy, chars checked before it). Deliberately not here: other string encodings, lists of other elements, records,
-variants, options, results, flags, handles, spilled parameters (the component layer keeps the
-Python adapter for those).
+bits dropped); strings between two sides of the same encoding, copied with `realloc`: `string`
+(UTF-8, validated natively: ASCII words first, then a DFA), `string-utf16` (surrogate-free
+text; surrogate pairs go to Python) and `string-latin1` (latin1+utf16: a Latin-1 string is
+copied, a UTF-16-tagged one goes to Python); `list:<elem>` (lists of s8..u64, bool, char, f32
+and f64, copied with `realloc`; bools normalised and NaNs canonicalised in place after the
+copy, chars checked before it). Deliberately not here: transcoding between encodings, lists of
+other elements, records, variants, options, results, handles, spilled parameters (the
+component layer keeps the Python adapter for those).
 """
 from __future__ import annotations
 
 import hashlib
 import json
 from dataclasses import dataclass
-
 
 SCALAR_TYPES = {"bool": "i32", "s8": "i32", "u8": "i32", "s16": "i32", "u16": "i32",
                 "s32": "i32", "u32": "i32", "char": "i32", "s64": "i64", "u64": "i64",
