@@ -163,13 +163,15 @@ def api_section(mode: str, module: Path, keys: list[str], rts: dict[str, Runtime
 
 def components(rts: dict[str, Runtime]) -> str:
     """Cross-component calls per second (drivers/component_bench.py), one process per
-    runtime: a u32 add and a string round-trip, each looped inside the guest."""
+    runtime: a u32 add and a string round-trip, each looped inside the guest; aot both
+    with its native adapters and through the Python bridge (`pywamr-aot-bridge`)."""
     rows = ["| runtime | u32 add, calls/s | string round-trip, calls/s |", "|---|---:|---:|"]
     rates = {}
-    for key in ("pywamr-interp", "pywamr-aot", "wasmtime"):
-        if key not in rts:
+    for key in ("pywamr-interp", "pywamr-aot", "pywamr-aot-bridge", "wasmtime"):
+        runtime = rts.get("pywamr-aot" if key == "pywamr-aot-bridge" else key)
+        if runtime is None:
             continue
-        r = proc.run([PY, COMPONENT_BENCH, key], cwd=REPO_ROOT, timeout=300, env=rts[key].env())
+        r = proc.run([PY, COMPONENT_BENCH, key], cwd=REPO_ROOT, timeout=300, env=runtime.env())
         vals = dict(re.findall(r"^(\w+):\s*(\S+)\s*$", r.stdout, re.M))
         if r.returncode != 0 or len(vals) < 2:
             rows.append(f"| {key} | {proc.last_line(r.stderr) or r.error() or 'no output'} | |")
@@ -178,7 +180,7 @@ def components(rts: dict[str, Runtime]) -> str:
         rows.append(f"| {key} | {rates[key][0]:,.0f} | {rates[key][1]:,.0f} |")
     if "wasmtime" in rates:
         wt = rates["wasmtime"]
-        for key in ("pywamr-interp", "pywamr-aot"):
+        for key in ("pywamr-interp", "pywamr-aot", "pywamr-aot-bridge"):
             if key in rates:
                 ours = rates[key]
                 rows.append(f"| {key} / wasmtime | {ours[0] / wt[0]:.2g}× | {ours[1] / wt[1]:.2g}× |")

@@ -4,10 +4,12 @@ The fixture `tests/fixtures/components/bench-calls.wasm` composes a caller with 
 the utf8 echo; its exports loop inside the guest over a `u32` add and a string round-trip
 (`echo-string`) across the component boundary, so the figure is the cost of one
 cross-component call, not of entering the guest from the host. RUNTIME is pywamr-interp,
-pywamr-aot or wasmtime. Output lines: `add_calls_per_s: N`, `string_calls_per_s: N`.
+pywamr-aot (native adapters), pywamr-aot-bridge (aot with the native adapters turned off:
+every cross-component call goes through the Python bridge) or wasmtime. Output lines: `add_calls_per_s: N`, `string_calls_per_s: N`.
 """
 from __future__ import annotations
 
+import os
 import sys
 import time
 from pathlib import Path
@@ -57,7 +59,10 @@ def rate(call, budget: float = 1.0) -> float:
 
 def main(argv) -> int:
     runtime = argv[0]
-    if runtime.startswith("pywamr-"):
+    if runtime == "pywamr-aot-bridge":
+        os.environ["PYWAMR_NATIVE_ADAPTERS"] = "0"
+        add, string = pywamr_calls("aot")
+    elif runtime.startswith("pywamr-"):
         add, string = pywamr_calls(runtime.split("-", 1)[1])
     elif runtime == "wasmtime":
         add, string = wasmtime_calls()

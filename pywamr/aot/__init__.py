@@ -37,6 +37,7 @@ class AotModule:
 
     engine_name = "aot"
     private_globals = False     # native code reads every global through its cell
+    cache = None                # the AotCache it was compiled through (adapters use it too)
 
     def __init__(self, module, func_types, artifact_bytes: bytes, objects: list[bytes],
                  validated=None):
@@ -140,8 +141,10 @@ def compile_module(validated, *, cache: "AotCache | None" = _DEFAULT, jobs: int 
         if data is not None:
             try:
                 art = read_artifact(data, host, source)
-                return AotModule(validated.module, validated.func_types, data, art.objects,
-                                 validated)
+                loaded = AotModule(validated.module, validated.func_types, data, art.objects,
+                                   validated)
+                loaded.cache = cache
+                return loaded
             except ArtifactError:
                 cache.discard(key)
     from .compiler import compile_objects
@@ -151,7 +154,9 @@ def compile_module(validated, *, cache: "AotCache | None" = _DEFAULT, jobs: int 
     data = write_artifact(source, objects, host, {"source_kind": "wasm" if is_wasm else "pickle"})
     if cache is not None:
         cache.put(key, data)
-    return AotModule(validated.module, validated.func_types, data, objects, validated)
+    loaded = AotModule(validated.module, validated.func_types, data, objects, validated)
+    loaded.cache = cache
+    return loaded
 
 
 def load_artifact(path_or_bytes, *, source_bytes=None) -> AotModule:

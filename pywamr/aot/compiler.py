@@ -113,6 +113,17 @@ _pool = WorkerPool()
 atexit.register(_pool.close)
 
 
+def compile_ir_text(ir: str) -> bytes:
+    """Compile one self-contained IR module (a native adapter) in a worker process."""
+    worker = _pool.take()
+    try:
+        obj = worker.compile(ir)
+    finally:
+        _pool.give_back(worker)
+    stats.chunks_compiled += 1
+    return obj
+
+
 def split_chunks(info: ModuleInfo, jobs: int) -> list[list[int]]:
     """Split defined functions into chunks of about equal instruction counts; enough chunks to
     keep `jobs` workers busy, none much larger than CHUNK_INSTRUCTIONS."""

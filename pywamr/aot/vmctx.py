@@ -26,6 +26,16 @@ table descriptor (one per table, shared by every instance using it):
   ELEMENTS      address of an i64 array of references (funcref: record address; 0 = null)
   SIZE          number of elements
 
+adapter context (one per native component-to-component adapter, see adapter.py; its
+address is the VMCTX of the adapter's function record):
+  CALLER_FLAGS, CALLEE_FLAGS  addresses of the two component instances' flag cells
+                (byte 0 may_enter, byte 1 may_leave)
+  CALLEE_CODE, POST_RETURN, CALLER_REALLOC, CALLEE_REALLOC
+                pairs (native code, its vmctx) of the functions the adapter calls
+  CALLER_MEMORY, CALLEE_MEMORY  pairs (base address, size in bytes), refreshed by grow hooks
+  SLOW_RECORD, RESULT_RECORD, TRAP_RECORD  records of the Python fallbacks
+  ENTERING      addresses of the flag cells of the instances the call enters
+
 process context (the external global `pywamr_ctx`, one per process):
   JMPBUF        jmp_buf of the innermost entry trampoline
   STACK_LIMIT   lowest allowed stack pointer (0 outside native code)
@@ -106,3 +116,22 @@ RT_TABLE_INIT = 9         # a=table | elem << 32, b=dst, c=src, d=n
 RT_ELEM_DROP = 10         # a=elem index
 RT_GLOBAL_GET = 11        # a=global (reference type)        -> reference handle
 RT_GLOBAL_SET = 12        # a=global (reference type), b=reference handle
+
+
+# adapter context (byte offsets; pairs are (code, vmctx) or (base, size))
+ADAPTER_CALLER_FLAGS = 0
+ADAPTER_CALLEE_FLAGS = 8
+ADAPTER_CALLEE_CODE = 16
+ADAPTER_POST_RETURN = 32
+ADAPTER_CALLER_REALLOC = 48
+ADAPTER_CALLEE_REALLOC = 64
+ADAPTER_CALLER_MEMORY = 80
+ADAPTER_CALLEE_MEMORY = 96
+ADAPTER_SLOW_RECORD = 112
+ADAPTER_RESULT_RECORD = 120
+ADAPTER_TRAP_RECORD = 128
+ADAPTER_ENTERING = 136
+
+
+def adapter_context_size(entering: int) -> int:
+    return ADAPTER_ENTERING + SLOT * max(entering, 1)

@@ -1,6 +1,6 @@
-"""Component-to-component calls of scalars take a fused adapter (abi/lift.py `_fused_call`):
-raw flat values out of a type's range, NaNs and invalid chars must come out exactly as the
-general path and wasmtime make them."""
+"""Component-to-component calls of scalars take a fused adapter (abi/lift.py `_fused_call`;
+on aot also a native one, see test_native_adapters.py): raw flat values out of a type's range,
+NaNs and invalid chars must come out exactly as the general path and wasmtime make them."""
 from __future__ import annotations
 
 import math

@@ -18,6 +18,11 @@ Sits at the top of `component/abi`, over `flat.py`; the instantiation plan calls
   lowers the result into the caller's memory (through the caller's result pointer past 1 flat
   value) and gives back the lent handles.
 
+A `canon lower` of a `canon lift` (a call between two components) gets the fused scalar
+adapter `_fused_call` when it can, else the general path; on aot, when both core functions
+are native and the types allow, `native.py` also gives the lowered `Function` a native
+adapter that native callers call directly (the Python adapter stays its fallback).
+
 Everything that depends only on the types (flat signatures, converters, whether a borrow scope
 is needed) is computed here once per definition. A trap leaves the instance flags as they were
 (the instance stays poisoned). Deliberately refuses async function types and async options.
@@ -30,7 +35,7 @@ from ...errors import NotSupported, Trap, TrapCode
 from ...runtime.objects import Function
 from ...runtime.trapping import call_guarded
 from ..resources import Subtask, Task
-from ..state import enter, leave
+from ..state import MAY_LEAVE, enter, leave
 from ..types import FuncType
 from .flat import values_lifter, values_lowerer
 from .load import CANONICAL_NAN, convert_i32_to_char
@@ -145,9 +150,9 @@ class LiftedFunction:
         post_return = self._post_return
         if post_return is not None:
             inst = self.inst
-            inst.may_leave = False
+            inst.flags[MAY_LEAVE] = 0
             post_return(*flat_results)
-            inst.may_leave = True
+            inst.flags[MAY_LEAVE] = 1
         leave(entering)
         return value
 
@@ -202,9 +207,10 @@ def _fused_call(inst, lifted: LiftedFunction, ft: FuncType):
     call, post_return, callee = lifted._call, lifted._post_return, lifted.inst
     has_result = ft.result is not None
     plan = [(i, p) for i, p in enumerate(params) if p is not None]
+    flags, callee_flags = inst.flags, callee.flags
 
     def fused(*args):
-        if not inst.may_leave:
+        if not flags[MAY_LEAVE]:
             raise Trap(TrapCode.CANNOT_LEAVE_COMPONENT)
         if plan:
             args = list(args)
@@ -214,9 +220,9 @@ def _fused_call(inst, lifted: LiftedFunction, ft: FuncType):
         ret = call(*args)
         value = (ret if result is None else result(ret)) if has_result else None
         if post_return is not None:
-            callee.may_leave = False
+            callee_flags[MAY_LEAVE] = 0
             post_return(*((ret,) if has_result else ()))
-            callee.may_leave = True
+            callee_flags[MAY_LEAVE] = 1
         leave(entering)
         return value
     return fused
@@ -239,15 +245,18 @@ def canon_lower(opts: CanonicalOptions, inst, callee, ft: FuncType,
     if lifted is not None:
         fused = _fused_call(inst, lifted, ft)
         if fused is not None:
-            return Function(core_type, fused, name, host=True)
+            return _with_native_adapter(Function(core_type, fused, name, host=True), inst,
+                                        opts, lifted, ft)
     encoding = opts.string_encoding
     # the results are lowered from strings lifted by the callee (the host's are UTF-8)
     base_cx = LiftLowerContext(opts, inst, None,
                                lifted.opts.string_encoding if lifted is not None else "utf8")
     borrows = any(contains_borrow(t) for t in ft.param_types)
 
+    flags = inst.flags
+
     def lowered(*flat_args):
-        if not inst.may_leave:
+        if not flags[MAY_LEAVE]:
             raise Trap(TrapCode.CANNOT_LEAVE_COMPONENT)
         subtask = Subtask() if borrows else None
         cx = base_cx if subtask is None else base_cx.with_scope(subtask)
@@ -269,4 +278,15 @@ def canon_lower(opts: CanonicalOptions, inst, callee, ft: FuncType,
             return None
         return flat_results[0]
 
-    return Function(core_type, lowered, name, host=True)
+    function = Function(core_type, lowered, name, host=True)
+    if lifted is not None:
+        _with_native_adapter(function, inst, opts, lifted, ft)
+    return function
+
+
+def _with_native_adapter(function: Function, inst, opts, lifted, ft) -> Function:
+    """`function` (the Python adapter), given a native adapter when both core functions
+    are native and the types allow (`native.py`)."""
+    from .native import attach_native_adapter
+    attach_native_adapter(function, inst, opts, lifted, ft)
+    return function

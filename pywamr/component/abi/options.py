@@ -103,15 +103,23 @@ class LiftLowerContext:
         ptr = realloc(old, old_size, alignment, new_size)
         inst.may_leave = True
         if ptr & (alignment - 1):
-            raise Trap(TrapCode.UNALIGNED_POINTER,
-                       "unaligned pointer (realloc return: result not aligned)")
+            raise realloc_trap(what, unaligned=True)
         if ptr + new_size > len(self.data):
-            raise Trap(TrapCode.MEMORY_OUT_OF_BOUNDS,
-                       f"{what} content out-of-bounds (realloc return: beyond end of memory)")
+            raise realloc_trap(what, unaligned=False)
         return ptr
 
     def allocate(self, alignment: int, size: int, what: str = "value") -> int:
         return self.reallocate(0, 0, alignment, size, what)
+
+
+def realloc_trap(what: str, unaligned: bool) -> Trap:
+    """The trap of a `realloc` result that is misaligned or past the end of memory (`what`:
+    "string", "list" or "value"); the native adapters raise it through `abi/native.py`."""
+    if unaligned:
+        return Trap(TrapCode.UNALIGNED_POINTER,
+                    "unaligned pointer (realloc return: result not aligned)")
+    return Trap(TrapCode.MEMORY_OUT_OF_BOUNDS,
+                f"{what} content out-of-bounds (realloc return: beyond end of memory)")
 
 
 def trap(code: TrapCode, message: str | None = None):

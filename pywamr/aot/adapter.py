@@ -1,0 +1,249 @@
+"""Native adapters between two components' core functions: descriptions, compilation, caches.
+
+Sits in the AOT backend over `adapter_ir` (the IR text of an adapter, which reuses
+`translate`'s glue: the trap function, the process context) and under the component layer,
+which decides what can be fused and fills each adapter's context block
+(`component/abi/native.py`). This module knows no component types: an adapter is described by
+an `AdapterSpec` of plain names, and everything that varies per call site (the callee's code
+and vmctx, the instances' flag cells, memories, `realloc`, `post-return`, the Python
+fallbacks) is read at run time from the context block whose layout `vmctx.py` defines
+(`ADAPTER_*`). So one compiled adapter serves every call site with the same description, and
+the description alone keys the caches (in memory, and on disk through `AotCache` with the
+compiler identity and host).
+
+An adapter `ret adapter(ptr context, caller params...)` has the caller's (`canon lower`) core
+type and sits in a function record, so native callers reach it with a plain indirect call. It
+does what `canon lower` of a `canon lift` does, in the spec's order: trap unless the caller
+may leave; lift the arguments in the caller's options; enter the instances the call enters
+(trap unless each may be entered); lower the arguments in the callee's options (`realloc` of
+the callee run natively with its `may_leave` cleared); call the callee's native code; lift the
+results in the callee's options and lower them in the caller's (its `realloc`); run
+`post-return` with the callee's `may_leave` cleared; leave. Spec: CanonicalABI.md, "`canon
+lift`", "`canon lower`", "Flat Lifting", "Flat Lowering", "Loading", "Storing".
+
+What runs natively, and what it hands to Python (never a different result, only slower):
+- Before any side effect, any check that fails (caller may not leave, an invalid `char` or
+  enum case, a string or list out of bounds or too long, ill-formed UTF-8, UTF-16 with a
+  surrogate, latin1+utf16 tagged UTF-16, an invalid `char` in a list, an instance that may
+  not be entered) sends the whole call to the slow record (the Python adapter), which runs
+  the same checks and raises the exact trap the Python path raises (or, for the conservative
+  string checks, does the call).
+- After the callee returned, a result that is not the plain case (the same checks, and a
+  misaligned or out-of-bounds return area) is converted by the result record (Python: lift in
+  the callee's options, lower in the caller's), which raises the exact trap.
+- A `realloc` whose result is misaligned or out of bounds traps through the trap record with
+  the Python path's message.
+
+Kinds handled: the scalars (bool, s8..u64, f32, f64 with NaN canonicalisation, char
+validated), `enum:<cases>` (the case index checked), `flags:<labels>` (1 to 32 labels, other
+bits dropped); strings between two sides of the same encoding, copied with `realloc`: `string`
+(UTF-8, validated natively: ASCII words first, then a DFA), `string-utf16` (surrogate-free
+text; surrogate pairs go to Python) and `string-latin1` (latin1+utf16: a Latin-1 string is
+copied, a UTF-16-tagged one goes to Python); `list:<elem>` (lists of s8..u64, bool, char, f32
+and f64, copied with `realloc`; bools normalised and NaNs canonicalised in place after the
+copy, chars checked before it). Deliberately not here: transcoding between encodings, lists of
+other elements, records, variants, options, results, handles, spilled parameters (the
+component layer keeps the Python adapter for those).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+
+SCALAR_TYPES = {"bool": "i32", "s8": "i32", "u8": "i32", "s16": "i32", "u16": "i32",
+                "s32": "i32", "u32": "i32", "char": "i32", "s64": "i64", "u64": "i64",
+                "f32": "float", "f64": "double"}
+INT_SIZES = {"s8": 1, "u8": 1, "s16": 2, "u16": 2, "s32": 4, "u32": 4, "s64": 8, "u64": 8}
+# list element kinds -> element size (= alignment)
+LIST_ELEMENTS = {**INT_SIZES, "bool": 1, "char": 4, "f32": 4, "f64": 8}
+MAX_BYTE_LENGTH = (1 << 28) - 1      # the canonical ABI's string and list byte length limit
+SYMBOL = "pywamr_adapter"
+DESCRIPTION_VERSION = 1
+
+# reasons passed to the trap record (the component layer maps them to its messages)
+TRAP_REALLOC_UNALIGNED = 1
+TRAP_STRING_REALLOC_OUT_OF_BOUNDS = 2
+TRAP_LIST_REALLOC_OUT_OF_BOUNDS = 3
+
+
+# string kinds (the same encoding on both sides) -> (code unit size, alignment)
+STRING_UNITS = {"string": (1, 1), "string-utf16": (2, 2), "string-latin1": (1, 2)}
+
+
+def scalar_type(kind: str) -> str | None:
+    """The LLVM type of a kind that travels as one flat value (None for strings, lists):
+    the scalars, `enum:<cases>` and `flags:<labels>` (1 to 32 labels)."""
+    lltype = SCALAR_TYPES.get(kind)
+    if lltype is not None:
+        return lltype
+    head, _, count = kind.partition(":")
+    if head in ("enum", "flags") and count.isdigit() and \
+            (1 <= int(count) <= 32 if head == "flags" else int(count) >= 1):
+        return "i32"
+    return None
+
+
+def kind_supported(kind: str) -> bool:
+    if scalar_type(kind) is not None or kind in STRING_UNITS:
+        return True
+    return kind.startswith("list:") and kind[5:] in LIST_ELEMENTS
+
+
+def _flat(kind: str) -> list[str]:
+    lltype = scalar_type(kind)
+    return [lltype] if lltype is not None else ["i32", "i32"]
+
+
+def _unit(kind: str) -> tuple[int, int]:
+    """(code unit or element size, alignment) of a string or list kind."""
+    if kind in STRING_UNITS:
+        return STRING_UNITS[kind]
+    size = LIST_ELEMENTS[kind[5:]]
+    return size, size
+
+
+@dataclass(frozen=True, slots=True)
+class AdapterSpec:
+    """What an adapter does, independent of any instance: the kind of each parameter and of
+    the result (see the module docstring), how many instances the call enters, and whether
+    the callee has a `post-return`."""
+    params: tuple
+    result: str | None
+    entering: int
+    post_return: bool
+
+    def __post_init__(self):
+        for kind in self.params + ((self.result,) if self.result else ()):
+            if not kind_supported(kind):
+                raise ValueError(f"adapter kind {kind!r} is not supported natively")
+
+    @property
+    def caller_params(self) -> list[str]:
+        out = [t for k in self.params for t in _flat(k)]
+        if self.result is not None and scalar_type(self.result) is None:
+            out.append("i32")           # the caller's return area
+        return out
+
+    @property
+    def result_type(self) -> str:
+        return (scalar_type(self.result) or "void") if self.result else "void"
+
+    @property
+    def callee_result_type(self) -> str:
+        if self.result is None:
+            return "void"
+        return scalar_type(self.result) or "i32"
+
+    def description(self) -> str:
+        """The text that identifies the adapter (cache key material, bundle manifests)."""
+        return json.dumps({"adapter": DESCRIPTION_VERSION, "params": list(self.params),
+                           "result": self.result, "entering": self.entering,
+                           "post_return": self.post_return}, sort_keys=True)
+
+    @classmethod
+    def from_description(cls, text: str) -> "AdapterSpec":
+        d = json.loads(text)
+        if d.get("adapter") != DESCRIPTION_VERSION:
+            raise ValueError("adapter description of another version")
+        return cls(tuple(d["params"]), d["result"], int(d["entering"]), bool(d["post_return"]))
+
+    def digest(self) -> str:
+        return hashlib.sha256(self.description().encode()).hexdigest()
+
+
+# ---- compiled adapters: memory and disk caches --------------------------------------------------
+
+class LoadedAdapter:
+    """The native code of one adapter: `address` of `pywamr_adapter`, kept alive by `tracker`."""
+
+    __slots__ = ("spec", "address", "tracker", "artifact")
+
+    def __init__(self, spec: AdapterSpec, address: int, tracker, artifact: bytes):
+        self.spec = spec
+        self.address = address
+        self.tracker = tracker
+        self.artifact = artifact
+
+
+_loaded: dict[str, LoadedAdapter] = {}
+
+
+class Stats:
+    compiled = 0          # adapters compiled by LLVM in this process
+    from_disk = 0         # adapters read from the on-disk cache or a given artifact
+
+
+stats = Stats()
+
+
+def _cache_key(spec: AdapterSpec, host: dict) -> str:
+    from .artifact import FORMAT_VERSION, compiler_identity, sha256
+    material = json.dumps({"adapter": spec.description(), "host": host,
+                           "compiler": compiler_identity(), "format": FORMAT_VERSION},
+                          sort_keys=True)
+    return sha256(material.encode())
+
+
+def _load(spec: AdapterSpec, data: bytes) -> LoadedAdapter:
+    from . import bridge, codegen
+    from .artifact import read_artifact
+    art = read_artifact(data, codegen.host_identity(), spec.description().encode())
+    if art.header.get("source_kind") != "adapter" or len(art.objects) != 1:
+        from .artifact import ArtifactError
+        raise ArtifactError("not an adapter artifact")
+    tracker, addresses = codegen.load_objects(art.objects, bridge.symbol_imports(), [SYMBOL])
+    return LoadedAdapter(spec, addresses[SYMBOL], tracker, data)
+
+
+def cache_of(function):
+    """The on-disk cache the module of a native `function` was compiled through (None when
+    it had none: the engine's cache turned off, or a precompiled artifact)."""
+    state = getattr(function, "instance", None)
+    loaded = getattr(getattr(state, "engine_data", None), "loaded", None)
+    return getattr(loaded, "cache", None)
+
+
+def compiled_adapter(spec: AdapterSpec, cache=None) -> LoadedAdapter:
+    """The loaded native code of `spec`: from this process's cache, else from the on-disk
+    `cache` (an `AotCache`, or None), else compiled by LLVM (in a worker process) and stored
+    in both."""
+    key = spec.description()
+    hit = _loaded.get(key)
+    if hit is not None:
+        return hit
+    from . import codegen
+    from .artifact import ArtifactError, write_artifact
+    host = codegen.host_identity()
+    disk_key = _cache_key(spec, host)
+    if cache is not None:
+        data = cache.get(disk_key)
+        if data is not None:
+            try:
+                loaded = _loaded[key] = _load(spec, data)
+                stats.from_disk += 1
+                return loaded
+            except ArtifactError:
+                cache.discard(disk_key)
+    from .adapter_ir import adapter_ir
+    from .compiler import compile_ir_text
+    obj = compile_ir_text(adapter_ir(spec))
+    stats.compiled += 1
+    data = write_artifact(key.encode(), [obj], host, {"source_kind": "adapter"})
+    if cache is not None:
+        cache.put(disk_key, data)
+    loaded = _loaded[key] = _load(spec, data)
+    return loaded
+
+
+def install_artifact(description: str, data: bytes) -> LoadedAdapter:
+    """Load an adapter artifact stored elsewhere (a component bundle) into this process's
+    cache, after checking it against `description`, this compiler and this host
+    (`ArtifactError` if it does not fit)."""
+    spec = AdapterSpec.from_description(description)
+    hit = _loaded.get(spec.description())
+    if hit is not None:
+        return hit
+    loaded = _loaded[spec.description()] = _load(spec, data)
+    stats.from_disk += 1
+    return loaded

@@ -1,0 +1,243 @@
+"""The WebAssembly text of the components test_native_adapters.py calls across."""
+
+# a bump allocator's `realloc`: shrinking keeps the block, growing copies it
+BUMP = """local.get 0
+            if local.get 3 local.get 1 i32.le_u if local.get 0 return end end
+            global.get $bump local.get 2 i32.add i32.const 1 i32.sub
+            i32.const 0 local.get 2 i32.sub i32.and local.tee $p
+            local.get 3 i32.add global.set $bump
+            local.get 0 if local.get $p local.get 0 local.get 1 memory.copy end
+            local.get $p"""
+
+
+def memory_component_text(encoding: str = "utf8") -> str:
+    """Component A echoes a string (in `encoding`), list<u16>, list<f32>, list<bool> and
+    list<char> (with a bump `realloc` that can be told to return a bad pointer, and a
+    `post-return` on the first two that counts), traps on `boom` and returns its raw argument
+    as a `char` from `bad-char`. Sibling B has its own memory and `realloc` and calls each of
+    them from core code, also with raw bytes or words from a `list<u8>`/`list<u32>` the host
+    passes (`echo-bytes-as-string`, `bytes-as-bools`, `words-as-floats`, `words-as-chars`);
+    the outer component exports B's callers and A's helpers."""
+    enc = f"string-encoding={encoding}"
+    opts_a = '(memory (core memory $ia "mem")) (realloc (core func $ia "realloc"))'
+    return f"""(component
+      (component $A
+        (core module $m
+          (memory (export "mem") 1)
+          (global $bump (mut i32) (i32.const 1024))
+          (global $posts (mut i32) (i32.const 0))
+          (global $bad (mut i32) (i32.const 0))
+          (func (export "realloc") (param i32 i32 i32 i32) (result i32) (local $p i32)
+            global.get $bad
+            if global.get $bad return end
+            {BUMP})
+          (func (export "echo") (param i32 i32) (result i32)
+            i32.const 16 local.get 0 i32.store
+            i32.const 20 local.get 1 i32.store
+            i32.const 16)
+          (func (export "post") (param i32)
+            global.get $posts i32.const 1 i32.add global.set $posts)
+          (func (export "posts") (result i32) global.get $posts)
+          (func (export "set-bad") (param i32) local.get 0 global.set $bad)
+          (func (export "boom") (param i32) (result i32) unreachable)
+          (func (export "raw") (param i32) (result i32) local.get 0))
+        (core instance $ia (instantiate $m))
+        (func (export "echo-string") (param "s" string) (result string)
+          (canon lift (core func $ia "echo") {enc} {opts_a} (post-return (core func $ia "post"))))
+        (func (export "echo-list") (param "l" (list u16)) (result (list u16))
+          (canon lift (core func $ia "echo") {opts_a} (post-return (core func $ia "post"))))
+        (func (export "echo-floats") (param "l" (list f32)) (result (list f32))
+          (canon lift (core func $ia "echo") {opts_a}))
+        (func (export "echo-bools") (param "l" (list bool)) (result (list bool))
+          (canon lift (core func $ia "echo") {opts_a}))
+        (func (export "echo-chars") (param "l" (list char)) (result (list char))
+          (canon lift (core func $ia "echo") {opts_a}))
+        (func (export "posts") (result u32) (canon lift (core func $ia "posts")))
+        (func (export "set-bad") (param "v" u32) (canon lift (core func $ia "set-bad")))
+        (func (export "boom") (param "v" u32) (result u32) (canon lift (core func $ia "boom")))
+        (func (export "bad-char") (param "v" u32) (result char)
+          (canon lift (core func $ia "raw"))))
+      (component $B
+        (import "echo-string" (func $es (param "s" string) (result string)))
+        (import "echo-list" (func $el (param "l" (list u16)) (result (list u16))))
+        (import "echo-floats" (func $ef (param "l" (list f32)) (result (list f32))))
+        (import "echo-bools" (func $eb (param "l" (list bool)) (result (list bool))))
+        (import "echo-chars" (func $ec (param "l" (list char)) (result (list char))))
+        (import "boom" (func $boom (param "v" u32) (result u32)))
+        (import "bad-char" (func $bc (param "v" u32) (result char)))
+        (core module $mem
+          (memory (export "mem") 1)
+          (global $bump (mut i32) (i32.const 4096))
+          (func (export "realloc") (param i32 i32 i32 i32) (result i32) (local $p i32)
+            {BUMP}))
+        (core instance $im (instantiate $mem))
+        (core func $les (canon lower (func $es) {enc} (memory (core memory $im "mem")) (realloc (core func $im "realloc"))))
+        (core func $lel (canon lower (func $el) (memory (core memory $im "mem")) (realloc (core func $im "realloc"))))
+        (core func $lef (canon lower (func $ef) (memory (core memory $im "mem"))
+          (realloc (core func $im "realloc"))))
+        (core func $leb (canon lower (func $eb) (memory (core memory $im "mem"))
+          (realloc (core func $im "realloc"))))
+        (core func $lec (canon lower (func $ec) (memory (core memory $im "mem"))
+          (realloc (core func $im "realloc"))))
+        (core func $lboom (canon lower (func $boom)))
+        (core func $lbc (canon lower (func $bc)))
+        (core module $caller
+          (import "" "es" (func $es (param i32 i32 i32)))
+          (import "" "el" (func $el (param i32 i32 i32)))
+          (import "" "boom" (func $boom (param i32) (result i32)))
+          (import "" "bc" (func $bc (param i32) (result i32)))
+          (import "" "mem" (memory 1))
+          (import "" "ef" (func $ef (param i32 i32 i32)))
+          (import "" "eb" (func $eb (param i32 i32 i32)))
+          (import "" "ec" (func $ec (param i32 i32 i32)))
+          (func (export "ef") (param i32 i32) (result i32)
+            local.get 0 local.get 1 i32.const 80 call $ef i32.const 80)
+          (func (export "eb") (param i32 i32) (result i32)
+            local.get 0 local.get 1 i32.const 88 call $eb i32.const 88)
+          (func (export "ec") (param i32 i32) (result i32)
+            local.get 0 local.get 1 i32.const 96 call $ec i32.const 96)
+          (func (export "raw-bools") (param i32 i32) (result i32)
+            local.get 0 local.get 1 i32.const 88 call $eb i32.const 88)
+          (func (export "raw-floats") (param i32 i32) (result i32)
+            local.get 0 local.get 1 i32.const 80 call $ef i32.const 80)
+          (func (export "raw-chars") (param i32 i32) (result i32)
+            local.get 0 local.get 1 i32.const 96 call $ec i32.const 96)
+          (func (export "es") (param i32 i32) (result i32)
+            local.get 0 local.get 1 i32.const 64 call $es i32.const 64)
+          (func (export "el") (param i32 i32) (result i32)
+            local.get 0 local.get 1 i32.const 72 call $el i32.const 72)
+          (func (export "boom") (param i32) (result i32) local.get 0 call $boom)
+          (func (export "bc") (param i32) (result i32) local.get 0 call $bc)
+          (func (export "raw") (param i32 i32) (result i32)
+            local.get 0 local.get 1 i32.const 64 call $es i32.const 68 i32.load))
+        (core instance $ic (instantiate $caller (with "" (instance
+          (export "es" (func $les)) (export "el" (func $lel))
+          (export "boom" (func $lboom)) (export "bc" (func $lbc))
+          (export "mem" (memory $im "mem")) (export "ef" (func $lef))
+          (export "eb" (func $leb)) (export "ec" (func $lec))))))
+        (func (export "call-echo-floats") (param "l" (list f32)) (result (list f32))
+          (canon lift (core func $ic "ef") (memory (core memory $im "mem"))
+            (realloc (core func $im "realloc"))))
+        (func (export "call-echo-bools") (param "l" (list bool)) (result (list bool))
+          (canon lift (core func $ic "eb") (memory (core memory $im "mem"))
+            (realloc (core func $im "realloc"))))
+        (func (export "call-echo-chars") (param "l" (list char)) (result (list char))
+          (canon lift (core func $ic "ec") (memory (core memory $im "mem"))
+            (realloc (core func $im "realloc"))))
+        (func (export "bytes-as-bools") (param "l" (list u8)) (result (list u8))
+          (canon lift (core func $ic "raw-bools") (memory (core memory $im "mem"))
+            (realloc (core func $im "realloc"))))
+        (func (export "words-as-floats") (param "l" (list u32)) (result (list u32))
+          (canon lift (core func $ic "raw-floats") (memory (core memory $im "mem"))
+            (realloc (core func $im "realloc"))))
+        (func (export "words-as-chars") (param "l" (list u32)) (result (list u32))
+          (canon lift (core func $ic "raw-chars") (memory (core memory $im "mem"))
+            (realloc (core func $im "realloc"))))
+        (func (export "call-echo-string") (param "s" string) (result string)
+          (canon lift (core func $ic "es") {enc} (memory (core memory $im "mem")) (realloc (core func $im "realloc"))))
+        (func (export "call-echo-list") (param "l" (list u16)) (result (list u16))
+          (canon lift (core func $ic "el") (memory (core memory $im "mem")) (realloc (core func $im "realloc"))))
+        (func (export "call-boom") (param "v" u32) (result u32)
+          (canon lift (core func $ic "boom")))
+        (func (export "echo-bytes-as-string") (param "b" (list u8)) (result u32)
+          (canon lift (core func $ic "raw") (memory (core memory $im "mem"))
+            (realloc (core func $im "realloc"))))
+        (func (export "call-bad-char") (param "v" u32) (result char)
+          (canon lift (core func $ic "bc"))))
+      (instance $a (instantiate $A))
+      (instance $b (instantiate $B (with "echo-string" (func $a "echo-string"))
+        (with "echo-floats" (func $a "echo-floats")) (with "echo-bools" (func $a "echo-bools"))
+        (with "echo-chars" (func $a "echo-chars"))
+        (with "echo-list" (func $a "echo-list")) (with "boom" (func $a "boom"))
+        (with "bad-char" (func $a "bad-char"))))
+      (export "call-echo-string" (func $b "call-echo-string"))
+      (export "call-echo-list" (func $b "call-echo-list"))
+      (export "call-boom" (func $b "call-boom"))
+      (export "bytes-as-bools" (func $b "bytes-as-bools"))
+      (export "words-as-floats" (func $b "words-as-floats"))
+      (export "words-as-chars" (func $b "words-as-chars"))
+      (export "call-echo-chars" (func $b "call-echo-chars"))
+      (export "echo-bytes-as-string" (func $b "echo-bytes-as-string"))
+      (export "call-bad-char" (func $b "call-bad-char"))
+      (export "posts" (func $a "posts"))
+      (export "set-bad" (func $a "set-bad")))"""
+
+
+def tuple_component_text() -> str:
+    """A's `mix(t: tuple<u8, s16, char, bool>, f: f32) -> u32` adds its raw flat values;
+    B's core passes raw values through, so every conversion of the flattened tuple shows."""
+    return """(component
+      (component $A
+        (core module $m (func (export "mix") (param i32 i32 i32 i32 f32) (result i32)
+          local.get 0 local.get 1 i32.add local.get 2 i32.add local.get 3 i32.add
+          local.get 4 i32.trunc_sat_f32_s i32.add))
+        (core instance $i (instantiate $m))
+        (func (export "mix") (param "t" (tuple u8 s16 char bool)) (param "f" f32) (result u32)
+          (canon lift (core func $i "mix"))))
+      (component $B
+        (import "mix" (func $mix (param "t" (tuple u8 s16 char bool)) (param "f" f32)
+          (result u32)))
+        (core func $l (canon lower (func $mix)))
+        (core module $c (import "" "mix" (func $mix (param i32 i32 i32 i32 f32) (result i32)))
+          (func (export "mix") (param i32 i32 i32 i32 f32) (result i32)
+            local.get 0 local.get 1 local.get 2 local.get 3 local.get 4 call $mix))
+        (core instance $ic (instantiate $c (with "" (instance (export "mix" (func $l))))))
+        (func (export "call-mix") (param "a" u32) (param "b" u32) (param "c" u32)
+          (param "d" u32) (param "f" f32) (result u32) (canon lift (core func $ic "mix"))))
+      (instance $a (instantiate $A))
+      (instance $b (instantiate $B (with "mix" (func $a "mix"))))
+      (export "call-mix" (func $b "call-mix")))"""
+
+
+ENUM_FLAGS = """(component
+  (component $A
+    (type $e (enum "a" "b" "c"))
+    (export $e2 "e" (type $e))
+    (type $f (flags "x" "y" "z"))
+    (export $f2 "f" (type $f))
+    (core module $m (func (export "id") (param i32) (result i32) local.get 0))
+    (core instance $i (instantiate $m))
+    (func (export "pick") (param "v" $e2) (result $e2) (canon lift (core func $i "id")))
+    (func (export "mask") (param "v" $f2) (result $f2) (canon lift (core func $i "id"))))
+  (instance $a (instantiate $A))
+  (alias export $a "e" (type $te))
+  (alias export $a "f" (type $tf))
+  (component $B
+    (import "e" (type $e (eq $te)))
+    (import "f" (type $f (eq $tf)))
+    (import "pick" (func $pick (param "v" $e) (result $e)))
+    (import "mask" (func $mask (param "v" $f) (result $f)))
+    (core func $lp (canon lower (func $pick)))
+    (core func $lm (canon lower (func $mask)))
+    (core module $c
+      (import "" "pick" (func $pick (param i32) (result i32)))
+      (import "" "mask" (func $mask (param i32) (result i32)))
+      (func (export "pick") (param i32) (result i32) local.get 0 call $pick)
+      (func (export "mask") (param i32) (result i32) local.get 0 call $mask))
+    (core instance $ic (instantiate $c (with "" (instance (export "pick" (func $lp)) (export "mask" (func $lm))))))
+    (func (export "call-pick") (param "v" u32) (result u32) (canon lift (core func $ic "pick")))
+    (func (export "call-mask") (param "v" u32) (result u32) (canon lift (core func $ic "mask"))))
+  (instance $b (instantiate $B (with "e" (type $te)) (with "f" (type $tf))
+    (with "pick" (func $a "pick")) (with "mask" (func $a "mask"))))
+  (export "call-pick" (func $b "call-pick"))
+  (export "call-mask" (func $b "call-mask")))"""
+
+
+def reentrance_text() -> str:
+    """The root component's core code calls its child's lifted export: parent-to-child
+    re-enters the parent, which traps as in the conformance test
+    `component-model/async/trap-on-reenter.wast` (wasmtime's current rule; the wasmtime 50
+    PyPI package still allows it, so it is not the reference here)."""
+    return """(component
+      (component $C
+        (core module $m (func (export "f") (param i32) (result i32)
+          local.get 0 i32.const 1 i32.add))
+        (core instance $i (instantiate $m))
+        (func (export "f") (param "v" u32) (result u32) (canon lift (core func $i "f"))))
+      (instance $c (instantiate $C))
+      (core func $lf (canon lower (func $c "f")))
+      (core module $p (import "" "f" (func $f (param i32) (result i32)))
+        (func (export "g") (param i32) (result i32) local.get 0 call $f))
+      (core instance $ip (instantiate $p (with "" (instance (export "f" (func $lf))))))
+      (func (export "g") (param "v" u32) (result u32) (canon lift (core func $ip "g")))
+      (export "f" (func $c "f")))"""
