@@ -461,6 +461,7 @@ class Component:
         try:
             bundle = self.engine.open_bundle(path, self.bytes)
             bundle.check_covers([ref.validated for ref in self.plan.modules])
+            _install_bundled_adapters(bundle)
             return bundle
         except WasmError as exc:
             if on_refused is None:
@@ -519,7 +520,37 @@ def write_bundle(engine, data: bytes | bytearray | memoryview, out_dir, adapters
     data = bytes(data)
     plan = build_plan(validate_component(decode_component(data)))
     cores = [(ref.name.lstrip("/") or "module", ref.validated) for ref in plan.modules]
+    if not adapters:
+        adapters = _native_adapters(engine, plan)
     return engine.write_bundle(out_dir, data, cores, adapters)
+
+
+_ADAPTER_KIND = "native-adapter"
+
+
+def _native_adapters(engine, plan) -> list:
+    """The native component-to-component adapters `plan` may use, compiled for the bundle
+    (ids are the adapters' descriptions; see `abi/native.py`). None when native adapters are
+    off."""
+    from ..engine.backends import _aot_cache
+    from .abi import native
+    if not native.enabled():
+        return []
+    cache = _aot_cache(engine)
+    return [(description, native.adapter_artifact(description, cache), {"kind": _ADAPTER_KIND})
+            for description in native.adapter_descriptions(plan)]
+
+
+def _install_bundled_adapters(bundle) -> None:
+    """Preload a bundle's native adapters, so that instantiation does no LLVM work for them
+    (each is checked like a core: a stale, foreign or tampered one raises ArtifactError)."""
+    from .abi import native
+    for entry in bundle.manifest.get("adapters", ()):
+        if entry.get("kind") != _ADAPTER_KIND:
+            continue
+        found = bundle.adapter(entry["id"])
+        if found is not None:
+            native.install_adapter(entry["id"], found[1])
 
 
 __all__ = ["Linker", "Component", "write_bundle"]

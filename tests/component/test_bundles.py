@@ -453,3 +453,32 @@ def test_adapters_pass_through_the_component_api(tmp_path):
     component = Component(engine, data, precompiled=out)
     entry, code = component.bundle.adapter("fused:x")
     assert code == b"adapter code" and entry["v"] == 1
+
+
+def test_bundle_carries_the_native_adapters_of_the_plan(bundled):
+    """`compile-component` stores the native adapter of the calculator's `add` call beside
+    the cores; a fresh process running from the bundle with no cache loads it from there and
+    compiles nothing."""
+    adapters = manifest_of(bundled)["adapters"]
+    assert [a["kind"] for a in adapters] == ["native-adapter"], adapters
+    probe = (
+        "import sys\n"
+        "from pywamr import Engine\n"
+        "from pywamr.aot import stats, adapter\n"
+        "from pywamr.component import Component, Linker\n"
+        "from wasi_standins import define_standins\n"
+        "engine = Engine('aot', cache=False)\n"
+        f"c = Component.from_file(engine, {str(bundled)!r}, precompiled={str(bundled.with_name('calculator.pywamr-bundle'))!r})\n"
+        "linker = Linker(engine)\n"
+        "out, err = define_standins(linker)\n"
+        "linker.instantiate(c).exports['wasi:cli/run@0.2.12']['run']()\n"
+        "print(out.decode(), end='')\n"
+        "print(stats.chunks_compiled, adapter.stats.compiled, adapter.stats.from_disk)\n")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), str(HERE)]),
+               PYWAMR_NO_CACHE="1")
+    r = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env,
+                       timeout=600)
+    assert r.returncode == 0, r.stderr
+    *lines, counts = r.stdout.splitlines()
+    assert "\n".join(lines) + "\n" == CALCULATOR_OUTPUT
+    assert counts == "0 0 1", "the adapter must come from the bundle, with no LLVM work"

@@ -297,11 +297,17 @@ def adapter_descriptions(plan) -> list[str]:
     return out
 
 
-def adapter_artifact(description: str, cache=None) -> bytes:
-    """The compiled artifact of an adapter (compiled now unless cached), for a bundle."""
+_DEFAULT_CACHE = object()
+
+
+def adapter_artifact(description: str, cache=_DEFAULT_CACHE) -> bytes:
+    """The compiled artifact of an adapter (compiled now unless cached), for a bundle.
+    `cache`: an `AotCache`, None for none, or by default the default on-disk cache."""
     from ...aot import adapter
     spec = adapter.AdapterSpec.from_description(description)
-    return adapter.compiled_adapter(spec, cache if cache is not None else _disk_cache()).artifact
+    if cache is _DEFAULT_CACHE:
+        cache = _disk_cache()
+    return adapter.compiled_adapter(spec, cache).artifact
 
 
 def install_adapter(description: str, data: bytes) -> None:
