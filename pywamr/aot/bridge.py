@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import bisect
 import ctypes
+import sys
 import weakref
 
 from ..errors import Trap
+from ..runtime.trapping import call_guarded, caller_wasm_frames
 from . import vmctx
 from .handles import U64, decode, function_of, instances, process_pins, registry_sizes
 
@@ -66,6 +68,7 @@ def _runtime_call(vm_address, op, a, b, c, d) -> int:
         return 0
 
 
+_ENTRY_CODES = frozenset((call_guarded.__code__, _host_call.__code__))
 _host_call_callback = _HOST_CALL(_host_call)
 _runtime_callback = _RUNTIME(_runtime_call)
 
@@ -90,7 +93,8 @@ def raise_trap(status: int):
         _pending.clear()
         raise exc
     code = vmctx.trap_from_number(status)
-    count = min(_ctx[vmctx.CTX_BT_COUNT // 8], vmctx.BT_DEPTH)
+    total = _ctx[vmctx.CTX_BT_COUNT // 8]
+    count = min(total, vmctx.BT_DEPTH)
     _ctx[vmctx.CTX_BT_COUNT // 8] = 0
     base = vmctx.CTX_BT // 8
     frames = backtrace([_ctx[base + i] for i in range(count)])
@@ -99,6 +103,8 @@ def raise_trap(status: int):
         inst = instances.get(_ctx[vmctx.CTX_TRAP_VMCTX // 8])
         if inst is not None and func >= 0:
             frames.append(inst.module.func_name(func))
+    if total < vmctx.BT_DEPTH:      # the interpreter's frames that called this native code
+        frames += caller_wasm_frames(sys._getframe(1), _ENTRY_CODES)
     raise Trap(code, frames=frames)
 
 

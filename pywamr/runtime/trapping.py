@@ -34,6 +34,19 @@ def wasm_frames(tb) -> list[str]:
     return frames
 
 
+def caller_wasm_frames(frame, stop_codes) -> list[str]:
+    """Names of the interpreter's wasm frames from `frame` outward, innermost first, up to the
+    first frame running one of `stop_codes` (where a host entered wasm). Native code that traps
+    under interpreter frames (a tiered instance that switched mid-call) completes its own
+    backtrace with these."""
+    frames = []
+    while frame is not None and frame.f_code not in stop_codes:
+        if frame.f_code.co_filename == WASM_FILENAME:
+            frames.append(frame.f_code.co_name)
+        frame = frame.f_back
+    return frames
+
+
 def ensure_stack_limit() -> None:
     if sys.getrecursionlimit() < WASM_STACK_LIMIT:
         sys.setrecursionlimit(WASM_STACK_LIMIT)
