@@ -123,8 +123,8 @@ class TieredModule:
         if self.native is not None:
             tier.switch()
         elif self.policy.mode == "calls":
-            self.compile_now()
-            tier.arm(countdown=self.policy.calls)
+            if self.compile_now():
+                tier.arm(countdown=self.policy.calls)
         elif self.policy.mode == "background":
             from .tier_scheduler import scheduler
             scheduler().submit(self)
