@@ -2,8 +2,8 @@
 (`compile_in_worker`) and the worker (`python -m pywamr.engine.tier_worker`).
 
 Sits in the engine layer beside `tiered.py`, over the aot engine's public functions. The worker
-reads the module's wasm bytes on stdin, compiles them with the aot engine at low priority
-(`os.nice`), one chunk after another in its own process (so memory stays bounded by one chunk's
+reads the module's wasm bytes on stdin, compiles them with the aot engine, one chunk after
+another in its own process (one core: the guest keeps the other) (so memory stays bounded by one chunk's
 IR and an LLVM abort kills only the worker), stores the artifact in the code cache when one is
 given, and writes the artifact bytes on stdout. The parent thread waits without holding the
 GIL, then loads the artifact (no LLVM compilation) and hands the aot module to the tiered
@@ -31,7 +31,12 @@ class TierCompileError(WasmError):
     """The background compile failed (the module stays on the interpreter)."""
 
 
+exiting = False     # set at process exit: a killed worker is then no failure to report
+
+
 def _kill_running() -> None:
+    global exiting
+    exiting = True
     with _running_lock:
         processes = list(_running)
     for process in processes:
@@ -78,10 +83,6 @@ def main(argv: list[str]) -> int:
     from .. import aot
     from ..binary.decoder import decode_module
     from ..validate import validate_module
-    try:
-        os.nice(10)
-    except OSError:
-        pass
     cache = None
     if "--no-cache" not in argv:
         cache_dir = argv[argv.index("--cache-dir") + 1] if "--cache-dir" in argv else None

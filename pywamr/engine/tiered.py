@@ -14,8 +14,8 @@ the interpreter; every call they make from then on is native.
 Granularity is the whole module: native code calls native code directly (no Python in
 between), which is what makes the aot engine fast; a per-function switch would route every
 call between tiers through Python. The compile itself is chunked and bounded (see
-`tier_worker.py`): one module at a time, in a separate process at low priority, LLVM in that
-process, so the guest's process never holds more than the finished artifact and a
+`tier_worker.py`): one module at a time, in a separate process that runs LLVM itself,
+so the guest's process never holds more than the finished artifact and a
 crash or abort of LLVM only leaves the guest on the interpreter.
 
 When (`TierPolicy`, from `Engine(tiering=...)` or $PYWAMR_TIER):
@@ -43,6 +43,7 @@ from dataclasses import dataclass
 
 from ..runtime.instantiate import InstanceState
 from ..runtime.objects import Function
+from . import tier_worker
 
 DEFAULT_DELAY = 0.05
 
@@ -147,7 +148,8 @@ class TieredModule:
                     if os.environ.get("PYWAMR_TIER_LOG"):
                         print(f"pywamr: tier-up: {len(self.module.codes)} functions native "
                               f"after {self.ready_after:.3f}s", file=sys.stderr, flush=True)
-                if self.failure is not None and os.environ.get("PYWAMR_TIER_LOG"):
+                if self.failure is not None and os.environ.get("PYWAMR_TIER_LOG") \
+                        and not tier_worker.exiting:
                     print(f"pywamr: tier-up failed, staying on the interpreter: "
                           f"{self.failure}", file=sys.stderr, flush=True)
         if self.native is None:
