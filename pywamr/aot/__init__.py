@@ -138,8 +138,7 @@ def load_cached(validated, cache: "AotCache | None") -> AotModule | None:
     if cache is None:
         return None
     source, _ = _source_of(validated)
-    host = _host()
-    key = cache_key(sha256(source), host)
+    key = cache_key(sha256(source), cache.host_identity(_host))
     data = cache.get(key)
     if data is None:
         return None
