@@ -292,3 +292,40 @@ def test_failed_compile_stays_on_the_interpreter(recursive):
     assert inst.exports["fib"](15) == 610
     assert not is_native(inst)
     assert "bad day" in str(module.compiled.failure)
+
+
+def cli(*args, env=None):
+    import os
+    import subprocess
+    import sys
+    from pywamr_testlib import ROOT
+    return subprocess.run([sys.executable, "-m", "pywamr", *args], capture_output=True,
+                          text=True, cwd=ROOT, env={**os.environ, **(env or {})})
+
+
+def test_cli_run_defaults_to_auto():
+    out = cli("run", "--help")
+    assert out.returncode == 0
+    assert "$PYWAMR_ENGINE or auto" in " ".join(out.stdout.split())
+
+
+CLI_TRAP = """(module
+ (table 1 funcref) (elem (i32.const 0) $div)
+ (type $t2 (func (param i32 i32) (result i32)))
+ (func $div (param i32 i32) (result i32) (i32.div_u (local.get 0) (local.get 1)))
+ (func $down (export "down") (param i32) (result i32)
+   (if (result i32) (i32.eqz (local.get 0))
+     (then (call_indirect (type $t2) (i32.const 1) (i32.const 0) (i32.const 0)))
+     (else (call $down (i32.sub (local.get 0) (i32.const 1)))))))"""
+
+
+@pytest.mark.parametrize("policy", ["calls:0", "calls:2", "never"])
+def test_cli_trap_report_is_the_same_on_every_tier(tmp_path, policy):
+    path = tmp_path / "m.wasm"
+    path.write_bytes(wat(CLI_TRAP))
+    args = ["run", "--no-cache", "--invoke", "down", str(path), "3"]
+    aot = cli(*args[:1], "--engine", "aot", *args[1:])
+    auto = cli(*args, env={"PYWAMR_TIER": policy, "PYWAMR_ENGINE": ""})
+    assert aot.returncode == auto.returncode != 0
+    assert "Traceback" not in auto.stderr
+    assert auto.stderr == aot.stderr and "down" in auto.stderr and "div" in auto.stderr
