@@ -3,8 +3,8 @@ engine in the background, and switch each instance's calls to native code when i
 
 Sits in the engine layer, above both engines (it is the one place that runs an instance on
 both): a `TieredModule` is a `runtime.interface.CompiledModule` whose instances are made by the
-interpreter (`interp.InterpModule`), with the globals in native cells (`private_globals =
-False`) so that native code can share them later. Memory, tables and globals are the shared
+interpreter (`interp.InterpModule`), with private globals as plain values (the interpreter's
+fastest storage) until the switch gives them native cells. Memory, tables and globals are the shared
 runtime objects and never move; the switch (`TieredInstance.switch`, always on the guest's
 own thread) builds the aot engine's native state over the same `InstanceState`
 (`AotModule.adopt`) and points every `Function.call` and every name of the
@@ -42,10 +42,12 @@ import weakref
 from dataclasses import dataclass
 
 from ..runtime.instantiate import InstanceState
-from ..runtime.objects import Function
+from ..binary.types import EXTERNREF, FUNCREF
+from ..runtime.objects import Function, Global
 from . import tier_worker
 
 DEFAULT_DELAY = 0.05
+REFERENCE_TYPES = (FUNCREF, EXTERNREF)
 
 
 @dataclass(frozen=True)
@@ -86,7 +88,7 @@ class TieredModule:
     docstring). `compile_native()` returns the aot engine's module for it (blocking)."""
 
     engine_name = "auto"
-    private_globals = False     # native code will read the globals through their cells
+    private_globals = True      # plain values while on the interpreter; cells from the switch
 
     def __init__(self, validated, interp_module, compile_native, policy: TierPolicy):
         self.validated = validated
@@ -226,13 +228,25 @@ class TieredInstance:
             return function.call(*args)
         return stub
 
+    def _globals_to_cells(self, ns: dict) -> None:
+        """Give each private global (a plain value, the interpreter's cheapest storage; no one
+        else can reach it) a native cell holding its current value, for native code to share.
+        Interpreter frames on the stack read globals through the namespace, so they see the
+        new cell at their next access."""
+        for index, g in enumerate(self.state.globals):
+            if g.address() is None and g.type.valtype not in REFERENCE_TYPES:
+                cell = Global(g.type, g.value)
+                self.state.globals[index] = cell
+                ns[f"g{index}"] = cell.accessor()
+
     def switch(self) -> None:
         """Run this instance on native code from now on (idempotent; guest thread only)."""
         if self.native is not None:
             return
         state = self.state
-        native, calls = self.owner.native.adopt(state)
         ns = state.engine_data
+        self._globals_to_cells(ns)
+        native, calls = self.owner.native.adopt(state)
         ns["__native__"] = native       # the instance keeps its native state alive
         self.native = native
         for (index, function), call in zip(self.defined(), calls):
