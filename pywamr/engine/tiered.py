@@ -172,12 +172,13 @@ class TieredModule:
 class TieredInstance:
     """One instance of a `TieredModule`: its state, and the switch to native code."""
 
-    __slots__ = ("owner", "state", "native", "remaining", "__weakref__")
+    __slots__ = ("owner", "state", "native", "calls", "remaining", "__weakref__")
 
     def __init__(self, owner: TieredModule, state: InstanceState):
         self.owner = owner
         self.state = state
         self.native = None      # the AotInstance once switched
+        self.calls: list = []   # then: the native entries of the defined functions, in order
         self.remaining = 0
 
     @property
@@ -198,21 +199,23 @@ class TieredInstance:
         ns = self.state.engine_data
         if countdown is not None:
             self.remaining = countdown
-        for index, function in self.defined():
+        for position, (index, function) in enumerate(self.defined()):
             if countdown is not None:
-                stub = self._counting_stub(ns, function, index)
+                stub = self._counting_stub(ns, index, position)
             else:
-                stub = self._switch_stub(function)
+                stub = self._switch_stub(position)
             ns[f"f{index}"] = stub
             function.call = stub
+        if self.native is not None:     # the guest switched meanwhile: undo what we wrote
+            self._install_native()
 
-    def _switch_stub(self, function: Function):
+    def _switch_stub(self, position: int):
         def stub(*args):
             self.switch()
-            return function.call(*args)
+            return self.calls[position](*args)
         return stub
 
-    def _counting_stub(self, ns: dict, function: Function, index: int):
+    def _counting_stub(self, ns: dict, index: int, position: int):
         interp = self.owner.interp
         translated = None
 
@@ -225,7 +228,7 @@ class TieredInstance:
                         translated = interp.translated(ns, index)
                     return translated(*args)
                 self.switch()
-            return function.call(*args)
+            return self.calls[position](*args)
         return stub
 
     def _globals_to_cells(self, ns: dict) -> None:
@@ -248,7 +251,12 @@ class TieredInstance:
         self._globals_to_cells(ns)
         native, calls = self.owner.native.adopt(state)
         ns["__native__"] = native       # the instance keeps its native state alive
+        self.calls = calls
         self.native = native
-        for (index, function), call in zip(self.defined(), calls):
+        self._install_native()
+
+    def _install_native(self) -> None:
+        ns = self.state.engine_data
+        for (index, function), call in zip(self.defined(), self.calls):
             function.call = call
             ns[f"f{index}"] = call
