@@ -108,6 +108,19 @@ def test_switch_inside_recursion_matches_both_engines(recursive, calls):
     assert is_native(inst) == (calls < 1973)     # fib(15) makes 1973 calls
 
 
+def test_every_instance_counts_its_own_calls(recursive):
+    engine = Engine("auto", cache=False, tiering="calls:5")
+    module = Module(engine, recursive)
+    linker = Linker(engine)
+    linker.define_func("h", "log", (["i32"], []), lambda x: None)
+    first = linker.instantiate(None, module)
+    assert first.exports["fib"](10) == 55 and is_native(first)
+    second = linker.instantiate(None, module)
+    assert not is_native(second)
+    assert second.exports["fib"](2) == 1 and not is_native(second)     # 3 calls
+    assert second.exports["fib"](3) == 2 and is_native(second)         # the switch
+
+
 @pytest.mark.parametrize("calls", [0, 1, 2, 3, 4, 6, 100])
 def test_traps_and_backtraces_in_both_tiers(recursive, calls):
     """A trap in the interpreter, in native code, and in native code under interpreter frames

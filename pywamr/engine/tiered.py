@@ -123,11 +123,11 @@ class TieredModule:
         self._instances.add(tier)
         if self.linked_at is None:
             self.linked_at = time.monotonic()
-        if self.native is not None:
-            tier.switch()
-        elif self.policy.mode == "calls":
+        if self.policy.mode == "calls":
             if self.compile_now():
                 tier.arm(countdown=self.policy.calls)
+        elif self.native is not None:
+            tier.switch()
         elif self.policy.mode == "background":
             from .tier_scheduler import scheduler
             scheduler().submit(self)
