@@ -2,7 +2,7 @@
 
     python -m benchmarks.tiering [--reps 3] [--kernels fib,sha256] [--skip-big] [--json PATH]
 
-Start-up: whole-process wall time and peak RSS of `pywamr run` on the hello kernel and on
+Start-up: whole-process wall time and peak RSS of `pywamr run` on `examples/hello.wasm` and on
 `benchmarks/big/big.wasm` (1 MB of code), first run (a code cache holding only the host's
 identity, as on any machine that ran pywamr before) and cached run (a cache
 filled beforehand by an aot run: the auto engine then starts on native code), for the engines
@@ -108,7 +108,7 @@ def main(argv=None) -> int:
     p.add_argument("--skip-startup", action="store_true")
     p.add_argument("--json", default=None)
     args = p.parse_args(argv)
-    modules = [(KERNELS / "hello.wasm", ())]
+    modules = [(ROOT / "examples" / "hello.wasm", ())]
     if not args.skip_big:
         modules.append((ROOT / "benchmarks" / "big" / "big.wasm", ()))
     rows = {}

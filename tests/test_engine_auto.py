@@ -342,3 +342,21 @@ def test_cli_trap_report_is_the_same_on_every_tier(tmp_path, policy):
     assert aot.returncode == auto.returncode != 0
     assert "Traceback" not in auto.stderr
     assert auto.stderr == aot.stderr and "down" in auto.stderr and "div" in auto.stderr
+
+
+def test_cli_exit_never_waits_for_the_background_compile(tmp_path):
+    """The guest finishes on the interpreter while its module compiles: the process exits at
+    once (the worker is killed), with the guest's output only."""
+    path = tmp_path / "spin.wasm"
+    path.write_bytes(wat("""(module
+      (func $step (param i32) (result i32) (i32.add (local.get 0) (i32.const 3)))
+      (func (export "spin") (param i32) (result i32) (local $acc i32)
+        (loop $l (local.set $acc (call $step (local.get $acc)))
+          (br_if $l (local.tee 0 (i32.sub (local.get 0) (i32.const 1)))))
+        (local.get $acc)))"""))
+    started = time.monotonic()
+    out = cli("run", "--cache-dir", str(tmp_path / "cache"), "--invoke", "spin", str(path),
+              "20000", env={"PYWAMR_TIER": "background:0", "PYWAMR_TIER_NICE": "19",
+                            "PYWAMR_ENGINE": ""})
+    assert (out.returncode, out.stdout, out.stderr) == (0, "60000\n", "")
+    assert time.monotonic() - started < 60
