@@ -2,9 +2,10 @@
 (`compile_in_worker`) and the worker (`python -m pywamr.engine.tier_worker`).
 
 Sits in the engine layer beside `tiered.py`, over the aot engine's public functions. The worker
-reads the module's wasm bytes on stdin, compiles them with the aot engine at a lower priority
-($PYWAMR_TIER_NICE, default 10: on a busy machine the guest keeps its share of the CPU and the
-tier-up waits), one chunk after another on one core in its own process (so memory stays
+reads the module's wasm bytes on stdin, compiles them with the aot engine (at the priority
+$PYWAMR_TIER_NICE sets, default 0: on an oversubscribed machine a niced worker hardly ever
+finished, and a long guest stayed on the interpreter; on an idle one it makes no difference),
+one chunk after another on one core in its own process (so memory stays
 bounded by one chunk's IR, and an LLVM abort kills only the worker), stores the artifact in the
 code cache when one is given, and writes the artifact bytes on stdout. The parent thread waits without holding the
 GIL, then loads the artifact (no LLVM compilation) and hands the aot module to the tiered
@@ -84,8 +85,10 @@ def main(argv: list[str]) -> int:
     from .. import aot
     from ..binary.decoder import decode_module
     from ..validate import validate_module
-    try:    # background work: it yields the CPU to the guest (and anything else) when busy
-        os.nice(int(os.environ.get("PYWAMR_TIER_NICE", "10")))
+    try:
+        niceness = int(os.environ.get("PYWAMR_TIER_NICE", "0"))
+        if niceness:
+            os.nice(niceness)
     except (OSError, ValueError):
         pass
     cache = None
