@@ -37,7 +37,16 @@ def _failure(exc: Exception) -> list:
     return _escaped(exc)
 
 
+AUTO_POLICY = "calls:3"      # the first calls on the interpreter, the rest native
+
+
 def make_engine(kind: str) -> Engine:
+    """The engine `kind` names, without the code cache. "auto" tiers up after AUTO_POLICY's
+    calls into each instance, so a module's calls run on both tiers (deterministically);
+    "auto:POLICY" picks another policy (e.g. "auto:calls:0", "auto:background:0.01")."""
+    name, _, policy = kind.partition(":")
+    if name == "auto":
+        return Engine("auto", cache=False, tiering=policy or AUTO_POLICY)
     return Engine(kind, cache=False)
 
 

@@ -82,7 +82,15 @@ def conformance_dir() -> Path | None:
 needs_aot = pytest.mark.needs_aot
 """Marks a test that runs on the aot engine: tests/conftest.py calls `require_aot` first."""
 
-ENGINES = ["interp", pytest.param("aot", marks=needs_aot)]
+def _engines() -> list:
+    """The engines engine-parametrised tests run on: interp and aot, or the comma-separated
+    names in $PYWAMR_TEST_ENGINES (e.g. "auto" with $PYWAMR_TIER=calls:3 runs a suite on the
+    tiered engine, switching each instance to native code after three calls)."""
+    names = [n for n in os.environ.get("PYWAMR_TEST_ENGINES", "interp,aot").split(",") if n]
+    return [n if n == "interp" else pytest.param(n, marks=needs_aot) for n in names]
+
+
+ENGINES = _engines()
 
 
 def wat(text: str) -> bytes:

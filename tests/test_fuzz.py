@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from pywamr_testlib import ENGINES, ROOT
+from pywamr_testlib import ENGINES, ROOT, needs_aot
 
 if str(ROOT) not in sys.path:     # `fuzz/` is a top-level package of the repository, not
     sys.path.insert(1, str(ROOT))  # installed: found from the checkout like the tests
@@ -39,7 +39,7 @@ def tools():
         pytest.skip(why)
 
 
-@pytest.fixture(params=ENGINES)
+@pytest.fixture(params=ENGINES + [pytest.param("auto", marks=needs_aot)])
 def engine(request):
     from fuzz.subject import make_engine
     return make_engine(request.param)

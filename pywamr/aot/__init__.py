@@ -8,7 +8,10 @@ cache format) -> objects linked into an LLJIT library (`codegen.load_objects`) -
 engines meet only at the runtime interface and objects.
 
 Interface used by the engine layer:
-  compile_module(validated, *, cache=<default AotCache>, jobs=None, progress=False) -> AotModule
+  compile_module(validated, *, cache=<default AotCache>, jobs=None, progress=False,
+                 in_process=False) -> AotModule
+  load_cached(validated, cache) -> AotModule | None   (a cache lookup that never compiles)
+  from_artifact(validated, artifact_bytes) -> AotModule
   load_artifact(path_or_bytes, *, source_bytes=None) -> AotModule   (ArtifactError if unusable)
   AotModule: a `runtime.interface.CompiledModule` (define_functions, link), plus save(path)
   AotCache(dir=None)   ($PYWAMR_CACHE_DIR, $XDG_CACHE_HOME/pywamr or ~/.cache/pywamr;
@@ -26,7 +29,7 @@ from .artifact import (AotCache, ArtifactError, cache_key, read_artifact, sha256
                        write_artifact)
 from .compiler import CompileError, stats
 
-__all__ = ["compile_module", "load_artifact", "AotModule", "AotCache", "ArtifactError",
+__all__ = ["compile_module", "load_cached", "from_artifact", "load_artifact", "AotModule", "AotCache", "ArtifactError",
            "CompileError", "stats"]
 
 _DEFAULT = object()
@@ -81,6 +84,15 @@ class AotModule:
     def link(self, state: InstanceState) -> None:
         state.engine_data.link(state)
 
+    def adopt(self, state: InstanceState):
+        """Run an instance another engine made (same module) on this native code, keeping
+        its `Function` objects: returns (native state, native entry callables of the module's
+        functions in index order). See `instance.AotInstance.adopt`; used by the tiered
+        engine, which installs the callables and keeps the native state alive."""
+        from .instance import AotInstance
+        native = AotInstance(self, state)
+        return native, native.adopt(state)
+
     def save(self, path) -> None:
         Path(path).write_bytes(self._artifact)
 
@@ -128,29 +140,50 @@ def _source_of(validated) -> tuple[bytes, bool]:
     return pickle.dumps(validated.module, protocol=pickle.HIGHEST_PROTOCOL), False
 
 
+def load_cached(validated, cache: "AotCache | None") -> AotModule | None:
+    """The module from the cache, or None on a miss (a stale or corrupt entry is dropped).
+    Compiles nothing: the tiered engine asks this before starting on the interpreter."""
+    if cache is None:
+        return None
+    source, _ = _source_of(validated)
+    key = cache_key(sha256(source), cache.host_identity(_host))
+    data = cache.get(key)
+    if data is None:
+        return None
+    try:
+        loaded = from_artifact(validated, data)
+    except ArtifactError:
+        cache.discard(key)
+        return None
+    loaded.cache = cache
+    return loaded
+
+
+def from_artifact(validated, data: bytes) -> AotModule:
+    """Load artifact bytes compiled from `validated`'s own source (ArtifactError if they are
+    stale, foreign or corrupt), without decoding the embedded wasm again."""
+    source, _ = _source_of(validated)
+    art = read_artifact(data, _host(), source)
+    return AotModule(validated.module, validated.func_types, data, art.objects, validated)
+
+
 def compile_module(validated, *, cache: "AotCache | None" = _DEFAULT, jobs: int | None = None,
-                   progress: bool = False) -> AotModule:
-    """Compile (or fetch from the cache) a validated module."""
+                   progress: bool = False, in_process: bool = False) -> AotModule:
+    """Compile (or fetch from the cache) a validated module. `in_process` runs LLVM in this
+    process instead of worker processes (for a caller that is itself an isolated worker)."""
     if cache is _DEFAULT:
         cache = None if os.environ.get("PYWAMR_NO_CACHE") else AotCache()
+    cached = load_cached(validated, cache)
+    if cached is not None:
+        return cached
     source, is_wasm = _source_of(validated)
     host = _host()
     key = cache_key(sha256(source), host)
-    if cache is not None:
-        data = cache.get(key)
-        if data is not None:
-            try:
-                art = read_artifact(data, host, source)
-                loaded = AotModule(validated.module, validated.func_types, data, art.objects,
-                                   validated)
-                loaded.cache = cache
-                return loaded
-            except ArtifactError:
-                cache.discard(key)
     from .compiler import compile_objects
     from .translate import ModuleInfo
     info = ModuleInfo(validated.module, validated.func_types, validated.funcs)
-    objects = compile_objects(info, jobs=jobs, progress=progress) if validated.module.codes else []
+    objects = (compile_objects(info, jobs=jobs, progress=progress, in_process=in_process)
+               if validated.module.codes else [])
     data = write_artifact(source, objects, host, {"source_kind": "wasm" if is_wasm else "pickle"})
     if cache is not None:
         cache.put(key, data)

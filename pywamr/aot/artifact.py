@@ -174,11 +174,50 @@ class AotCache:
         except OSError:
             pass    # a cache that cannot be written is only slower
 
+    def host_identity(self, compute) -> dict:
+        """`compute()` (the host identity, which needs LLVM), remembered in the cache under a
+        key made without LLVM (the CPU as the kernel reports it, the llvmlite distribution,
+        the Python build), so that a cache lookup that misses never loads LLVM."""
+        path = self.directory / "host" / f"{_cheap_host_key()}.json"
+        try:
+            known = json.loads(path.read_text())
+            if isinstance(known, dict):
+                return known
+        except (OSError, ValueError):
+            pass
+        host = compute()
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+            tmp.write_text(json.dumps(host, sort_keys=True))
+            tmp.replace(path)
+        except OSError:
+            pass
+        return host
+
     def discard(self, key: str) -> None:
         try:
             self.path(key).unlink()
         except OSError:
             pass
+
+
+def _cheap_host_key() -> str:
+    import platform
+    import sys
+    from importlib import metadata
+    try:
+        llvmlite_version = metadata.version("llvmlite")
+    except metadata.PackageNotFoundError:
+        llvmlite_version = "?"
+    cpu = ""
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = "".join(sorted({line for line in f if line.startswith(("model name", "flags"))}))
+    except OSError:
+        cpu = platform.processor()
+    return sha256(json.dumps([cpu, platform.machine(), llvmlite_version, sys.version,
+                              compiler_identity()]).encode())[:32]
 
 
 def cache_key(source_sha256: str, host: dict) -> str:

@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import bisect
 import ctypes
+import sys
 import weakref
 
 from ..errors import Frame, Trap
+from ..runtime.trapping import call_guarded, caller_wasm_frames
 from . import vmctx
 from .handles import U64, decode, function_of, instances, process_pins, registry_sizes
 
@@ -66,6 +68,7 @@ def _runtime_call(vm_address, op, a, b, c, d) -> int:
         return 0
 
 
+_ENTRY_CODES = frozenset((call_guarded.__code__, _host_call.__code__))
 _host_call_callback = _HOST_CALL(_host_call)
 _runtime_callback = _RUNTIME(_runtime_call)
 
@@ -85,10 +88,13 @@ def symbol_imports() -> dict[str, int]:
 def raise_trap(status: int):
     """Turn the status of a trampoline into the Python exception it stands for."""
     _set_status(0)
-    count = min(_ctx[vmctx.CTX_BT_COUNT // 8], vmctx.BT_DEPTH)
+    total = _ctx[vmctx.CTX_BT_COUNT // 8]
+    count = min(total, vmctx.BT_DEPTH)
     _ctx[vmctx.CTX_BT_COUNT // 8] = 0
     base = vmctx.CTX_BT // 8
     frames = backtrace([_ctx[base + i] for i in range(count)])
+    if total < vmctx.BT_DEPTH:      # the interpreter's frames that called this native code
+        frames += caller_wasm_frames(sys._getframe(1), _ENTRY_CODES)
     if status == vmctx.HOST_TRAP and _pending:
         exc = _pending.pop()
         _pending.clear()

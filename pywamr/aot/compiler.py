@@ -144,11 +144,20 @@ def split_chunks(info: ModuleInfo, jobs: int) -> list[list[int]]:
     return chunks
 
 
-def compile_objects(info: ModuleInfo, *, jobs: int | None = None,
-                    progress: bool = False) -> list[bytes]:
-    """Compile all defined functions (and the entry trampolines) to relocatable objects."""
+def compile_objects(info: ModuleInfo, *, jobs: int | None = None, progress: bool = False,
+                    in_process: bool = False) -> list[bytes]:
+    """Compile all defined functions (and the entry trampolines) to relocatable objects.
+    `in_process`: one chunk after another in this process (no worker processes), for a
+    caller that is already an isolated worker."""
     jobs = max(1, jobs or os.cpu_count() or 1)
     chunks = split_chunks(info, jobs)
+    if in_process:
+        from .codegen import compile_ir
+        objects = [compile_ir(chunk_ir(info, funcs, with_entries=(n == 0)))
+                   for n, funcs in enumerate(chunks)]
+        stats.chunks_compiled += len(objects)
+        stats.modules_compiled += 1
+        return objects
     total = len(chunks)
     start = time.monotonic()
     tasks: queue.Queue = queue.Queue()

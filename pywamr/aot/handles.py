@@ -97,6 +97,11 @@ def register_record(function: Function, address: int, buffer=None) -> None:
     _function_by_record[address] = function
 
 
+def has_record(function: Function) -> bool:
+    """Whether `function` already has a funcref handle (native code may hold it)."""
+    return function in _record_by_function
+
+
 def record_of(function: Function | None) -> int:
     """The funcref handle of a function: the address of its record (0 for null). The caller
     must keep `function` alive as long as native code may use the handle (see `Pins`)."""

@@ -23,7 +23,8 @@ from ..runtime import instantiate as shared
 from ..runtime.objects import Function
 from . import vmctx
 from .entry import make_entry_call
-from .handles import U64, Pins, decode, instances, record_of, register_record, type_id
+from .handles import (U64, Pins, decode, has_record, instances, record_of, register_record,
+                      type_id)
 
 
 class NativeElements:
@@ -148,6 +149,25 @@ class AotInstance:
             self.funcs[i] = address
             out.append(f)
         return out
+
+    def adopt(self, state: shared.InstanceState) -> list:
+        """Run an instance that another engine made on this native code: the tiered engine's
+        switch. Makes the records of the module's functions (as `define_functions`), links
+        vmctx (as `link`) and takes over the instance's existing `Function` objects, so that
+        tables, exports and `ref.func` keep their identities: a function whose funcref handle
+        was never made gets its native record as its handle; one whose handle already exists
+        (a Python-called record some native mirror may hold) keeps it, and calls through it
+        reach native code through its `call`. Returns the native entry callables of the
+        module's functions, in index order; the caller installs them as the functions' `call`."""
+        first = self.loaded.num_imported_funcs
+        native = self.define_functions(state)
+        base = ctypes.addressof(self.records)
+        words = vmctx.RECORD_SIZE // 8
+        for k, (existing, fresh) in enumerate(zip(state.funcs[first:], native)):
+            if not has_record(existing):
+                register_record(existing, base + k * words * 8)
+        self.link(state)
+        return [f.call for f in native]
 
     def link(self, state: shared.InstanceState) -> None:
         """Point vmctx at memory 0, the tables' mirrors and the globals' cells."""

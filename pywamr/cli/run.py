@@ -1,4 +1,7 @@
-"""`pywamr run`: run a WASI command module, or call one export with `--invoke`."""
+"""`pywamr run`: run a WASI command module, or call one export with `--invoke`.
+
+The default engine here is "auto" (engine/tiered.py): start on the interpreter at once, run on
+native code once it is compiled in the background, or at once from the code cache."""
 from __future__ import annotations
 
 import os
@@ -16,7 +19,7 @@ ARTIFACT_SUFFIX = ".cwasm"
 
 def add_parser(sub) -> None:
     p = sub.add_parser("run", help="run a WebAssembly module")
-    add_engine_options(p)
+    add_engine_options(p, default="auto")
     p.add_argument("--dir", action="append", default=[], metavar="HOST[::GUEST]",
                    help="grant access to a host directory (as GUEST inside the sandbox)")
     p.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",

@@ -39,15 +39,17 @@ def default_engine_kind() -> str:
 
 
 class Engine:
-    """Chooses a registered engine by name (`"interp"`, `"aot"`) and holds its options.
+    """Chooses a registered engine by name (`"interp"`, `"aot"`, `"auto"`) and holds its
+    options.
 
     `kind=None` means $PYWAMR_ENGINE or aot; an unavailable engine falls back to the one its
     registration names (aot -> interp when llvmlite is missing, with one warning). `cache_dir`
     moves a code cache and `cache=False` turns it off; `progress` reports compilation
-    progress on stderr (options an engine may ignore)."""
+    progress on stderr; `tiering` is the "auto" engine's policy (a `tiered.TierPolicy` or its
+    text, e.g. "calls:10"; default $PYWAMR_TIER or background). Options an engine may ignore."""
 
     def __init__(self, kind: str | None = None, *, cache_dir: str | os.PathLike | None = None,
-                 cache: bool = True, progress: bool = False):
+                 cache: bool = True, progress: bool = False, tiering=None):
         if kind is None:
             kind = os.environ.get("PYWAMR_ENGINE") or DEFAULT_ENGINE
         self.kind = self._resolve(kind, warn=True)
@@ -55,6 +57,10 @@ class Engine:
         self.cache_dir = cache_dir
         self.cache = cache
         self.progress = progress
+        if tiering is not None:
+            from .tiered import TierPolicy
+            tiering = TierPolicy.parse(tiering)     # a bad policy fails here, not later
+        self.tiering = tiering
 
     @staticmethod
     def _resolve(kind: str, *, warn: bool) -> str:

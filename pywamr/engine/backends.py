@@ -1,7 +1,10 @@
-"""Registration of the built-in engines, "interp" and "aot", in the engine registry.
+"""Registration of the built-in engines, "interp", "aot" and "auto", in the engine registry.
 
-Sits in the engine layer, above both engines (the only module of this layer that names them).
-Each engine is imported when first used, so that choosing interp never loads LLVM.
+Sits in the engine layer, above both engines (with `tiered.py`, the only modules of this layer
+that name them). Each engine is imported when first used, so that choosing interp never loads
+LLVM. "auto" (tiered.py) hands out the aot engine's module when the code cache has it, the
+interpreter's when there is nothing to tier up (no code, no LLVM, or the "never" policy), and
+a `TieredModule` otherwise; it reads the aot engine's `.cwasm` artifacts directly.
 """
 from __future__ import annotations
 
@@ -59,3 +62,31 @@ register_engine("interp", _compile_interp)
 register_engine("aot", _compile_aot, available=_aot_available, fallback="interp",
                 load_artifact=_load_aot_artifact, open_bundle=_open_aot_bundle,
                 write_bundle=_write_aot_bundle)
+
+
+def _compile_auto(validated, engine):
+    from .tiered import TierPolicy, TieredModule
+    policy = TierPolicy.parse(getattr(engine, "tiering", None))
+    interp = _compile_interp(validated, engine)
+    if policy.mode == "never" or not validated.module.codes or not _aot_available()[0]:
+        return interp
+    from .. import aot
+    from .tier_worker import compile_in_worker, load_lock
+    cache = _aot_cache(engine)
+    with load_lock:
+        cached = aot.load_cached(validated, cache)
+    if cached is not None:
+        return cached
+    if policy.mode == "calls" or validated.source is None:
+        def compile_native():
+            with load_lock:
+                return aot.compile_module(validated, cache=cache, jobs=1)
+    else:
+        def compile_native():
+            return compile_in_worker(validated, cache_dir=getattr(engine, "cache_dir", None),
+                                     cache=cache is not None)
+    return TieredModule(validated, interp, compile_native, policy)
+
+
+register_engine("auto", _compile_auto, load_artifact=_load_aot_artifact,
+                open_bundle=_open_aot_bundle, write_bundle=_write_aot_bundle)

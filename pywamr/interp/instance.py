@@ -44,6 +44,11 @@ class InterpModule:
             self._codes[index] = cached
         return cached
 
+    @property
+    def translated_count(self) -> int:
+        """How many functions have been translated (each on its first call)."""
+        return len(self._codes)
+
     def translate_all(self) -> None:
         """Translate every function now (used by tests and to measure translation cost)."""
         for i in range(self.validated.num_imported_funcs, len(self.validated.func_types)):
@@ -80,19 +85,28 @@ class InterpModule:
         ns["datas"] = state.datas
         ns["elems"] = state.elems
 
+    def translated(self, ns: dict, index: int):
+        """Function `index` as Python code running in the instance namespace `ns`."""
+        code, consts = self.code_for(index)
+        ns.update(consts)
+        return pytypes.FunctionType(code, ns, code.co_name)
+
     def _stub(self, ns: dict, function: Function, index: int):
-        """A placeholder that translates the function on first call, then gets out of the way."""
-        compiled = None
+        """A placeholder that translates the function on first call, then gets out of the way.
+
+        Once the function's `call` is something else (translated, or replaced by a caller
+        above this engine such as the tiered engine's switch to native code), a stub still
+        held somewhere (an importer's namespace) forwards to it, and never installs over a
+        replacement."""
 
         def stub(*args):
-            nonlocal compiled
-            if compiled is None:
-                code, consts = self.code_for(index)
-                ns.update(consts)
-                compiled = pytypes.FunctionType(code, ns, code.co_name)
-                ns[f"f{index}"] = compiled
-                function.call = compiled
-            return compiled(*args)
+            call = function.call
+            if call is stub:
+                call = self.translated(ns, index)
+                function.call = call
+                if ns.get(f"f{index}") is stub:
+                    ns[f"f{index}"] = call
+            return call(*args)
 
         return stub
 

@@ -40,6 +40,21 @@ def wasm_frames(tb) -> list[Frame]:
     return frames
 
 
+def caller_wasm_frames(frame, stop_codes) -> list[Frame]:
+    """The interpreter's wasm frames from `frame` outward, innermost first, up to the first
+    frame running one of `stop_codes` (where a host entered wasm), each with its instance as
+    in `wasm_frames`. Native code that traps under interpreter frames (a tiered instance that
+    switched mid-call) completes its own backtrace with these."""
+    frames = []
+    while frame is not None and frame.f_code not in stop_codes:
+        code = frame.f_code
+        if code.co_filename == WASM_FILENAME:
+            state = frame.f_globals.get(INSTANCE_KEY)
+            frames.append(Frame(code.co_name, getattr(state, "module", None), state))
+        frame = frame.f_back
+    return frames
+
+
 def ensure_stack_limit() -> None:
     if sys.getrecursionlimit() < WASM_STACK_LIMIT:
         sys.setrecursionlimit(WASM_STACK_LIMIT)

@@ -76,7 +76,7 @@ def test_manifest_records_component_cores_compiler_and_host(bundled):
     assert m["component_sha256"] == sha256(bundled.read_bytes())
     assert m["compiler"] == compiler_identity()
     assert m["host"]["cpu"] == host_identity()["cpu"]
-    assert m["adapters"] == []
+    assert [a["kind"] for a in m["adapters"]] == ["native-adapter"]
     directory = bundled.with_name("calculator.pywamr-bundle")
     files = sorted(p.relative_to(directory).as_posix() for p in directory.rglob("*.cwasm"))
     assert files == sorted(core["file"] for core in m["cores"])
@@ -311,11 +311,27 @@ def test_progress_is_one_updating_line_on_a_terminal(tmp_path):
     assert "KiB" in text or " B)" in text
 
 
-def test_component_runs_on_aot_by_default(tmp_path):
+def test_component_runs_natively_by_default(tmp_path):
+    """`pywamr run` defaults to the tiered engine (auto): cores whose code is in the cache
+    start native at once, the others start on the interpreter and compile in the background
+    (`PYWAMR_TIER=calls:0` makes that compile happen before the first call)."""
     cache = tmp_path / "cache"
-    r = pywamr("run", FIXTURES / "composed.wasm", env={"PYWAMR_CACHE_DIR": str(cache)})
+    env = {"PYWAMR_CACHE_DIR": str(cache), "PYWAMR_TIER": "calls:0"}
+    r = pywamr("run", FIXTURES / "composed.wasm", env=env)
     assert (r.returncode, r.stdout, r.stderr) == (0, CALCULATOR_OUTPUT, "")
-    assert len(list((cache / "aot").glob("*.cwasm"))) == 6, "aot compiled all six cores"
+    entries = sorted((cache / "aot").glob("*.cwasm"))
+    # the cores that run code (a core that is never called is never compiled)
+    assert len(entries) >= 4, "the running cores were compiled to native code"
+    stamps = []
+    for _ in range(2):
+        # the second run starts native, so it also compiles the native adapter of `add`; the
+        # third compiles nothing
+        r = pywamr("run", FIXTURES / "composed.wasm", env={"PYWAMR_CACHE_DIR": str(cache)})
+        assert (r.returncode, r.stdout, r.stderr) == (0, CALCULATOR_OUTPUT, "")
+        stamps.append([(p.name, p.stat().st_mtime_ns)
+                       for p in sorted((cache / "aot").glob("*.cwasm"))])
+    assert stamps[1] == stamps[0], "a third run uses the cached native code only"
+    assert len(stamps[0]) == len(entries) + 1
 
 
 def test_component_falls_back_to_interp_without_llvmlite(tmp_path):
@@ -325,11 +341,15 @@ def test_component_falls_back_to_interp_without_llvmlite(tmp_path):
     cache = tmp_path / "cache"
     env = {"PYWAMR_CACHE_DIR": str(cache),
            "PYTHONPATH": f"{fake.parent}{os.pathsep}{ROOT}"}
-    r = pywamr("run", FIXTURES / "composed.wasm", env=env)
+    r = pywamr("run", "--engine", "aot", FIXTURES / "composed.wasm", env=env)
     assert (r.returncode, r.stdout) == (0, CALCULATOR_OUTPUT), r.stderr
     lines = r.stderr.splitlines()
     assert len(lines) == 1 and "the aot engine is unavailable" in lines[0], r.stderr
     assert lines[0].endswith("running on interp") and not cache.exists()
+    # the default (auto) is the best engine available: the interpreter alone, without a note
+    r = pywamr("run", FIXTURES / "composed.wasm", env=env)
+    assert (r.returncode, r.stdout, r.stderr) == (0, CALCULATOR_OUTPUT, "")
+    assert not cache.exists()
 
 
 @pytest.mark.parametrize("kind", ENGINES)
@@ -422,7 +442,8 @@ def test_mutated_manifests_and_headers_are_refused_cleanly(bundled, tmp_path):
     for key in list(good):
         for value in _mutations(good[key]):
             if value != good[key]:
-                attempt({**good, key: value})
+                # a bundle without adapters is whole: they are then compiled at run time
+                attempt({**good, key: value}, may_pass=key == "adapters" and value == [])
     for key in list(core):
         for value in _mutations(core[key]):
             if value != core[key]:

@@ -1,0 +1,141 @@
+"""Tiered execution (`--engine auto`) beside aot, interp and the wasmtime package.
+
+    python -m benchmarks.tiering [--reps 3] [--kernels fib,sha256] [--skip-big] [--json PATH]
+
+Start-up: whole-process wall time and peak RSS of `pywamr run` on `examples/hello.wasm` and on
+`benchmarks/big/big.wasm` (1 MB of code), first run (a code cache holding only the host's
+identity, as on any machine that ran pywamr before) and cached run (a cache
+filled beforehand by an aot run: the auto engine then starts on native code), for the engines
+auto, aot and interp, and for the wasmtime package (no code cache: its first run). Kernels:
+in-guest time (`time_ns`) at full size under auto (empty cache, so it starts on the
+interpreter) and aot (cached), and auto's time to native ($PYWAMR_TIER_LOG's line). Each cell
+is the median of --reps runs. Measured, never asserted. Prints Markdown.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import shutil
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+
+from .proc import run
+
+ROOT = Path(__file__).resolve().parent.parent
+KERNELS = ROOT / "benchmarks" / "kernels"
+DRIVER = ROOT / "benchmarks" / "drivers" / "wasmtime_run.py"
+NATIVE_RE = re.compile(r"tier-up: \d+ functions native after ([0-9.]+)s")
+
+
+def pywamr(engine: str, module: Path, *args: str) -> list[str]:
+    return [sys.executable, "-m", "pywamr", "run", "--engine", engine, str(module), *args]
+
+
+def measure(argv, env, reps: int, fresh_cache: bool, prefill=None) -> dict:
+    walls, rss, guest, native = [], [], [], []
+    for _ in range(reps):
+        cache = tempfile.mkdtemp(prefix="tier-bench-")
+        try:
+            full_env = {**env, "PYWAMR_CACHE_DIR": cache, "PYWAMR_TIER_LOG": "1"}
+            # a machine that ran pywamr before knows its host identity (aot/artifact.py):
+            # a first run of a module is measured with it, the very first run on a machine not
+            remember = run([sys.executable, "-c", "from pywamr import aot; "
+                            "aot.AotCache().host_identity(aot._host)"], env=full_env)
+            assert remember.error() is None, remember.error()
+            if prefill is not None and not fresh_cache:
+                pre = run(prefill, env=full_env, timeout=900)
+                assert pre.error() is None, pre.error()
+            r = run(argv, env=full_env, timeout=900, rss=True)
+            if r.error():
+                return {"error": r.error()}
+            walls.append(r.wall_s)
+            rss.append(r.maxrss_kb)
+            if r.guest_ns is not None:
+                guest.append(r.guest_ns / 1e9)
+            m = NATIVE_RE.search(r.stderr)
+            native.append(float(m.group(1)) if m else None)
+        finally:
+            shutil.rmtree(cache, ignore_errors=True)
+    out = {"wall_s": statistics.median(walls), "rss_mib": statistics.median(rss) / 1024}
+    if guest:
+        out["guest_s"] = statistics.median(guest)
+    reached = [n for n in native if n is not None]
+    out["native_after_s"] = statistics.median(reached) if reached else None
+    out["runs_reaching_native"] = f"{len(reached)}/{len(native)}"
+    return out
+
+
+def startup(modules, reps: int) -> dict:
+    results = {}
+    for module, args in modules:
+        name = module.name
+        for engine in ("auto", "aot", "interp"):
+            argv = pywamr(engine, module, *args)
+            prefill = pywamr("aot", module, *args)
+            results[(name, engine, "first")] = measure(argv, {}, reps, True)
+            if engine != "interp":
+                results[(name, engine, "cached")] = measure(argv, {}, reps, False, prefill)
+        results[(name, "wasmtime", "first")] = measure(
+            [sys.executable, str(DRIVER), str(module), *args], {}, reps, True)
+    return results
+
+
+def kernels(names, reps: int) -> dict:
+    results = {}
+    for name in names:
+        module = KERNELS / f"{name}.wasm"
+        results[(name, "auto", "first")] = measure(pywamr("auto", module), {}, reps, True)
+        results[(name, "aot", "cached")] = measure(pywamr("aot", module), {}, reps, False,
+                                                   pywamr("aot", module, "1"))
+    return results
+
+
+def fmt(cell: dict, key: str, spec: str) -> str:
+    if "error" in cell:
+        return f"error: {cell['error'][:60]}"
+    value = cell.get(key)
+    return "-" if value is None else format(value, spec)
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="python -m benchmarks.tiering")
+    p.add_argument("--reps", type=int, default=3)
+    p.add_argument("--kernels", default="fib,sha256,nbody,sieve,matmul")
+    p.add_argument("--skip-big", action="store_true")
+    p.add_argument("--skip-startup", action="store_true")
+    p.add_argument("--json", default=None)
+    args = p.parse_args(argv)
+    modules = [(ROOT / "examples" / "hello.wasm", ())]
+    if not args.skip_big:
+        modules.append((ROOT / "benchmarks" / "big" / "big.wasm", ()))
+    rows = {}
+    if not args.skip_startup:
+        rows.update(startup(modules, args.reps))
+        print("| module | runtime | run | wall (s) | peak RSS (MiB) | native after (s) |")
+        print("|---|---|---|---:|---:|---:|")
+        for (name, engine, kind), cell in rows.items():
+            print(f"| {name} | {engine} | {kind} | {fmt(cell, 'wall_s', '.3f')} | "
+                  f"{fmt(cell, 'rss_mib', '.1f')} | {fmt(cell, 'native_after_s', '.2f')} |",
+                  flush=True)
+    names = [k for k in args.kernels.split(",") if k]
+    if names:
+        krows = kernels(names, args.reps)
+        rows.update(krows)
+        print("\n| kernel | engine | cache | in-guest (s) | wall (s) | native after (s) | "
+              "runs reaching native |")
+        print("|---|---|---|---:|---:|---:|---:|")
+        for (name, engine, kind), cell in krows.items():
+            print(f"| {name} | {engine} | {kind} | {fmt(cell, 'guest_s', '.3f')} | "
+                  f"{fmt(cell, 'wall_s', '.2f')} | {fmt(cell, 'native_after_s', '.2f')} | "
+                  f"{cell.get('runs_reaching_native', '-')} |", flush=True)
+    if args.json:
+        Path(args.json).write_text(json.dumps({"|".join(k): v for k, v in rows.items()},
+                                              indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

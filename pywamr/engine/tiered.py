@@ -1,0 +1,262 @@
+"""The "auto" engine: start every module on the interpreter at once, compile it with the aot
+engine in the background, and switch each instance's calls to native code when it is ready.
+
+Sits in the engine layer, above both engines (it is the one place that runs an instance on
+both): a `TieredModule` is a `runtime.interface.CompiledModule` whose instances are made by the
+interpreter (`interp.InterpModule`), with private globals as plain values (the interpreter's
+fastest storage) until the switch gives them native cells. Memory, tables and globals are the shared
+runtime objects and never move; the switch (`TieredInstance.switch`, always on the guest's
+own thread) builds the aot engine's native state over the same `InstanceState`
+(`AotModule.adopt`) and points every `Function.call` and every name of the
+interpreter's namespace at the native entry. Interpreter frames already on the stack finish on
+the interpreter; every call they make from then on is native.
+
+Granularity is the whole module: native code calls native code directly (no Python in
+between), which is what makes the aot engine fast; a per-function switch would route every
+call between tiers through Python. The compile itself is chunked and bounded (see
+`tier_worker.py`): one module at a time, in a separate process that runs LLVM itself,
+so the guest's process never holds more than the finished artifact and a
+crash or abort of LLVM only leaves the guest on the interpreter.
+
+When (`TierPolicy`, from `Engine(tiering=...)` or $PYWAMR_TIER):
+  - "background[:SECONDS]" (default, 0.05 s): a module whose code has run (the interpreter
+    translated one of its functions) for SECONDS is compiled in the background; each instance
+    switches at its next call into one of its functions once the code is ready;
+  - "calls:N": compile at once (in this process) and switch each instance after N calls into
+    its functions, counted in every instance: deterministic, for tests and the fuzzer;
+  - "never": the interpreter only.
+A module found in the aot cache, or a `.cwasm`, never reaches this class: the engine layer
+hands out the aot engine's own module for it (backends.py).
+
+Deliberately not here: on-stack replacement (a loop running in an interpreter frame stays
+there until that frame returns), per-function compilation, and the aot code generator.
+$PYWAMR_TIER_LOG=1 prints one line per tier-up on stderr (module, seconds to native).
+"""
+from __future__ import annotations
+
+import os
+import sys
+import threading
+import time
+import weakref
+from dataclasses import dataclass
+
+from ..runtime.instantiate import InstanceState
+from ..binary.types import EXTERNREF, FUNCREF
+from ..runtime.objects import Function, Global
+from . import tier_worker
+
+DEFAULT_DELAY = 0.05
+REFERENCE_TYPES = (FUNCREF, EXTERNREF)
+
+
+@dataclass(frozen=True)
+class TierPolicy:
+    """When modules tier up; see the module docstring."""
+    mode: str = "background"        # "background" | "calls" | "never"
+    delay: float = DEFAULT_DELAY    # background: seconds of use before compiling
+    calls: int = 0                  # calls: calls on the interpreter before the switch
+
+    @classmethod
+    def parse(cls, text: "str | TierPolicy | None") -> "TierPolicy":
+        if isinstance(text, TierPolicy):
+            return text
+        if not text:
+            text = os.environ.get("PYWAMR_TIER") or "background"
+        mode, _, arg = text.strip().partition(":")
+        try:
+            if mode == "background":
+                delay = float(arg) if arg else DEFAULT_DELAY
+                if delay < 0:
+                    raise ValueError
+                return cls("background", delay=delay)
+            if mode == "calls":
+                calls = int(arg)
+                if calls < 0:
+                    raise ValueError
+                return cls("calls", calls=calls)
+            if mode == "never" and not arg:
+                return cls("never")
+        except ValueError:
+            pass
+        raise ValueError(f"bad tiering policy {text!r}: use background[:SECONDS], calls:N or "
+                         f"never")
+
+
+class TieredModule:
+    """A module that runs on the interpreter until its native code is ready (module
+    docstring). `compile_native()` returns the aot engine's module for it (blocking)."""
+
+    engine_name = "auto"
+    private_globals = True      # plain values while on the interpreter; cells from the switch
+
+    def __init__(self, validated, interp_module, compile_native, policy: TierPolicy):
+        self.validated = validated
+        self.module = validated.module
+        self.interp = interp_module
+        self.compile_native = compile_native
+        self.policy = policy
+        self.native = None                  # the AotModule, once ready
+        self.failure: BaseException | None = None
+        self.started = False                # a compile was started (or done)
+        self.linked_at: float | None = None
+        self.ready_after: float | None = None
+        self._lock = threading.Lock()
+        self._instances: "weakref.WeakSet[TieredInstance]" = weakref.WeakSet()
+
+    def function_name(self, index: int) -> str:
+        return self.module.func_name(index)
+
+    @property
+    def used(self) -> bool:
+        """Whether any of the module's code has run (the interpreter translated something)."""
+        return self.interp.translated_count > 0
+
+    # -- runtime.interface.CompiledModule ------------------------------------------------------
+    def define_functions(self, state: InstanceState) -> list[Function]:
+        return self.interp.define_functions(state)
+
+    def link(self, state: InstanceState) -> None:
+        self.interp.link(state)
+        tier = TieredInstance(self, state)
+        state.engine_data["__tier__"] = tier     # lives exactly as long as the instance
+        self._instances.add(tier)
+        if self.linked_at is None:
+            self.linked_at = time.monotonic()
+        if self.policy.mode == "calls":
+            if self.compile_now():
+                tier.arm(countdown=self.policy.calls)
+        elif self.native is not None:
+            tier.switch()
+        elif self.policy.mode == "background":
+            from .tier_scheduler import scheduler
+            scheduler().submit(self)
+
+    # -- tiering ---------------------------------------------------------------------------
+    def compile_now(self) -> bool:
+        """Compile (or wait for the background compile) and arm every live instance to switch
+        at its next call. Returns whether native code is ready (False: the compile failed and
+        the module stays on the interpreter; `failure` says why)."""
+        with self._lock:
+            if self.native is None and self.failure is None:
+                self.started = True
+                try:
+                    self.native = self.compile_native()
+                except Exception as exc:  # LLVM failed or is missing: stay on the interpreter
+                    self.failure = exc
+                else:
+                    self.ready_after = (time.monotonic() - self.linked_at
+                                        if self.linked_at is not None else 0.0)
+                    if os.environ.get("PYWAMR_TIER_LOG"):
+                        print(f"pywamr: tier-up: {len(self.module.codes)} functions native "
+                              f"after {self.ready_after:.3f}s", file=sys.stderr, flush=True)
+                if self.failure is not None and os.environ.get("PYWAMR_TIER_LOG") \
+                        and not tier_worker.exiting:
+                    print(f"pywamr: tier-up failed, staying on the interpreter: "
+                          f"{self.failure}", file=sys.stderr, flush=True)
+        if self.native is None:
+            return False
+        if self.policy.mode != "calls":
+            for tier in list(self._instances):
+                tier.arm()
+        return True
+
+    def rearm(self) -> None:
+        """Arm again the functions whose interpreter stub installed itself over the switch
+        stub while the switch stub was being installed (see `TieredInstance.arm`)."""
+        if self.native is not None:
+            for tier in list(self._instances):
+                tier.arm()
+
+
+class TieredInstance:
+    """One instance of a `TieredModule`: its state, and the switch to native code."""
+
+    __slots__ = ("owner", "state", "native", "calls", "remaining", "__weakref__")
+
+    def __init__(self, owner: TieredModule, state: InstanceState):
+        self.owner = owner
+        self.state = state
+        self.native = None      # the AotInstance once switched
+        self.calls: list = []   # then: the native entries of the defined functions, in order
+        self.remaining = 0
+
+    @property
+    def switched(self) -> bool:
+        return self.native is not None
+
+    def defined(self):
+        first = self.owner.interp.validated.num_imported_funcs
+        return list(enumerate(self.state.funcs[first:], first))
+
+    def arm(self, countdown: int | None = None) -> None:
+        """Make every call into the instance's functions go through a switch stub: with
+        `countdown`, one that counts calls and switches after that many (calls policy); else
+        one that switches at once. Safe from any thread: the stubs only write `call`
+        attributes and namespace entries, and the switch itself runs on the caller's thread."""
+        if self.native is not None:
+            return
+        ns = self.state.engine_data
+        if countdown is not None:
+            self.remaining = countdown
+        for position, (index, function) in enumerate(self.defined()):
+            if countdown is not None:
+                stub = self._counting_stub(ns, index, position)
+            else:
+                stub = self._switch_stub(position)
+            ns[f"f{index}"] = stub
+            function.call = stub
+        if self.native is not None:     # the guest switched meanwhile: undo what we wrote
+            self._install_native()
+
+    def _switch_stub(self, position: int):
+        def stub(*args):
+            self.switch()
+            return self.calls[position](*args)
+        return stub
+
+    def _counting_stub(self, ns: dict, index: int, position: int):
+        interp = self.owner.interp
+        translated = None
+
+        def stub(*args):
+            nonlocal translated
+            if self.native is None:
+                self.remaining -= 1
+                if self.remaining >= 0:
+                    if translated is None:
+                        translated = interp.translated(ns, index)
+                    return translated(*args)
+                self.switch()
+            return self.calls[position](*args)
+        return stub
+
+    def _globals_to_cells(self, ns: dict) -> None:
+        """Give each private global (a plain value, the interpreter's cheapest storage; no one
+        else can reach it) a native cell holding its current value, for native code to share.
+        Interpreter frames on the stack read globals through the namespace, so they see the
+        new cell at their next access."""
+        for index, g in enumerate(self.state.globals):
+            if g.address() is None and g.type.valtype not in REFERENCE_TYPES:
+                cell = Global(g.type, g.value)
+                self.state.globals[index] = cell
+                ns[f"g{index}"] = cell.accessor()
+
+    def switch(self) -> None:
+        """Run this instance on native code from now on (idempotent; guest thread only)."""
+        if self.native is not None:
+            return
+        state = self.state
+        ns = state.engine_data
+        self._globals_to_cells(ns)
+        native, calls = self.owner.native.adopt(state)
+        ns["__native__"] = native       # the instance keeps its native state alive
+        self.calls = calls
+        self.native = native
+        self._install_native()
+
+    def _install_native(self) -> None:
+        ns = self.state.engine_data
+        for (index, function), call in zip(self.defined(), self.calls):
+            function.call = call
+            ns[f"f{index}"] = call
