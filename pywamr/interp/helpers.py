@@ -268,12 +268,12 @@ def memory_fill(mem, d, v, n):
         mem[d:d + n] = bytes((v & 0xFF,)) * n
 
 
-def memory_copy(mem, d, s, n):
-    size = len(mem)
-    if d + n > size or s + n > size:
+def memory_copy(dst, src, d, s, n):
+    """`memory.copy` from bytes `src` to bytes `dst` (the same bytearray, or two memories)."""
+    if d + n > len(dst) or s + n > len(src):
         raise Trap(TrapCode.MEMORY_OUT_OF_BOUNDS)
     if n:
-        mem[d:d + n] = mem[s:s + n]
+        dst[d:d + n] = src[s:s + n]
 
 
 def memory_init(mem, datas, index, d, s, n):
