@@ -158,7 +158,7 @@ def test_campaign_command(tools, tmp_path):
     assert len(list(tmp_path.glob("*.wasm"))) == failed
 
 
-def _check_that_crashes_or_hangs(seed, index, kinds):
+def _check_that_crashes_or_hangs(seed, index, kinds, mode):
     import os
     import time
     from fuzz.campaign import ModuleReport

@@ -250,3 +250,39 @@ def test_shared_and_64_bit_memories_stay_refused():
                  "(module (memory 1) (memory 1 2 shared))"):
         with pytest.raises(NotSupported, match="not supported"):
             Module(Engine("interp", cache=False), wat(text))
+
+
+WASI_COMMAND = """
+(module
+  (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
+  (memory $first (export "memory") 1)
+  (memory $second 1)
+  ;; the same addresses in both memories: an iovec at 8 and its bytes at 64
+  (data (memory $first) (i32.const 8) "\\40\\00\\00\\00\\06\\00\\00\\00")
+  (data (memory $first) (i32.const 64) "first\\n")
+  (data (memory $second) (i32.const 8) "\\40\\00\\00\\00\\07\\00\\00\\00")
+  (data (memory $second) (i32.const 64) "second\\n")
+  (func (export "_start")
+    (drop (call $fd_write (i32.const 1) (i32.const 8) (i32.const 1) (i32.const 100)))
+    (drop (call $fd_write (i32.const 1) (i32.const 8) (i32.const 1) (i32.const 100)))))
+"""
+
+
+def test_wasi_p1_uses_memory_zero(engine_kind, tmp_path):
+    """WASI preview 1 reads and writes the guest's first memory, as wasmtime does."""
+    import io
+    from pywamr.engine import Engine, Linker, Module
+    from pywamr.wasi import WasiConfig
+    from pywamr.wasi.linker import add_to_linker
+    from oracle import run_wasmtime
+    binary = wat(WASI_COMMAND)
+    stdout = io.BytesIO()
+    engine = Engine(engine_kind, cache=False)
+    linker = Linker(engine)
+    add_to_linker(linker, WasiConfig(stdout=stdout))
+    instance = linker.instantiate(None, Module(engine, binary))
+    instance.exports["_start"]()
+    assert stdout.getvalue() == b"first\nfirst\n"
+    path = tmp_path / "command.wasm"
+    path.write_bytes(binary)
+    assert run_wasmtime(str(path), ["command.wasm"]).stdout == stdout.getvalue()
