@@ -286,3 +286,38 @@ def test_wasi_p1_uses_memory_zero(engine_kind, tmp_path):
     path = tmp_path / "command.wasm"
     path.write_bytes(binary)
     assert run_wasmtime(str(path), ["command.wasm"]).stdout == stdout.getvalue()
+
+
+def _generated_code(text: str) -> tuple[str, str]:
+    """(interp source, aot IR) of function 0 of a module."""
+    from pywamr.aot.translate import ModuleInfo, chunk_ir
+    from pywamr.binary.decoder import decode_module
+    from pywamr.interp.translate import translate_function
+    from pywamr.validate import validate_module
+    data = wat(text)
+    module = decode_module(data)
+    validated = validate_module(module, data)
+    source, _ = translate_function(module.types, validated.func_types, validated.funcs[0],
+                                   module.codes[0], "f0")
+    ir = chunk_ir(ModuleInfo(module, validated.func_types, validated.funcs), [0])
+    return source, ir
+
+
+MEMORY_ZERO_BODY = """
+  (func (param i32) (result i32)
+    (i32.store (local.get 0) (i32.add (i32.load offset=4 (local.get 0)) (memory.size)))
+    (memory.fill (local.get 0) (i32.const 1) (i32.const 8))
+    (memory.copy (local.get 0) (i32.const 16) (i32.const 8))
+    (memory.grow (i32.const 1)))"""
+
+
+def test_memory_zero_code_does_not_change_with_more_memories():
+    """Memory 0's access path is the single-memory one on both engines: the same Python
+    source and the same LLVM IR whether or not the module has other memories."""
+    one = _generated_code(f"(module (memory 1) {MEMORY_ZERO_BODY})")
+    three = _generated_code(f"(module (memory 1) (memory 2) (memory 3) {MEMORY_ZERO_BODY})")
+    assert one == three
+    source, ir = three
+    assert "mem1" not in source
+    assert "ld_i32(mem, " in source and "memory_copy(mem, " in source
+    assert "getelementptr inbounds i8, ptr %vmctx, i64 64" not in ir

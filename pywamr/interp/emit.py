@@ -20,12 +20,15 @@ from .stack import Operand, OperandStack, TranslatorBug, constant
 # {m[i]} the name of the bytes of memory `instr[i]`, meaningful where instr[i] is a memory).
 _BULK = {
     0xFC0008: (3, "memory_init({m[2]}, datas, {imm[1]}, {0}, {1}, {2})"),
-    0xFC000A: (3, "memory_copy({m[1]}, {m[2]}, {0}, {1}, {2})"),
+    0xFC000A: (3, "memory_copy({m[1]}, {0}, {1}, {2})"),
     0xFC000B: (3, "memory_fill({m[1]}, {0}, {1}, {2})"),
     0xFC000C: (3, "table_init(t{imm[2]}.elements, elems, {imm[1]}, {0}, {1}, {2})"),
     0xFC000E: (3, "table_copy(t{imm[1]}.elements, t{imm[2]}.elements, {0}, {1}, {2})"),
     0xFC0011: (3, "table_fill(t{imm[1]}.elements, {0}, {1}, {2})"),
 }
+
+# memory.copy between two different memories (within one: `memory_copy` above)
+_COPY_BETWEEN = "memory_copy_between({m[1]}, {m[2]}, {0}, {1}, {2})"
 
 # Consumers a load may be folded into: they pop it at once (a store only as the value, the top
 # operand) and evaluate it before anything else that can trap or has an effect.
@@ -331,6 +334,8 @@ class Emitter:
 
     def bulk(self, instr) -> None:
         nin, template = _BULK[instr[0]]
+        if instr[0] == 0xFC000A and instr[1] != instr[2]:
+            template = _COPY_BETWEEN
         args = [a.expr for a in self.stack.pop_many(nin)]
         names = [memory_name(x) if isinstance(x, int) else "" for x in instr]
         self.emit(template.format(*args, imm=instr, m=names))

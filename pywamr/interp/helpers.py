@@ -268,8 +268,17 @@ def memory_fill(mem, d, v, n):
         mem[d:d + n] = bytes((v & 0xFF,)) * n
 
 
-def memory_copy(dst, src, d, s, n):
-    """`memory.copy` from bytes `src` to bytes `dst` (the same bytearray, or two memories)."""
+def memory_copy(mem, d, s, n):
+    """`memory.copy` within one memory's bytes."""
+    size = len(mem)
+    if d + n > size or s + n > size:
+        raise Trap(TrapCode.MEMORY_OUT_OF_BOUNDS)
+    if n:
+        mem[d:d + n] = mem[s:s + n]
+
+
+def memory_copy_between(dst, src, d, s, n):
+    """`memory.copy` from one memory's bytes `src` to another's `dst` (multi-memory)."""
     if d + n > len(dst) or s + n > len(src):
         raise Trap(TrapCode.MEMORY_OUT_OF_BOUNDS)
     if n:
