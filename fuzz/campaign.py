@@ -120,9 +120,10 @@ def run_campaign(seed: int, count: int, kinds: tuple[str, ...], out_dir: Path, *
                  start: int = 0, jobs: int = 1, timeout: float = 120.0, log=print,
                  check=check_module, mode: str = "core") -> Counts:
     """Check modules `start .. start+count-1` of campaign `seed` generated in `mode`
-    (`generate.MODES`); `check` is the unit of work (replaceable for tests). A module that hangs or kills its worker is recorded as such;
-    the pool is rebuilt and the modules queued behind it are submitted again. (With several
-    jobs, a crash is blamed on the first unfinished module of the batch.)"""
+    (`generate.MODES`); `check` is the unit of work (replaceable for tests). A module that hangs
+    or kills its worker is recorded as such; the pool is rebuilt and the modules queued behind
+    it are submitted again. (With several jobs, a crash is blamed on the first unfinished
+    module of the batch.)"""
     counts = Counts()
     queue = deque(range(start, start + count))
     pool = _new_pool(jobs)

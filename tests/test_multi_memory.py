@@ -41,7 +41,8 @@ MODULE = """
   (func (export "grow1") (param i32) (result i32) (memory.grow $m1 (local.get 0)))
   (func (export "grow2") (param i32) (result i32) (memory.grow $m2 (local.get 0)))
   (func (export "grow0") (param i32) (result i32) (memory.grow $m0 (local.get 0)))
-  (func (export "fill2") (param i32 i32 i32) (memory.fill $m2 (local.get 0) (local.get 1) (local.get 2)))
+  (func (export "fill2") (param i32 i32 i32)
+    (memory.fill $m2 (local.get 0) (local.get 1) (local.get 2)))
   (func (export "copy12") (param i32 i32 i32)
     (memory.copy $m1 $m2 (local.get 0) (local.get 1) (local.get 2)))
   (func (export "copy20") (param i32 i32 i32)
@@ -54,9 +55,12 @@ MODULE = """
   ;; the last byte of each memory in one i64 (memory 0 in the low byte)
   (func (export "last_bytes") (result i64)
     (i64.or (i64.or
-      (i64.extend_i32_u (i32.load8_u $m0 (i32.sub (i32.shl (memory.size $m0) (i32.const 16)) (i32.const 1))))
-      (i64.shl (i64.extend_i32_u (i32.load8_u $m1 (i32.sub (i32.shl (memory.size $m1) (i32.const 16)) (i32.const 1)))) (i64.const 8)))
-      (i64.shl (i64.extend_i32_u (i32.load8_u $m2 (i32.sub (i32.shl (memory.size $m2) (i32.const 16)) (i32.const 1)))) (i64.const 16))))
+      (i64.extend_i32_u (i32.load8_u $m0
+        (i32.sub (i32.shl (memory.size $m0) (i32.const 16)) (i32.const 1))))
+      (i64.shl (i64.extend_i32_u (i32.load8_u $m1
+        (i32.sub (i32.shl (memory.size $m1) (i32.const 16)) (i32.const 1)))) (i64.const 8)))
+      (i64.shl (i64.extend_i32_u (i32.load8_u $m2
+        (i32.sub (i32.shl (memory.size $m2) (i32.const 16)) (i32.const 1)))) (i64.const 16))))
 )
 """
 

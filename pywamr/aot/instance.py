@@ -68,10 +68,10 @@ class NativeElements:
 
 
 class _GrowHook:
-    """Memory grow hook refreshing an instance's vmctx slots of one memory index. Holds the instance weakly, so that a
-    memory shared with (imported by) many instances does not keep them alive, and takes
-    itself off the memory's hooks when the instance dies. The hooks list is replaced, never
-    changed in place: a grow may be iterating over it."""
+    """Memory grow hook refreshing an instance's vmctx slots of one memory index. Holds the
+    instance weakly, so that a memory shared with (imported by) many instances does not keep
+    them alive, and takes itself off the memory's hooks when the instance dies. The hooks list
+    is replaced, never changed in place: a grow may be iterating over it."""
 
     __slots__ = ("instance", "base_slot", "size_slot", "__weakref__")
 

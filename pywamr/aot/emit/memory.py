@@ -1,13 +1,13 @@
 """Emitters of linear-memory access: loads, stores, size, grow and the bulk operations.
 
 Every access is bounds-checked explicitly (u32 address + offset + width, as 64-bit, against the
-current size in vmctx of the memory the instruction names: memory 0 in its fixed slots, memory
-N in its own; see `vmctx.memory_base`) and uses `align 1`. The access width, the value type and whether a
-narrow load sign- or zero-extends all come from the instruction table (`OpInfo.width`,
+current size in vmctx of the memory the instruction names: memory 0 in its fixed slots, memory N
+in its own; see `vmctx.memory_base`) and uses `align 1`. The access width, the value type and
+whether a narrow load sign- or zero-extends all come from the instruction table (`OpInfo.width`,
 `.sig`, `.extend`); this module only says how to spell them in LLVM. `memory.fill` and
-`memory.copy` check their whole range before writing and then use
-`llvm.memset`/`llvm.memmove`; `memory.grow`, `memory.init` and `data.drop` call the Python
-runtime helper, which also refreshes the vmctx of every instance sharing the memory.
+`memory.copy` check their whole range before writing and then use `llvm.memset`/`llvm.memmove`;
+`memory.grow`, `memory.init` and `data.drop` call the Python runtime helper, which also
+refreshes the vmctx of every instance sharing the memory.
 """
 from __future__ import annotations
 
