@@ -1,7 +1,7 @@
 """`python -m fuzz`: run a differential fuzzing campaign and print its counts.
 
     python -m fuzz --n 3000 --seed 1 [--engines interp,aot] [--start 0] [--jobs 1]
-                   [--out fuzz-failures] [--timeout 120]
+                   [--out fuzz-failures] [--timeout 120] [--mode core|multi-memory]
 
 Exit status 0 when no module failed (inconclusive cases are counted, not failures), 1
 otherwise. Shrinking a saved failure: `python -m fuzz.shrink CASE.wasm --engine aot`.
@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 from .campaign import run_campaign
+from .generate import MODES
 from .tools import missing_tools
 
 
@@ -27,6 +28,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default="fuzz-failures", help="directory for failing cases")
     parser.add_argument("--timeout", type=float, default=120.0,
                         help="seconds one module may take before it counts as hung")
+    parser.add_argument("--mode", default="core", choices=sorted(MODES),
+                        help="what smith generates (fuzz/generate.py MODES)")
     args = parser.parse_args(argv)
     why = missing_tools()
     if why:
@@ -35,9 +38,9 @@ def main(argv: list[str] | None = None) -> int:
     kinds = tuple(k for k in args.engines.split(",") if k)
     began = time.monotonic()
     print(f"fuzz: seed {args.seed}, modules {args.start}..{args.start + args.n - 1}, "
-          f"engines {','.join(kinds)}, jobs {args.jobs}", flush=True)
+          f"engines {','.join(kinds)}, jobs {args.jobs}, mode {args.mode}", flush=True)
     counts = run_campaign(args.seed, args.n, kinds, Path(args.out), start=args.start,
-                          jobs=args.jobs, timeout=args.timeout,
+                          jobs=args.jobs, timeout=args.timeout, mode=args.mode,
                           log=lambda text: print(text, flush=True))
     print(counts.summary())
     print(f"time: {time.monotonic() - began:.0f} s")

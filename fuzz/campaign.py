@@ -38,18 +38,20 @@ class ModuleReport:
     verdicts: dict[str, Verdict] = field(default_factory=dict)
     data: bytes | None = None            # kept only when some engine failed
     expected_json: str | None = None
+    mode: str = "core"                   # generate.MODES
 
     @property
     def failed(self) -> bool:
         return any(v.status not in (PASS, INCONCLUSIVE) for v in self.verdicts.values())
 
 
-def check_module(seed: int, index: int, kinds: tuple[str, ...]) -> ModuleReport:
+def check_module(seed: int, index: int, kinds: tuple[str, ...],
+                 mode: str = "core") -> ModuleReport:
     from .oracle import run_wasmtime
     from .subject import run_pywamr
-    data = generate_module(seed, index)
+    data = generate_module(seed, index, mode)
     expected = run_wasmtime(data)
-    report = ModuleReport(seed, index)
+    report = ModuleReport(seed, index, mode=mode)
     for kind in kinds:
         report.verdicts[kind] = compare(expected, run_pywamr(data, _engine(kind)))
     if report.failed:
@@ -57,9 +59,10 @@ def check_module(seed: int, index: int, kinds: tuple[str, ...]) -> ModuleReport:
     return report
 
 
-def _lost(seed: int, index: int, kinds, status: str, why: str) -> ModuleReport:
-    report = ModuleReport(seed, index, {k: Verdict(status, details=[why]) for k in kinds})
-    report.data = generate_module(seed, index)
+def _lost(seed: int, index: int, kinds, status: str, why: str, mode: str) -> ModuleReport:
+    report = ModuleReport(seed, index, {k: Verdict(status, details=[why]) for k in kinds},
+                          mode=mode)
+    report.data = generate_module(seed, index, mode)
     return report
 
 
@@ -90,9 +93,10 @@ class Counts:
 
 def save_failure(report: ModuleReport, out_dir: Path) -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
-    stem = out_dir / f"{report.seed}-{report.index}"
+    prefix = "" if report.mode == "core" else f"{report.mode}-"
+    stem = out_dir / f"{prefix}{report.seed}-{report.index}"
     stem.with_suffix(".wasm").write_bytes(report.data)
-    text = [f"seed {report.seed} index {report.index}"]
+    text = [f"seed {report.seed} index {report.index} mode {report.mode}"]
     for kind, verdict in report.verdicts.items():
         text.append(f"[{kind}] {verdict.status}")
         text.extend(f"  {line}" for line in verdict.details)
@@ -114,11 +118,12 @@ def _kill(pool: futures.ProcessPoolExecutor) -> None:
 
 def run_campaign(seed: int, count: int, kinds: tuple[str, ...], out_dir: Path, *,
                  start: int = 0, jobs: int = 1, timeout: float = 120.0, log=print,
-                 check=check_module) -> Counts:
-    """Check modules `start .. start+count-1` of campaign `seed`; `check` is the unit of work
-    (replaceable for tests). A module that hangs or kills its worker is recorded as such;
-    the pool is rebuilt and the modules queued behind it are submitted again. (With several
-    jobs, a crash is blamed on the first unfinished module of the batch.)"""
+                 check=check_module, mode: str = "core") -> Counts:
+    """Check modules `start .. start+count-1` of campaign `seed` generated in `mode`
+    (`generate.MODES`); `check` is the unit of work (replaceable for tests). A module that hangs
+    or kills its worker is recorded as such; the pool is rebuilt and the modules queued behind
+    it are submitted again. (With several jobs, a crash is blamed on the first unfinished
+    module of the batch.)"""
     counts = Counts()
     queue = deque(range(start, start + count))
     pool = _new_pool(jobs)
@@ -126,15 +131,15 @@ def run_campaign(seed: int, count: int, kinds: tuple[str, ...], out_dir: Path, *
     try:
         while queue:
             batch = [queue.popleft() for _ in range(min(len(queue), 4 * jobs))]
-            pending = [(i, pool.submit(check, seed, i, kinds)) for i in batch]
+            pending = [(i, pool.submit(check, seed, i, kinds, mode)) for i in batch]
             for position, (i, future) in enumerate(pending):
                 restart = True
                 try:
                     report, restart = future.result(timeout=timeout), False
                 except futures.TimeoutError:
-                    report = _lost(seed, i, kinds, HUNG, f"no result in {timeout} s")
+                    report = _lost(seed, i, kinds, HUNG, f"no result in {timeout} s", mode)
                 except futures.process.BrokenProcessPool:
-                    report = _lost(seed, i, kinds, CRASHED, "the worker process died")
+                    report = _lost(seed, i, kinds, CRASHED, "the worker process died", mode)
                 counts.add(report)
                 if report.failed:
                     log(f"FAIL {save_failure(report, out_dir)}.wasm: " + ", ".join(

@@ -9,6 +9,10 @@ memories and tables (a declared maximum, so `memory.grow` cannot reach sizes whe
 legitimately differ), and insert smith's fuel counter so every call terminates (an exhausted
 counter traps with `unreachable`). Odd modules avoid traps; one in eight gets much more fuel.
 It does not generate invalid modules (the byte-mutation test in tests/test_binary.py does).
+
+Modes (`MODES`) change smith's flags for a whole campaign: "core" (the default, above) and
+"multi-memory" (two to four memories per module, the fuzz host's imported memory among them
+when a module imports, so memory instructions name memories other than 0).
 """
 from __future__ import annotations
 
@@ -58,6 +62,12 @@ SMITH_FLAGS = (
 )
 
 
+# Flags a mode replaces in SMITH_FLAGS: flag -> its value(s) in that mode.
+MODES: dict[str, dict[str, tuple[str, ...]]] = {
+    "core": {},
+    "multi-memory": {"--max-memories": ("4",), "--min-memories": ("2",)},
+}
+
 _imports_path: str | None = None
 
 
@@ -74,12 +84,24 @@ def _available_imports() -> str:
     return _imports_path
 
 
-def smith_flags(index: int) -> tuple[str, ...]:
+def _with_mode(flags: tuple[str, ...], mode: str) -> tuple[str, ...]:
+    """`flags` with the values `MODES[mode]` gives (a flag not in `flags` is appended)."""
+    out = list(flags)
+    for flag, values in MODES[mode].items():
+        if flag in out:
+            position = out.index(flag)
+            out[position + 1:position + 2] = values
+        else:
+            out.extend((flag, *values))
+    return tuple(out)
+
+
+def smith_flags(index: int, mode: str = "core") -> tuple[str, ...]:
     """Odd modules ask smith to avoid traps (more calls return values to compare); one module
     in three may import from the fuzz host (`host.py`); one in eight gets `DEEP_FUEL`, enough
     to exhaust an engine's call stack (such cases are usually inconclusive, but they exercise
     the stack guards)."""
-    flags = SMITH_FLAGS + (("--disallow-traps", "true") if index % 2 else ())
+    flags = _with_mode(SMITH_FLAGS, mode) + (("--disallow-traps", "true") if index % 2 else ())
     if index % 8 == 7:
         position = flags.index("--fuel")
         flags = flags[:position + 1] + (str(DEEP_FUEL),) + flags[position + 2:]
@@ -106,10 +128,11 @@ def smith(data: bytes, flags: tuple[str, ...] = SMITH_FLAGS) -> bytes | None:
     return proc.stdout
 
 
-def generate_module(seed: int, index: int) -> bytes:
-    """The module of campaign `seed` at position `index` (retrying smith's rare refusals)."""
+def generate_module(seed: int, index: int, mode: str = "core") -> bytes:
+    """The module of campaign `seed` at position `index` in `mode` (retrying smith's rare
+    refusals)."""
     for attempt in range(20):
-        module = smith(seed_bytes(seed, index, attempt), smith_flags(index))
+        module = smith(seed_bytes(seed, index, attempt), smith_flags(index, mode))
         if module is not None:
             return module
     raise RuntimeError(f"wasm-tools smith refused 20 seeds for module {seed}:{index}")

@@ -34,6 +34,7 @@ def _shared_engine() -> wasmtime.Engine:
     if _engine is None:
         config = wasmtime.Config()
         config.parallel_compilation = False   # no thread pool: the shrinker forks
+        config.wasm_multi_memory = True       # the multi-memory mode (generate.MODES)
         _engine = wasmtime.Engine(config)
     return _engine
 

@@ -152,7 +152,7 @@ def host_definitions(linker) -> None:
 # ---- the runner ---------------------------------------------------------------------------------
 
 # the proposals whose refusal excuses a component (see ComponentScriptRunner.excuse)
-LATER_PROPOSAL = re.compile(r"multi-memory|exception|memory64|GC|function-references|"
+LATER_PROPOSAL = re.compile(r"exception|memory64|GC|function-references|"
                             r"shared memories")
 
 # where wasmtime's trap text differs from the core spec's

@@ -11,6 +11,10 @@ them; every other command must pass, with two exceptions:
   refuses as "not supported": they are invalid by that proposal's rules, which pywamr never
   reaches because it refuses the proposal first (features.json lists valid modules only).
 
+The multi-memory group is supported, so its files are held to the same standard as Wasm
+2.0: no command may be excused by a refused multi-memory module, except where the module also
+uses SIMD (`simd_memory-multi`), which pywamr refuses.
+
 Trap, link and instantiation failures must carry the spec's message (see `pywamr.wast`).
 """
 import functools
@@ -35,6 +39,8 @@ KNOWN_FAILURES = {
 }
 
 WASM2 = "wasm2.0"
+MULTI_MEMORY = "multi-memory"
+SIMD_REFUSAL = "SIMD (v128) is not supported"
 
 
 @functools.lru_cache(maxsize=1)
@@ -90,6 +96,12 @@ def test_core_file(engine_kind, key, path, group, strict):
         assert not unexpected, f"{len(unexpected)} failures: {unexpected[:5]}"
         if not _features()[key]["modules_beyond_wasm2"]:
             assert result.unsupported == 0, result.unsupported_commands[:5]
+    refused = [u for u in result.unsupported_commands
+               if f"a {MULTI_MEMORY} module, refused" in u[2] and SIMD_REFUSAL not in u[2]]
+    assert not refused, f"multi-memory modules refused: {refused[:5]}"
+    if group == MULTI_MEMORY:
+        excused = [u for u in result.unsupported_commands if SIMD_REFUSAL not in u[2]]
+        assert not excused, excused[:5]
 
 
 @needs_corpus

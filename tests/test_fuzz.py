@@ -1,12 +1,13 @@
 """Differential fuzzing in the suite: a fixed-seed campaign, the regression fixtures, and the
 comparison rules themselves.
 
-The campaign (`FIXED_SEED`, `BATCHES` x `BATCH` modules) runs every generated module on
-wasmtime and on each engine; a batch fails on any mismatch or escaped exception and reports
-inconclusive cases (stack exhausted on one side only) in its message without failing. The
-fixtures in `tests/fixtures/fuzz/` are shrunk failing cases with wasmtime's outcome as JSON;
-they need neither wasm-tools nor wasmtime to run. Under `CI=true` a missing tool fails the
-tests that need it instead of skipping them.
+The campaign (`FIXED_SEED`, `BATCHES` x `BATCH` modules, plus `MULTI_MEMORY_BATCHES` batches
+generated in the multi-memory mode) runs every generated module on wasmtime and on each
+engine; a batch fails on any mismatch or escaped exception and reports inconclusive cases
+(stack exhausted on one side only) in its message without failing. The fixtures in
+`tests/fixtures/fuzz/` are shrunk failing cases with wasmtime's outcome as JSON; they need
+neither wasm-tools nor wasmtime to run. Under `CI=true` a missing tool fails the tests that
+need it instead of skipping them.
 """
 from __future__ import annotations
 
@@ -27,6 +28,9 @@ from fuzz.tools import in_ci, missing_tools
 FIXED_SEED = 20261130
 BATCHES = 10
 BATCH = 25
+MULTI_MEMORY_BATCHES = 2
+CAMPAIGN = [("core", b) for b in range(BATCHES)] + [("multi-memory", b)
+                                                   for b in range(MULTI_MEMORY_BATCHES)]
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "fuzz"
 
 
@@ -45,14 +49,14 @@ def engine(request):
     return make_engine(request.param)
 
 
-@pytest.mark.parametrize("batch", range(BATCHES))
-def test_fixed_seed_campaign(tools, engine, batch):
+@pytest.mark.parametrize("mode,batch", CAMPAIGN)
+def test_fixed_seed_campaign(tools, engine, mode, batch):
     from fuzz.generate import generate_module
     from fuzz.oracle import run_wasmtime
     from fuzz.subject import run_pywamr
     failures, inconclusive, calls = [], [], 0
     for index in range(batch * BATCH, (batch + 1) * BATCH):
-        data = generate_module(FIXED_SEED, index)
+        data = generate_module(FIXED_SEED, index, mode)
         verdict = compare(run_wasmtime(data), run_pywamr(data, engine))
         calls += verdict.calls
         if verdict.status == INCONCLUSIVE:
@@ -62,7 +66,8 @@ def test_fixed_seed_campaign(tools, engine, batch):
                             + "; ".join(verdict.details))
     assert not failures, (f"{len(failures)} of {BATCH} modules failed on {engine.kind} "
                           f"(inconclusive: {inconclusive}); reproduce with "
-                          f"python -m fuzz --seed {FIXED_SEED} --start INDEX --n 1\n"
+                          f"python -m fuzz --seed {FIXED_SEED} --mode {mode} --start INDEX "
+                          f"--n 1\n"
                           + "\n".join(failures))
     assert calls > 0, "the batch compared no calls at all: generation is broken"
 
@@ -158,7 +163,7 @@ def test_campaign_command(tools, tmp_path):
     assert len(list(tmp_path.glob("*.wasm"))) == failed
 
 
-def _check_that_crashes_or_hangs(seed, index, kinds):
+def _check_that_crashes_or_hangs(seed, index, kinds, mode):
     import os
     import time
     from fuzz.campaign import ModuleReport

@@ -77,7 +77,7 @@ def test_link_and_instantiation_messages_are_checked(tmp_path):
 LATER = '''(module $T (table (export "tab") 2 funcref) (func (export "get") (result i32)
   i32.const 0 call_indirect (result i32)))
 (register "T")
-(module $M (import "T" "tab" (table 2 funcref)) (memory 1) (memory 1)
+(module $M (import "T" "tab" (table 2 funcref)) (memory i64 1)
   (func $one (result i32) i32.const 1) (elem (i32.const 0) $one)
   (func (export "f") (result i32) i32.const 2))
 (register "M" $M)
@@ -90,14 +90,14 @@ LATER = '''(module $T (table (export "tab") 2 funcref) (func (export "get") (res
 
 
 def test_refused_later_proposal_module_and_its_dependents_are_unsupported(tmp_path):
-    """Module 1 (two memories) is listed: its refusal, the action on it, the table it would
+    """Module 1 (a 64-bit memory) is listed: its refusal, the action on it, the table it would
     have filled and the module importing from it are unsupported; the wrong result on an
     unrelated module still fails."""
-    result = run(tmp_path, LATER, later={1: ("multi-memory",)})
+    result = run(tmp_path, LATER, later={1: ("memory64",)})
     assert counts(result) == (0, 1, 0, 4), (result.failures, result.unsupported_commands)
     assert [line for line, _, _ in result.unsupported_commands] == [4, 8, 9, 10]
     assert result.failures[0][0] == 12
-    assert "multi-memory module, refused" in result.unsupported_commands[0][2]
+    assert "memory64 module, refused" in result.unsupported_commands[0][2]
 
 
 def test_without_features_table_refusals_fail(tmp_path):
@@ -108,7 +108,7 @@ def test_without_features_table_refusals_fail(tmp_path):
 
 def test_listing_excuses_only_the_listed_module(tmp_path):
     """Listing another module excuses nothing of module 1's refusal."""
-    result = run(tmp_path, LATER, later={3: ("multi-memory",)})
+    result = run(tmp_path, LATER, later={3: ("memory64",)})
     assert result.unsupported == 0
     assert [line for line, _, _ in result.failures] == [4, 7, 8, 9, 10, 12]
 

@@ -143,16 +143,17 @@ class FunctionBuilder:
         ptr = self.value(f"getelementptr inbounds i64, ptr {base}, i64 {index}")
         return self.value(f"load {lltype}, ptr {ptr}, align 8")
 
-    def memory_address(self, addr: str, offset: int, size: int) -> str:
-        """Bounds-checked native address of `size` bytes at wasm address `addr` (i32) + offset."""
+    def memory_address(self, addr: str, offset: int, size: int, memory: int = 0) -> str:
+        """Bounds-checked native address of `size` bytes at wasm address `addr` (i32) + offset
+        in memory `memory` (memory 0's base and size sit in fixed vmctx slots)."""
         ea = self.value(f"zext i32 {addr} to i64")
         if offset:
             ea = self.value(f"add i64 {ea}, {offset}")
         end = self.value(f"add i64 {ea}, {size}")
-        msize = self.vmctx_field(vmctx.MEM_SIZE, "i64")
+        msize = self.vmctx_field(vmctx.memory_size(memory), "i64")
         oob = self.value(f"icmp ugt i64 {end}, {msize}")
         self.trap_if(oob, TrapCode.MEMORY_OUT_OF_BOUNDS)
-        base = self.vmctx_field(vmctx.MEM_BASE)
+        base = self.vmctx_field(vmctx.memory_base(memory))
         return self.value(f"getelementptr i8, ptr {base}, i64 {ea}")
 
     def check_range(self, start: str, length: str, limit: str, code: TrapCode) -> None:

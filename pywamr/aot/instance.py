@@ -5,7 +5,8 @@ Sits at the top of the AOT runtime (above `handles`, `bridge`, `entry`), called 
 through the two steps of `runtime.interface.CompiledModule`: `define_functions` makes the
 vmctx and the records of the module's functions, `link` points vmctx at the instance's
 memories, tables and globals. Those are the shared runtime objects, used as they are:
-  - memory 0: its address and size are copied into vmctx, refreshed by a grow hook;
+  - each memory: its address and size are copied into its vmctx slots, refreshed by a grow
+    hook (one per memory index);
   - a table: its `ElementStore` gets one `NativeElements` mirror (an array of handles that
     `table.get` and `call_indirect` read natively); every write goes through the store;
   - a numeric global: vmctx points at the global's own cell (`Global.address()`); a reference
@@ -68,14 +69,16 @@ class NativeElements:
 
 
 class _GrowHook:
-    """Memory grow hook refreshing an instance's vmctx. Holds the instance weakly, so that a
-    memory shared with (imported by) many instances does not keep them alive, and takes
-    itself off the memory's hooks when the instance dies. The hooks list is replaced, never
-    changed in place: a grow may be iterating over it."""
+    """Memory grow hook refreshing an instance's vmctx slots of one memory index. Holds the
+    instance weakly, so that a memory shared with (imported by) many instances does not keep
+    them alive, and takes itself off the memory's hooks when the instance dies. The hooks list
+    is replaced, never changed in place: a grow may be iterating over it."""
 
-    __slots__ = ("instance", "__weakref__")
+    __slots__ = ("instance", "base_slot", "size_slot", "__weakref__")
 
-    def __init__(self, inst, memory):
+    def __init__(self, inst, memory, index: int):
+        self.base_slot = vmctx.memory_base(index) // 8
+        self.size_slot = vmctx.memory_size(index) // 8
         self_ref = weakref.ref(self)
         memory_ref = weakref.ref(memory)
 
@@ -88,12 +91,14 @@ class _GrowHook:
     def __call__(self, mem) -> None:
         inst = self.instance()
         if inst is not None:
-            inst.vm[vmctx.MEM_BASE // 8] = mem.address()
-            inst.vm[vmctx.MEM_SIZE // 8] = len(mem.data)
+            inst.vm[self.base_slot] = mem.address()
+            inst.vm[self.size_slot] = len(mem.data)
 
     @staticmethod
-    def install(memory, inst) -> None:
-        hook = _GrowHook(inst, memory)
+    def install(memory, inst, index: int) -> None:
+        """Keep vmctx's slots of memory `index` in step with `memory` (one hook per index: a
+        module may import the same memory under two indices)."""
+        hook = _GrowHook(inst, memory, index)
         hook(memory)
         memory.grow_hooks = [h for h in memory.grow_hooks
                              if not (isinstance(h, _GrowHook) and h.instance() is None)] + [hook]
@@ -113,7 +118,7 @@ class AotInstance:
         self.state = state
         func_types = loaded.func_types
         self.pins = Pins()      # references passed in from Python (arguments, host results)
-        self.vm = (U64 * (vmctx.VMCTX_SIZE // 8))()
+        self.vm = (U64 * (vmctx.vmctx_size(len(self.module.memory_types())) // 8))()
         self.vm_address = ctypes.addressof(self.vm)
         n_funcs = len(func_types)
         self.funcs = (U64 * max(n_funcs, 1))()
@@ -170,9 +175,9 @@ class AotInstance:
         return [f.call for f in native]
 
     def link(self, state: shared.InstanceState) -> None:
-        """Point vmctx at memory 0, the tables' mirrors and the globals' cells."""
-        if state.memories:
-            _GrowHook.install(state.memories[0], self)
+        """Point vmctx at every memory, the tables' mirrors and the globals' cells."""
+        for index, memory in enumerate(state.memories):
+            _GrowHook.install(memory, self, index)
         self.tables = (U64 * max(len(state.tables), 1))(
             *[NativeElements.of(t).desc_address for t in state.tables])
         self.vm[vmctx.TABLES // 8] = ctypes.addressof(self.tables)
@@ -190,9 +195,9 @@ class AotInstance:
     def runtime_op(self, op: int, a: int, b: int, c: int, d: int) -> int:
         state = self.state
         if op == vmctx.RT_MEMORY_GROW:
-            return state.memories[0].grow(a) & 0xFFFFFFFF
+            return state.memories[b].grow(a) & 0xFFFFFFFF
         if op == vmctx.RT_MEMORY_INIT:
-            shared.memory_init(state, 0, a, b, c, d)
+            shared.memory_init(state, a >> 32, a & 0xFFFFFFFF, b, c, d)
         elif op == vmctx.RT_DATA_DROP:
             shared.data_drop(state, a)
         elif op == vmctx.RT_ELEM_DROP:

@@ -65,6 +65,7 @@ class ModuleInfo:
         self.num_imported_funcs = module.num_imported_funcs()
         self.global_types = module.global_types()
         self.table_types = module.table_types()
+        self.vmctx_size = vmctx.vmctx_size(len(module.memory_types()))
 
 
 class FunctionTranslator(FunctionBuilder):
@@ -185,7 +186,7 @@ class FunctionTranslator(FunctionBuilder):
             pos = self.resume_position() if self.dead and self.frames else pos + 1
         params = ", ".join(f"{LLTYPE[t]} %p{i}" for i, t in enumerate(ft.params))
         head = (f"define {ret_type(ft.results)} @{func_symbol(self.func_index)}"
-                f"(ptr noalias nonnull align 8 dereferenceable({vmctx.VMCTX_SIZE}) %vmctx"
+                f"(ptr noalias nonnull align 8 dereferenceable({self.info.vmctx_size}) %vmctx"
                 + (", " + params if params else "") + ") #0 {")
         return "\n".join([head, "entry:"] + self.allocas + self.lines + self.pending_blocks
                          + self.trap_blocks()

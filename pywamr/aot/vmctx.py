@@ -16,6 +16,11 @@ vmctx (one per instance):
                 (0 for a reference global: reached through RT_GLOBAL_GET/SET)
   TYPE_IDS      address of an array: type index -> canonical structural type id
   INSTANCE_ID   key of the instance in the Python registry (runtime helper calls)
+  then, for each memory N >= 1 (multi-memory), past the fixed part:
+  MEM_BASE(N)   address of linear memory N      at VMCTX_SIZE + 16 * (N - 1)
+  MEM_SIZE(N)   its size in bytes                at VMCTX_SIZE + 16 * (N - 1) + 8
+  Memory 0 keeps its fixed slots, so its accesses are the same IR as with one memory; memory N
+  is one vmctx load away too (no indirection through an array).
 
 function record (one per function object that native code can see; a funcref is its address):
   CODE          native entry `ret f(ptr vmctx, params...)`, 0 for a function run by Python
@@ -51,7 +56,7 @@ from __future__ import annotations
 
 from ..errors import TrapCode
 
-LAYOUT_VERSION = 3
+LAYOUT_VERSION = 4
 
 SLOT = 8
 
@@ -63,7 +68,23 @@ TABLES = 24
 GLOBALS = 32
 TYPE_IDS = 40
 INSTANCE_ID = 48
-VMCTX_SIZE = 64
+VMCTX_SIZE = 64             # the fixed part; memories 1.. follow (`vmctx_size`)
+
+
+def memory_base(index: int) -> int:
+    """vmctx offset of the base address of memory `index`."""
+    return MEM_BASE if index == 0 else VMCTX_SIZE + 16 * (index - 1)
+
+
+def memory_size(index: int) -> int:
+    """vmctx offset of the byte size of memory `index`."""
+    return MEM_SIZE if index == 0 else VMCTX_SIZE + 16 * (index - 1) + 8
+
+
+def vmctx_size(memories: int) -> int:
+    """Bytes of the vmctx of an instance with `memories` memories (imported and defined)."""
+    return VMCTX_SIZE + 16 * max(memories - 1, 0)
+
 
 # function record
 RECORD_CODE = 0
@@ -105,8 +126,8 @@ def trap_from_number(n: int) -> TrapCode:
 
 
 # runtime helper operations (the `op` argument of RUNTIME_SYMBOL)
-RT_MEMORY_GROW = 1        # a=delta                     -> old pages or 0xFFFFFFFF
-RT_MEMORY_INIT = 2        # a=data index, b=dst, c=src, d=n
+RT_MEMORY_GROW = 1        # a=delta, b=memory           -> old pages or 0xFFFFFFFF
+RT_MEMORY_INIT = 2        # a=data index | memory << 32, b=dst, c=src, d=n
 RT_DATA_DROP = 3          # a=data index
 RT_TABLE_SET = 5          # a=table, b=index, c=reference handle
 RT_TABLE_GROW = 6         # a=table, b=delta, c=init handle    -> old size or 0xFFFFFFFF

@@ -13,18 +13,22 @@ from __future__ import annotations
 from ..binary.opcodes import OPS
 from ..binary.types import F32, F64
 from ..runtime.numerics import f32_from_bits, f64_from_bits
-from .ops import EXPR, LOAD, STORE, TRAPPING
+from .ops import EXPR, LOAD, STORE, TRAPPING, memory_name
 from .stack import Operand, OperandStack, TranslatorBug, constant
 
-# Bulk memory and table instructions: operand count and statement ({imm} is the instruction).
+# Bulk memory and table instructions: operand count and statement ({imm} is the instruction,
+# {m[i]} the name of the bytes of memory `instr[i]`, meaningful where instr[i] is a memory).
 _BULK = {
-    0xFC0008: (3, "memory_init(mem, datas, {imm[1]}, {0}, {1}, {2})"),
-    0xFC000A: (3, "memory_copy(mem, {0}, {1}, {2})"),
-    0xFC000B: (3, "memory_fill(mem, {0}, {1}, {2})"),
+    0xFC0008: (3, "memory_init({m[2]}, datas, {imm[1]}, {0}, {1}, {2})"),
+    0xFC000A: (3, "memory_copy({m[1]}, {0}, {1}, {2})"),
+    0xFC000B: (3, "memory_fill({m[1]}, {0}, {1}, {2})"),
     0xFC000C: (3, "table_init(t{imm[2]}.elements, elems, {imm[1]}, {0}, {1}, {2})"),
     0xFC000E: (3, "table_copy(t{imm[1]}.elements, t{imm[2]}.elements, {0}, {1}, {2})"),
     0xFC0011: (3, "table_fill(t{imm[1]}.elements, {0}, {1}, {2})"),
 }
+
+# memory.copy between two different memories (within one: `memory_copy` above)
+_COPY_BETWEEN = "memory_copy_between({m[1]}, {m[2]}, {0}, {1}, {2})"
 
 # Consumers a load may be folded into: they pop it at once (a store only as the value, the top
 # operand) and evaluate it before anything else that can trap or has an effect.
@@ -245,7 +249,8 @@ class Emitter:
     def load(self, instr) -> None:
         offset = instr[2]
         base = self.stack.pop().expr
-        expr = LOAD[OPS[instr[0]].name].format(f"{base} + {offset}" if offset else base)
+        expr = LOAD[OPS[instr[0]].name].format(f"{base} + {offset}" if offset else base,
+                                               m=memory_name(instr[3]))
         if self.fold and self.following in _TAKES_LOAD_AT_ONCE:
             # The next instruction pops this value and emits its statement at once, the load
             # evaluated first within it: nothing can run between them, so the trap order holds.
@@ -257,7 +262,7 @@ class Emitter:
         offset = instr[2]
         value, base = self.stack.pop().expr, self.stack.pop().expr
         address = f"{base} + {offset}" if offset else base
-        self.emit(STORE[OPS[instr[0]].name].format(address, value))
+        self.emit(STORE[OPS[instr[0]].name].format(address, value, m=memory_name(instr[3])))
 
     def call(self, instr) -> None:
         self.emit_call(f"f{instr[1]}", self.func_types[instr[1]])
@@ -296,11 +301,11 @@ class Emitter:
         pass
 
     def memory_size(self, instr) -> None:
-        self.assign("(len(mem) >> 16)")
+        self.assign(f"(len({memory_name(instr[1])}) >> 16)")
 
     def memory_grow(self, instr) -> None:
         delta = self.stack.pop().expr
-        self.assign(f"memory_grow(memory0, {delta})")
+        self.assign(f"memory_grow(memory{instr[1]}, {delta})")
 
     def ref_null(self, instr) -> None:
         self.stack.push(constant("None"))
@@ -329,8 +334,11 @@ class Emitter:
 
     def bulk(self, instr) -> None:
         nin, template = _BULK[instr[0]]
+        if instr[0] == 0xFC000A and instr[1] != instr[2]:
+            template = _COPY_BETWEEN
         args = [a.expr for a in self.stack.pop_many(nin)]
-        self.emit(template.format(*args, imm=instr))
+        names = [memory_name(x) if isinstance(x, int) else "" for x in instr]
+        self.emit(template.format(*args, imm=instr, m=names))
 
     def data_drop(self, instr) -> None:
         self.emit(f"datas[{instr[1]}] = b''")

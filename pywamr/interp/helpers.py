@@ -269,11 +269,20 @@ def memory_fill(mem, d, v, n):
 
 
 def memory_copy(mem, d, s, n):
+    """`memory.copy` within one memory's bytes."""
     size = len(mem)
     if d + n > size or s + n > size:
         raise Trap(TrapCode.MEMORY_OUT_OF_BOUNDS)
     if n:
         mem[d:d + n] = mem[s:s + n]
+
+
+def memory_copy_between(dst, src, d, s, n):
+    """`memory.copy` from one memory's bytes `src` to another's `dst` (multi-memory)."""
+    if d + n > len(dst) or s + n > len(src):
+        raise Trap(TrapCode.MEMORY_OUT_OF_BOUNDS)
+    if n:
+        dst[d:d + n] = src[s:s + n]
 
 
 def memory_init(mem, datas, index, d, s, n):

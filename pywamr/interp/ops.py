@@ -114,38 +114,46 @@ EXPR = {
     "i64.trunc_sat_f64_s": "i64_trunc_sat_s({0})", "i64.trunc_sat_f64_u": "i64_trunc_sat_u({0})",
 }
 
-# loads: name -> expression of the loaded value from address expression {0}
+# loads: name -> expression of the loaded value from address expression {0} in the bytes
+# named {m} (`mem` for memory 0, `memN` for memory N: see `memory_name`)
 LOAD = {
-    "i32.load": "ld_i32(mem, {0})[0]",
-    "i64.load": "ld_i64(mem, {0})[0]",
-    "f32.load": "f32_load(mem, {0})",
-    "f64.load": "ld_f64(mem, {0})[0]",
-    "i32.load8_s": "(ld_i8(mem, {0})[0] & 0xFFFFFFFF)",
-    "i32.load8_u": "mem[{0}]",
-    "i32.load16_s": "(ld_i16(mem, {0})[0] & 0xFFFFFFFF)",
-    "i32.load16_u": "ld_u16(mem, {0})[0]",
-    "i64.load8_s": "(ld_i8(mem, {0})[0] & 0xFFFFFFFFFFFFFFFF)",
-    "i64.load8_u": "mem[{0}]",
-    "i64.load16_s": "(ld_i16(mem, {0})[0] & 0xFFFFFFFFFFFFFFFF)",
-    "i64.load16_u": "ld_u16(mem, {0})[0]",
-    "i64.load32_s": "(ld_s32(mem, {0})[0] & 0xFFFFFFFFFFFFFFFF)",
-    "i64.load32_u": "ld_i32(mem, {0})[0]",
+    "i32.load": "ld_i32({m}, {0})[0]",
+    "i64.load": "ld_i64({m}, {0})[0]",
+    "f32.load": "f32_load({m}, {0})",
+    "f64.load": "ld_f64({m}, {0})[0]",
+    "i32.load8_s": "(ld_i8({m}, {0})[0] & 0xFFFFFFFF)",
+    "i32.load8_u": "{m}[{0}]",
+    "i32.load16_s": "(ld_i16({m}, {0})[0] & 0xFFFFFFFF)",
+    "i32.load16_u": "ld_u16({m}, {0})[0]",
+    "i64.load8_s": "(ld_i8({m}, {0})[0] & 0xFFFFFFFFFFFFFFFF)",
+    "i64.load8_u": "{m}[{0}]",
+    "i64.load16_s": "(ld_i16({m}, {0})[0] & 0xFFFFFFFFFFFFFFFF)",
+    "i64.load16_u": "ld_u16({m}, {0})[0]",
+    "i64.load32_s": "(ld_s32({m}, {0})[0] & 0xFFFFFFFFFFFFFFFF)",
+    "i64.load32_u": "ld_i32({m}, {0})[0]",
 }
 
-# stores: name -> statement storing value {1} at address expression {0}
+# stores: name -> statement storing value {1} at address expression {0} in the bytes {m}
 STORE = {
-    "i32.store": "st_i32(mem, {0}, {1})",
-    "i64.store": "st_i64(mem, {0}, {1})",
-    "f32.store": "f32_store(mem, {0}, {1})",
-    "f64.store": "st_f64(mem, {0}, {1})",
-    "i32.store8": "mem[{0}] = {1} & 0xFF",
-    "i32.store16": "st_u16(mem, {0}, {1} & 0xFFFF)",
-    "i64.store8": "mem[{0}] = {1} & 0xFF",
-    "i64.store16": "st_u16(mem, {0}, {1} & 0xFFFF)",
-    "i64.store32": "st_i32(mem, {0}, {1} & 0xFFFFFFFF)",
+    "i32.store": "st_i32({m}, {0}, {1})",
+    "i64.store": "st_i64({m}, {0}, {1})",
+    "f32.store": "f32_store({m}, {0}, {1})",
+    "f64.store": "st_f64({m}, {0}, {1})",
+    "i32.store8": "{m}[{0}] = {1} & 0xFF",
+    "i32.store16": "st_u16({m}, {0}, {1} & 0xFFFF)",
+    "i64.store8": "{m}[{0}] = {1} & 0xFF",
+    "i64.store16": "st_u16({m}, {0}, {1} & 0xFFFF)",
+    "i64.store32": "st_i32({m}, {0}, {1} & 0xFFFFFFFF)",
 }
 
 # Instructions whose evaluation can trap: never deferred or reordered by the translator.
 TRAPPING = frozenset(
     [f"{t}.{op}" for t in ("i32", "i64") for op in ("div_s", "div_u", "rem_s", "rem_u")]
     + [f"{t}.trunc_{f}_{s}" for t in ("i32", "i64") for f in ("f32", "f64") for s in "su"])
+
+
+def memory_name(index: int) -> str:
+    """The namespace name of memory `index`'s bytes in generated code: memory 0 is `mem`
+    (one global lookup, as before multi-memory), memory N is `memN`. Bound by
+    `InterpModule.link`; a bytearray grows in place, so a grow never rebinds it."""
+    return "mem" if index == 0 else f"mem{index}"

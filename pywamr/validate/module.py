@@ -43,8 +43,6 @@ def validate_module(module: ast.Module, source: bytes | None = None) -> Validate
         _check_limits(tt.limits, 0xFFFFFFFF, "table size must be at most 2^32-1")
     for mt in memories:
         _check_limits(mt.limits, MAX_PAGES, "memory size must be at most 65536 pages (4GiB)")
-    if len(memories) > 1:
-        raise ValidationError("multiple memories are not supported (multi-memory proposal)")
 
     refs = _declared_refs(module)
     num_imported_globals = sum(1 for imp in module.imports if imp.kind == "global")

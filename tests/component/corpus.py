@@ -30,7 +30,7 @@ REJECT = {"assert_invalid", "assert_malformed"}
 
 # NotSupported is a correct answer for a valid component only when it names one of these
 # proposals that pywamr does not implement.
-UNSUPPORTED_FEATURE_WORDS = ("GC", "exception tags", "64-bit memories", "multiple memories",
+UNSUPPORTED_FEATURE_WORDS = ("GC", "exception tags", "64-bit memories",
                              "typed function reference", "function-references",
                              "shared memories", "async", "stream", "future",
                              "error-context", "value", "start definitions")

@@ -5,7 +5,7 @@ component tests runs through `pywamr.wast_component.run_file`: components are de
 validated, planned, instantiated against wasmtime's test host, called, and their results,
 traps and link errors compared with the script. Every failure must be listed below with its
 reason; a command counts as "not supported" only when its component needs a later core
-proposal (multi-memory, exceptions, GC, memory64), which pywamr refuses.
+proposal (exceptions, GC, memory64, shared memories), which pywamr refuses.
 """
 from __future__ import annotations
 

@@ -1,12 +1,13 @@
 """Emitters of linear-memory access: loads, stores, size, grow and the bulk operations.
 
 Every access is bounds-checked explicitly (u32 address + offset + width, as 64-bit, against the
-current size in vmctx) and uses `align 1`. The access width, the value type and whether a
-narrow load sign- or zero-extends all come from the instruction table (`OpInfo.width`,
+current size in vmctx of the memory the instruction names: memory 0 in its fixed slots, memory N
+in its own; see `vmctx.memory_base`) and uses `align 1`. The access width, the value type and
+whether a narrow load sign- or zero-extends all come from the instruction table (`OpInfo.width`,
 `.sig`, `.extend`); this module only says how to spell them in LLVM. `memory.fill` and
-`memory.copy` check their whole range before writing and then use
-`llvm.memset`/`llvm.memmove`; `memory.grow`, `memory.init` and `data.drop` call the Python
-runtime helper, which also refreshes the vmctx of every instance sharing the memory.
+`memory.copy` check their whole range before writing and then use `llvm.memset`/`llvm.memmove`;
+`memory.grow`, `memory.init` and `data.drop` call the Python runtime helper, which also
+refreshes the vmctx of every instance sharing the memory.
 """
 from __future__ import annotations
 
@@ -32,7 +33,7 @@ def _load(info):
 
     def emit(t, instr) -> None:
         offset = instr[2]
-        ptr = t.memory_address(t.pop(), offset, width)
+        ptr = t.memory_address(t.pop(), offset, width, instr[3])
         v = t.value(f"load {memtype}, ptr {ptr}, align 1")
         if ext:
             v = t.value(f"{ext} {memtype} {v} to {valtype}")
@@ -48,7 +49,7 @@ def _store(info):
     def emit(t, instr) -> None:
         offset = instr[2]
         value = t.pop()
-        ptr = t.memory_address(t.pop(), offset, width)
+        ptr = t.memory_address(t.pop(), offset, width, instr[3])
         if memtype != valtype:
             value = t.value(f"trunc {valtype} {value} to {memtype}")
         t.emit(f"store {memtype} {value}, ptr {ptr}, align 1")
@@ -56,14 +57,14 @@ def _store(info):
 
 
 def emit_memory_size(t, instr) -> None:
-    size = t.vmctx_field(vmctx.MEM_SIZE, "i64")
+    size = t.vmctx_field(vmctx.memory_size(instr[1]), "i64")
     pages = t.value(f"lshr i64 {size}, 16")
     t.push("i32", t.value(f"trunc i64 {pages} to i32"))
 
 
 def emit_memory_grow(t, instr) -> None:
     delta = t.value(f"zext i32 {t.pop()} to i64")
-    old = t.runtime_call(vmctx.RT_MEMORY_GROW, delta)
+    old = t.runtime_call(vmctx.RT_MEMORY_GROW, delta, str(instr[1]))
     t.push("i32", t.value(f"trunc i64 {old} to i32"))
 
 
@@ -77,9 +78,10 @@ def emit_memory_fill(t, instr) -> None:
     n = t.pop()
     value = t.pop()
     dst = t.pop()
-    size = t.vmctx_field(vmctx.MEM_SIZE, "i64")
+    memory = instr[1]
+    size = t.vmctx_field(vmctx.memory_size(memory), "i64")
     t.check_range(dst, n, size, TrapCode.MEMORY_OUT_OF_BOUNDS)
-    ptr = _byte_pointer(t, t.vmctx_field(vmctx.MEM_BASE), dst)
+    ptr = _byte_pointer(t, t.vmctx_field(vmctx.memory_base(memory)), dst)
     byte = t.value(f"trunc i32 {value} to i8")
     n64 = t.value(f"zext i32 {n} to i64")
     t.declare("declare void @llvm.memset.p0.i64(ptr, i8, i64, i1)")
@@ -90,19 +92,24 @@ def emit_memory_copy(t, instr) -> None:
     n = t.pop()
     src = t.pop()
     dst = t.pop()
-    size = t.vmctx_field(vmctx.MEM_SIZE, "i64")
-    t.check_range(src, n, size, TrapCode.MEMORY_OUT_OF_BOUNDS)
-    t.check_range(dst, n, size, TrapCode.MEMORY_OUT_OF_BOUNDS)
-    base = t.vmctx_field(vmctx.MEM_BASE)
-    dp = _byte_pointer(t, base, dst)
-    sp = _byte_pointer(t, base, src)
+    dst_memory, src_memory = instr[1], instr[2]
+    src_size = t.vmctx_field(vmctx.memory_size(src_memory), "i64")
+    t.check_range(src, n, src_size, TrapCode.MEMORY_OUT_OF_BOUNDS)
+    dst_size = (src_size if dst_memory == src_memory
+                else t.vmctx_field(vmctx.memory_size(dst_memory), "i64"))
+    t.check_range(dst, n, dst_size, TrapCode.MEMORY_OUT_OF_BOUNDS)
+    src_base = t.vmctx_field(vmctx.memory_base(src_memory))
+    dst_base = (src_base if dst_memory == src_memory
+                else t.vmctx_field(vmctx.memory_base(dst_memory)))
+    dp = _byte_pointer(t, dst_base, dst)
+    sp = _byte_pointer(t, src_base, src)
     n64 = t.value(f"zext i32 {n} to i64")
     t.declare("declare void @llvm.memmove.p0.p0.i64(ptr, ptr, i64, i1)")
     t.emit(f"call void @llvm.memmove.p0.p0.i64(ptr {dp}, ptr {sp}, i64 {n64}, i1 false)")
 
 
 def emit_memory_init(t, instr) -> None:
-    data_index = instr[1]
+    data_index = instr[1] | instr[2] << 32
     n = t.value(f"zext i32 {t.pop()} to i64")
     src = t.value(f"zext i32 {t.pop()} to i64")
     dst = t.value(f"zext i32 {t.pop()} to i64")
