@@ -21,9 +21,10 @@ import ctypes
 
 from ..binary.types import (EXTERNREF, F32, F64, FUNCREF, I32, I64, MAX_PAGES, PAGE_SIZE,
                             FuncType, GlobalType, Limits, MemoryType, valtype_name)
-from ..errors import NotSupported, Trap, TrapCode
+from ..errors import LinkError, NotSupported, Trap, TrapCode
 from .numerics import f32_from_bits, f32_to_bits
 from .tables import ElementStore, Table  # noqa: F401  (re-exported: the runtime objects)
+from .zeroed import grow_zeroed, zeroed
 
 _bytearray_address = ctypes.pythonapi.PyByteArray_AsString
 _bytearray_address.restype = ctypes.c_void_p
@@ -57,7 +58,11 @@ class Memory:
         self.type = memtype
         limits = memtype.limits
         self.max_pages = MAX_PAGES if limits.max is None else min(limits.max, MAX_PAGES)
-        self.data = bytearray(limits.min * PAGE_SIZE)
+        try:
+            self.data = zeroed(limits.min * PAGE_SIZE)
+        except MemoryError:
+            raise LinkError(f"cannot allocate a linear memory of {limits.min} pages: out of "
+                            "host memory") from None
         self.grow_hooks: list = []
 
     @property
@@ -75,7 +80,7 @@ class Memory:
             return -1
         if delta:
             try:
-                self.data.extend(bytes(delta * PAGE_SIZE))
+                grow_zeroed(self.data, delta * PAGE_SIZE)
             except (MemoryError, BufferError):
                 return -1
             for hook in self.grow_hooks:
