@@ -10,8 +10,8 @@ need no JavaScript toolchain:
 
 Each runs through `python -m pywamr run` in a subprocess (the whole CLI path) and through the
 `wasmtime` package's WASI 0.2 host (tests/wasi_p2/p2_oracle.py): same stdout, same exit status.
-The interp engine runs by default. The aot engine compiles these modules for minutes (the
-QuickJS core about 2 CPU minutes, SpiderMonkey longer), so its tests run only when
+The interp engine runs by default. The aot engine compiles these modules for minutes (measured
+cold: QuickJS about 2 CPU minutes, SpiderMonkey about 16), so its tests run only when
 PYWAMR_SLOW_TESTS=1 and otherwise skip saying so.
 """
 from __future__ import annotations
