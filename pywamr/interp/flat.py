@@ -191,9 +191,7 @@ def _emit_group(out: list[str], sections: list, depth: int) -> None:
         for _, body in sections:
             out.extend(pad + line for line in body)
         return
-    size = -(-len(sections) // DISPATCH_FANOUT)
-    while -(-len(sections) // size) > DISPATCH_FANOUT:
-        size *= DISPATCH_FANOUT
+    size = -(-len(sections) // DISPATCH_FANOUT)         # ceil: at most DISPATCH_FANOUT groups
     pad = "    " * (depth + 2)
     for first in range(0, len(sections), size):
         group = sections[first:first + size]
