@@ -7,10 +7,21 @@ to the next one, which follows it in the source. Nesting in the output stays sha
 the wasm nesting. Sits on `emit.Emitter`, chosen by `translate.py`; slower than the structured
 form (a dispatch per section) and used only where that one does not fit. Does not compile the
 source.
+
+A branch reaches its section through a tree of guards, not a scan of every section: sections
+are grouped, in source order, `DISPATCH_FANOUT` to a group and groups into groups, each behind
+`if pc in {its pcs}:` (a constant frozenset), so a dispatch tests O(fanout * log n) conditions
+where a flat chain tested up to n (a big interpreter loop has thousands of sections). Falling
+off a section still lands in the next one: the next guard at the level it leaves holds it.
 """
 from __future__ import annotations
 
+import re
+
 from .emit import Emitter
+
+DISPATCH_FANOUT = 16        # sections (or groups) per guard of the dispatch tree
+_SECTION = re.compile(r"        if pc == (\d+):$")     # a section header (indent 2)
 
 
 class FlatFrame:
@@ -91,6 +102,7 @@ class FlatTranslator(Emitter):
             else:
                 self.plain(instr, body[pos + 1][0])
             pos += 1
+        self.lines = dispatch_tree(self.lines)
 
     def begin(self, pos: int, instr) -> None:
         op = instr[0]
@@ -156,3 +168,33 @@ class FlatTranslator(Emitter):
     def label_arity(self, depth: int) -> int:
         target = self.ctrls[-1 - depth]
         return target.params if target.kind == "loop" else target.results
+
+
+def dispatch_tree(lines: list[str]) -> list[str]:
+    """`lines` with the sections (`if pc == N:` at indent 2, each followed by its deeper
+    lines) nested in a tree of `if pc in {...}:` guards; the lines before them stay."""
+    starts = [i for i, line in enumerate(lines) if _SECTION.match(line)]
+    if len(starts) <= DISPATCH_FANOUT:
+        return lines
+    sections = [(int(_SECTION.match(lines[a]).group(1)), lines[a:b])
+                for a, b in zip(starts, starts[1:] + [len(lines)])]
+    out = lines[:starts[0]]
+    _emit_group(out, sections, 0)
+    return out
+
+
+def _emit_group(out: list[str], sections: list, depth: int) -> None:
+    """Sections `sections` (pc, lines), indented by `depth` guards, grouped further while
+    there are more than DISPATCH_FANOUT of them."""
+    if len(sections) <= DISPATCH_FANOUT:
+        pad = "    " * depth
+        for _, body in sections:
+            out.extend(pad + line for line in body)
+        return
+    size = -(-len(sections) // DISPATCH_FANOUT)         # ceil: at most DISPATCH_FANOUT groups
+    pad = "    " * (depth + 2)
+    for first in range(0, len(sections), size):
+        group = sections[first:first + size]
+        pcs = ", ".join(str(pc) for pc, _ in group)
+        out.append(f"{pad}if pc in {{{pcs}}}:")
+        _emit_group(out, group, depth + 1)

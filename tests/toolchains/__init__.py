@@ -1,0 +1,1 @@
+"""Tests of components built by real toolchains (tests/fixtures/toolchains)."""

@@ -1,0 +1,103 @@
+"""JavaScript components from real toolchains under `pywamr run`, compared with wasmtime.
+
+The fixtures are built by tests/fixtures/toolchains/js/build.sh and committed, so these tests
+need no JavaScript toolchain:
+
+- js-app.wasm: a `wasi:cli/run` command made by `jco componentize` (StarlingMonkey, a 12 MB
+  SpiderMonkey core module) that prints JSON, string, Map, Set, class and BigInt results.
+- qjs-command.wasm: a QuickJS component (componentize-qjs) exporting pywamr:qjs/text, composed
+  with a C command that calls it with strings, lists of records and results, many times.
+
+Each runs through `python -m pywamr run` in a subprocess (the whole CLI path) and through the
+`wasmtime` package's WASI 0.2 host (tests/wasi_p2/p2_oracle.py): same stdout, same exit status.
+The interp engine runs by default. The aot engine compiles these modules for minutes (measured
+cold: QuickJS about 2 CPU minutes, SpiderMonkey about 16), so its tests run only when
+PYWAMR_SLOW_TESTS=1 and otherwise skip saying so.
+"""
+from __future__ import annotations
+
+import difflib
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from pywamr_testlib import needs_aot, require_wasmtime, wasm_tools_path
+from wasi_p2.p2_oracle import run_wasmtime_component
+from wasi_p2.p2_testlib import run_cli
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "toolchains" / "js"
+JS_APP = FIXTURES / "js-app.wasm"
+QJS_COMMAND = FIXTURES / "qjs-command.wasm"
+
+SLOW = os.environ.get("PYWAMR_SLOW_TESTS", "") == "1"
+slow_aot = [needs_aot, pytest.mark.skipif(
+    not SLOW, reason="compiling these modules on aot takes minutes; set PYWAMR_SLOW_TESTS=1")]
+
+# (name, fixture, guest args after argv[0], environment, lines wasmtime must print): the
+# lines guard against a rebuilt fixture that prints nothing, which a bare diff would accept.
+CASES = [
+    ("js-app", JS_APP, [], {}, [
+        "hello from jco componentize",
+        '{"name":"pywamr","tags":["wasm","python","js","component"],"n":42,"nested":{"ok":true}}',
+        "30! = 265252859812191058636308480000000",
+        "done"]),
+    # arguments reach the C side and cross to JS; QJS_EXIT=3 makes the C command exit(3),
+    # which the preview-1 adapter reports as status 1
+    ("qjs-command", QJS_COMMAND, ["Ada", "\u00e9t\u00e9 \U0001f30d"], {"QJS_EXIT": "3"}, [
+        "greet: Hello, \u00e9t\u00e9 \U0001f30d! (5 code points)",
+        "words (6 distinct): the=3 and=2 \u00e9t\u00e9=2 cat=1 end=1 hat=1",
+        "sum-json: err bad json: SyntaxError",
+        "40! = 815915283247897734345611269596115894272000000000",
+        "done"]),
+]
+
+
+def _diff(expected: bytes, actual: bytes, limit: int = 60) -> str:
+    lines = difflib.unified_diff(expected.decode("utf-8", "replace").splitlines(True),
+                                 actual.decode("utf-8", "replace").splitlines(True),
+                                 "wasmtime", "pywamr")
+    return "".join(list(lines)[:limit])
+
+
+def _check_against_wasmtime(engine: str, wasm: Path, args: list, env: dict, lines: list,
+                            tmp_path: Path) -> None:
+    require_wasmtime()
+    expected = run_wasmtime_component(wasm, [wasm.name, *args], env)
+    assert not expected.trapped, f"the oracle trapped: {expected}"
+    printed = expected.stdout.decode("utf-8").splitlines()
+    missing = [line for line in lines if line not in printed]
+    assert not missing, f"wasmtime did not print {missing}: is the fixture stale?"
+    cli = ["run", "--engine", engine]
+    if engine == "aot":
+        cli += ["--cache-dir", tmp_path / "cache"]
+    for name, value in env.items():
+        cli += ["--env", f"{name}={value}"]
+    proc = run_cli(*cli, wasm, *args, cwd=tmp_path, timeout=1800)
+    context = (f"pywamr exit status {proc.returncode}; stderr:\n"
+               f"{proc.stderr.decode('utf-8', 'replace')[-3000:]}")
+    assert proc.stdout == expected.stdout, (
+        f"stdout differs\n{_diff(expected.stdout, proc.stdout)}\n{context}")
+    assert proc.returncode == expected.exit_code, (
+        f"exit status: wasmtime {expected.exit_code}; {context}")
+
+
+@pytest.mark.parametrize("name,wasm,args,env,lines", CASES, ids=[c[0] for c in CASES])
+def test_interp_matches_wasmtime(name, wasm, args, env, lines, tmp_path: Path) -> None:
+    _check_against_wasmtime("interp", wasm, args, env, lines, tmp_path)
+
+
+@pytest.mark.parametrize("name,wasm,args,env,lines", [
+    pytest.param(*case, id=case[0], marks=slow_aot) for case in CASES])
+def test_aot_matches_wasmtime(name, wasm, args, env, lines, tmp_path: Path) -> None:
+    _check_against_wasmtime("aot", wasm, args, env, lines, tmp_path)
+
+
+def test_js_app_imports_no_wasi_http() -> None:
+    """build.sh disables StarlingMonkey's http and fetch-event features: the app imports
+    only the WASI 0.2 interfaces a command needs, and exports wasi:cli/run."""
+    wit = subprocess.run([wasm_tools_path(), "component", "wit", str(JS_APP)],
+                         capture_output=True, text=True, check=True).stdout
+    assert "wasi:http" not in wit
+    assert "export wasi:cli/run@0.2" in wit
