@@ -9,6 +9,7 @@ engines meet only at the runtime interface and objects.
 
 Interface used by the engine layer:
   compile_module(validated, *, cache=<default AotCache>, jobs=None, progress=False) -> AotModule
+  load_cached(validated, cache) -> AotModule | None   (a verified cache hit; never compiles)
   load_artifact(path_or_bytes, *, source_bytes=None) -> AotModule   (ArtifactError if unusable)
   AotModule: a `runtime.interface.CompiledModule` (define_functions, link), plus save(path)
   AotCache(dir=None)   ($PYWAMR_CACHE_DIR, $XDG_CACHE_HOME/pywamr or ~/.cache/pywamr;
@@ -26,7 +27,7 @@ from .artifact import (AotCache, ArtifactError, cache_key, read_artifact, sha256
                        write_artifact)
 from .compiler import CompileError, stats
 
-__all__ = ["compile_module", "load_artifact", "AotModule", "AotCache", "ArtifactError",
+__all__ = ["compile_module", "load_cached", "load_artifact", "AotModule", "AotCache", "ArtifactError",
            "CompileError", "stats"]
 
 _DEFAULT = object()
@@ -128,25 +129,42 @@ def _source_of(validated) -> tuple[bytes, bool]:
     return pickle.dumps(validated.module, protocol=pickle.HIGHEST_PROTOCOL), False
 
 
+def load_cached(validated, cache: "AotCache | None") -> AotModule | None:
+    """The module's code from the cache, or None on a miss; compiles nothing. The entry must
+    be for exactly the module's bytes (`read_artifact` checks the embedded source, its checksums,
+    the compiler and the host); a stale or corrupt entry is dropped. Only the module's
+    structure is used, so `validated` may have its bodies unchecked (see `Engine.compile`)."""
+    if cache is None:
+        return None
+    source, _ = _source_of(validated)
+    host = _host()
+    key = cache_key(sha256(source), host)
+    data = cache.get(key)
+    if data is None:
+        return None
+    try:
+        art = read_artifact(data, host, source)
+    except ArtifactError:
+        cache.discard(key)
+        return None
+    loaded = AotModule(validated.module, validated.func_types, data, art.objects, validated)
+    loaded.cache = cache
+    return loaded
+
+
 def compile_module(validated, *, cache: "AotCache | None" = _DEFAULT, jobs: int | None = None,
                    progress: bool = False) -> AotModule:
-    """Compile (or fetch from the cache) a validated module."""
+    """Compile (or fetch from the cache) a validated module (its bodies checked)."""
     if cache is _DEFAULT:
         cache = None if os.environ.get("PYWAMR_NO_CACHE") else AotCache()
+    loaded = load_cached(validated, cache)
+    if loaded is not None:
+        return loaded
+    if validated.funcs is None:
+        raise ValueError("compile_module needs a module whose function bodies are validated")
     source, is_wasm = _source_of(validated)
     host = _host()
     key = cache_key(sha256(source), host)
-    if cache is not None:
-        data = cache.get(key)
-        if data is not None:
-            try:
-                art = read_artifact(data, host, source)
-                loaded = AotModule(validated.module, validated.func_types, data, art.objects,
-                                   validated)
-                loaded.cache = cache
-                return loaded
-            except ArtifactError:
-                cache.discard(key)
     from .compiler import compile_objects
     from .translate import ModuleInfo
     info = ModuleInfo(validated.module, validated.func_types, validated.funcs)
