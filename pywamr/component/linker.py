@@ -443,18 +443,26 @@ class Component:
         from .binary import decode_component
         from .plan import build_plan
         from .validate import validate_component
+        from ..errors import WasmError
         self.engine = engine
         self.bytes = bytes(data)
         self.syntax = decode_component(self.bytes)
-        self.validated = validate_component(self.syntax)
-        self.plan = build_plan(self.validated)
-        _embedder_restrictions(self)
-        self._modules: dict[int, object] = {}
-        self.bundle = None
-        if precompiled is not None:
-            self.bundle = self._open_bundle(precompiled, on_refused)
-        for ref in self.plan.modules:
-            self._module(ref)
+        # The core modules' function bodies are left to `Engine.compile`, which skips those
+        # it has verified code for; on any failure the whole component is validated again
+        # with the bodies, so an invalid one fails with the same error as with eager checks.
+        try:
+            self.validated = validate_component(self.syntax, core_bodies=False)
+            self.plan = build_plan(self.validated)
+            _embedder_restrictions(self)
+            self._modules: dict[int, object] = {}
+            self.bundle = None
+            if precompiled is not None:
+                self.bundle = self._open_bundle(precompiled, on_refused)
+            for ref in self.plan.modules:
+                self._module(ref)
+        except WasmError:
+            validate_component(self.syntax)     # raises the eager order's error, if any
+            raise
 
     def _open_bundle(self, path, on_refused):
         from ..errors import WasmError
