@@ -460,6 +460,7 @@ class Component:
                 self.bundle = self._open_bundle(precompiled, on_refused)
             for ref in self.plan.modules:
                 self._module(ref)
+            _check_uncompiled_bodies(self.validated, self.plan)
         except WasmError:
             validate_component(self.syntax)     # raises the eager order's error, if any
             raise
@@ -513,6 +514,17 @@ class Component:
         from .plan import HostRef, Lower
         return [s.callee.path for s in self.plan.steps
                 if isinstance(s, Lower) and isinstance(s.callee, HostRef)]
+
+
+def _check_uncompiled_bodies(validated, plan) -> None:
+    """Validate the function bodies of the core modules the plan never compiles (defined in
+    a nested component that is not instantiated): `Engine.compile` checked the others."""
+    from ..validate.module import validate_bodies
+    from .validate import core_modules_of
+    compiled = {id(ref.validated) for ref in plan.modules}
+    for module in core_modules_of(validated):
+        if id(module) not in compiled:
+            validate_bodies(module)
 
 
 def write_bundle(engine, data: bytes | bytearray | memoryview, out_dir, adapters=()) -> dict:

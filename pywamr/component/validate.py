@@ -87,6 +87,15 @@ def validate_component(component: ast.Component, *, core_bodies: bool = True
         raise ValidationError("component or type nesting is too deep") from None
 
 
+def core_modules_of(validated: ValidatedComponent):
+    """Every core module `validated` defines, its nested components' included (instantiated
+    or not), as `ValidatedModule`s."""
+    yield from validated.validated_modules.values()
+    for info in validated.info:
+        if isinstance(info, ValidatedComponent):
+            yield from core_modules_of(info)
+
+
 def _validate(component: ast.Component, parent: Scope | None,
               core_bodies: bool = True) -> ValidatedComponent:
     scope = Scope("component", parent, component.names)
