@@ -11,13 +11,13 @@ Deliberately holds no WASI: `pywamr.wasi` defines its interfaces through this AP
 """
 from __future__ import annotations
 
-import dataclasses
 import os
 from pathlib import Path
 
 from ..errors import LinkError
 from .instance import ComponentInstanceHandle, TypedFunc, host_resource_type
 from .names import parse_semver
+from .record import is_record, record_items
 from .types import CoreModuleType, FuncType, InstanceType, ResourceType, ResultType, TypeBound
 from .values import ComponentError, Err, Ok, converter, snake
 
@@ -275,9 +275,8 @@ def _same_shape(a, b) -> bool:
         return len(a.params) == len(b.params) and all(
             _same_shape(x, y) for (_, x), (_, y) in zip(a.params, b.params)) and \
             _same_shape(a.result, b.result)
-    if dataclasses.is_dataclass(a):
-        return all(_same_shape(getattr(a, f.name), getattr(b, f.name))
-                   for f in dataclasses.fields(a))
+    if is_record(a):
+        return all(_same_shape(x, y) for (_, x), (_, y) in zip(record_items(a), record_items(b)))
     if isinstance(a, tuple):
         return len(a) == len(b) and all(_same_shape(x, y) for x, y in zip(a, b))
     return a == b

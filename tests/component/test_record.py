@@ -63,10 +63,37 @@ def test_pickle_and_copy_round_trip():
     assert copy.copy(p) == p and copy.deepcopy(Point(1, 2, {"a": 1})) == Point(1, 2, {"a": 1})
 
 
-def test_records_refuse_inheritance():
+def test_inheritance_and_identity_equality():
     class Base:
+        __slots__ = ()
+
+    @record(eq=False)
+    class Handle(Base):
+        target: object
+
+    @record(eq=False)
+    class Own(Handle):
         pass
-    with pytest.raises(TypeError, match="do not inherit"):
+
+    @record
+    class Pair(Handle):
+        other: int = 0
+    t = object()
+    assert Own(t).target is t and isinstance(Own(t), Base)
+    assert Own(t) != Own(t), "eq=False: identity"
+    assert Pair(t, 2) == Pair(t, 2) and Pair(t).other == 0
+    assert Pair.__match_args__ == ("target", "other")
+    with pytest.raises(TypeError, match="one record base"):
         @record
-        class Child(Base):
-            x: int
+        class Two(Own, Pair):
+            pass
+
+
+def test_resolved_types_copy_equal_and_handles_compare_by_resource():
+    from pywamr.component.subtype import copy_type
+    from pywamr.component.types import OwnType, RecordType, FieldType, ResourceType, U32
+    r = RecordType((FieldType("a", U32),))
+    c = copy_type(r)
+    assert c == r and c is not r and hash(c) == hash(r)
+    res = ResourceType("x")
+    assert OwnType(res) == OwnType(res) and OwnType(res) != OwnType(ResourceType("x"))
