@@ -10,7 +10,7 @@ engines meet only at the runtime interface and objects.
 Interface used by the engine layer:
   compile_module(validated, *, cache=<default AotCache>, jobs=None, progress=False,
                  in_process=False) -> AotModule
-  load_cached(validated, cache) -> AotModule | None   (a cache lookup that never compiles)
+  load_cached(validated, cache) -> AotModule | None   (a verified cache hit; never compiles)
   from_artifact(validated, artifact_bytes) -> AotModule
   load_artifact(path_or_bytes, *, source_bytes=None) -> AotModule   (ArtifactError if unusable)
   AotModule: a `runtime.interface.CompiledModule` (define_functions, link), plus save(path)
@@ -141,8 +141,11 @@ def _source_of(validated) -> tuple[bytes, bool]:
 
 
 def load_cached(validated, cache: "AotCache | None") -> AotModule | None:
-    """The module from the cache, or None on a miss (a stale or corrupt entry is dropped).
-    Compiles nothing: the tiered engine asks this before starting on the interpreter."""
+    """The module's code from the cache, or None on a miss; compiles nothing. The entry must
+    be for exactly the module's bytes (`read_artifact` checks the embedded source, its checksums,
+    the compiler and the host); a stale or corrupt entry is dropped. Only the module's
+    structure is used, so `validated` may have its bodies unchecked (see `Engine.compile`).
+    The tiered engine asks this before starting on the interpreter."""
     if cache is None:
         return None
     source, _ = _source_of(validated)
@@ -176,6 +179,8 @@ def compile_module(validated, *, cache: "AotCache | None" = _DEFAULT, jobs: int 
     cached = load_cached(validated, cache)
     if cached is not None:
         return cached
+    if validated.funcs is None:
+        raise ValueError("compile_module needs a module whose function bodies are validated")
     source, is_wasm = _source_of(validated)
     host = _host()
     key = cache_key(sha256(source), host)

@@ -10,11 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..binary.decoder import decode_module, is_component
-from ..component.validate import decode_and_validate, module_type_of
-from ..component.wit import core_module_lines, world
 from ..errors import DecodeError
-from ..validate.module import validate_module
 
 
 def add_parser(sub) -> None:
@@ -31,6 +27,12 @@ def inspect_command(args) -> int:
 
 def describe(data: bytes, name: str = "root") -> str:
     """The text `pywamr inspect` prints for the bytes of a module or component."""
+    # imported here, not at the top: every `pywamr` command builds this module's parser, and
+    # a `pywamr run` of a core module should not pay for importing the component layers
+    from ..binary.decoder import decode_module, is_component
+    from ..component.validate import decode_and_validate, module_type_of
+    from ..component.wit import core_module_lines, world
+    from ..validate.module import validate_module
     if len(data) < 8 or data[:4] != b"\0asm":
         raise DecodeError("not a WebAssembly file: magic header not detected", 0)
     if is_component(data):

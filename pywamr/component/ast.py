@@ -20,17 +20,18 @@ validation's job. Spec: Binary.md; Explainer.md "Component Definitions".
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from ..binary import ast as core_ast
 from ..binary.decoder import decode_module
+from .record import record
 
 CORE_SORTS = ("core func", "core table", "core memory", "core global", "core tag",
               "core type", "core module", "core instance")
 SORTS = CORE_SORTS + ("func", "value", "type", "component", "instance")
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class SortIndex:
     sort: str
     index: int
@@ -38,7 +39,7 @@ class SortIndex:
 
 # ---- core modules, core instances, core types ----------------------------------------------
 
-@dataclass(frozen=True, slots=True)
+@record
 class CoreModule:
     """An embedded core module: its bytes (preamble included), where they start in the file,
     and (when the component decoder produced it) the decoded core module syntax."""
@@ -52,26 +53,26 @@ class CoreModule:
         return self.module if self.module is not None else decode_module(self.data)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class CoreInstantiate:
     """`(instantiate m (with name (instance i))*)`: args are (name, core instance index)."""
     module: int
     args: tuple[tuple[str, int], ...]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class CoreInlineExports:
     """A core instance made of exports: (name, SortIndex with a core sort)."""
     exports: tuple[tuple[str, SortIndex], ...]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class CoreInstance:
     expr: CoreInstantiate | CoreInlineExports
     offset: int
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class CoreExportDecl:
     """An export declaration of a core module type: desc as in `core_ast.Import.desc`."""
     name: str
@@ -79,27 +80,27 @@ class CoreExportDecl:
     desc: object
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class CoreOuterAlias:
     """`(alias outer ct idx (type))` inside a core module type."""
     count: int
     index: int
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class CoreModuleTypeDef:
     """`(module decl*)`: decls are `core_ast.Import` (desc: a core type index for funcs),
     `CoreTypeDecl`, `CoreOuterAlias` and `CoreExportDecl`, in order."""
     decls: tuple
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class CoreTypeDecl:
     """A core type defined inside a core module type (a core FuncType or a module type)."""
     t: object
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class CoreType:
     """A core type definition: `t` is a `pywamr.binary.types.FuncType` or `CoreModuleTypeDef`."""
     t: object
@@ -108,14 +109,14 @@ class CoreType:
 
 # ---- component instances --------------------------------------------------------------------
 
-@dataclass(frozen=True, slots=True)
+@record
 class Instantiate:
     """`(instantiate c (with name sortidx)*)`."""
     component: int
     args: tuple[tuple[str, SortIndex], ...]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class InlineExports:
     """A component instance made of exports: (name, SortIndex); `attributes[i]` holds the
     name attributes of export i (see ExternName), empty when there are none."""
@@ -123,7 +124,7 @@ class InlineExports:
     attributes: tuple = ()
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Instance:
     expr: Instantiate | InlineExports
     offset: int
@@ -131,7 +132,7 @@ class Instance:
 
 # ---- aliases ---------------------------------------------------------------------------------
 
-@dataclass(frozen=True, slots=True)
+@record
 class AliasExport:
     """`(alias export i "name" (sort))` of a component instance."""
     sort: str
@@ -140,7 +141,7 @@ class AliasExport:
     offset: int
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class AliasCoreExport:
     """`(alias core export i "name" (core sort))` of a core instance."""
     sort: str
@@ -149,7 +150,7 @@ class AliasCoreExport:
     offset: int
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class AliasOuter:
     """`(alias outer ct idx (sort))`: `count` scopes outward, index `index` of `sort` there."""
     sort: str
@@ -160,69 +161,69 @@ class AliasOuter:
 
 # ---- value types (defvaltype) ----------------------------------------------------------------
 
-@dataclass(frozen=True, slots=True)
+@record
 class RecordDef:
     fields: tuple[tuple[str, object], ...]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class VariantDef:
     cases: tuple[tuple[str, object], ...]       # (label, valtype or None)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ListDef:
     elem: object
     length: int | None = None                    # fixed-length list when not None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class TupleDef:
     elems: tuple
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class FlagsDef:
     labels: tuple[str, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class EnumDef:
     labels: tuple[str, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class OptionDef:
     t: object
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ResultDef:
     ok: object = None
     error: object = None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class OwnDef:
     type_index: int
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class BorrowDef:
     type_index: int
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class StreamDef:
     t: object = None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class FutureDef:
     t: object = None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class MapDef:
     """`(map k v)` (the maps proposal); validation checks that `key` is a `keytype`."""
     key: object
@@ -231,28 +232,28 @@ class MapDef:
 
 # ---- function, resource, component and instance types ----------------------------------------
 
-@dataclass(frozen=True, slots=True)
+@record
 class FuncTypeDef:
     params: tuple[tuple[str, object], ...]
     result: object = None                        # valtype or None
     is_async: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ResourceTypeDef:
     """`(resource (rep i32) (dtor f)?)`: rep is a core value type (an int, i32 = 0x7f)."""
     rep: int
     dtor: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class TypeBoundDef:
     """`(eq i)` (kind "eq", index i) or `(sub resource)` (kind "sub-resource")."""
     kind: str
     index: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ExternDesc:
     """The type part of an import, export or declaration.
 
@@ -263,7 +264,7 @@ class ExternDesc:
     bound: TypeBoundDef | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ExternName:
     """An import/export name with its attributes: (kind, value) pairs, kind one of
     "implements", "versionsuffix", "external-id"."""
@@ -274,31 +275,31 @@ class ExternName:
         return self.name
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ImportDecl:
     name: ExternName
     desc: ExternDesc
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ExportDecl:
     name: ExternName
     desc: ExternDesc
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ComponentTypeDef:
     """`(component decl*)`: decls are CoreType, Type, alias and ImportDecl / ExportDecl."""
     decls: tuple
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class InstanceTypeDef:
     """`(instance decl*)`: decls are CoreType, Type, alias and ExportDecl."""
     decls: tuple
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Type:
     """A type definition: `t` is a PrimValType, a *Def value type, FuncTypeDef,
     ComponentTypeDef, InstanceTypeDef or ResourceTypeDef."""
@@ -308,7 +309,7 @@ class Type:
 
 # ---- canonical definitions -------------------------------------------------------------------
 
-@dataclass(frozen=True, slots=True)
+@record
 class CanonOption:
     """kind: "string-encoding" (value "utf8" | "utf16" | "latin1+utf16"), "memory", "realloc",
     "post-return", "callback" (value a core index), "async" (value None)."""
@@ -316,7 +317,7 @@ class CanonOption:
     value: object = None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class CanonLift:
     core_func: int
     options: tuple[CanonOption, ...]
@@ -324,33 +325,33 @@ class CanonLift:
     offset: int
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class CanonLower:
     func: int
     options: tuple[CanonOption, ...]
     offset: int
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class CanonResourceNew:
     type_index: int
     offset: int
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class CanonResourceDrop:
     type_index: int
     offset: int
     is_async: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class CanonResourceRep:
     type_index: int
     offset: int
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class CanonUnsupported:
     """A canon built-in of a proposal pywamr does not run (async, stream, future,
     error-context, threads): decoded so the file parses; it defines one core function, and
@@ -362,7 +363,7 @@ class CanonUnsupported:
 
 # ---- start, imports, exports -----------------------------------------------------------------
 
-@dataclass(frozen=True, slots=True)
+@record
 class Start:
     func: int
     args: tuple[int, ...]
@@ -370,14 +371,14 @@ class Start:
     offset: int
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Import:
     name: ExternName
     desc: ExternDesc
     offset: int
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Export:
     name: ExternName
     target: SortIndex
@@ -385,7 +386,7 @@ class Export:
     offset: int
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Component:
     """A component: `definitions` in binary order (see the module docstring); `customs` are
     the custom sections as (name, payload); `offset` is where the preamble starts in the file

@@ -11,13 +11,13 @@ Deliberately holds no WASI: `pywamr.wasi` defines its interfaces through this AP
 """
 from __future__ import annotations
 
-import dataclasses
 import os
 from pathlib import Path
 
 from ..errors import LinkError
 from .instance import ComponentInstanceHandle, TypedFunc, host_resource_type
 from .names import parse_semver
+from .record import is_record, record_items
 from .types import CoreModuleType, FuncType, InstanceType, ResourceType, ResultType, TypeBound
 from .values import ComponentError, Err, Ok, converter, snake
 
@@ -275,9 +275,8 @@ def _same_shape(a, b) -> bool:
         return len(a.params) == len(b.params) and all(
             _same_shape(x, y) for (_, x), (_, y) in zip(a.params, b.params)) and \
             _same_shape(a.result, b.result)
-    if dataclasses.is_dataclass(a):
-        return all(_same_shape(getattr(a, f.name), getattr(b, f.name))
-                   for f in dataclasses.fields(a))
+    if is_record(a):
+        return all(_same_shape(x, y) for (_, x), (_, y) in zip(record_items(a), record_items(b)))
     if isinstance(a, tuple):
         return len(a) == len(b) and all(_same_shape(x, y) for x, y in zip(a, b))
     return a == b
@@ -443,18 +442,27 @@ class Component:
         from .binary import decode_component
         from .plan import build_plan
         from .validate import validate_component
+        from ..errors import WasmError
         self.engine = engine
         self.bytes = bytes(data)
         self.syntax = decode_component(self.bytes)
-        self.validated = validate_component(self.syntax)
-        self.plan = build_plan(self.validated)
-        _embedder_restrictions(self)
-        self._modules: dict[int, object] = {}
-        self.bundle = None
-        if precompiled is not None:
-            self.bundle = self._open_bundle(precompiled, on_refused)
-        for ref in self.plan.modules:
-            self._module(ref)
+        # The core modules' function bodies are left to `Engine.compile`, which skips those
+        # it has verified code for; on any failure the whole component is validated again
+        # with the bodies, so an invalid one fails with the same error as with eager checks.
+        try:
+            self.validated = validate_component(self.syntax, core_bodies=False)
+            self.plan = build_plan(self.validated)
+            _embedder_restrictions(self)
+            self._modules: dict[int, object] = {}
+            self.bundle = None
+            if precompiled is not None:
+                self.bundle = self._open_bundle(precompiled, on_refused)
+            for ref in self.plan.modules:
+                self._module(ref)
+            _check_uncompiled_bodies(self.validated, self.plan)
+        except WasmError:
+            validate_component(self.syntax)     # raises the eager order's error, if any
+            raise
 
     def _open_bundle(self, path, on_refused):
         from ..errors import WasmError
@@ -505,6 +513,17 @@ class Component:
         from .plan import HostRef, Lower
         return [s.callee.path for s in self.plan.steps
                 if isinstance(s, Lower) and isinstance(s.callee, HostRef)]
+
+
+def _check_uncompiled_bodies(validated, plan) -> None:
+    """Validate the function bodies of the core modules the plan never compiles (defined in
+    a nested component that is not instantiated): `Engine.compile` checked the others."""
+    from ..validate.module import validate_bodies
+    from .validate import core_modules_of
+    compiled = {id(ref.validated) for ref in plan.modules}
+    for module in core_modules_of(validated):
+        if id(module) not in compiled:
+            validate_bodies(module)
 
 
 def write_bundle(engine, data: bytes | bytearray | memoryview, out_dir, adapters=()) -> dict:

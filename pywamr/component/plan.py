@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 
 from ..errors import LinkError, NotSupported
 from . import ast
+from .record import record
 from .types import (BorrowType, FuncType, InstanceType, ListType, MapType, OptionType,
                     OwnType, RecordType, FieldType, ResourceType, ResultType, TupleType,
                     TypeBound, VariantType, CaseType, FlagsType, EnumType, PrimValType)
@@ -34,47 +35,47 @@ from .types import (BorrowType, FuncType, InstanceType, ListType, MapType, Optio
 
 # ---- symbolic values (what an index refers to) ------------------------------------------------
 
-@dataclass(frozen=True, slots=True)
+@record
 class SlotRef:
     """A runtime object made by the step that owns `slot` (a lifted or lowered function, a
     resource built-in, a core instance)."""
     slot: int
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class CoreExportRef:
     """Export `name` of the core instance made in `slot`."""
     slot: int
     name: str
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class CoreBag:
     """A core instance made of other core items (`core instance (export ...)*`)."""
     exports: dict
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class HostRef:
     """An item the host provides: the top-level import `path[0]`, then exports by name."""
     path: tuple
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class InstanceRef:
     """A component instance known by its exports (name -> symbolic value)."""
     exports: dict
     types: InstanceType | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ComponentRef:
     """A component definition closed over the frame where it was defined (outer aliases)."""
     validated: object
     frame: "Frame"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ModuleRef:
     """A core module: its validated form, compiled once per engine by `instance.py`."""
     validated: object
@@ -83,7 +84,7 @@ class ModuleRef:
 
 # ---- steps -------------------------------------------------------------------------------------
 
-@dataclass(frozen=True, slots=True)
+@record
 class NewState:
     """Create the ABI state (handle table, reentrance flags) of one component instance."""
     slot: int
@@ -91,13 +92,13 @@ class NewState:
     name: str
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class EndState:
     """The instance made by NewState `slot` is complete: it may be entered from now on."""
     slot: int
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class DefineResource:
     """Make the runtime resource type for `placeholder`, defined by instance `state`."""
     placeholder: ResourceType
@@ -105,7 +106,7 @@ class DefineResource:
     state: int
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class InstantiateCore:
     """Instantiate a core module. For a module of the component, `imports` has one symbolic
     core item per import, in order; for a module the host provides (`module` a HostRef),
@@ -118,7 +119,7 @@ class InstantiateCore:
     module_label: str = ""      # the module's name for messages (name sections, else its path)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Options:
     """Canonical options with symbolic memory, realloc and post-return."""
     string_encoding: str = "utf8"
@@ -127,7 +128,7 @@ class Options:
     post_return: object = None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Lift:
     slot: int
     core_func: object
@@ -138,7 +139,7 @@ class Lift:
     name: str
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Lower:
     slot: int
     callee: object          # SlotRef of a Lift, or HostRef
@@ -149,7 +150,7 @@ class Lower:
     name: str
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ResourceBuiltin:
     slot: int
     kind: str               # "new" | "rep" | "drop"

@@ -9,7 +9,7 @@ resources, subtyping of instance, component and module types by names).
 """
 from __future__ import annotations
 
-from dataclasses import replace
+import copy
 
 from ..binary.types import FuncType as CoreFuncType, extern_type_matches
 from .types import (BorrowType, CaseType, ComponentType, CoreModuleType, EnumType, FieldType,
@@ -308,7 +308,7 @@ def copy_type(t):
     """A new object equal to `t`, for a type export that introduces a new named type."""
     if isinstance(t, (RecordType, VariantType, ListType, MapType, TupleType, OptionType,
                       ResultType, EnumType, FlagsType)):
-        return replace(t)
+        return copy.copy(t)
     if isinstance(t, (OwnType, BorrowType)):
         return type(t)(t.resource)
     return t

@@ -3,7 +3,7 @@ canonical ABI, the plan and the Python bindings consume.
 
 Sits above the core layers and below everything else under `pywamr/component`. The decoder
 produces syntax with type *indices*; validation resolves those into the objects defined here, so
-no later phase ever looks up a type index again. Value types are frozen dataclasses compared
+no later phase ever looks up a type index again. Value types are frozen records (`record.py`) compared
 structurally, except resource types, whose identity is the object itself (two `resource`
 definitions are distinct types even when their shapes match, as the Explainer says).
 
@@ -12,7 +12,7 @@ per type and caches them. Spec: Explainer.md "Type Definitions"; CanonicalABI.md
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from .record import record
 
 PRIMITIVE_NAMES = ("bool", "s8", "u8", "s16", "u16", "s32", "u32", "s64", "u64",
                    "f32", "f64", "char", "string", "error-context")
@@ -23,7 +23,7 @@ class ValType:
     __slots__ = ()
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class PrimValType(ValType):
     name: str       # one of PRIMITIVE_NAMES
 
@@ -37,13 +37,13 @@ PRIMITIVES = {t.name: t for t in (BOOL, S8, U8, S16, U16, S32, U32, S64, U64, F3
                                   STRING, ERROR_CONTEXT)}
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ListType(ValType):
     elem: ValType
     length: int | None = None       # fixed-length list (`list<T, N>`) when not None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class MapType(ValType):
     """`map<K, V>` (the Component Model maps proposal): a list of key/value pairs, with no
     guarantee of unique keys or of order. `key` is one of `MAP_KEY_NAMES` (validation checks)."""
@@ -56,50 +56,50 @@ MAP_KEY_NAMES = frozenset(("bool", "s8", "u8", "s16", "u16", "s32", "u32", "s64"
                            "char", "string"))
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class FieldType:
     label: str
     t: ValType
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class RecordType(ValType):
     fields: tuple[FieldType, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class TupleType(ValType):
     elems: tuple[ValType, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class CaseType:
     label: str
     t: ValType | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class VariantType(ValType):
     cases: tuple[CaseType, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class EnumType(ValType):
     labels: tuple[str, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class OptionType(ValType):
     t: ValType
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ResultType(ValType):
     ok: ValType | None = None
     error: ValType | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class FlagsType(ValType):
     labels: tuple[str, ...]
 
@@ -129,7 +129,7 @@ class ResourceType:
         return f"<resource {self.name} at {id(self):#x}>"
 
 
-@dataclass(frozen=True, slots=True, eq=False)
+@record(eq=False)
 class _HandleBase(ValType):
     resource: ResourceType
 
@@ -140,27 +140,27 @@ class _HandleBase(ValType):
         return hash((type(self).__name__, id(self.resource)))
 
 
-@dataclass(frozen=True, slots=True, eq=False)
+@record(eq=False)
 class OwnType(_HandleBase):
     pass
 
 
-@dataclass(frozen=True, slots=True, eq=False)
+@record(eq=False)
 class BorrowType(_HandleBase):
     pass
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class StreamType(ValType):
     t: ValType | None       # async only: recognised, refused as not supported by the ABI
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class FutureType(ValType):
     t: ValType | None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class FuncType:
     """A component function type: named parameters, and at most one (unnamed) result."""
     params: tuple[tuple[str, ValType], ...]
@@ -178,7 +178,7 @@ class FuncType:
 
 # ---- extern descriptors of component and instance types -------------------------------------
 
-@dataclass(frozen=True, slots=True)
+@record
 class CoreModuleType:
     """A core module's type: imports as (module, name, core extern type), exports as (name,
     core extern type); the core extern types are those of `pywamr.binary.types`."""
@@ -186,7 +186,7 @@ class CoreModuleType:
     exports: tuple = ()
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class InstanceType:
     """A component instance's type: exports by name, each an extern type (FuncType, ValType,
     TypeBound, InstanceType, ComponentType or CoreModuleType)."""
@@ -199,13 +199,13 @@ class InstanceType:
         return None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ComponentType:
     imports: tuple[tuple[str, object], ...] = ()
     exports: tuple[tuple[str, object], ...] = ()
 
 
-@dataclass(frozen=True, slots=True, eq=False)
+@record(eq=False)
 class TypeBound:
     """An imported or exported type: `(eq T)` carries the type, `(sub resource)` a fresh
     abstract resource (the ResourceType that instantiation substitutes)."""

@@ -75,17 +75,31 @@ class ValidatedComponent:
         return self.type.exports
 
 
-def validate_component(component: ast.Component) -> ValidatedComponent:
-    """Validate `component` or raise ValidationError (or NotSupported)."""
+def validate_component(component: ast.Component, *, core_bodies: bool = True
+                       ) -> ValidatedComponent:
+    """Validate `component` or raise ValidationError (or NotSupported). With
+    `core_bodies=False` the function bodies of its core modules are left unchecked (their
+    `ValidatedModule.funcs` is None): for a caller that hands them to `Engine.compile`, which
+    checks them unless it has code compiled from exactly those bytes."""
     try:
-        return _validate(component, None)
+        return _validate(component, None, core_bodies)
     except RecursionError:
         raise ValidationError("component or type nesting is too deep") from None
 
 
-def _validate(component: ast.Component, parent: Scope | None) -> ValidatedComponent:
+def core_modules_of(validated: ValidatedComponent):
+    """Every core module `validated` defines, its nested components' included (instantiated
+    or not), as `ValidatedModule`s."""
+    yield from validated.validated_modules.values()
+    for info in validated.info:
+        if isinstance(info, ValidatedComponent):
+            yield from core_modules_of(info)
+
+
+def _validate(component: ast.Component, parent: Scope | None,
+              core_bodies: bool = True) -> ValidatedComponent:
     scope = Scope("component", parent, component.names)
-    v = _ComponentValidator(scope)
+    v = _ComponentValidator(scope, core_bodies)
     info = []
     for definition in component.definitions:
         try:
@@ -105,8 +119,9 @@ def _validate(component: ast.Component, parent: Scope | None) -> ValidatedCompon
 
 
 class _ComponentValidator:
-    def __init__(self, scope: Scope):
+    def __init__(self, scope: Scope, core_bodies: bool = True):
         self.scope = scope
+        self.core_bodies = core_bodies
         self.generated: set = set()      # resources made fresh by instantiations here
         self.validated_modules: dict = {}
 
@@ -123,7 +138,7 @@ class _ComponentValidator:
             s.core_types.append(t)
             return t
         if isinstance(d, ast.Component):
-            nested = _validate(d, s)
+            nested = _validate(d, s, self.core_bodies)
             s.components.append(nested.type)
             return nested
         if isinstance(d, ast.Instance):
@@ -155,7 +170,7 @@ class _ComponentValidator:
     def core_module(self, d: ast.CoreModule) -> ValidatedModule:
         try:
             module = d.decode()
-            validated = validate_module(module, d.data)
+            validated = validate_module(module, d.data, bodies=self.core_bodies)
             _check_unique_imports(module)
         except NotSupported:
             raise

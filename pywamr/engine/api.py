@@ -21,6 +21,7 @@ from ..runtime.numerics import from_internal, to_internal
 from ..runtime.objects import Function
 from ..runtime.trapping import call_guarded
 from ..validate import validate_module
+from ..validate.module import validate_bodies
 from . import backends  # noqa: F401  (registers the built-in engines)
 from .registry import engine_available, get_backend, load_artifact
 
@@ -79,8 +80,20 @@ class Engine:
                 _fallback_warnings.add(backend.name)
             backend = get_backend(backend.fallback)
 
-    def compile(self, validated):
-        """Compile a validated module into this engine's `CompiledModule`."""
+    def compile(self, validated, *, check_bodies=validate_bodies):
+        """Compile a validated module into this engine's `CompiledModule`.
+
+        `validated` may have its function bodies unchecked (`validate_module(...,
+        bodies=False)`): code this engine compiled before from exactly its bytes (a verified
+        cache entry) is taken as is, since those bytes were validated when it was compiled
+        (the trust placed in the code cache already covers running its native code);
+        otherwise `check_bodies(validated)` (raising the validation error) completes it first."""
+        if not validated.bodies_checked:
+            if self.backend.load_cached is not None and validated.source is not None:
+                compiled = self.backend.load_cached(validated, self)
+                if compiled is not None:
+                    return compiled
+            validated = check_bodies(validated)
         return self.backend.compile(validated, self)
 
     @property
@@ -122,9 +135,10 @@ class Module:
         self.engine = engine
         self.bytes = data
         syntax = decoder.decode_module(data)
-        self.validated = validate_module(syntax, data)
+        structure = validate_module(syntax, data, bodies=False)
         self.syntax = syntax
-        self.compiled = engine.compile(self.validated)
+        self.compiled = engine.compile(structure)
+        self.validated = getattr(self.compiled, "validated", None) or structure
 
     @classmethod
     def from_file(cls, engine: Engine, path: str | os.PathLike) -> "Module":

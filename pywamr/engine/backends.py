@@ -42,6 +42,11 @@ def _compile_aot(validated, engine):
                           progress=getattr(engine, "progress", False))
 
 
+def _load_aot_cached(validated, engine):
+    from ..aot import load_cached
+    return load_cached(validated, _aot_cache(engine))
+
+
 def _load_aot_artifact(path_or_bytes, source_bytes=None):
     from ..aot import load_artifact
     return load_artifact(path_or_bytes, source_bytes=source_bytes)
@@ -61,7 +66,7 @@ def _write_aot_bundle(out_dir, container: bytes, cores, engine, adapters=()):
 register_engine("interp", _compile_interp)
 register_engine("aot", _compile_aot, available=_aot_available, fallback="interp",
                 load_artifact=_load_aot_artifact, open_bundle=_open_aot_bundle,
-                write_bundle=_write_aot_bundle)
+                write_bundle=_write_aot_bundle, load_cached=_load_aot_cached)
 
 
 def _compile_auto(validated, engine):
@@ -89,4 +94,5 @@ def _compile_auto(validated, engine):
 
 
 register_engine("auto", _compile_auto, load_artifact=_load_aot_artifact,
-                open_bundle=_open_aot_bundle, write_bundle=_write_aot_bundle)
+                open_bundle=_open_aot_bundle, write_bundle=_write_aot_bundle,
+                load_cached=_load_aot_cached)

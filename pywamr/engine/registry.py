@@ -33,6 +33,9 @@ class EngineBackend:
       that have them (None otherwise). An open bundle answers `check_covers(validateds)`
       (raises unless it has them all), `compiled(validated) -> CompiledModule` and
       `adapter(id) -> (manifest entry, bytes) | None`.
+    - `load_cached(validated, engine) -> CompiledModule | None`: code already compiled from
+      exactly `validated.source` (verified), or None; never compiles. Lets `Engine.compile`
+      skip validating the bodies of a module whose code was compiled (hence validated) before.
     """
     name: str
     compile: Callable
@@ -41,6 +44,7 @@ class EngineBackend:
     load_artifact: Callable | None = None
     open_bundle: Callable | None = None
     write_bundle: Callable | None = None
+    load_cached: Callable | None = None
 
 
 _ENGINES: dict[str, EngineBackend] = {}
@@ -48,10 +52,11 @@ _ENGINES: dict[str, EngineBackend] = {}
 
 def register_engine(name: str, compile: Callable, *, available=None, fallback: str | None = None,
                     load_artifact: Callable | None = None, open_bundle: Callable | None = None,
-                    write_bundle: Callable | None = None) -> EngineBackend:
+                    write_bundle: Callable | None = None,
+                    load_cached: Callable | None = None) -> EngineBackend:
     """Register (or replace) the engine called `name`; see `EngineBackend`."""
     backend = EngineBackend(name, compile, available or _always_available, fallback,
-                            load_artifact, open_bundle, write_bundle)
+                            load_artifact, open_bundle, write_bundle, load_cached)
     _ENGINES[name] = backend
     return backend
 

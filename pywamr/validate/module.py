@@ -3,6 +3,11 @@
 Second phase of the pipeline: takes a decoded `ast.Module`, checks every rule of the spec's
 module validation and returns a `ValidatedModule` holding the module and the side tables of
 every function. Both engines take a `ValidatedModule`; neither re-validates.
+
+`validate_module(..., bodies=False)` checks everything but the function bodies and leaves
+`funcs` None; `validate_bodies` finishes the job. The engine layer uses the split to skip the
+bodies of a module whose exact bytes already have a verified compiled artifact (they were
+validated when it was compiled); nothing may compile a module whose bodies are unchecked.
 """
 from __future__ import annotations
 
@@ -19,15 +24,22 @@ from .function import FuncInfo, ModuleContext, validate_function
 class ValidatedModule:
     module: ast.Module
     func_types: tuple          # FuncType of every function in the index space
-    funcs: tuple               # FuncInfo of every defined function
+    funcs: tuple | None        # FuncInfo of every defined function (None: bodies unchecked)
     source: bytes | None = None
 
     @property
+    def bodies_checked(self) -> bool:
+        return self.funcs is not None
+
+    @property
     def num_imported_funcs(self) -> int:
-        return len(self.func_types) - len(self.funcs)
+        return len(self.func_types) - len(self.module.funcs)
 
 
-def validate_module(module: ast.Module, source: bytes | None = None) -> ValidatedModule:
+def validate_module(module: ast.Module, source: bytes | None = None, *,
+                    bodies: bool = True) -> ValidatedModule:
+    """Validate `module`; with `bodies=False` every rule but those of the function bodies
+    (the result's `funcs` is None until `validate_bodies`)."""
     types = module.types
     for imp in module.imports:
         if imp.kind == "func" and imp.desc >= len(types):
@@ -80,12 +92,31 @@ def validate_module(module: ast.Module, source: bytes | None = None) -> Validate
         space = spaces.get(export.kind)
         if space is None or export.index >= len(space):
             raise ValidationError(f"unknown {export.kind}")
+    structure = ValidatedModule(module, tuple(func_types), None, source)
+    return validate_bodies(structure, ctx) if bodies else structure
 
+
+def validate_bodies(validated: ValidatedModule, ctx: ModuleContext | None = None
+                    ) -> ValidatedModule:
+    """`validated` with its function bodies validated too (their side tables in `funcs`)."""
+    if validated.funcs is not None:
+        return validated
+    module = validated.module
+    if ctx is None:
+        ctx = _module_context(module, validated.func_types)
+    types = module.types
     imported = module.num_imported_funcs()
     infos = []
     for i, (tidx, code) in enumerate(zip(module.funcs, module.codes)):
         infos.append(validate_function(ctx, imported + i, types[tidx], code))
-    return ValidatedModule(module, tuple(func_types), tuple(infos), source)
+    return ValidatedModule(module, validated.func_types, tuple(infos), validated.source)
+
+
+def _module_context(module: ast.Module, func_types) -> ModuleContext:
+    return ModuleContext(module.types, list(func_types), module.table_types(),
+                         module.memory_types(), module.global_types(),
+                         [e.elem_type for e in module.elems], module.data_count,
+                         _declared_refs(module))
 
 
 def _check_limits(limits, bound, message):

@@ -1,0 +1,129 @@
+"""Whole-process start-up of cached runs: pywamr beside the `wasmtime` package (issues 11, 12).
+
+    python benchmarks/startup.py [--reps N] [--no-bytecode]
+
+Times, as whole processes, with the best and the median of `--reps` runs (wall and CPU time):
+- the composed calculator component (tests/fixtures/components/composed.wasm): `pywamr run`
+  with a warm code cache, `pywamr run --precompiled-dir` from a bundle, and the wasmtime
+  package running it;
+- examples/hello.wasm (WASI p1): `pywamr run` with a warm cache, and the wasmtime package.
+The variants alternate run by run, so a burst of load on the shared machine hits them alike.
+By default Python may write and use bytecode caches (`.pyc`), as an installed package has;
+`--no-bytecode` sets PYTHONDONTWRITEBYTECODE=1 for pywamr (its sources are then compiled on
+every start). A measuring tool: wasmtime is the comparison, never a part of pywamr.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+COMPOSED = ROOT / "tests" / "fixtures" / "components" / "composed.wasm"
+HELLO = ROOT / "examples" / "hello.wasm"
+
+WASMTIME_COMPONENT = """
+import sys, wasmtime, wasmtime.component as c
+engine = wasmtime.Engine()
+comp = c.Component(engine, open(sys.argv[1], "rb").read())
+store = wasmtime.Store(engine)
+linker = c.Linker(engine)
+linker.add_wasip2()
+config = wasmtime.WasiConfig()
+config.inherit_stdout()
+store.set_wasi(config)
+inst = linker.instantiate(store, comp)
+iface = inst.get_export_index(store, "wasi:cli/run@0.2.0")
+inst.get_func(store, inst.get_export_index(store, "run", iface))(store)
+"""
+
+WASMTIME_CORE = """
+import sys, wasmtime
+engine = wasmtime.Engine()
+store = wasmtime.Store(engine)
+linker = wasmtime.Linker(engine)
+linker.define_wasi()
+config = wasmtime.WasiConfig()
+config.inherit_stdout()
+store.set_wasi(config)
+module = wasmtime.Module(engine, open(sys.argv[1], "rb").read())
+linker.instantiate(store, module).exports(store)["_start"](store)
+"""
+
+
+def timed(argv, env) -> tuple[float, float]:
+    """(wall, CPU) seconds of one whole process; exits on failure."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    proc = subprocess.run(argv, capture_output=True, env=env, timeout=600)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if proc.returncode != 0:
+        raise SystemExit(f"failed: {' '.join(map(str, argv))}\n{proc.stderr.decode()}")
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu
+
+
+def summary(values: list[float]) -> str:
+    return (f"best {min(values) * 1000:6.0f} ms, median {statistics.median(values) * 1000:6.0f}"
+            f" ms")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--reps", type=int, default=7)
+    parser.add_argument("--no-bytecode", action="store_true")
+    args = parser.parse_args()
+    py = sys.executable
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    env.pop("PYWAMR_ENGINE", None)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    if args.no_bytecode:
+        env["PYTHONDONTWRITEBYTECODE"] = "1"
+    oracle_env = dict(env)
+    oracle_env.pop("PYTHONDONTWRITEBYTECODE", None)
+    with tempfile.TemporaryDirectory(prefix="pywamr-startup-bench-") as td:
+        work = Path(td)
+        env["PYWAMR_CACHE_DIR"] = str(work / "cache")
+        bundle = work / "bundle"
+        subprocess.run([py, "-m", "pywamr", "compile-component", str(COMPOSED), "-o",
+                        str(bundle)], env=env, check=True, capture_output=True)
+        rows = [
+            ("composed: pywamr run, warm cache", [py, "-m", "pywamr", "run", COMPOSED], env),
+            ("composed: pywamr run, from bundle", [py, "-m", "pywamr", "run",
+                                                   "--precompiled-dir", bundle, COMPOSED], env),
+            ("composed: wasmtime package", [py, "-c", WASMTIME_COMPONENT, COMPOSED], oracle_env),
+            ("hello: pywamr run, warm cache", [py, "-m", "pywamr", "run", HELLO], env),
+            ("hello: wasmtime package", [py, "-c", WASMTIME_CORE, HELLO], oracle_env),
+        ]
+        for _label, argv, e in rows:                       # warm caches (code and bytecode)
+            timed(argv, e)
+        walls = {label: [] for label, _, _ in rows}
+        cpus = {label: [] for label, _, _ in rows}
+        for _ in range(args.reps):
+            for label, argv, e in rows:
+                wall, cpu = timed(argv, e)
+                walls[label].append(wall)
+                cpus[label].append(cpu)
+    print(f"{args.reps} runs each, alternating; bytecode caches "
+          f"{'off' if args.no_bytecode else 'on'} for pywamr")
+    for label, _, _ in rows:
+        print(f"{label + ':':36s} wall {summary(walls[label])}; cpu {summary(cpus[label])}")
+    for name in ("composed", "hello"):
+        ours = [label for label, _, _ in rows if label.startswith(name + ": pywamr run, warm")][0]
+        theirs = f"{name}: wasmtime package"
+        print(f"{name}: warm-cache / wasmtime, median wall "
+              f"{statistics.median(walls[ours]) / statistics.median(walls[theirs]):.2f}x, "
+              f"median cpu {statistics.median(cpus[ours]) / statistics.median(cpus[theirs]):.2f}x")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
