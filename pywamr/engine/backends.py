@@ -43,6 +43,8 @@ def _compile_aot(validated, engine):
 
 
 def _load_aot_cached(validated, engine):
+    if not _aot_available()[0]:
+        return None         # auto without llvmlite: the interpreter alone
     from ..aot import load_cached
     return load_cached(validated, _aot_cache(engine))
 
