@@ -241,3 +241,115 @@ def reentrance_text() -> str:
       (core instance $ip (instantiate $p (with "" (instance (export "f" (func $lf))))))
       (func (export "g") (param "v" u32) (result u32) (canon lift (core func $ip "g")))
       (export "f" (func $c "f")))"""
+
+
+# (name, type, A's core params, A's core body storing the value at 16, B's raw params)
+VARIANT_FUNCS = [
+    ("opt", "(option u32)", "i32 i32",
+     "i32.const 16 local.get 0 i32.store8 i32.const 20 local.get 1 i32.store", "i32 i32"),
+    ("res", "(result f32 (error s8))", "i32 i32",
+     "i32.const 16 local.get 0 i32.store8 i32.const 20 local.get 1 i32.store", "i32 i32"),
+    ("var", "(variant (case \"a\" u8) (case \"b\") (case \"c\" f64) (case \"d\" char))",
+     "i32 i64",
+     "i32.const 16 local.get 0 i32.store8 i32.const 24 local.get 1 i64.store", "i32 i64"),
+    ("tup", "(tuple u8 (option s16) f32)", "i32 i32 i32 f32",
+     "i32.const 16 local.get 0 i32.store8 i32.const 18 local.get 1 i32.store8 "
+     "i32.const 20 local.get 2 i32.store16 i32.const 24 local.get 3 f32.store", "i32 i32 i32 f32"),
+    ("rec", "(record (field \"x\" (result (error u8))) (field \"y\" bool))",
+     "i32 i32 i32",
+     "i32.const 16 local.get 0 i32.store8 i32.const 17 local.get 1 i32.store8 "
+     "i32.const 18 local.get 2 i32.store8", "i32 i32 i32"),
+    # A returns a misaligned pointer whatever it is given
+    ("badopt", "(option u32)", "i32 i32", "i32.const 17 return", "i32 i32"),
+]
+# results that stay one flat value: a payload-free result, a one-field tuple; `flip5`'s
+# core returns 5 whatever it is given
+FLAT_FUNCS = [("flip", "(result)"), ("one", "(tuple s16)"), ("flip5", "(result)")]
+NAMED = ("variant", "record", "enum", "flags")
+
+
+def _named(t: str) -> bool:
+    """Whether a type must be exported by name to appear in an exported function."""
+    return t[1:].startswith(NAMED)
+
+
+def variant_component_text() -> str:
+    """A echoes options, results, variants, a tuple and a record holding them, storing its
+    flat arguments in its memory at 16 and returning that pointer (so the result is read
+    back in A's layout); B's core code passes raw flat values (`call-<name>`), with a return
+    area in B's memory, so every lift, lower, load and store shows. `flip` and `one` have
+    results of a single flat value, returned directly; `flip-raw` returns its raw argument
+    (an out-of-range discriminant shows), `bad-ret` returns a misaligned pointer."""
+    all_types = [(n, t) for n, t, *_ in VARIANT_FUNCS] + FLAT_FUNCS
+    named = [(n, t) for n, t in all_types if _named(t)]
+    ref_a = {n: (f"${n}t" if _named(t) else t) for n, t in all_types}
+    ref_b = ref_a
+    # the named types are the outer component's, exported, imported by A and B
+    outer_types = "\n".join(f"(type ${n}d {t}) (export $a{n} \"{n}-t\" (type ${n}d))"
+                            for n, t in named)
+    types = "\n".join(f"(import \"{n}-t\" (type ${n}t (eq $a{n})))" for n, _ in named)
+    core_a = "\n".join(f"(func (export \"{n}\") (param {p}) (result i32) {body} i32.const 16)"
+                       for n, _, p, body, _ in VARIANT_FUNCS)
+    lifts_a = "\n".join(f"(func (export \"{n}\") (param \"v\" {ref_a[n]}) (result {ref_a[n]}) "
+                        f"(canon lift (core func $i \"{n}\") (memory (core memory $i \"mem\"))))"
+                        for n, *_ in VARIANT_FUNCS)
+    lifts_a += "\n".join(f"(func (export \"{n}\") (param \"v\" {ref_a[n]}) (result {ref_a[n]}) "
+                         f"(canon lift (core func $i \"{'five' if n == 'flip5' else 'id'}\")))"
+                         for n, _ in FLAT_FUNCS)
+    aliases = ""
+    imports_b = "\n".join(f"(import \"{n}-t\" (type ${n}t (eq $a{n})))" for n, _ in named)
+    imports_b += "\n".join(f"(import \"{n}\" (func ${n} (param \"v\" {ref_b[n]}) "
+                           f"(result {ref_b[n]})))" for n, _ in all_types)
+    lowers_b = "\n".join(f"(core func $l{n} (canon lower (func ${n}) "
+                         f"(memory (core memory $im \"mem\"))))" for n, *_ in VARIANT_FUNCS)
+    lowers_b += "\n".join(f"(core func $l{n} (canon lower (func ${n})))" for n, _ in FLAT_FUNCS)
+    core_imports = "\n".join(
+        f"(import \"\" \"{n}\" (func ${n} (param {raw} i32)))" for n, _, _, _, raw in
+        VARIANT_FUNCS) + "\n".join(f"(import \"\" \"{n}\" (func ${n} (param i32) (result i32)))"
+                                   for n, _ in FLAT_FUNCS)
+    core_funcs = "\n".join(
+        f"(func (export \"{n}\") (param {raw}) (result i32) "
+        + " ".join(f"local.get {k}" for k in range(len(raw.split())))
+        + f" i32.const 256 call ${n} i32.const 256)" for n, _, _, _, raw in VARIANT_FUNCS)
+    core_funcs += "\n".join(f"(func (export \"{n}\") (param i32) (result i32) local.get 0 "
+                            f"call ${n})" for n, _ in FLAT_FUNCS)
+    instance_args = " ".join(f"(export \"{n}\" (func $l{n}))" for n in
+                             [f[0] for f in VARIANT_FUNCS] + [f[0] for f in FLAT_FUNCS])
+    raw_types = {"i32": "u32", "i64": "u64", "f32": "f32"}
+    lifts_b = "\n".join(
+        f"(func (export \"call-{n}\") "
+        + " ".join(f"(param \"p{k}\" {raw_types[r]})" for k, r in enumerate(raw.split()))
+        + f" (result {ref_b[n]}) (canon lift (core func $ic \"{n}\") (memory (core memory $im \"mem\"))))"
+        for n, _, _, _, raw in VARIANT_FUNCS)
+    lifts_b += "\n".join(f"(func (export \"call-{n}\") (param \"p\" u32) (result {ref_b[n]}) "
+                         f"(canon lift (core func $ic \"{n}\")))" for n, _ in FLAT_FUNCS)
+    withs_types = " ".join(f"(with \"{n}-t\" (type $a{n}))" for n, _ in named)
+    withs = withs_types + " " + " ".join(
+        f"(with \"{n}\" (func $a \"{n}\"))" for n, _ in all_types)
+    exports = "\n".join(f"(export \"call-{n}\" (func $b \"call-{n}\"))" for n in
+                        [f[0] for f in VARIANT_FUNCS] + [f[0] for f in FLAT_FUNCS])
+    return f"""(component
+      {outer_types}
+      (component $A
+        {types}
+        (core module $m
+          (memory (export "mem") 1)
+          (func (export "id") (param i32) (result i32) local.get 0)
+          (func (export "five") (param i32) (result i32) i32.const 5)
+          {core_a})
+        (core instance $i (instantiate $m))
+        {lifts_a})
+      (instance $a (instantiate $A {withs_types}))
+      {aliases}
+      (component $B
+        {imports_b}
+        (core module $mem (memory (export "mem") 1))
+        (core instance $im (instantiate $mem))
+        {lowers_b}
+        (core module $c
+          {core_imports}
+          {core_funcs})
+        (core instance $ic (instantiate $c (with "" (instance {instance_args}))))
+        {lifts_b})
+      (instance $b (instantiate $B {withs}))
+      {exports})"""
