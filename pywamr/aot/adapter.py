@@ -39,7 +39,9 @@ validated), `enum:<cases>` (the case index checked), `flags:<labels>` (1 to 32 l
 bits dropped); strings between two sides of the same encoding, copied with `realloc`: `string`
 (UTF-8, validated natively: ASCII words first, then a DFA), `string-utf16` (surrogate-free
 text; surrogate pairs go to Python) and `string-latin1` (latin1+utf16: a Latin-1 string is
-copied, a UTF-16-tagged one goes to Python); `list:<elem>` (lists of s8..u64, bool, char, f32
+copied, a UTF-16-tagged one goes to Python); strings between two encodings,
+`transcode:<source>:<destination>` over utf8, utf16 and latin1 (the source checked as its
+same-encoding kind, then transcoded with the spec's `realloc` sequence, `adapter_strings`); `list:<elem>` (lists of s8..u64, bool, char, f32
 and f64, copied with `realloc`; bools normalised and NaNs canonicalised in place after the
 copy, chars checked before it); `variant(<case>,...)` (each case's payload a scalar kind or
 empty: the discriminant checked, the payload coerced from the joined flat type, converted and
@@ -48,7 +50,7 @@ as the result only, `record(<field>;...)` of scalar and variant kinds. A result 
 one flat value (variants with a payload, records) is loaded from the callee's return area,
 converted (every check before any store) and stored in the caller's, writing only the
 active case's payload (Spec: `load_variant`, `store_variant`). Deliberately not here:
-transcoding between encodings, lists of other elements, variants with compound payloads,
+lists of other elements, variants with compound payloads,
 handles, spilled parameters (the component layer keeps the Python adapter for those).
 """
 from __future__ import annotations
@@ -71,10 +73,32 @@ DESCRIPTION_VERSION = 1
 TRAP_REALLOC_UNALIGNED = 1
 TRAP_STRING_REALLOC_OUT_OF_BOUNDS = 2
 TRAP_LIST_REALLOC_OUT_OF_BOUNDS = 3
+TRAP_VALUE_REALLOC_OUT_OF_BOUNDS = 4      # a transcoding's shrinking `realloc`
 
 
 # string kinds (the same encoding on both sides) -> (code unit size, alignment)
 STRING_UNITS = {"string": (1, 1), "string-utf16": (2, 2), "string-latin1": (1, 2)}
+# transcoding kinds `transcode:<source>:<destination>`: the source's (code unit size,
+# alignment), the source's same-encoding kind (whose checks apply)
+ENCODINGS = {"utf8": "string", "utf16": "string-utf16", "latin1": "string-latin1"}
+
+
+def transcode_pair(kind: str) -> tuple[str, str] | None:
+    """(source, destination) encodings of a `transcode:` kind, else None."""
+    head, _, rest = kind.partition(":")
+    src, _, dst = rest.partition(":")
+    if head != "transcode" or src not in ENCODINGS or dst not in ENCODINGS or src == dst:
+        return None
+    return src, dst
+
+
+def string_kind(kind: str) -> str | None:
+    """The same-encoding string kind whose source checks apply to `kind`, or None when
+    `kind` is not a string."""
+    if kind in STRING_UNITS:
+        return kind
+    pair = transcode_pair(kind)
+    return ENCODINGS[pair[0]] if pair else None
 
 
 def scalar_type(kind: str) -> str | None:
@@ -122,7 +146,7 @@ def variant_payload(kind: str) -> list[str]:
 
 
 def kind_supported(kind: str) -> bool:
-    if scalar_type(kind) is not None or kind in STRING_UNITS:
+    if scalar_type(kind) is not None or string_kind(kind) is not None:
         return True
     cases = variant_cases(kind)
     if cases is not None:
@@ -208,8 +232,8 @@ def result_in_memory(kind: str | None) -> bool:
 
 def _unit(kind: str) -> tuple[int, int]:
     """(code unit or element size, alignment) of a string or list kind."""
-    if kind in STRING_UNITS:
-        return STRING_UNITS[kind]
+    if string_kind(kind) is not None:
+        return STRING_UNITS[string_kind(kind)]
     size = LIST_ELEMENTS[kind[5:]]
     return size, size
 

@@ -4,16 +4,18 @@ adapter does, which kinds it handles, and what it hands to Python).
 Sits under `adapter.py` (which compiles, caches and loads what this writes) and over
 `helpers.FunctionBuilder` and `translate`'s per-chunk glue (the trap function and the process
 context, which every adapter module includes); the conversion of scalar, variant and record
-values is `adapter_values.ValueConversions`, mixed in. Writes text only: no llvmlite here.
+values is `adapter_values.ValueConversions`, and transcoding strings between encodings
+`adapter_strings.Transcoding`, both mixed in. Writes text only: no llvmlite here.
 The context block an adapter reads is laid out in `vmctx.py` (`ADAPTER_*`).
 """
 from __future__ import annotations
 
 from . import vmctx
-from .adapter import (MAX_BYTE_LENGTH, STRING_UNITS, SYMBOL, TRAP_LIST_REALLOC_OUT_OF_BOUNDS,
+from .adapter import (MAX_BYTE_LENGTH, SYMBOL, TRAP_LIST_REALLOC_OUT_OF_BOUNDS,
                       TRAP_REALLOC_UNALIGNED, TRAP_STRING_REALLOC_OUT_OF_BOUNDS, AdapterSpec,
                       _flat, _unit, kind_layout, record_fields, result_in_memory,
-                      scalar_type, variant_cases)
+                      scalar_type, string_kind, transcode_pair, variant_cases)
+from .adapter_strings import Transcoding, destination
 from .adapter_values import ValueConversions
 from .helpers import FunctionBuilder
 
@@ -49,7 +51,7 @@ def _byte_array(name: str, values: list[int]) -> str:
 
 # ---- IR ---------------------------------------------------------------------------------------
 
-class _Writer(ValueConversions, FunctionBuilder):
+class _Writer(ValueConversions, Transcoding, FunctionBuilder):
     """The text of one adapter function."""
 
     def __init__(self, spec: AdapterSpec):
@@ -129,7 +131,9 @@ class _Writer(ValueConversions, FunctionBuilder):
 
     def check_content(self, kind: str, memory: int, ptr: str, nbytes: str, target: str) -> None:
         """Go to `target` unless the string's code units are the plain case: ASCII for
-        UTF-8, no surrogate for UTF-16 (lists and Latin-1 need no check)."""
+        UTF-8, no surrogate for UTF-16 (lists and Latin-1 need no check); a transcoded
+        string's are its source encoding's."""
+        kind = string_kind(kind) or kind
         if kind == "string":
             base = self.field(memory)
             non_ascii = self.not_ascii(base, ptr, nbytes)
@@ -369,9 +373,8 @@ class _Writer(ValueConversions, FunctionBuilder):
                 args += list(zip(lltype, v))
                 continue
             ptr, length, nbytes = v
-            q = self.copy_out(kind, ptr, nbytes, vmctx.ADAPTER_CALLER_MEMORY,
-                              vmctx.ADAPTER_CALLEE_MEMORY, vmctx.ADAPTER_CALLEE_FLAGS,
-                              vmctx.ADAPTER_CALLEE_REALLOC)
+            q, length = self.store_out(kind, ptr, length, nbytes, vmctx.ADAPTER_CALLER_MEMORY,
+                                       vmctx.ADAPTER_CALLEE_MEMORY)
             args += [("i32", q), ("i32", length)]
         ret = self.call_code(vmctx.ADAPTER_CALLEE_CODE, spec.callee_result_type, args)
         out = self.convert_result(ret, params[-1][1] if params else None)
@@ -389,6 +392,16 @@ class _Writer(ValueConversions, FunctionBuilder):
             f", {t} %p{i}" for i, t in enumerate(spec.caller_params)) + ") #0 {"
         body = [self.lines[0]] + self.allocas + self.lines[1:]
         return "\n".join([head] + body + ["}", ""])
+
+    def store_out(self, kind: str, ptr: str, length: str, nbytes: str, src_memory: int,
+                  dst_memory: int) -> tuple[str, str]:
+        """Store a checked string or list into the other memory: copied, or transcoded;
+        returns the destination's (pointer, length)."""
+        if transcode_pair(kind) is not None:
+            return self.transcode(kind, ptr, length, src_memory, destination(dst_memory))
+        where = destination(dst_memory)
+        return self.copy_out(kind, ptr, nbytes, src_memory, dst_memory, where[1],
+                             where[2]), length
 
     def copy_out(self, kind: str, ptr: str, nbytes: str, src_memory: int, dst_memory: int,
                  dst_flags: int, dst_realloc: int) -> str:
@@ -418,7 +431,7 @@ class _Writer(ValueConversions, FunctionBuilder):
         self.start_block(unaligned)
         self.trap_reason(TRAP_REALLOC_UNALIGNED)
         self.start_block(outside)
-        self.trap_reason(TRAP_STRING_REALLOC_OUT_OF_BOUNDS if kind in STRING_UNITS
+        self.trap_reason(TRAP_STRING_REALLOC_OUT_OF_BOUNDS if string_kind(kind)
                          else TRAP_LIST_REALLOC_OUT_OF_BOUNDS)
         self.start_block(cont)
         return q
@@ -494,9 +507,8 @@ class _Writer(ValueConversions, FunctionBuilder):
         self.branch(self.misaligned(sp, alignment), python)
         self.branch(self.out_of_range(sp, nbytes, callee_size), python)
         self.check_content(kind, vmctx.ADAPTER_CALLEE_MEMORY, sp, nbytes, python)
-        q = self.copy_out(kind, sp, nbytes, vmctx.ADAPTER_CALLEE_MEMORY,
-                          vmctx.ADAPTER_CALLER_MEMORY, vmctx.ADAPTER_CALLER_FLAGS,
-                          vmctx.ADAPTER_CALLER_REALLOC)
+        q, sn = self.store_out(kind, sp, sn, nbytes, vmctx.ADAPTER_CALLEE_MEMORY,
+                               vmctx.ADAPTER_CALLER_MEMORY)
         caller_base = self.field(vmctx.ADAPTER_CALLER_MEMORY)
         o64 = self.value(f"zext i32 {retptr} to i64")
         op = self.value(f"getelementptr i8, ptr {caller_base}, i64 {o64}")

@@ -10,15 +10,25 @@ BUMP = """local.get 0
             local.get $p"""
 
 
-def memory_component_text(encoding: str = "utf8") -> str:
+# a `realloc` prologue folding each call's (old size, alignment, new size) into $rlog
+RLOG = """global.get $rlog i32.const 31 i32.mul local.get 1 i32.add
+            i32.const 31 i32.mul local.get 2 i32.add
+            i32.const 31 i32.mul local.get 3 i32.add global.set $rlog"""
+
+
+def memory_component_text(encoding: str = "utf8", caller_encoding: str | None = None) -> str:
     """Component A echoes a string (in `encoding`), list<u16>, list<f32>, list<bool> and
     list<char> (with a bump `realloc` that can be told to return a bad pointer, and a
     `post-return` on the first two that counts), traps on `boom` and returns its raw argument
     as a `char` from `bad-char`. Sibling B has its own memory and `realloc` and calls each of
     them from core code, also with raw bytes or words from a `list<u8>`/`list<u32>` the host
     passes (`echo-bytes-as-string`, `bytes-as-bools`, `words-as-floats`, `words-as-chars`);
-    the outer component exports B's callers and A's helpers."""
+    the outer component exports B's callers and A's helpers. B's strings are in
+    `caller_encoding` (by default `encoding`); both `realloc`s fold their calls into a
+    log (`rlog-a`, `rlog-b`), and A's returns the bad pointer only after `set-skip`'s
+    number of good calls."""
     enc = f"string-encoding={encoding}"
+    enc_b = f"string-encoding={caller_encoding or encoding}"
     opts_a = '(memory (core memory $ia "mem")) (realloc (core func $ia "realloc"))'
     return f"""(component
       (component $A
@@ -27,9 +37,15 @@ def memory_component_text(encoding: str = "utf8") -> str:
           (global $bump (mut i32) (i32.const 1024))
           (global $posts (mut i32) (i32.const 0))
           (global $bad (mut i32) (i32.const 0))
+          (global $rlog (mut i32) (i32.const 0))
+          (global $skip (mut i32) (i32.const 0))
+          (func (export "rlog") (result i32) global.get $rlog)
+          (func (export "set-skip") (param i32) local.get 0 global.set $skip)
           (func (export "realloc") (param i32 i32 i32 i32) (result i32) (local $p i32)
-            global.get $bad
-            if global.get $bad return end
+            {RLOG}
+            global.get $skip
+            if global.get $skip i32.const 1 i32.sub global.set $skip
+            else global.get $bad if global.get $bad return end end
             {BUMP})
           (func (export "echo") (param i32 i32) (result i32)
             i32.const 16 local.get 0 i32.store
@@ -56,7 +72,9 @@ def memory_component_text(encoding: str = "utf8") -> str:
         (func (export "set-bad") (param "v" u32) (canon lift (core func $ia "set-bad")))
         (func (export "boom") (param "v" u32) (result u32) (canon lift (core func $ia "boom")))
         (func (export "bad-char") (param "v" u32) (result char)
-          (canon lift (core func $ia "raw"))))
+          (canon lift (core func $ia "raw")))
+        (func (export "rlog") (result u32) (canon lift (core func $ia "rlog")))
+        (func (export "set-skip") (param "n" u32) (canon lift (core func $ia "set-skip"))))
       (component $B
         (import "echo-string" (func $es (param "s" string) (result string)))
         (import "echo-list" (func $el (param "l" (list u16)) (result (list u16))))
@@ -68,10 +86,13 @@ def memory_component_text(encoding: str = "utf8") -> str:
         (core module $mem
           (memory (export "mem") 1)
           (global $bump (mut i32) (i32.const 4096))
+          (global $rlog (mut i32) (i32.const 0))
+          (func (export "rlog") (result i32) global.get $rlog)
           (func (export "realloc") (param i32 i32 i32 i32) (result i32) (local $p i32)
+            {RLOG}
             {BUMP}))
         (core instance $im (instantiate $mem))
-        (core func $les (canon lower (func $es) {enc} (memory (core memory $im "mem")) (realloc (core func $im "realloc"))))
+        (core func $les (canon lower (func $es) {enc_b} (memory (core memory $im "mem")) (realloc (core func $im "realloc"))))
         (core func $lel (canon lower (func $el) (memory (core memory $im "mem")) (realloc (core func $im "realloc"))))
         (core func $lef (canon lower (func $ef) (memory (core memory $im "mem"))
           (realloc (core func $im "realloc"))))
@@ -134,7 +155,7 @@ def memory_component_text(encoding: str = "utf8") -> str:
           (canon lift (core func $ic "raw-chars") (memory (core memory $im "mem"))
             (realloc (core func $im "realloc"))))
         (func (export "call-echo-string") (param "s" string) (result string)
-          (canon lift (core func $ic "es") {enc} (memory (core memory $im "mem")) (realloc (core func $im "realloc"))))
+          (canon lift (core func $ic "es") {enc_b} (memory (core memory $im "mem")) (realloc (core func $im "realloc"))))
         (func (export "call-echo-list") (param "l" (list u16)) (result (list u16))
           (canon lift (core func $ic "el") (memory (core memory $im "mem")) (realloc (core func $im "realloc"))))
         (func (export "call-boom") (param "v" u32) (result u32)
@@ -143,7 +164,8 @@ def memory_component_text(encoding: str = "utf8") -> str:
           (canon lift (core func $ic "raw") (memory (core memory $im "mem"))
             (realloc (core func $im "realloc"))))
         (func (export "call-bad-char") (param "v" u32) (result char)
-          (canon lift (core func $ic "bc"))))
+          (canon lift (core func $ic "bc")))
+        (func (export "rlog") (result u32) (canon lift (core func $im "rlog"))))
       (instance $a (instantiate $A))
       (instance $b (instantiate $B (with "echo-string" (func $a "echo-string"))
         (with "echo-floats" (func $a "echo-floats")) (with "echo-bools" (func $a "echo-bools"))
@@ -159,6 +181,9 @@ def memory_component_text(encoding: str = "utf8") -> str:
       (export "call-echo-chars" (func $b "call-echo-chars"))
       (export "echo-bytes-as-string" (func $b "echo-bytes-as-string"))
       (export "call-bad-char" (func $b "call-bad-char"))
+      (export "rlog-a" (func $a "rlog"))
+      (export "set-skip" (func $a "set-skip"))
+      (export "rlog-b" (func $b "rlog"))
       (export "posts" (func $a "posts"))
       (export "set-bad" (func $a "set-bad")))"""
 

@@ -10,19 +10,21 @@ checks fail (it raises the exact trap) — see `aot/adapter.py` for what runs wh
 read and write the same state: the instances' flag cells (`state.py`), the memories.
 
 Types fused natively (`kind_of`, `result_kind`): the scalars, enums, flags of 1 to 32 labels,
-`string` when both sides use the same encoding, `list<T>` of scalars, and variants, options
+`string` in every pair of encodings (copied when both sides use the same one, else
+transcoded: `transcode:<source>:<destination>`), `list<T>` of scalars, and variants, options
 and results whose payloads are scalars, enums or flags (`variant(<payload kind>,...)`: the
 discriminant and the joined payload, Spec: "Flattening"), as parameters (at most 16 flat
 values; records and tuples of these flatten into their fields) and as the result, where
 records and tuples of scalars, enums, flags and such variants are fused too
 (`record(<kind>;...)`, read from and written to the return areas in memory). Everything
 else keeps the Python adapter (the fallback, a core `Function` the native caller reaches
-through the host-call callback): strings between two different encodings, lists of
-strings, enums or compound types, variants whose payload is not one scalar, enum or flags
+through the host-call callback): lists of strings, enums or compound types, variants whose payload is not one scalar, enum or flags
 (strings, lists, records, tuples, nested variants), records and tuples holding strings,
 lists, records or tuples as results, flags of more than 32 labels, own and borrow handles,
 fixed-length lists, spilled parameter lists, a callee, `realloc` or `post-return` without
-native code, and every call when `PYWAMR_NATIVE_ADAPTERS=0`.
+native code, and every call when `PYWAMR_NATIVE_ADAPTERS=0`. At run time a fused adapter
+still hands Python the calls its checks refuse (see `aot/adapter.py`): among them UTF-16
+with surrogate pairs and Latin-1 strings tagged UTF-16.
 
 `adapter_descriptions(plan)` yields the description of every adapter a plan may need
 (`compile-component` bundles store them with `adapter_artifact`; `install_adapter` loads one
@@ -62,15 +64,20 @@ def enabled() -> bool:
 
 
 STRING_KINDS = {"utf8": "string", "utf16": "string-utf16", "latin1+utf16": "string-latin1"}
+ENCODING_NAMES = {"utf8": "utf8", "utf16": "utf16", "latin1+utf16": "latin1"}
 
 
-def kind_of(t, caller_encoding: str, callee_encoding: str) -> str | None:
-    """The adapter kind of a parameter or result type, or None when it is not fused."""
+def kind_of(t, src_encoding: str, dst_encoding: str) -> str | None:
+    """The adapter kind of a value going from a side with `src_encoding` to one with
+    `dst_encoding` (caller to callee for parameters, back for the result), or None when it
+    is not fused."""
     if isinstance(t, PrimValType):
         if t.name in SCALARS:
             return t.name
-        if t.name == "string" and caller_encoding == callee_encoding:
-            return STRING_KINDS[caller_encoding]
+        if t.name == "string":
+            if src_encoding == dst_encoding:
+                return STRING_KINDS[src_encoding]
+            return f"transcode:{ENCODING_NAMES[src_encoding]}:{ENCODING_NAMES[dst_encoding]}"
         return None
     if isinstance(t, EnumType):
         return f"enum:{len(t.labels)}" if t.labels else None
@@ -111,7 +118,7 @@ def _variant_kind(t) -> str | None:
     return "variant(" + ",".join(kinds) + ")"
 
 
-def result_kind(t, caller_encoding: str, callee_encoding: str) -> str | None:
+def result_kind(t, src_encoding: str, dst_encoding: str) -> str | None:
     """The kind of a result: as a parameter's, or `record(<field kind>;...)` for records and
     tuples of scalars, enums, flags and such variants."""
     if isinstance(t, (RecordType, TupleType)):
@@ -124,7 +131,7 @@ def result_kind(t, caller_encoding: str, callee_encoding: str) -> str | None:
                 return None
             kinds.append(k)
         return "record(" + ";".join(kinds) + ")" if kinds else None
-    return kind_of(t, caller_encoding, callee_encoding)
+    return kind_of(t, src_encoding, dst_encoding)
 
 
 def kinds_of(ft, caller_encoding: str, callee_encoding: str):
@@ -138,7 +145,7 @@ def kinds_of(ft, caller_encoding: str, callee_encoding: str):
     params = tuple(params)
     result = None
     if ft.result is not None:
-        result = result_kind(ft.result, caller_encoding, callee_encoding)
+        result = result_kind(ft.result, callee_encoding, caller_encoding)
         if result is None:
             return None
     return params, result
@@ -158,7 +165,7 @@ def _param_kinds(t, caller_encoding: str, callee_encoding: str, out: list) -> bo
 
 
 def _in_memory(kind: str) -> bool:
-    return kind.startswith(("string", "list:"))
+    return kind.startswith(("string", "list:", "transcode:"))
 
 
 def _result_in_memory(ft) -> bool:
