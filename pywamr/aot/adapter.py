@@ -41,17 +41,19 @@ bits dropped); strings between two sides of the same encoding, copied with `real
 text; surrogate pairs go to Python) and `string-latin1` (latin1+utf16: a Latin-1 string is
 copied, a UTF-16-tagged one goes to Python); strings between two encodings,
 `transcode:<source>:<destination>` over utf8, utf16 and latin1 (the source checked as its
-same-encoding kind, then transcoded with the spec's `realloc` sequence, `adapter_strings`); `list:<elem>` (lists of s8..u64, bool, char, f32
-and f64, copied with `realloc`; bools normalised and NaNs canonicalised in place after the
-copy, chars checked before it); `variant(<case>,...)` (each case's payload a scalar kind or
+same-encoding kind, then transcoded with the spec's `realloc` sequence, `adapter_strings`);
+`list:<elem>` (lists of s8..u64, bool, char, f32 and f64, copied with `realloc`; bools
+normalised and NaNs canonicalised in place after the copy, chars checked before it); `variant(<case>,...)` (each case's payload a scalar kind or
 empty: the discriminant checked, the payload coerced from the joined flat type, converted and
 coerced back; unused payload slots zero, Spec: `lift_flat_variant`, `lower_flat_variant`);
 as the result only, `record(<field>;...)` of scalar and variant kinds. A result of more than
 one flat value (variants with a payload, records) is loaded from the callee's return area,
 converted (every check before any store) and stored in the caller's, writing only the
-active case's payload (Spec: `load_variant`, `store_variant`). Deliberately not here:
-lists of other elements, variants with compound payloads,
-handles, spilled parameters (the component layer keeps the Python adapter for those).
+active case's payload (Spec: `load_variant`, `store_variant`). `list:<element kind>` of
+strings, enums, flags, variants and records: checked element by element, then allocated and
+converted element by element (`adapter_lists`). Deliberately not here: lists of lists,
+variants with compound payloads, handles, spilled parameters (the component layer keeps
+the Python adapter for those).
 """
 from __future__ import annotations
 
@@ -156,7 +158,13 @@ def kind_supported(kind: str) -> bool:
         return bool(fields) and all(scalar_type(f) is not None or
                                     (variant_cases(f) is not None and kind_supported(f))
                                     for f in fields)
-    return kind.startswith("list:") and kind[5:] in LIST_ELEMENTS
+    elem = list_element(kind)
+    if elem is None:
+        return False
+    if elem in LIST_ELEMENTS or string_kind(elem) is not None:
+        return True
+    return (scalar_type(elem) is not None or variant_cases(elem) is not None or
+            record_fields(elem) is not None) and kind_supported(elem)
 
 
 def _flat(kind: str) -> list[str]:
@@ -234,8 +242,24 @@ def _unit(kind: str) -> tuple[int, int]:
     """(code unit or element size, alignment) of a string or list kind."""
     if string_kind(kind) is not None:
         return STRING_UNITS[string_kind(kind)]
-    size = LIST_ELEMENTS[kind[5:]]
-    return size, size
+    elem = list_element(kind)
+    if elem in LIST_ELEMENTS:
+        size = LIST_ELEMENTS[elem]
+        return size, size
+    if string_kind(elem) is not None:
+        return 8, 4                          # (pointer, length)
+    return kind_layout(elem)
+
+
+def list_element(kind: str) -> str | None:
+    """The element kind of a `list:<element>` kind, else None."""
+    return kind[5:] if kind.startswith("list:") else None
+
+
+def compound_list(kind: str) -> bool:
+    """Whether `kind` is a list whose elements are converted one by one (`adapter_lists`)."""
+    elem = list_element(kind)
+    return elem is not None and elem not in LIST_ELEMENTS
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,8 +4,9 @@ adapter does, which kinds it handles, and what it hands to Python).
 Sits under `adapter.py` (which compiles, caches and loads what this writes) and over
 `helpers.FunctionBuilder` and `translate`'s per-chunk glue (the trap function and the process
 context, which every adapter module includes); the conversion of scalar, variant and record
-values is `adapter_values.ValueConversions`, and transcoding strings between encodings
-`adapter_strings.Transcoding`, both mixed in. Writes text only: no llvmlite here.
+values is `adapter_values.ValueConversions`, transcoding strings between encodings
+`adapter_strings.Transcoding`, lists converted element by element `adapter_lists.Lists`, all
+mixed in. Writes text only: no llvmlite here.
 The context block an adapter reads is laid out in `vmctx.py` (`ADAPTER_*`).
 """
 from __future__ import annotations
@@ -14,7 +15,8 @@ from . import vmctx
 from .adapter import (MAX_BYTE_LENGTH, SYMBOL, TRAP_LIST_REALLOC_OUT_OF_BOUNDS,
                       TRAP_REALLOC_UNALIGNED, TRAP_STRING_REALLOC_OUT_OF_BOUNDS, AdapterSpec,
                       _flat, _unit, kind_layout, record_fields, result_in_memory,
-                      scalar_type, string_kind, transcode_pair, variant_cases)
+                      compound_list, scalar_type, string_kind, transcode_pair, variant_cases)
+from .adapter_lists import Lists
 from .adapter_strings import Transcoding, destination
 from .adapter_values import ValueConversions
 from .helpers import FunctionBuilder
@@ -51,7 +53,7 @@ def _byte_array(name: str, values: list[int]) -> str:
 
 # ---- IR ---------------------------------------------------------------------------------------
 
-class _Writer(ValueConversions, Transcoding, FunctionBuilder):
+class _Writer(ValueConversions, Transcoding, Lists, FunctionBuilder):
     """The text of one adapter function."""
 
     def __init__(self, spec: AdapterSpec):
@@ -129,10 +131,14 @@ class _Writer(ValueConversions, Transcoding, FunctionBuilder):
         low = self.value(f"and i32 {ptr}, {alignment - 1}")
         return self.value(f"icmp ne i32 {low}, 0")
 
-    def check_content(self, kind: str, memory: int, ptr: str, nbytes: str, target: str) -> None:
+    def check_content(self, kind: str, memory: int, ptr: str, nbytes: str, target: str,
+                      length: str | None = None) -> None:
         """Go to `target` unless the string's code units are the plain case: ASCII for
         UTF-8, no surrogate for UTF-16 (lists and Latin-1 need no check); a transcoded
         string's are its source encoding's."""
+        if compound_list(kind):
+            self.check_list(kind, memory, ptr, length, target)
+            return
         kind = string_kind(kind) or kind
         if kind == "string":
             base = self.field(memory)
@@ -351,7 +357,8 @@ class _Writer(ValueConversions, Transcoding, FunctionBuilder):
             self.branch(self.value(f"icmp ugt i64 {nbytes}, {MAX_BYTE_LENGTH}"), "slow")
             self.branch(self.misaligned(ptr, _unit(kind)[1]), "slow")
             self.branch(self.out_of_range(ptr, nbytes, caller_size), "slow")
-            self.check_content(kind, vmctx.ADAPTER_CALLER_MEMORY, ptr, nbytes, "slow")
+            self.check_content(kind, vmctx.ADAPTER_CALLER_MEMORY, ptr, nbytes, "slow",
+                               length)
             lifted.append((kind, (ptr, length, nbytes)))
             memory_args.append(kind)
         converted = []
@@ -399,6 +406,8 @@ class _Writer(ValueConversions, Transcoding, FunctionBuilder):
         returns the destination's (pointer, length)."""
         if transcode_pair(kind) is not None:
             return self.transcode(kind, ptr, length, src_memory, destination(dst_memory))
+        if compound_list(kind):
+            return self.store_list(kind, ptr, length, nbytes, src_memory, dst_memory), length
         where = destination(dst_memory)
         return self.copy_out(kind, ptr, nbytes, src_memory, dst_memory, where[1],
                              where[2]), length
@@ -506,7 +515,7 @@ class _Writer(ValueConversions, Transcoding, FunctionBuilder):
         self.branch(self.value(f"icmp ugt i64 {nbytes}, {MAX_BYTE_LENGTH}"), python)
         self.branch(self.misaligned(sp, alignment), python)
         self.branch(self.out_of_range(sp, nbytes, callee_size), python)
-        self.check_content(kind, vmctx.ADAPTER_CALLEE_MEMORY, sp, nbytes, python)
+        self.check_content(kind, vmctx.ADAPTER_CALLEE_MEMORY, sp, nbytes, python, sn)
         q, sn = self.store_out(kind, sp, sn, nbytes, vmctx.ADAPTER_CALLEE_MEMORY,
                                vmctx.ADAPTER_CALLER_MEMORY)
         caller_base = self.field(vmctx.ADAPTER_CALLER_MEMORY)

@@ -344,7 +344,8 @@ def variant_component_text() -> str:
     lifts_b = "\n".join(
         f"(func (export \"call-{n}\") "
         + " ".join(f"(param \"p{k}\" {raw_types[r]})" for k, r in enumerate(raw.split()))
-        + f" (result {ref_b[n]}) (canon lift (core func $ic \"{n}\") (memory (core memory $im \"mem\"))))"
+        + f" (result {ref_b[n]}) (canon lift (core func $ic \"{n}\") "
+        f"(memory (core memory $im \"mem\"))))"
         for n, _, _, _, raw in VARIANT_FUNCS)
     lifts_b += "\n".join(f"(func (export \"call-{n}\") (param \"p\" u32) (result {ref_b[n]}) "
                          f"(canon lift (core func $ic \"{n}\")))" for n, _ in FLAT_FUNCS)
@@ -378,3 +379,87 @@ def variant_component_text() -> str:
         {lifts_b})
       (instance $b (instantiate $B {withs}))
       {exports})"""
+
+
+# (name, list type, element size in bytes)
+LIST_FUNCS = [("strings", "(list string)", 8), ("opts", "(list (option u32))", 8),
+              ("tups", "(list (tuple u8 char (result f32 (error s8))))", 16),
+              ("flips", "(list (result))", 1)]
+
+
+def list_component_text(encoding: str = "utf8", caller_encoding: str | None = None) -> str:
+    """A echoes lists of strings (in `encoding`), options, tuples and payload-free results
+    (its core `echo` returns its (pointer, length) argument through its memory); B's strings
+    are in `caller_encoding` (by default `encoding`). `call-<name>` passes a list through;
+    `raw-<name>` passes the host's bytes as the list's elements (so invalid discriminants,
+    chars and string pointers show) and returns the echoed list's length. Both `realloc`s
+    log their calls (`rlog-a`, `rlog-b`)."""
+    enc_a = f"string-encoding={encoding}"
+    enc_b = f"string-encoding={caller_encoding or encoding}"
+    mem_a = '(memory (core memory $ia "mem")) (realloc (core func $ia "realloc"))'
+    mem_b = '(memory (core memory $im "mem")) (realloc (core func $im "realloc"))'
+    lifts_a = "\n".join(f'(func (export "{n}") (param "l" {t}) (result {t}) '
+                        f'(canon lift (core func $ia "echo") {enc_a} {mem_a}))'
+                        for n, t, _ in LIST_FUNCS)
+    imports_b = "\n".join(f'(import "{n}" (func ${n} (param "l" {t}) (result {t})))'
+                          for n, t, _ in LIST_FUNCS)
+    lowers_b = "\n".join(f'(core func $l{n} (canon lower (func ${n}) {enc_b} {mem_b}))'
+                         for n, _, _ in LIST_FUNCS)
+    core_imports = "\n".join(f'(import "" "{n}" (func ${n} (param i32 i32 i32)))'
+                             for n, _, _ in LIST_FUNCS) + '\n(import "" "mem" (memory 1))'
+    core_funcs = "\n".join(
+        f'(func (export "{n}") (param i32 i32) (result i32) '
+        f'local.get 0 local.get 1 i32.const 64 call ${n} i32.const 64)\n'
+        f'(func (export "raw-{n}") (param i32 i32) (result i32) '
+        f'local.get 0 local.get 1 i32.const {size} i32.div_u i32.const 64 call ${n} '
+        f'i32.const 68 i32.load)' for n, _, size in LIST_FUNCS)
+    lifts_b = "\n".join(
+        f'(func (export "call-{n}") (param "l" {t}) (result {t}) '
+        f'(canon lift (core func $ic "{n}") {enc_b} {mem_b}))\n'
+        f'(func (export "raw-{n}") (param "b" (list u8)) (result u32) '
+        f'(canon lift (core func $ic "raw-{n}") {mem_b}))' for n, t, _ in LIST_FUNCS)
+    withs = " ".join(f'(export "{n}" (func $l{n}))' for n, _, _ in LIST_FUNCS) + \
+        ' (export "mem" (memory $im "mem"))'
+    b_withs = " ".join(f'(with "{n}" (func $a "{n}"))' for n, _, _ in LIST_FUNCS)
+    exports = "\n".join(f'(export "call-{n}" (func $b "call-{n}")) '
+                        f'(export "raw-{n}" (func $b "raw-{n}"))' for n, _, _ in LIST_FUNCS)
+    return f"""(component
+      (component $A
+        (core module $m
+          (memory (export "mem") 1)
+          (global $bump (mut i32) (i32.const 1024))
+          (global $rlog (mut i32) (i32.const 0))
+          (func (export "rlog") (result i32) global.get $rlog)
+          (func (export "realloc") (param i32 i32 i32 i32) (result i32) (local $p i32)
+            {RLOG}
+            {BUMP})
+          (func (export "echo") (param i32 i32) (result i32)
+            i32.const 16 local.get 0 i32.store
+            i32.const 20 local.get 1 i32.store
+            i32.const 16))
+        (core instance $ia (instantiate $m))
+        {lifts_a}
+        (func (export "rlog") (result u32) (canon lift (core func $ia "rlog"))))
+      (component $B
+        {imports_b}
+        (core module $mem
+          (memory (export "mem") 1)
+          (global $bump (mut i32) (i32.const 4096))
+          (global $rlog (mut i32) (i32.const 0))
+          (func (export "rlog") (result i32) global.get $rlog)
+          (func (export "realloc") (param i32 i32 i32 i32) (result i32) (local $p i32)
+            {RLOG}
+            {BUMP}))
+        (core instance $im (instantiate $mem))
+        {lowers_b}
+        (core module $c
+          {core_imports}
+          {core_funcs})
+        (core instance $ic (instantiate $c (with "" (instance {withs}))))
+        {lifts_b}
+        (func (export "rlog") (result u32) (canon lift (core func $im "rlog"))))
+      (instance $a (instantiate $A))
+      (instance $b (instantiate $B {b_withs}))
+      {exports}
+      (export "rlog-a" (func $a "rlog"))
+      (export "rlog-b" (func $b "rlog")))"""

@@ -9,22 +9,28 @@ interpreter callers and the host use it, and the native adapter hands it any cal
 checks fail (it raises the exact trap) — see `aot/adapter.py` for what runs where. Both paths
 read and write the same state: the instances' flag cells (`state.py`), the memories.
 
-Types fused natively (`kind_of`, `result_kind`): the scalars, enums, flags of 1 to 32 labels,
+Types fused natively (`kind_of`, `result_kind`): the scalars, enums, flags of 1 to 32 labels;
 `string` in every pair of encodings (copied when both sides use the same one, else
-transcoded: `transcode:<source>:<destination>`), `list<T>` of scalars, and variants, options
-and results whose payloads are scalars, enums or flags (`variant(<payload kind>,...)`: the
-discriminant and the joined payload, Spec: "Flattening"), as parameters (at most 16 flat
-values; records and tuples of these flatten into their fields) and as the result, where
+transcoded: `transcode:<source>:<destination>`); variants, options and results whose
+payloads are scalars, enums or flags (`variant(<payload kind>,...)`: the discriminant and
+the joined payload, Spec: "Flattening"); `list<T>` of scalars (copied whole), and of
+strings, enums, flags, such variants, and records and tuples of scalars, enums, flags and
+such variants (`list:<element kind>`, element by element). These as parameters (at most 16
+flat values; records and tuples of them flatten into their fields) and as the result, where
 records and tuples of scalars, enums, flags and such variants are fused too
-(`record(<kind>;...)`, read from and written to the return areas in memory). Everything
-else keeps the Python adapter (the fallback, a core `Function` the native caller reaches
-through the host-call callback): lists of strings, enums or compound types, variants whose payload is not one scalar, enum or flags
-(strings, lists, records, tuples, nested variants), records and tuples holding strings,
-lists, records or tuples as results, flags of more than 32 labels, own and borrow handles,
-fixed-length lists, spilled parameter lists, a callee, `realloc` or `post-return` without
-native code, and every call when `PYWAMR_NATIVE_ADAPTERS=0`. At run time a fused adapter
-still hands Python the calls its checks refuse (see `aot/adapter.py`): among them UTF-16
-with surrogate pairs and Latin-1 strings tagged UTF-16.
+(`record(<kind>;...)`, read from and written to the return areas in memory).
+
+Everything else keeps the Python adapter (the fallback, a core `Function` the native caller
+reaches through the host-call callback): variants whose payload is not one scalar, enum or
+flags (strings, lists, records, tuples, nested variants); records and tuples holding
+strings, lists, records or tuples, as a result or a list element; lists of lists;
+fixed-length lists; flags of more than 32 labels; own and borrow handles (deliberately: the
+handle tables, borrow scopes and lender counts live in Python objects, `resources.py`, that
+native code cannot update safely; a native adapter would have to call back into Python for
+every handle anyway); spilled parameter lists; a callee, `realloc` or `post-return` without
+native code; and every call when `PYWAMR_NATIVE_ADAPTERS=0`. At run time a fused adapter
+still hands Python the calls its checks refuse (see `aot/adapter.py`), among them UTF-16
+with surrogate pairs and Latin-1 strings tagged UTF-16, which are then exact but slower.
 
 `adapter_descriptions(plan)` yields the description of every adapter a plan may need
 (`compile-component` bundles store them with `adapter_artifact`; `install_adapter` loads one
@@ -83,12 +89,22 @@ def kind_of(t, src_encoding: str, dst_encoding: str) -> str | None:
         return f"enum:{len(t.labels)}" if t.labels else None
     if isinstance(t, FlagsType):
         return f"flags:{len(t.labels)}" if 1 <= len(t.labels) <= 32 else None
-    if isinstance(t, ListType) and t.length is None and isinstance(t.elem, PrimValType) \
-            and t.elem.name in SCALARS:
-        return "list:" + t.elem.name
+    if isinstance(t, ListType) and t.length is None:
+        elem = _element_kind(t.elem, src_encoding, dst_encoding)
+        return None if elem is None else "list:" + elem
     if isinstance(t, (VariantType, OptionType, ResultType)):
         return _variant_kind(t)
     return None
+
+
+def _element_kind(t, src_encoding: str, dst_encoding: str) -> str | None:
+    """The kind of a list's element: a scalar, enum, flags, string, variant of one-value
+    payloads, or record/tuple of these (strings aside); lists of lists are not fused."""
+    if isinstance(t, ListType):
+        return None
+    if isinstance(t, (RecordType, TupleType)):
+        return result_kind(t, src_encoding, dst_encoding)
+    return kind_of(t, src_encoding, dst_encoding)
 
 
 def _single_kind(t) -> str | None:
