@@ -166,3 +166,9 @@ def test_kinds_fused_and_fallbacks():
     assert result_kind(RecordType((FieldType("a", TupleType((u32,))),)), "utf8", "utf8") \
         is None
     assert result_kind(TupleType((s,)), "utf8", "utf8") is None
+    # handles keep the Python adapter (their tables live in Python), alone or inside
+    from pywamr.component.types import BorrowType, OwnType, ResourceType
+    r = ResourceType("r")
+    for t in (OwnType(r), BorrowType(r), OptionType(OwnType(r)), ListType(BorrowType(r))):
+        assert kind_of(t, "utf8", "utf8") is None, t
+    assert result_kind(TupleType((u32, OwnType(r))), "utf8", "utf8") is None
