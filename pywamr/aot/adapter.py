@@ -39,11 +39,21 @@ validated), `enum:<cases>` (the case index checked), `flags:<labels>` (1 to 32 l
 bits dropped); strings between two sides of the same encoding, copied with `realloc`: `string`
 (UTF-8, validated natively: ASCII words first, then a DFA), `string-utf16` (surrogate-free
 text; surrogate pairs go to Python) and `string-latin1` (latin1+utf16: a Latin-1 string is
-copied, a UTF-16-tagged one goes to Python); `list:<elem>` (lists of s8..u64, bool, char, f32
-and f64, copied with `realloc`; bools normalised and NaNs canonicalised in place after the
-copy, chars checked before it). Deliberately not here: transcoding between encodings, lists of
-other elements, records, variants, options, results, handles, spilled parameters (the
-component layer keeps the Python adapter for those).
+copied, a UTF-16-tagged one goes to Python); strings between two encodings,
+`transcode:<source>:<destination>` over utf8, utf16 and latin1 (the source checked as its
+same-encoding kind, then transcoded with the spec's `realloc` sequence, `adapter_strings`);
+`list:<elem>` (lists of s8..u64, bool, char, f32 and f64, copied with `realloc`; bools
+normalised and NaNs canonicalised in place after the copy, chars checked before it); `variant(<case>,...)` (each case's payload a scalar kind or
+empty: the discriminant checked, the payload coerced from the joined flat type, converted and
+coerced back; unused payload slots zero, Spec: `lift_flat_variant`, `lower_flat_variant`);
+as the result only, `record(<field>;...)` of scalar and variant kinds. A result of more than
+one flat value (variants with a payload, records) is loaded from the callee's return area,
+converted (every check before any store) and stored in the caller's, writing only the
+active case's payload (Spec: `load_variant`, `store_variant`). `list:<element kind>` of
+strings, enums, flags, variants and records: checked element by element, then allocated and
+converted element by element (`adapter_lists`). Deliberately not here: lists of lists,
+variants with compound payloads, handles, spilled parameters (the component layer keeps
+the Python adapter for those).
 """
 from __future__ import annotations
 
@@ -65,10 +75,32 @@ DESCRIPTION_VERSION = 1
 TRAP_REALLOC_UNALIGNED = 1
 TRAP_STRING_REALLOC_OUT_OF_BOUNDS = 2
 TRAP_LIST_REALLOC_OUT_OF_BOUNDS = 3
+TRAP_VALUE_REALLOC_OUT_OF_BOUNDS = 4      # a transcoding's shrinking `realloc`
 
 
 # string kinds (the same encoding on both sides) -> (code unit size, alignment)
 STRING_UNITS = {"string": (1, 1), "string-utf16": (2, 2), "string-latin1": (1, 2)}
+# transcoding kinds `transcode:<source>:<destination>`: the source's (code unit size,
+# alignment), the source's same-encoding kind (whose checks apply)
+ENCODINGS = {"utf8": "string", "utf16": "string-utf16", "latin1": "string-latin1"}
+
+
+def transcode_pair(kind: str) -> tuple[str, str] | None:
+    """(source, destination) encodings of a `transcode:` kind, else None."""
+    head, _, rest = kind.partition(":")
+    src, _, dst = rest.partition(":")
+    if head != "transcode" or src not in ENCODINGS or dst not in ENCODINGS or src == dst:
+        return None
+    return src, dst
+
+
+def string_kind(kind: str) -> str | None:
+    """The same-encoding string kind whose source checks apply to `kind`, or None when
+    `kind` is not a string."""
+    if kind in STRING_UNITS:
+        return kind
+    pair = transcode_pair(kind)
+    return ENCODINGS[pair[0]] if pair else None
 
 
 def scalar_type(kind: str) -> str | None:
@@ -84,23 +116,150 @@ def scalar_type(kind: str) -> str | None:
     return None
 
 
+def variant_cases(kind: str) -> list[str | None] | None:
+    """The payload kind (None for none) of each case of `variant(<k>,,<k>...)`, else None."""
+    if not (kind.startswith("variant(") and kind.endswith(")")):
+        return None
+    return [c or None for c in kind[8:-1].split(",")]
+
+
+def record_fields(kind: str) -> list[str] | None:
+    """The field kinds of `record(<k>;<k>...)`, else None."""
+    if not (kind.startswith("record(") and kind.endswith(")")):
+        return None
+    return kind[7:-1].split(";")
+
+
+def _join(a: str, b: str) -> str:
+    """Spec: CanonicalABI.md, "Flattening" (`join`), over LLVM type names."""
+    if a == b:
+        return a
+    return "i32" if {a, b} == {"i32", "float"} else "i64"
+
+
+def variant_payload(kind: str) -> list[str]:
+    """The joined flat type of a variant's payload ([] when no case has one)."""
+    joined: list[str] = []
+    for case in variant_cases(kind):
+        if case is not None:
+            t = scalar_type(case)
+            joined = [t] if not joined else [_join(joined[0], t)]
+    return joined
+
+
 def kind_supported(kind: str) -> bool:
-    if scalar_type(kind) is not None or kind in STRING_UNITS:
+    if scalar_type(kind) is not None or string_kind(kind) is not None:
         return True
-    return kind.startswith("list:") and kind[5:] in LIST_ELEMENTS
+    cases = variant_cases(kind)
+    if cases is not None:
+        return bool(cases) and all(c is None or scalar_type(c) is not None for c in cases)
+    fields = record_fields(kind)
+    if fields is not None:
+        return bool(fields) and all(scalar_type(f) is not None or
+                                    (variant_cases(f) is not None and kind_supported(f))
+                                    for f in fields)
+    elem = list_element(kind)
+    if elem is None:
+        return False
+    if elem in LIST_ELEMENTS or string_kind(elem) is not None:
+        return True
+    return (scalar_type(elem) is not None or variant_cases(elem) is not None or
+            record_fields(elem) is not None) and kind_supported(elem)
 
 
 def _flat(kind: str) -> list[str]:
     lltype = scalar_type(kind)
-    return [lltype] if lltype is not None else ["i32", "i32"]
+    if lltype is not None:
+        return [lltype]
+    if variant_cases(kind) is not None:
+        return ["i32"] + variant_payload(kind)
+    fields = record_fields(kind)
+    if fields is not None:
+        return [t for f in fields for t in _flat(f)]
+    return ["i32", "i32"]
+
+
+def _scalar_size(kind: str) -> int:
+    """Size (= alignment) in memory of a kind that travels as one flat value."""
+    if kind in LIST_ELEMENTS:
+        return LIST_ELEMENTS[kind]
+    head, _, count = kind.partition(":")
+    n = int(count)
+    if head == "flags":
+        return 1 if n <= 8 else 2 if n <= 16 else 4
+    return 1 if n <= 256 else 2 if n <= 65536 else 4       # an enum's discriminant
+
+
+def align_to(n: int, alignment: int) -> int:
+    return -(-n // alignment) * alignment
+
+
+def kind_layout(kind: str) -> tuple[int, int]:
+    """(size, alignment) in memory of a scalar, variant or record kind. Spec: CanonicalABI.md,
+    "Alignment", "Element Size"."""
+    if scalar_type(kind) is not None:
+        size = _scalar_size(kind)
+        return size, size
+    cases = variant_cases(kind)
+    if cases is not None:
+        disc = _scalar_size(f"enum:{len(cases)}")
+        payloads = [kind_layout(c) for c in cases if c is not None]
+        case_align = max([a for _, a in payloads], default=1)
+        case_size = max([s for s, _ in payloads], default=0)
+        align = max(disc, case_align)
+        return align_to(align_to(disc, case_align) + case_size, align), align
+    size, align = 0, 1
+    for f in record_fields(kind):
+        fs, fa = kind_layout(f)
+        size = align_to(size, fa) + fs
+        align = max(align, fa)
+    return align_to(size, align), align
+
+
+def variant_payload_offset(kind: str) -> int:
+    cases = variant_cases(kind)
+    disc = _scalar_size(f"enum:{len(cases)}")
+    return align_to(disc, max([kind_layout(c)[1] for c in cases if c is not None], default=1))
+
+
+def record_offsets(kind: str) -> list[int]:
+    out, size = [], 0
+    for f in record_fields(kind):
+        fs, fa = kind_layout(f)
+        size = align_to(size, fa)
+        out.append(size)
+        size += fs
+    return out
+
+
+def result_in_memory(kind: str | None) -> bool:
+    """Whether a result of `kind` comes back through a return area (more than one flat
+    value: strings, lists, most variants and records)."""
+    return kind is not None and len(_flat(kind)) > 1
 
 
 def _unit(kind: str) -> tuple[int, int]:
     """(code unit or element size, alignment) of a string or list kind."""
-    if kind in STRING_UNITS:
-        return STRING_UNITS[kind]
-    size = LIST_ELEMENTS[kind[5:]]
-    return size, size
+    if string_kind(kind) is not None:
+        return STRING_UNITS[string_kind(kind)]
+    elem = list_element(kind)
+    if elem in LIST_ELEMENTS:
+        size = LIST_ELEMENTS[elem]
+        return size, size
+    if string_kind(elem) is not None:
+        return 8, 4                          # (pointer, length)
+    return kind_layout(elem)
+
+
+def list_element(kind: str) -> str | None:
+    """The element kind of a `list:<element>` kind, else None."""
+    return kind[5:] if kind.startswith("list:") else None
+
+
+def compound_list(kind: str) -> bool:
+    """Whether `kind` is a list whose elements are converted one by one (`adapter_lists`)."""
+    elem = list_element(kind)
+    return elem is not None and elem not in LIST_ELEMENTS
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,19 +280,21 @@ class AdapterSpec:
     @property
     def caller_params(self) -> list[str]:
         out = [t for k in self.params for t in _flat(k)]
-        if self.result is not None and scalar_type(self.result) is None:
+        if result_in_memory(self.result):
             out.append("i32")           # the caller's return area
         return out
 
     @property
     def result_type(self) -> str:
-        return (scalar_type(self.result) or "void") if self.result else "void"
+        if self.result is None or result_in_memory(self.result):
+            return "void"
+        return _flat(self.result)[0]
 
     @property
     def callee_result_type(self) -> str:
         if self.result is None:
             return "void"
-        return scalar_type(self.result) or "i32"
+        return "i32" if result_in_memory(self.result) else _flat(self.result)[0]
 
     def description(self) -> str:
         """The text that identifies the adapter (cache key material, bundle manifests)."""

@@ -3,16 +3,23 @@ adapter does, which kinds it handles, and what it hands to Python).
 
 Sits under `adapter.py` (which compiles, caches and loads what this writes) and over
 `helpers.FunctionBuilder` and `translate`'s per-chunk glue (the trap function and the process
-context, which every adapter module includes). Writes text only: no llvmlite here. The
-context block an adapter reads is laid out in `vmctx.py` (`ADAPTER_*`).
+context, which every adapter module includes); the conversion of scalar, variant and record
+values is `adapter_values.ValueConversions`, transcoding strings between encodings
+`adapter_strings.Transcoding`, lists converted element by element `adapter_lists.Lists`, all
+mixed in. Writes text only: no llvmlite here.
+The context block an adapter reads is laid out in `vmctx.py` (`ADAPTER_*`).
 """
 from __future__ import annotations
 
 from . import vmctx
-from .adapter import (MAX_BYTE_LENGTH, STRING_UNITS, SYMBOL, TRAP_LIST_REALLOC_OUT_OF_BOUNDS,
+from .adapter import (MAX_BYTE_LENGTH, SYMBOL, TRAP_LIST_REALLOC_OUT_OF_BOUNDS,
                       TRAP_REALLOC_UNALIGNED, TRAP_STRING_REALLOC_OUT_OF_BOUNDS, AdapterSpec,
-                      _unit, scalar_type)
-from .helpers import FunctionBuilder, int_const
+                      _flat, _unit, kind_layout, record_fields, result_in_memory,
+                      compound_list, scalar_type, string_kind, transcode_pair, variant_cases)
+from .adapter_lists import Lists
+from .adapter_strings import Transcoding, destination
+from .adapter_values import ValueConversions
+from .helpers import FunctionBuilder
 
 
 # ---- UTF-8 validation: a DFA over byte classes (RFC 3629, as Python's strict decoder) -----------
@@ -46,7 +53,7 @@ def _byte_array(name: str, values: list[int]) -> str:
 
 # ---- IR ---------------------------------------------------------------------------------------
 
-class _Writer(FunctionBuilder):
+class _Writer(ValueConversions, Transcoding, Lists, FunctionBuilder):
     """The text of one adapter function."""
 
     def __init__(self, spec: AdapterSpec):
@@ -124,9 +131,15 @@ class _Writer(FunctionBuilder):
         low = self.value(f"and i32 {ptr}, {alignment - 1}")
         return self.value(f"icmp ne i32 {low}, 0")
 
-    def check_content(self, kind: str, memory: int, ptr: str, nbytes: str, target: str) -> None:
+    def check_content(self, kind: str, memory: int, ptr: str, nbytes: str, target: str,
+                      length: str | None = None) -> None:
         """Go to `target` unless the string's code units are the plain case: ASCII for
-        UTF-8, no surrogate for UTF-16 (lists and Latin-1 need no check)."""
+        UTF-8, no surrogate for UTF-16 (lists and Latin-1 need no check); a transcoded
+        string's are its source encoding's."""
+        if compound_list(kind):
+            self.check_list(kind, memory, ptr, length, target)
+            return
+        kind = string_kind(kind) or kind
         if kind == "string":
             base = self.field(memory)
             non_ascii = self.not_ascii(base, ptr, nbytes)
@@ -319,41 +332,6 @@ class _Writer(FunctionBuilder):
         high = self.value(f"and i64 {tacc}, -9187201950435737472")     # 0x8080808080808080
         return self.value(f"icmp ne i64 {high}, 0")
 
-    # -- scalars ----------------------------------------------------------------------------
-    def convert_scalar(self, kind: str, v: str, on_invalid: str | None) -> str:
-        """Lift `v` in one component's options and lower it in the other's; an invalid
-        `char` jumps to `on_invalid`."""
-        if kind == "bool":
-            nz = self.value(f"icmp ne i32 {v}, 0")
-            return self.value(f"zext i1 {nz} to i32")
-        if kind in ("u8", "u16"):
-            return self.value(f"and i32 {v}, {0xFF if kind == 'u8' else 0xFFFF}")
-        if kind in ("s8", "s16"):
-            small = "i8" if kind == "s8" else "i16"
-            t = self.value(f"trunc i32 {v} to {small}")
-            return self.value(f"sext {small} {t} to i32")
-        if kind in ("f32", "f64"):
-            ty, bits = ("float", "i32 2143289344") if kind == "f32" else \
-                ("double", f"i64 {int_const(0x7FF8000000000000, 64)}")
-            nan = self.value(f"fcmp uno {ty} {v}, {v}")
-            canonical = self.value(f"bitcast {bits} to {ty}")
-            return self.value(f"select i1 {nan}, {ty} {canonical}, {ty} {v}")
-        if kind.startswith("enum:"):       # a case index out of range traps
-            bad = self.value(f"icmp uge i32 {v}, {int(kind[5:])}")
-            self.branch(bad, on_invalid)
-            return v
-        if kind.startswith("flags:"):      # bits past the labels are dropped
-            labels = int(kind[6:])
-            return v if labels == 32 else self.value(f"and i32 {v}, {(1 << labels) - 1}")
-        if kind == "char":
-            big = self.value(f"icmp uge i32 {v}, 1114112")
-            off = self.value(f"sub i32 {v}, 55296")
-            surrogate = self.value(f"icmp ult i32 {off}, 2048")
-            bad = self.value(f"or i1 {big}, {surrogate}")
-            self.branch(bad, on_invalid)
-            return v
-        return v
-
     # -- the adapter ------------------------------------------------------------------------
     def write(self) -> str:
         spec = self.spec
@@ -366,9 +344,10 @@ class _Writer(FunctionBuilder):
         k = 0
         caller_size = None
         for kind in spec.params:
-            if scalar_type(kind) is not None:
-                lifted.append((kind, params[k][1]))
-                k += 1
+            if _flat_kind(kind):
+                n = len(_flat(kind))
+                lifted.append((kind, [v for _, v in params[k:k + n]]))
+                k += n
                 continue
             ptr, length = params[k][1], params[k + 1][1]
             k += 2
@@ -378,13 +357,14 @@ class _Writer(FunctionBuilder):
             self.branch(self.value(f"icmp ugt i64 {nbytes}, {MAX_BYTE_LENGTH}"), "slow")
             self.branch(self.misaligned(ptr, _unit(kind)[1]), "slow")
             self.branch(self.out_of_range(ptr, nbytes, caller_size), "slow")
-            self.check_content(kind, vmctx.ADAPTER_CALLER_MEMORY, ptr, nbytes, "slow")
+            self.check_content(kind, vmctx.ADAPTER_CALLER_MEMORY, ptr, nbytes, "slow",
+                               length)
             lifted.append((kind, (ptr, length, nbytes)))
             memory_args.append(kind)
         converted = []
         for kind, v in lifted:
-            if scalar_type(kind) is not None:
-                converted.append((scalar_type(kind), self.convert_scalar(kind, v, "slow")))
+            if _flat_kind(kind):
+                converted.append((_flat(kind), self.convert_flat(kind, v, "slow")))
             else:
                 converted.append(("mem", v))
         # enter
@@ -397,12 +377,11 @@ class _Writer(FunctionBuilder):
         args = []
         for (kind, _), (lltype, v) in zip(lifted, converted):
             if lltype != "mem":
-                args.append((lltype, v))
+                args += list(zip(lltype, v))
                 continue
             ptr, length, nbytes = v
-            q = self.copy_out(kind, ptr, nbytes, vmctx.ADAPTER_CALLER_MEMORY,
-                              vmctx.ADAPTER_CALLEE_MEMORY, vmctx.ADAPTER_CALLEE_FLAGS,
-                              vmctx.ADAPTER_CALLEE_REALLOC)
+            q, length = self.store_out(kind, ptr, length, nbytes, vmctx.ADAPTER_CALLER_MEMORY,
+                                       vmctx.ADAPTER_CALLEE_MEMORY)
             args += [("i32", q), ("i32", length)]
         ret = self.call_code(vmctx.ADAPTER_CALLEE_CODE, spec.callee_result_type, args)
         out = self.convert_result(ret, params[-1][1] if params else None)
@@ -420,6 +399,18 @@ class _Writer(FunctionBuilder):
             f", {t} %p{i}" for i, t in enumerate(spec.caller_params)) + ") #0 {"
         body = [self.lines[0]] + self.allocas + self.lines[1:]
         return "\n".join([head] + body + ["}", ""])
+
+    def store_out(self, kind: str, ptr: str, length: str, nbytes: str, src_memory: int,
+                  dst_memory: int) -> tuple[str, str]:
+        """Store a checked string or list into the other memory: copied, or transcoded;
+        returns the destination's (pointer, length)."""
+        if transcode_pair(kind) is not None:
+            return self.transcode(kind, ptr, length, src_memory, destination(dst_memory))
+        if compound_list(kind):
+            return self.store_list(kind, ptr, length, nbytes, src_memory, dst_memory), length
+        where = destination(dst_memory)
+        return self.copy_out(kind, ptr, nbytes, src_memory, dst_memory, where[1],
+                             where[2]), length
 
     def copy_out(self, kind: str, ptr: str, nbytes: str, src_memory: int, dst_memory: int,
                  dst_flags: int, dst_realloc: int) -> str:
@@ -449,7 +440,7 @@ class _Writer(FunctionBuilder):
         self.start_block(unaligned)
         self.trap_reason(TRAP_REALLOC_UNALIGNED)
         self.start_block(outside)
-        self.trap_reason(TRAP_STRING_REALLOC_OUT_OF_BOUNDS if kind in STRING_UNITS
+        self.trap_reason(TRAP_STRING_REALLOC_OUT_OF_BOUNDS if string_kind(kind)
                          else TRAP_LIST_REALLOC_OUT_OF_BOUNDS)
         self.start_block(cont)
         return q
@@ -463,8 +454,8 @@ class _Writer(FunctionBuilder):
         lltype = self.spec.callee_result_type
         python = self.new_label("pyresult")
         done = self.new_label("resulted")
-        if scalar_type(kind) is not None:
-            value = self.convert_scalar(kind, ret, python)
+        if not result_in_memory(kind):
+            value, = self.convert_flat(kind, [ret], python)
             here = self.new_label("fast")
             self.emit(f"br label %{here}")
             self.start_block(here)
@@ -477,7 +468,36 @@ class _Writer(FunctionBuilder):
             self.emit(f"br label %{done}")
             self.start_block(done)
             return self.value(f"phi {lltype} [ {value}, %{here} ], [ {slow}, %{back} ]")
-        # a string or list: the callee returned a pointer to (pointer, length) in its memory
+        if _flat_kind(kind):
+            self.convert_result_in_memory(kind, ret, retptr, python)
+            self.emit(f"br label %{done}")
+        else:
+            self.convert_sequence_result(kind, ret, retptr, python)
+            self.emit(f"br label %{done}")
+        self.start_block(python)
+        self.host_call(vmctx.ADAPTER_RESULT_RECORD, [("i32", ret), ("i32", retptr)], [])
+        self.emit(f"br label %{done}")
+        self.start_block(done)
+        return None
+
+    def convert_result_in_memory(self, kind: str, ret: str, retptr: str, python: str) -> None:
+        """A variant or record result: the callee returned a pointer to it in its memory;
+        load, convert, and store it in the caller's return area (every check first)."""
+        size, alignment = kind_layout(kind)
+        callee_size = self.field(vmctx.ADAPTER_CALLEE_MEMORY + 8, "i64")
+        self.branch(self.misaligned(ret, alignment), python)
+        self.branch(self.out_of_range(ret, str(size), callee_size), python)
+        caller_size = self.field(vmctx.ADAPTER_CALLER_MEMORY + 8, "i64")
+        self.branch(self.misaligned(retptr, alignment), python)
+        self.branch(self.out_of_range(retptr, str(size), caller_size), python)
+        vals = self.load_flat(kind, self.address(self.field(vmctx.ADAPTER_CALLEE_MEMORY), ret))
+        out = self.convert_flat(kind, vals, python)
+        self.store_flat(kind, out, self.address(self.field(vmctx.ADAPTER_CALLER_MEMORY),
+                                                retptr))
+
+    def convert_sequence_result(self, kind: str, ret: str, retptr: str, python: str) -> None:
+        """A string or list result: the callee returned a pointer to (pointer, length) in
+        its memory; copy it into the caller's memory with the caller's `realloc`."""
         size, alignment = _unit(kind)
         callee_size = self.field(vmctx.ADAPTER_CALLEE_MEMORY + 8, "i64")
         self.branch(self.misaligned(ret, 4), python)
@@ -495,22 +515,15 @@ class _Writer(FunctionBuilder):
         self.branch(self.value(f"icmp ugt i64 {nbytes}, {MAX_BYTE_LENGTH}"), python)
         self.branch(self.misaligned(sp, alignment), python)
         self.branch(self.out_of_range(sp, nbytes, callee_size), python)
-        self.check_content(kind, vmctx.ADAPTER_CALLEE_MEMORY, sp, nbytes, python)
-        q = self.copy_out(kind, sp, nbytes, vmctx.ADAPTER_CALLEE_MEMORY,
-                          vmctx.ADAPTER_CALLER_MEMORY, vmctx.ADAPTER_CALLER_FLAGS,
-                          vmctx.ADAPTER_CALLER_REALLOC)
+        self.check_content(kind, vmctx.ADAPTER_CALLEE_MEMORY, sp, nbytes, python, sn)
+        q, sn = self.store_out(kind, sp, sn, nbytes, vmctx.ADAPTER_CALLEE_MEMORY,
+                               vmctx.ADAPTER_CALLER_MEMORY)
         caller_base = self.field(vmctx.ADAPTER_CALLER_MEMORY)
         o64 = self.value(f"zext i32 {retptr} to i64")
         op = self.value(f"getelementptr i8, ptr {caller_base}, i64 {o64}")
         self.emit(f"store i32 {q}, ptr {op}, align 4")
         olp = self.value(f"getelementptr i8, ptr {op}, i64 4")
         self.emit(f"store i32 {sn}, ptr {olp}, align 4")
-        self.emit(f"br label %{done}")
-        self.start_block(python)
-        self.host_call(vmctx.ADAPTER_RESULT_RECORD, [("i32", ret), ("i32", retptr)], [])
-        self.emit(f"br label %{done}")
-        self.start_block(done)
-        return None
 
     def write_slow(self, params) -> None:
         """The whole call by the Python adapter (it raises the trap a failed check means)."""
@@ -519,6 +532,13 @@ class _Writer(FunctionBuilder):
         results = self.host_call(vmctx.ADAPTER_SLOW_RECORD, params,
                                  [rt] if rt != "void" else [])
         self.emit(f"ret {rt} {results[0]}" if results else "ret void")
+
+
+def _flat_kind(kind: str) -> bool:
+    """Whether `kind` is converted value by value (scalars, variants, records), not copied
+    through `realloc` (strings, lists)."""
+    return scalar_type(kind) is not None or variant_cases(kind) is not None or \
+        record_fields(kind) is not None
 
 
 def adapter_ir(spec: AdapterSpec) -> str:

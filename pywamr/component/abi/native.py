@@ -9,15 +9,28 @@ interpreter callers and the host use it, and the native adapter hands it any cal
 checks fail (it raises the exact trap) — see `aot/adapter.py` for what runs where. Both paths
 read and write the same state: the instances' flag cells (`state.py`), the memories.
 
-Types fused natively (`kind_of`): the scalars, enums, flags of 1 to 32 labels, `string`
-when both sides use the same encoding, and `list<T>` of scalars, as parameters (at most 16
-flat values; records and tuples of these flatten into their fields) and as the result
-(records and tuples excepted). Everything else keeps the Python adapter (the fallback, a
-core `Function` the native caller reaches through the host-call callback): strings between
-two different encodings, lists of strings, enums or compound types, record and tuple
-results, variants, options, results, flags of more than 32 labels, own and borrow handles,
-fixed-length lists, spilled parameter lists, a callee, `realloc` or `post-return` without
-native code, and every call when `PYWAMR_NATIVE_ADAPTERS=0`.
+Types fused natively (`kind_of`, `result_kind`): the scalars, enums, flags of 1 to 32 labels;
+`string` in every pair of encodings (copied when both sides use the same one, else
+transcoded: `transcode:<source>:<destination>`); variants, options and results whose
+payloads are scalars, enums or flags (`variant(<payload kind>,...)`: the discriminant and
+the joined payload, Spec: "Flattening"); `list<T>` of scalars (copied whole), and of
+strings, enums, flags, such variants, and records and tuples of scalars, enums, flags and
+such variants (`list:<element kind>`, element by element). These as parameters (at most 16
+flat values; records and tuples of them flatten into their fields) and as the result, where
+records and tuples of scalars, enums, flags and such variants are fused too
+(`record(<kind>;...)`, read from and written to the return areas in memory).
+
+Everything else keeps the Python adapter (the fallback, a core `Function` the native caller
+reaches through the host-call callback): variants whose payload is not one scalar, enum or
+flags (strings, lists, records, tuples, nested variants); records and tuples holding
+strings, lists, records or tuples, as a result or a list element; lists of lists;
+fixed-length lists; flags of more than 32 labels; own and borrow handles (deliberately: the
+handle tables, borrow scopes and lender counts live in Python objects, `resources.py`, that
+native code cannot update safely; a native adapter would have to call back into Python for
+every handle anyway); spilled parameter lists; a callee, `realloc` or `post-return` without
+native code; and every call when `PYWAMR_NATIVE_ADAPTERS=0`. At run time a fused adapter
+still hands Python the calls its checks refuse (see `aot/adapter.py`), among them UTF-16
+with surrogate pairs and Latin-1 strings tagged UTF-16, which are then exact but slower.
 
 `adapter_descriptions(plan)` yields the description of every adapter a plan may need
 (`compile-component` bundles store them with `adapter_artifact`; `install_adapter` loads one
@@ -31,7 +44,8 @@ import sys
 import weakref
 
 from ...runtime.objects import Function
-from ..types import EnumType, FlagsType, ListType, PrimValType, RecordType, TupleType
+from ..types import (EnumType, FlagsType, ListType, OptionType, PrimValType, RecordType,
+                     ResultType, TupleType, VariantType)
 from .flat import values_lifter, values_lowerer
 from .layout import flatten_types
 from .options import MAX_FLAT_PARAMS, MAX_FLAT_RESULTS, LiftLowerContext, realloc_trap
@@ -56,24 +70,84 @@ def enabled() -> bool:
 
 
 STRING_KINDS = {"utf8": "string", "utf16": "string-utf16", "latin1+utf16": "string-latin1"}
+ENCODING_NAMES = {"utf8": "utf8", "utf16": "utf16", "latin1+utf16": "latin1"}
 
 
-def kind_of(t, caller_encoding: str, callee_encoding: str) -> str | None:
-    """The adapter kind of a parameter or result type, or None when it is not fused."""
+def kind_of(t, src_encoding: str, dst_encoding: str) -> str | None:
+    """The adapter kind of a value going from a side with `src_encoding` to one with
+    `dst_encoding` (caller to callee for parameters, back for the result), or None when it
+    is not fused."""
     if isinstance(t, PrimValType):
         if t.name in SCALARS:
             return t.name
-        if t.name == "string" and caller_encoding == callee_encoding:
-            return STRING_KINDS[caller_encoding]
+        if t.name == "string":
+            if src_encoding == dst_encoding:
+                return STRING_KINDS[src_encoding]
+            return f"transcode:{ENCODING_NAMES[src_encoding]}:{ENCODING_NAMES[dst_encoding]}"
         return None
     if isinstance(t, EnumType):
         return f"enum:{len(t.labels)}" if t.labels else None
     if isinstance(t, FlagsType):
         return f"flags:{len(t.labels)}" if 1 <= len(t.labels) <= 32 else None
-    if isinstance(t, ListType) and t.length is None and isinstance(t.elem, PrimValType) \
-            and t.elem.name in SCALARS:
-        return "list:" + t.elem.name
+    if isinstance(t, ListType) and t.length is None:
+        elem = _element_kind(t.elem, src_encoding, dst_encoding)
+        return None if elem is None else "list:" + elem
+    if isinstance(t, (VariantType, OptionType, ResultType)):
+        return _variant_kind(t)
     return None
+
+
+def _element_kind(t, src_encoding: str, dst_encoding: str) -> str | None:
+    """The kind of a list's element: a scalar, enum, flags, string, variant of one-value
+    payloads, or record/tuple of these (strings aside); lists of lists are not fused."""
+    if isinstance(t, ListType):
+        return None
+    if isinstance(t, (RecordType, TupleType)):
+        return result_kind(t, src_encoding, dst_encoding)
+    return kind_of(t, src_encoding, dst_encoding)
+
+
+def _single_kind(t) -> str | None:
+    """The kind of `t` when it travels as one flat value (a variant's payload)."""
+    kind = kind_of(t, "utf8", "utf8")
+    return kind if kind is not None and (kind in SCALARS or kind.startswith(
+        ("enum:", "flags:"))) else None
+
+
+def _variant_kind(t) -> str | None:
+    """`variant(<payload kind or nothing>,...)` for variants, options and results whose
+    payloads are scalars, enums or flags (Spec: "Flattening", `flatten_variant`)."""
+    if isinstance(t, OptionType):
+        payloads = [None, t.t]
+    elif isinstance(t, ResultType):
+        payloads = [t.ok, t.error]
+    else:
+        payloads = [c.t for c in t.cases]
+    if not payloads:
+        return None
+    kinds = []
+    for p in payloads:
+        k = None if p is None else _single_kind(p)
+        if p is not None and k is None:
+            return None
+        kinds.append(k or "")
+    return "variant(" + ",".join(kinds) + ")"
+
+
+def result_kind(t, src_encoding: str, dst_encoding: str) -> str | None:
+    """The kind of a result: as a parameter's, or `record(<field kind>;...)` for records and
+    tuples of scalars, enums, flags and such variants."""
+    if isinstance(t, (RecordType, TupleType)):
+        fields = [f.t for f in t.fields] if isinstance(t, RecordType) else list(t.elems)
+        kinds = []
+        for f in fields:
+            k = _single_kind(f) or (_variant_kind(f) if isinstance(
+                f, (VariantType, OptionType, ResultType)) else None)
+            if k is None:
+                return None
+            kinds.append(k)
+        return "record(" + ";".join(kinds) + ")" if kinds else None
+    return kind_of(t, src_encoding, dst_encoding)
 
 
 def kinds_of(ft, caller_encoding: str, callee_encoding: str):
@@ -87,7 +161,7 @@ def kinds_of(ft, caller_encoding: str, callee_encoding: str):
     params = tuple(params)
     result = None
     if ft.result is not None:
-        result = kind_of(ft.result, caller_encoding, callee_encoding)
+        result = result_kind(ft.result, callee_encoding, caller_encoding)
         if result is None:
             return None
     return params, result
@@ -107,7 +181,12 @@ def _param_kinds(t, caller_encoding: str, callee_encoding: str, out: list) -> bo
 
 
 def _in_memory(kind: str) -> bool:
-    return kind.startswith(("string", "list:"))
+    return kind.startswith(("string", "list:", "transcode:"))
+
+
+def _result_in_memory(ft) -> bool:
+    """Whether the result comes back through a return area (Spec: "Flattening")."""
+    return len(flatten_types(ft.result_types)) > MAX_FLAT_RESULTS
 
 
 def _native(function, handles) -> tuple[int, int] | None:
@@ -169,10 +248,11 @@ def attach_native_adapter(function: Function, inst, opts, lifted, ft) -> bool:
     if callee is None:
         return False
     memory_params = any(_in_memory(k) for k in params)
-    memory_result = result is not None and _in_memory(result)
+    memory_result = _result_in_memory(ft)
     post = _native(callee_opts.post_return, handles) if callee_opts.post_return else (0, 0)
     callee_realloc = _native(callee_opts.realloc, handles) if memory_params else (0, 0)
-    caller_realloc = _native(opts.realloc, handles) if memory_result else (0, 0)
+    caller_realloc = _native(opts.realloc, handles) if result is not None and \
+        _in_memory(result) else (0, 0)
     if post is None or callee_realloc is None or caller_realloc is None:
         return False
     if (memory_params or memory_result) and (opts.memory is None or callee_opts.memory is None):
@@ -215,7 +295,7 @@ def attach_native_adapter(function: Function, inst, opts, lifted, ft) -> bool:
     return True
 
 
-def _fallbacks(function, inst, opts, lifted, ft, result_kind) -> tuple:
+def _fallbacks(function, inst, opts, lifted, ft, _result) -> tuple:
     """The three Python functions a native adapter may call: the whole call, the result's
     conversion, and a `realloc` trap."""
     from ...binary.types import I32, FuncType as CoreFuncType
@@ -229,7 +309,7 @@ def _fallbacks(function, inst, opts, lifted, ft, result_kind) -> tuple:
     lift_results = values_lifter(ft.result_types, MAX_FLAT_RESULTS)
     callee_cx = LiftLowerContext(lifted.opts, lifted.inst)
     caller_cx = LiftLowerContext(opts, inst, None, lifted.opts.string_encoding)
-    if result_kind is None or not _in_memory(result_kind):
+    if not _result_in_memory(ft):
         lower_flat = values_lowerer(ft.result_types, MAX_FLAT_RESULTS)
 
         def convert_result(value):
