@@ -5,7 +5,10 @@ Compilation (`compile_ir`) runs in worker processes (see `worker.py`), so an LLV
 take the parent down; loading (`load_objects`) runs in the parent. The target is always the
 host CPU (name and features), which is why both go into the cache key (`host_identity`).
 The pass pipeline is LLVM's default per-module pipeline at `OPT_LEVEL` (default 2; set
-`PYWAMR_AOT_OPT=1` for faster compiles); machine code generation runs at the same level.
+`PYWAMR_AOT_OPT=1` for faster compiles); machine code generation runs at the same level,
+except for a chunk whose IR starts with `FAST_CODEGEN_MARK` (one huge function, see
+`compiler.HUGE_FUNCTION_INSTRUCTIONS`), which gets LLVM's fast (-O0) instruction selection
+and register allocation after the same passes.
 """
 from __future__ import annotations
 
@@ -24,7 +27,9 @@ OPT_LEVEL = int(os.environ.get("PYWAMR_AOT_OPT", "2"))
 
 _lock = threading.Lock()
 _initialized = False
-_target_machine = None
+_target_machines: dict = {}
+
+FAST_CODEGEN_MARK = "; pywamr: fast machine-code generation\n"
 _lljit = None
 _library_counter = itertools.count()
 
@@ -37,16 +42,17 @@ def _initialize() -> None:
         _initialized = True
 
 
-def target_machine():
-    global _target_machine
+def target_machine(fast: bool = False):
+    """The host's target machine; `fast` generates machine code at -O0 whatever OPT_LEVEL."""
     with _lock:
-        if _target_machine is None:
+        machine = _target_machines.get(fast)
+        if machine is None:
             _initialize()
             target = llvm.Target.from_triple(llvm.get_process_triple())
-            _target_machine = target.create_target_machine(
+            machine = _target_machines[fast] = target.create_target_machine(
                 cpu=llvm.get_host_cpu_name(), features=llvm.get_host_cpu_features().flatten(),
-                opt=min(OPT_LEVEL, 3), reloc="pic", codemodel="small")
-        return _target_machine
+                opt=0 if fast else min(OPT_LEVEL, 3), reloc="pic", codemodel="small")
+        return machine
 
 
 def host_identity() -> dict:
@@ -69,7 +75,7 @@ def compile_ir(ir_text: str, timings: dict | None = None) -> bytes:
     "codegen") to it (used by benchmarks/compile_breakdown.py)."""
     clock = time.perf_counter
     t0 = clock()
-    tm = target_machine()
+    tm = target_machine(fast=ir_text.startswith(FAST_CODEGEN_MARK))
     module = llvm.parse_assembly(ir_text)
     module.verify()
     module.triple = tm.triple

@@ -21,9 +21,17 @@ import time
 from pathlib import Path
 
 from ..errors import WasmError
+from .codegen import FAST_CODEGEN_MARK
 from .translate import ModuleInfo, chunk_ir
 
 CHUNK_INSTRUCTIONS = 20000      # target size of one chunk, in wasm instructions
+# A function larger than this is compiled alone, with fast (-O0) machine-code generation after
+# the usual IR passes. LLVM's optimising instruction selection and register allocation are
+# superlinear in a function's size: CPython's __wasm_apply_data_relocs (166,865 instructions,
+# 25,000 bounds-checked stores, in componentize-py output) takes 50-60 s of codegen at -O2 and
+# 1 s at -O0, while ordinary chunks of 20,000 instructions take 2-3 s in all. Functions this
+# large are generated initialisation code that runs once.
+HUGE_FUNCTION_INSTRUCTIONS = 100_000
 
 
 class CompileError(WasmError):
@@ -126,22 +134,39 @@ def compile_ir_text(ir: str) -> bytes:
 
 def split_chunks(info: ModuleInfo, jobs: int) -> list[list[int]]:
     """Split defined functions into chunks of about equal instruction counts; enough chunks to
-    keep `jobs` workers busy, none much larger than CHUNK_INSTRUCTIONS."""
+    keep `jobs` workers busy, none much larger than CHUNK_INSTRUCTIONS. A function over
+    HUGE_FUNCTION_INSTRUCTIONS is a chunk of its own (see `is_huge_chunk`)."""
     first = info.num_imported_funcs
-    sizes = [len(code.body) for code in info.module.codes]
-    total = sum(sizes)
-    n_chunks = max(1, min(len(sizes), max(-(-total // CHUNK_INSTRUCTIONS),
-                                         jobs if total > 2000 else 1)))
+    sizes = [(first + i, len(code.body)) for i, code in enumerate(info.module.codes)]
+    ordinary = [(f, size) for f, size in sizes if size <= HUGE_FUNCTION_INSTRUCTIONS]
+    huge = [[f] for f, size in sizes if size > HUGE_FUNCTION_INSTRUCTIONS]
+    total = sum(size for _, size in ordinary)
+    n_chunks = max(1, min(len(ordinary), max(-(-total // CHUNK_INSTRUCTIONS),
+                                             jobs if total > 2000 else 1)))
     target = total / n_chunks
     chunks: list[list[int]] = [[]]
     acc = 0
-    for i, size in enumerate(sizes):
+    for f, size in ordinary:
         if acc >= target and len(chunks) < n_chunks:
             chunks.append([])
             acc = 0
-        chunks[-1].append(first + i)
+        chunks[-1].append(f)
         acc += size
-    return chunks
+    if huge and not chunks[0]:
+        return huge
+    return chunks + huge
+
+
+def is_huge_chunk(info: ModuleInfo, funcs: list[int]) -> bool:
+    """Whether a chunk is one function over HUGE_FUNCTION_INSTRUCTIONS."""
+    return len(funcs) == 1 and len(
+        info.module.codes[funcs[0] - info.num_imported_funcs].body) > HUGE_FUNCTION_INSTRUCTIONS
+
+
+def chunk_text(info: ModuleInfo, funcs: list[int], with_entries: bool) -> str:
+    """The IR of one chunk, marked for fast machine-code generation when it is huge."""
+    ir = chunk_ir(info, funcs, with_entries=with_entries)
+    return FAST_CODEGEN_MARK + ir if is_huge_chunk(info, funcs) else ir
 
 
 def compile_objects(info: ModuleInfo, *, jobs: int | None = None, progress: bool = False,
@@ -193,7 +218,7 @@ def compile_objects(info: ModuleInfo, *, jobs: int | None = None, progress: bool
     try:
         try:
             for n, funcs in enumerate(chunks):
-                tasks.put((n, chunk_ir(info, funcs, with_entries=(n == 0))))
+                tasks.put((n, chunk_text(info, funcs, with_entries=(n == 0))))
         finally:
             for _ in threads:
                 tasks.put(None)
