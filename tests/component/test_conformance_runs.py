@@ -22,11 +22,7 @@ from corpus import wast_files  # noqa: E402
 from pywamr_testlib import ENGINES, conformance_dir  # noqa: E402
 
 # Files left out of the run, with the reason.
-LEFT_OUT = {
-    "wasmtime-component/component-model/big-strings":
-        "grows linear memories by gigabytes in several instances (wasmtime marks it "
-        "hogs_memory); pywamr's memories are plain bytearrays with no reservation",
-}
+LEFT_OUT: dict[str, str] = {}
 
 # (file key, line) -> why pywamr fails the command (identical on both engines).
 KNOWN_FAILURES = {
