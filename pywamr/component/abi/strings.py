@@ -16,9 +16,11 @@ the `realloc` calls (optimistic size, then growth to the worst case, then shrink
 exactly the spec's, and so are their alignment and bounds traps, with one deliberate
 difference, where the spec contradicts itself (see `store_probably_utf16_to_latin1_or_utf16`).
 
-Length limits: CanonicalABI.md's MAX_STRING_BYTE_LENGTH (2**28-1), checked first when loading
-and before each allocation when storing (`LENGTH_TOO_LARGE`), holds when the other side is the
-host (`cx.peer` False): a host `str` must exist whole in Python, and the spec is the only
+Length limits: CanonicalABI.md's MAX_STRING_BYTE_LENGTH (2**28-1) holds when the other side is
+the host (`cx.peer` False): a string lifted for the host past it is the spec's
+`LENGTH_TOO_LARGE` trap, and a host `str` whose allocation would pass it is refused with a
+ValueError before any `realloc` (a malformed host value: the guest is not poisoned). A host
+`str` must exist whole in Python, no fused adapter is involved, and the spec is the only
 contract there. Between two components (`cx.peer` True) pywamr follows wasmtime, the project's
 behavioural reference, whose fused adapters diverge from the spec (wasmtime's
 component-model/big-strings.wast): every byte length the adapter handles, the source string's
@@ -32,7 +34,10 @@ is allocated up front), utf16->utf8 up to 2**30-1 code units while ASCII and 715
 past the spec's limit from a component is lifted as a `GuestString`, bounds-checked but not
 decoded, so the first `realloc` runs before any transcoding, as in wasmtime, and a string of
 gigabytes costs nothing when that `realloc` traps (decoding it first would take tens of seconds
-and gigabytes of memory); only the prefix that decides the growth is decoded before the growth.
+and gigabytes of memory); only the prefix that decides the growth (to the next MiB) is decoded
+before the growth. Shorter strings are decoded when lifted, so ill-formed text in them traps
+before the callee's first `realloc`, where wasmtime's adapter allocates first (only a trapping
+`realloc` could tell).
 
 Deliberately does no other transcoding: Python's codecs do the work. Spec: CanonicalABI.md,
 "Loading" (`load_string_from_range`) and "Storing" (`store_string_into_range`).
