@@ -67,7 +67,10 @@ SCALAR_TYPES = {"bool": "i32", "s8": "i32", "u8": "i32", "s16": "i32", "u16": "i
 INT_SIZES = {"s8": 1, "u8": 1, "s16": 2, "u16": 2, "s32": 4, "u32": 4, "s64": 8, "u64": 8}
 # list element kinds -> element size (= alignment)
 LIST_ELEMENTS = {**INT_SIZES, "bool": 1, "char": 4, "f32": 4, "f64": 8}
-MAX_BYTE_LENGTH = (1 << 28) - 1      # the canonical ABI's string and list byte length limit
+# the longest string or list (in bytes) a native adapter copies itself: the spec's limit. Longer
+# strings go to the Python adapter, which applies wasmtime's limits between components (up to
+# 2**31-1 bytes, component/abi/strings.py) and raises their exact traps
+MAX_BYTE_LENGTH = (1 << 28) - 1
 SYMBOL = "pywamr_adapter"
 DESCRIPTION_VERSION = 1
 

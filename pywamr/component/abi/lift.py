@@ -84,7 +84,7 @@ class LiftedFunction:
 
     __slots__ = ("ft", "opts", "inst", "core_function", "core_type", "name", "_call",
                  "_lower_params", "_lift_results", "_cx", "_borrows", "_post_return",
-                 "_n_results", "_n_params", "_entering")
+                 "_n_results", "_n_params", "_entering", "_peer_cx")
 
     def __init__(self, opts: CanonicalOptions, inst, core_function, ft: FuncType,
                  name: str = "lifted"):
@@ -102,6 +102,7 @@ class LiftedFunction:
         self._n_results = len(self.core_type.results)
         self._n_params = len(ft.params)
         self._cx = LiftLowerContext(opts, inst)
+        self._peer_cx = LiftLowerContext(opts, inst, peer=True)    # called by a component
         self._borrows = any(contains_borrow(t) for t in ft.param_types)
         post = opts.post_return
         self._post_return = None if post is None else (
@@ -126,7 +127,7 @@ class LiftedFunction:
             entering = self.entering_set(caller)
         enter(entering)
         task = Task() if self._borrows else None
-        cx = self._cx
+        cx = self._cx if caller is None else self._peer_cx
         if task is not None or src_encoding != "utf8":
             cx = cx.copy(task, src_encoding)
         try:
@@ -250,7 +251,8 @@ def canon_lower(opts: CanonicalOptions, inst, callee, ft: FuncType,
     encoding = opts.string_encoding
     # the results are lowered from strings lifted by the callee (the host's are UTF-8)
     base_cx = LiftLowerContext(opts, inst, None,
-                               lifted.opts.string_encoding if lifted is not None else "utf8")
+                               lifted.opts.string_encoding if lifted is not None else "utf8",
+                               peer=lifted is not None)
     borrows = any(contains_borrow(t) for t in ft.param_types)
 
     flags = inst.flags

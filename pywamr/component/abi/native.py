@@ -307,8 +307,8 @@ def _fallbacks(function, inst, opts, lifted, ft, _result) -> tuple:
 
     callee_core = lifted.core_type
     lift_results = values_lifter(ft.result_types, MAX_FLAT_RESULTS)
-    callee_cx = LiftLowerContext(lifted.opts, lifted.inst)
-    caller_cx = LiftLowerContext(opts, inst, None, lifted.opts.string_encoding)
+    callee_cx = LiftLowerContext(lifted.opts, lifted.inst, peer=True)
+    caller_cx = LiftLowerContext(opts, inst, None, lifted.opts.string_encoding, peer=True)
     if not _result_in_memory(ft):
         lower_flat = values_lowerer(ft.result_types, MAX_FLAT_RESULTS)
 

@@ -21,6 +21,9 @@ STRING_ENCODINGS = ("utf8", "utf16", "latin1+utf16")
 MAX_FLAT_PARAMS = 16
 MAX_FLAT_RESULTS = 1
 MAX_STRING_BYTE_LENGTH = (1 << 28) - 1
+# wasmtime's limit between two components (see `strings.py`): every string byte length its fused
+# adapter handles, the source's and each allocation's, is at most 2**31-1
+MAX_ADAPTER_STRING_BYTE_LENGTH = (1 << 31) - 1
 MAX_LIST_BYTE_LENGTH = (1 << 28) - 1
 UTF16_TAG = 1 << 31          # `utf16_tag('i32')`: the high bit of a latin1+utf16 length
 PTR_SIZE = 4
@@ -61,26 +64,31 @@ class LiftLowerContext:
     `data` is the memory's bytearray (None without a memory), `encoding` the string encoding.
     `src_encoding` is the encoding the strings being lowered were lifted with (the other
     side's; "utf8" for the host's), which decides the spec's `realloc` pattern.
+    `peer` is True when the other side is a component (a fused component-to-component call)
+    and False when it is the host: it picks the string length limits (`strings.py`).
     `borrow_scope` is a `Task` when lowering into a callee, a `Subtask` when lifting a caller's
     arguments, None when the types involved hold no `borrow`."""
 
-    __slots__ = ("opts", "inst", "borrow_scope", "data", "encoding", "src_encoding", "_realloc")
+    __slots__ = ("opts", "inst", "borrow_scope", "data", "encoding", "src_encoding", "peer",
+                 "_realloc")
 
     def __init__(self, opts: CanonicalOptions, inst, borrow_scope=None,
-                 src_encoding: str = "utf8"):
+                 src_encoding: str = "utf8", peer: bool = False):
         self.opts = opts
         self.inst = inst
         self.borrow_scope = borrow_scope
         self.data = opts.memory.data if opts.memory is not None else None
         self.encoding = opts.string_encoding
         self.src_encoding = src_encoding
+        self.peer = peer
         realloc = opts.realloc
         self._realloc = None if realloc is None else getattr(realloc, "call", realloc)
 
     def with_scope(self, borrow_scope) -> LiftLowerContext:
         return self.copy(borrow_scope, self.src_encoding)
 
-    def copy(self, borrow_scope, src_encoding: str) -> LiftLowerContext:
+    def copy(self, borrow_scope, src_encoding: str, peer: bool | None = None) \
+            -> LiftLowerContext:
         cx = LiftLowerContext.__new__(LiftLowerContext)
         cx.opts = self.opts
         cx.inst = self.inst
@@ -88,6 +96,7 @@ class LiftLowerContext:
         cx.data = self.data
         cx.encoding = self.encoding
         cx.src_encoding = src_encoding
+        cx.peer = self.peer if peer is None else peer
         cx._realloc = self._realloc
         return cx
 

@@ -16,29 +16,130 @@ the `realloc` calls (optimistic size, then growth to the worst case, then shrink
 exactly the spec's, and so are their alignment and bounds traps, with one deliberate
 difference, where the spec contradicts itself (see `store_probably_utf16_to_latin1_or_utf16`).
 
+Length limits: CanonicalABI.md's MAX_STRING_BYTE_LENGTH (2**28-1) holds when the other side is
+the host (`cx.peer` False): a string lifted for the host past it is the spec's
+`LENGTH_TOO_LARGE` trap, and a host `str` whose allocation would pass it is refused with a
+ValueError before any `realloc` (a malformed host value: the guest is not poisoned). A host
+`str` must exist whole in Python, no fused adapter is involved, and the spec is the only
+contract there. Between two components (`cx.peer` True) pywamr follows wasmtime, the project's
+behavioural reference, whose fused adapters diverge from the spec (wasmtime's
+component-model/big-strings.wast): every byte length the adapter handles, the source string's
+and each allocation's size, may be up to 2**31-1 (MAX_ADAPTER_STRING_BYTE_LENGTH); past that the
+trap is "string content out-of-bounds", like a source out of bounds. The checks come in
+wasmtime's order: the source's byte length and bounds when loading, then before each `realloc`
+its size. So utf8->utf8 passes up to 2**31-1 bytes, utf8->utf16 up to 2**30-1 (its worst case
+is allocated up front), utf16->utf8 up to 2**30-1 code units while ASCII and 715827882
+((2**31-1)//3) once the worst-case growth is needed, latin1->utf8 2**31-1 bytes until growth
+(2**30-1 then), utf8->latin1+utf16 2**31-1 until it inflates to UTF-16 (2**30-1 then). A string
+past the spec's limit from a component is lifted as a `GuestString`, bounds-checked but not
+decoded, so the first `realloc` runs before any transcoding, as in wasmtime, and a string of
+gigabytes costs nothing when that `realloc` traps (decoding it first would take tens of seconds
+and gigabytes of memory); only the prefix that decides the growth (to the next MiB) is decoded
+before the growth. Shorter strings are decoded when lifted, so ill-formed text in them traps
+before the callee's first `realloc`, where wasmtime's adapter allocates first (only a trapping
+`realloc` could tell).
+
 Deliberately does no other transcoding: Python's codecs do the work. Spec: CanonicalABI.md,
 "Loading" (`load_string_from_range`) and "Storing" (`store_string_into_range`).
 """
 from __future__ import annotations
 
+import codecs
 import re
 
 from ...errors import Trap, TrapCode
-from .options import MAX_STRING_BYTE_LENGTH, UTF16_TAG, check_range
+from .options import MAX_ADAPTER_STRING_BYTE_LENGTH, MAX_STRING_BYTE_LENGTH, UTF16_TAG, check_range
+
+# wasmtime's words, then the Component Model tests' words
+STRING_OUT_OF_BOUNDS = "string content out-of-bounds (string pointer/length out of bounds of memory)"
+_SIMPLE = {"utf-8": "utf8", "utf-16-le": "utf16", "latin-1": "latin1"}
+_SCAN_CHUNK = 1 << 20
 
 
-def _decode(cx, ptr: int, byte_length: int, alignment: int, codec: str) -> str:
+def _invalid(codec: str, exc: UnicodeDecodeError) -> Trap:
+    if codec != "utf-8":
+        return Trap(TrapCode.INVALID_STRING, "invalid utf-16")
+    incomplete = exc.reason == "unexpected end of data"
+    return Trap(TrapCode.INVALID_STRING, "invalid utf-8" + (
+        " (incomplete utf-8 byte sequence)" if incomplete else ""))
+
+
+def _too_large(cx, byte_length: int) -> Trap:
+    """The trap of a string byte length past the limit of `cx` (see the module docstring)."""
+    if cx.peer:
+        return Trap(TrapCode.MEMORY_OUT_OF_BOUNDS, f"string content out-of-bounds (string byte "
+                    f"length {byte_length} exceeds {MAX_ADAPTER_STRING_BYTE_LENGTH})")
+    return Trap(TrapCode.LENGTH_TOO_LARGE, f"string byte length {byte_length} too large")
+
+
+def _check_size(cx, size: int) -> None:
+    """Before a `realloc` for a string: its size within the limit of `cx`."""
+    if cx.peer:
+        if size > MAX_ADAPTER_STRING_BYTE_LENGTH:
+            raise _too_large(cx, size)
+    elif size > MAX_STRING_BYTE_LENGTH:     # a host value: refused, no guest is poisoned
+        raise ValueError(f"a string needing {size} bytes exceeds the canonical ABI limit")
+
+
+class GuestString:
+    """A component's string past the spec's length limit, lifted for another component:
+    bounds-checked, not yet decoded (see the module docstring). `simple` is the spec's simple
+    encoding of the source ("utf8", "utf16" or "latin1"), `units` its code units."""
+
+    __slots__ = ("data", "ptr", "byte_length", "codec", "simple", "units", "_text")
+
+    def __init__(self, data, ptr: int, byte_length: int, codec: str):
+        self.data, self.ptr, self.byte_length, self.codec = data, ptr, byte_length, codec
+        self.simple = _SIMPLE[codec]
+        self.units = byte_length >> 1 if self.simple == "utf16" else byte_length
+        self._text = None
+
+    def text(self) -> str:
+        if self._text is None:
+            try:
+                self._text = self.data[self.ptr:self.ptr + self.byte_length].decode(self.codec)
+            except UnicodeDecodeError as exc:
+                raise _invalid(self.codec, exc) from None
+        return self._text
+
+    def first_above(self, limit: int):
+        """Index of the first code point >= limit, or None: decodes chunk by chunk, so only
+        the prefix up to that code point is decoded."""
+        if self._text is not None:
+            return _first_above(self._text, limit)
+        decoder = codecs.getincrementaldecoder(self.codec)()
+        view, end, seen = memoryview(self.data), self.ptr + self.byte_length, 0
+        try:
+            for at in range(self.ptr, end, _SCAN_CHUNK):
+                part = decoder.decode(view[at:min(at + _SCAN_CHUNK, end)],
+                                      final=at + _SCAN_CHUNK >= end)
+                match = _ABOVE[limit].search(part)
+                if match is not None:
+                    return seen + match.start()
+                seen += len(part)
+        except UnicodeDecodeError as exc:
+            raise _invalid(self.codec, exc) from None
+        finally:
+            view.release()
+        return None
+
+    def prefix(self, n: int) -> str:
+        """The first `n` code points, all below 0x100 (so one code unit each)."""
+        width = 2 if self.simple == "utf16" else 1
+        return self.data[self.ptr:self.ptr + width * n].decode(self.codec)
+
+
+def _decode(cx, ptr: int, byte_length: int, alignment: int, codec: str):
     if byte_length > MAX_STRING_BYTE_LENGTH:
-        raise Trap(TrapCode.LENGTH_TOO_LARGE, f"string byte length {byte_length} too large")
+        if not cx.peer or byte_length > MAX_ADAPTER_STRING_BYTE_LENGTH:
+            raise _too_large(cx, byte_length)
+        check_range(cx, ptr, alignment, byte_length, "string")
+        return GuestString(cx.data, ptr, byte_length, codec)
     check_range(cx, ptr, alignment, byte_length, "string")
     try:
         return cx.data[ptr:ptr + byte_length].decode(codec)
     except UnicodeDecodeError as exc:
-        if codec != "utf-8":
-            raise Trap(TrapCode.INVALID_STRING, "invalid utf-16") from None
-        incomplete = exc.reason == "unexpected end of data"
-        raise Trap(TrapCode.INVALID_STRING, "invalid utf-8" + (
-            " (incomplete utf-8 byte sequence)" if incomplete else "")) from None
+        raise _invalid(codec, exc) from None
 
 
 def _load_utf8(cx, ptr: int, length: int) -> str:
@@ -59,7 +160,9 @@ class Utf16TaggedStr(str):
 def _load_latin1_utf16(cx, ptr: int, tagged: int) -> str:
     if tagged & UTF16_TAG:
         s = _decode(cx, ptr, 2 * (tagged ^ UTF16_TAG), 2, "utf-16-le")
-        return Utf16TaggedStr(s) if _first_above(s, 0x100) == len(s) else s
+        if type(s) is GuestString:
+            return s
+        return Utf16TaggedStr(s) if _first_above(s, 0x100) is None else s
     return _decode(cx, ptr, tagged, 2, "latin-1")
 
 
@@ -71,24 +174,23 @@ def load_string_from_range(cx, ptr: int, tagged_code_units: int) -> str:
     return _LOADERS[cx.encoding](cx, ptr, tagged_code_units)
 
 
-def _check_str(v) -> str:
-    if not isinstance(v, str):
+def _check_str(v):
+    if not isinstance(v, (str, GuestString)):
         raise TypeError(f"expected a str for a component string, got {type(v).__name__}")
     return v
 
 
-def _encode(v: str, codec: str) -> bytes:
+def _encode(v, codec: str) -> bytes:
+    if type(v) is GuestString:
+        v = v.text()
     try:
-        encoded = v.encode(codec)
+        return v.encode(codec)
     except UnicodeEncodeError:
         raise ValueError("a component string cannot hold lone surrogates") from None
-    if len(encoded) > MAX_STRING_BYTE_LENGTH:
-        raise ValueError(f"a string of {len(encoded)} bytes exceeds the canonical ABI limit")
-    return encoded
 
 
-# wasmtime's words, then the Component Model tests' words
-STRING_OUT_OF_BOUNDS = "string content out-of-bounds (string pointer/length out of bounds of memory)"
+def _prefix(src, n: int) -> str:
+    return src.prefix(n) if type(src) is GuestString else src[:n]
 
 
 def _check(cx, ptr: int, alignment: int, size: int) -> None:
@@ -98,11 +200,16 @@ def _check(cx, ptr: int, alignment: int, size: int) -> None:
         raise Trap(TrapCode.MEMORY_OUT_OF_BOUNDS, STRING_OUT_OF_BOUNDS)
 
 
-def store_string_copy(cx, encoded: bytes, code_units: int, unit_size: int, alignment: int):
-    """The four same-width cases: one allocation of the exact size."""
+def store_string_copy(cx, src, encoded: bytes | None, codec: str, code_units: int,
+                      unit_size: int, alignment: int):
+    """The four same-width cases: one allocation of the exact size (`encoded`, when None, is
+    made after it: a `GuestString` is decoded only once its space exists)."""
     size = unit_size * code_units
+    _check_size(cx, size)
     ptr = cx.allocate(alignment, size, "string")
     _check(cx, ptr, alignment, size)
+    if encoded is None:
+        encoded = _encode(src, codec)
     cx.data[ptr:ptr + size] = encoded
     return ptr, code_units
 
@@ -110,22 +217,27 @@ def store_string_copy(cx, encoded: bytes, code_units: int, unit_size: int, align
 _ABOVE = {0x80: re.compile("[^\x00-\x7f]"), 0x100: re.compile("[^\x00-\xff]")}
 
 
-def _first_above(src: str, limit: int) -> int:
-    """Index of the first code point >= limit (0x80 or 0x100; len(src) if none)."""
+def _first_above(src, limit: int):
+    """Index of the first code point >= limit (0x80 or 0x100), None if there is none."""
+    if type(src) is GuestString:
+        return src.first_above(limit)
     match = _ABOVE[limit].search(src)
-    return len(src) if match is None else match.start()
+    return None if match is None else match.start()
 
 
-def store_string_to_utf8(cx, src: str, src_code_units: int, worst_case_size: int):
+def store_string_to_utf8(cx, src, src_code_units: int, worst_case_size: int):
     """From utf16 or latin1: assume ASCII, reallocate to the worst case at the first other
     code point, then shrink to the encoded size."""
     data = cx.data
+    _check_size(cx, src_code_units)
     ptr = cx.allocate(1, src_code_units, "string")
     _check(cx, ptr, 1, src_code_units)
     i = _first_above(src, 0x80)
-    data[ptr:ptr + i] = src[:i].encode("ascii")
-    if i == len(src):
+    if i is None:
+        data[ptr:ptr + src_code_units] = _encode(src, "ascii")
         return ptr, src_code_units
+    data[ptr:ptr + i] = _prefix(src, i).encode("ascii")
+    _check_size(cx, worst_case_size)
     ptr = cx.reallocate(ptr, src_code_units, 1, worst_case_size, "string")
     _check(cx, ptr, 1, worst_case_size)
     encoded = _encode(src, "utf-8")
@@ -136,9 +248,10 @@ def store_string_to_utf8(cx, src: str, src_code_units: int, worst_case_size: int
     return ptr, len(encoded)
 
 
-def store_utf8_to_utf16(cx, src: str, src_code_units: int):
+def store_utf8_to_utf16(cx, src, src_code_units: int):
     """Allocate the worst case (two bytes per UTF-8 byte), shrink to the encoded size."""
     worst_case_size = 2 * src_code_units
+    _check_size(cx, worst_case_size)
     ptr = cx.allocate(2, worst_case_size, "string")
     _check(cx, ptr, 2, worst_case_size)
     encoded = _encode(src, "utf-16-le")
@@ -149,20 +262,25 @@ def store_utf8_to_utf16(cx, src: str, src_code_units: int):
     return ptr, len(encoded) >> 1
 
 
-def store_string_to_latin1_or_utf16(cx, src: str, src_code_units: int):
+def store_string_to_latin1_or_utf16(cx, src, src_code_units: int):
     """Into latin1+utf16 from utf8 or utf16: Latin-1 until a wider code point, then inflate
     in place to UTF-16 in a worst-case buffer and shrink."""
     data = cx.data
+    _check_size(cx, src_code_units)
     ptr = cx.allocate(2, src_code_units, "string")
     _check(cx, ptr, 2, src_code_units)
     n = _first_above(src, 0x100)
-    data[ptr:ptr + n] = src[:n].encode("latin-1")
-    if n == len(src):
+    if n is None:
+        latin1 = _encode(src, "latin-1")
+        n = len(latin1)
+        data[ptr:ptr + n] = latin1
         if n < src_code_units:
             ptr = cx.reallocate(ptr, src_code_units, 2, n, "string")
             _check(cx, ptr, 2, n)
         return ptr, n
+    data[ptr:ptr + n] = _prefix(src, n).encode("latin-1")
     worst_case_size = 2 * src_code_units
+    _check_size(cx, worst_case_size)
     ptr = cx.reallocate(ptr, src_code_units, 2, worst_case_size, "string")
     _check(cx, ptr, 2, worst_case_size)
     latin1 = bytes(data[ptr:ptr + n])
@@ -177,7 +295,7 @@ def store_string_to_latin1_or_utf16(cx, src: str, src_code_units: int):
     return ptr, (len(encoded) >> 1) | UTF16_TAG
 
 
-def store_probably_utf16_to_latin1_or_utf16(cx, src: str, src_code_units: int):
+def store_probably_utf16_to_latin1_or_utf16(cx, src, src_code_units: int):
     """latin1+utf16 from UTF-16: copy as UTF-16, deflate to Latin-1 if every code point fits.
 
     The deflating `realloc` asks for alignment 2 and its result is checked for it, as
@@ -187,11 +305,12 @@ def store_probably_utf16_to_latin1_or_utf16(cx, src: str, src_code_units: int):
     latin1+utf16 allocation in the spec, Latin-1 ones included, asks for 2."""
     data = cx.data
     src_byte_length = 2 * src_code_units
+    _check_size(cx, src_byte_length)
     ptr = cx.allocate(2, src_byte_length, "string")
     _check(cx, ptr, 2, src_byte_length)
     encoded = _encode(src, "utf-16-le")
     data[ptr:ptr + len(encoded)] = encoded
-    if _first_above(src, 0x100) < len(src):
+    if _first_above(src, 0x100) is not None:
         return ptr, (len(encoded) >> 1) | UTF16_TAG
     latin1_size = len(encoded) >> 1
     data[ptr:ptr + latin1_size] = data[ptr:ptr + 2 * latin1_size:2]
@@ -200,39 +319,44 @@ def store_probably_utf16_to_latin1_or_utf16(cx, src: str, src_code_units: int):
     return ptr, latin1_size
 
 
-def _simple_source(src: str, src_encoding: str) -> tuple[str, int, bytes | None]:
+def _simple_source(cx, src) -> tuple[str, int, bytes | None]:
     """(simple source encoding, its code units, the UTF-8 bytes if already computed).
 
     The source is the encoding the string was lifted with ("utf8" for host strings). A
     latin1+utf16 source is Latin-1 when every code point fits, unless its producer tagged it
-    UTF-16 (a `Utf16TaggedStr`)."""
+    UTF-16 (a `Utf16TaggedStr`). A `GuestString` knows both."""
+    if type(src) is GuestString:
+        return src.simple, src.units, None
+    src_encoding = cx.src_encoding
     if src_encoding == "utf8":
         encoded = _encode(src, "utf-8")
+        if not cx.peer and len(encoded) > MAX_STRING_BYTE_LENGTH:
+            raise ValueError(f"a string of {len(encoded)} bytes exceeds the canonical ABI limit")
         return "utf8", len(encoded), encoded
     if src_encoding == "latin1+utf16" and type(src) is not Utf16TaggedStr and \
-            _first_above(src, 0x100) == len(src):
+            _first_above(src, 0x100) is None:
         return "latin1", len(src), None
     return "utf16", len(_encode(src, "utf-16-le")) >> 1, None
 
 
-def store_string_into_range(cx, v: str) -> tuple[int, int]:
+def store_string_into_range(cx, v) -> tuple[int, int]:
     """Write `v` (lifted with `cx.src_encoding`) in the context's encoding; return
     (ptr, tagged code units). The `realloc` calls are the spec's, case by case."""
     src = _check_str(v)
-    simple, units, utf8 = _simple_source(src, cx.src_encoding)
+    simple, units, utf8 = _simple_source(cx, src)
     dst = cx.encoding
     if dst == "utf8":
         if simple == "utf8":
-            return store_string_copy(cx, utf8, units, 1, 1)
+            return store_string_copy(cx, src, utf8, "utf-8", units, 1, 1)
         if simple == "utf16":
             return store_string_to_utf8(cx, src, units, 3 * units)
         return store_string_to_utf8(cx, src, units, 2 * units)
     if dst == "utf16":
         if simple == "utf8":
             return store_utf8_to_utf16(cx, src, units)
-        return store_string_copy(cx, _encode(src, "utf-16-le"), units, 2, 2)
-    if cx.src_encoding != "latin1+utf16":
+        return store_string_copy(cx, src, None, "utf-16-le", units, 2, 2)
+    if simple == "utf8" or (simple == "utf16" and cx.src_encoding != "latin1+utf16"):
         return store_string_to_latin1_or_utf16(cx, src, units)
     if simple == "latin1":
-        return store_string_copy(cx, src.encode("latin-1"), units, 1, 2)
+        return store_string_copy(cx, src, None, "latin-1", units, 1, 2)
     return store_probably_utf16_to_latin1_or_utf16(cx, src, units)
