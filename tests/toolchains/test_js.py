@@ -16,24 +16,20 @@ PYWAMR_SLOW_TESTS=1 and otherwise skip saying so.
 """
 from __future__ import annotations
 
-import difflib
-import os
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from pywamr_testlib import needs_aot, require_wasmtime, wasm_tools_path
+from pywamr_testlib import require_wasmtime, wasm_tools_path
+from toolchains.toolchain_testlib import diff_text, run_pywamr, slow_aot
 from wasi_p2.p2_oracle import run_wasmtime_component
-from wasi_p2.p2_testlib import run_cli
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "toolchains" / "js"
 JS_APP = FIXTURES / "js-app.wasm"
 QJS_COMMAND = FIXTURES / "qjs-command.wasm"
 
-SLOW = os.environ.get("PYWAMR_SLOW_TESTS", "") == "1"
-slow_aot = [needs_aot, pytest.mark.skipif(
-    not SLOW, reason="compiling these modules on aot takes minutes; set PYWAMR_SLOW_TESTS=1")]
+SLOW_AOT = slow_aot("compiling these modules on aot takes minutes")
 
 # (name, fixture, guest args after argv[0], environment, lines wasmtime must print): the
 # lines guard against a rebuilt fixture that prints nothing, which a bare diff would accept.
@@ -54,12 +50,6 @@ CASES = [
 ]
 
 
-def _diff(expected: bytes, actual: bytes, limit: int = 60) -> str:
-    lines = difflib.unified_diff(expected.decode("utf-8", "replace").splitlines(True),
-                                 actual.decode("utf-8", "replace").splitlines(True),
-                                 "wasmtime", "pywamr")
-    return "".join(list(lines)[:limit])
-
 
 def _check_against_wasmtime(engine: str, wasm: Path, args: list, env: dict, lines: list,
                             tmp_path: Path) -> None:
@@ -69,16 +59,9 @@ def _check_against_wasmtime(engine: str, wasm: Path, args: list, env: dict, line
     printed = expected.stdout.decode("utf-8").splitlines()
     missing = [line for line in lines if line not in printed]
     assert not missing, f"wasmtime did not print {missing}: is the fixture stale?"
-    cli = ["run", "--engine", engine]
-    if engine == "aot":
-        cli += ["--cache-dir", tmp_path / "cache"]
-    for name, value in env.items():
-        cli += ["--env", f"{name}={value}"]
-    proc = run_cli(*cli, wasm, *args, cwd=tmp_path, timeout=1800)
-    context = (f"pywamr exit status {proc.returncode}; stderr:\n"
-               f"{proc.stderr.decode('utf-8', 'replace')[-3000:]}")
+    proc, context = run_pywamr(engine, wasm, args, env, tmp_path)
     assert proc.stdout == expected.stdout, (
-        f"stdout differs\n{_diff(expected.stdout, proc.stdout)}\n{context}")
+        f"stdout differs\n{diff_text('stdout', expected.stdout, proc.stdout)}\n{context}")
     assert proc.returncode == expected.exit_code, (
         f"exit status: wasmtime {expected.exit_code}; {context}")
 
@@ -89,7 +72,7 @@ def test_interp_matches_wasmtime(name, wasm, args, env, lines, tmp_path: Path) -
 
 
 @pytest.mark.parametrize("name,wasm,args,env,lines", [
-    pytest.param(*case, id=case[0], marks=slow_aot) for case in CASES])
+    pytest.param(*case, id=case[0], marks=SLOW_AOT) for case in CASES])
 def test_aot_matches_wasmtime(name, wasm, args, env, lines, tmp_path: Path) -> None:
     _check_against_wasmtime("aot", wasm, args, env, lines, tmp_path)
 

@@ -21,25 +21,21 @@ first compiles.
 """
 from __future__ import annotations
 
-import difflib
 import functools
-import os
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from pywamr_testlib import needs_aot, require_wasmtime, wasm_tools_path
+from pywamr_testlib import require_wasmtime, wasm_tools_path
+from toolchains.toolchain_testlib import diff_text, run_pywamr, slow_aot
 from wasi_p2.p2_oracle import run_wasmtime_component
-from wasi_p2.p2_testlib import run_cli
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "toolchains" / "python"
 PY_APP = FIXTURES / "py-app.wasm"
 PY_COMPOSED = FIXTURES / "py-composed.wasm"
 
-SLOW = os.environ.get("PYWAMR_SLOW_TESTS", "") == "1"
-slow_aot = [needs_aot, pytest.mark.skipif(
-    not SLOW, reason="compiling the CPython core on aot takes minutes; set PYWAMR_SLOW_TESTS=1")]
+SLOW_AOT = slow_aot("compiling the CPython core on aot takes minutes")
 
 
 def _check_app(outcome) -> None:
@@ -94,12 +90,6 @@ CASES = [
 ]
 
 
-def _diff(label: str, expected: bytes, actual: bytes, limit: int = 60) -> str:
-    lines = difflib.unified_diff(expected.decode("utf-8", "replace").splitlines(True),
-                                 actual.decode("utf-8", "replace").splitlines(True),
-                                 f"{label} (wasmtime)", f"{label} (pywamr)")
-    return "".join(list(lines)[:limit])
-
 
 @functools.lru_cache(maxsize=None)
 def _oracle(wasm: Path, args: tuple, env: tuple):
@@ -112,26 +102,19 @@ def _check_against_wasmtime(engine: str, wasm: Path, args: list, env: dict, chec
     require_wasmtime()
     expected = _oracle(wasm, tuple(args), tuple(sorted(env.items())))
     check(expected)
-    cli = ["run", "--engine", engine]
-    if engine == "aot":
-        cli += ["--cache-dir", cache_dir or tmp_path / "cache"]
-    for name, value in env.items():
-        cli += ["--env", f"{name}={value}"]
-    proc = run_cli(*cli, wasm, *args, cwd=tmp_path, timeout=1800)
-    context = (f"pywamr exit status {proc.returncode}; stderr:\n"
-               f"{proc.stderr.decode('utf-8', 'replace')[-3000:]}")
+    proc, context = run_pywamr(engine, wasm, args, env, tmp_path, cache_dir)
     assert proc.stdout == expected.stdout, (
-        f"stdout differs\n{_diff('stdout', expected.stdout, proc.stdout)}\n{context}")
+        f"stdout differs\n{diff_text('stdout', expected.stdout, proc.stdout)}\n{context}")
     if expected.trapped:
         # the guest's stderr, then pywamr's own report of the trap and its backtrace
         guest_stderr = proc.stderr[:len(expected.stderr)]
         assert guest_stderr == expected.stderr, (
-            f"stderr differs\n{_diff('stderr', expected.stderr, guest_stderr)}")
+            f"stderr differs\n{diff_text('stderr', expected.stderr, guest_stderr)}")
         assert b"wasm trap: unreachable" in proc.stderr[len(expected.stderr):], context
         assert proc.returncode not in (0, 1), f"expected a trap; {context}"
         return
     assert proc.stderr == expected.stderr, (
-        f"stderr differs\n{_diff('stderr', expected.stderr, proc.stderr)}")
+        f"stderr differs\n{diff_text('stderr', expected.stderr, proc.stderr)}")
     assert proc.returncode == expected.exit_code, (
         f"exit status: wasmtime {expected.exit_code}; {context}")
 
@@ -149,7 +132,7 @@ def aot_cache(tmp_path_factory) -> Path:
 
 
 @pytest.mark.parametrize("name,wasm,args,env,check", [
-    pytest.param(*case, id=case[0], marks=slow_aot) for case in CASES])
+    pytest.param(*case, id=case[0], marks=SLOW_AOT) for case in CASES])
 def test_aot_matches_wasmtime(name, wasm, args, env, check, tmp_path: Path,
                               aot_cache: Path) -> None:
     _check_against_wasmtime("aot", wasm, args, env, check, tmp_path, aot_cache)
