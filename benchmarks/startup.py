@@ -28,20 +28,8 @@ ROOT = Path(__file__).resolve().parent.parent
 COMPOSED = ROOT / "tests" / "fixtures" / "components" / "composed.wasm"
 HELLO = ROOT / "examples" / "hello.wasm"
 
-WASMTIME_COMPONENT = """
-import sys, wasmtime, wasmtime.component as c
-engine = wasmtime.Engine()
-comp = c.Component(engine, open(sys.argv[1], "rb").read())
-store = wasmtime.Store(engine)
-linker = c.Linker(engine)
-linker.add_wasip2()
-config = wasmtime.WasiConfig()
-config.inherit_stdout()
-store.set_wasi(config)
-inst = linker.instantiate(store, comp)
-iface = inst.get_export_index(store, "wasi:cli/run@0.2.0")
-inst.get_func(store, inst.get_export_index(store, "run", iface))(store)
-"""
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from component_bundle import WASMTIME_RUN  # noqa: E402  (the wasmtime side of a component run)
 
 WASMTIME_CORE = """
 import sys, wasmtime
@@ -99,7 +87,7 @@ def main() -> int:
             ("composed: pywamr run, warm cache", [py, "-m", "pywamr", "run", COMPOSED], env),
             ("composed: pywamr run, from bundle", [py, "-m", "pywamr", "run",
                                                    "--precompiled-dir", bundle, COMPOSED], env),
-            ("composed: wasmtime package", [py, "-c", WASMTIME_COMPONENT, COMPOSED], oracle_env),
+            ("composed: wasmtime package", [py, "-c", WASMTIME_RUN, COMPOSED, "wasm"], oracle_env),
             ("hello: pywamr run, warm cache", [py, "-m", "pywamr", "run", HELLO], env),
             ("hello: wasmtime package", [py, "-c", WASMTIME_CORE, HELLO], oracle_env),
         ]
