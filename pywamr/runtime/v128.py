@@ -17,6 +17,7 @@ Does not decide anything about instructions (see interp/simd_*.py and runtime/re
 """
 from __future__ import annotations
 
+import math
 import struct
 from array import array
 from fractions import Fraction
@@ -140,9 +141,10 @@ def _f32_neighbour(y: float, toward: float) -> float:
 def fma(a: float, b: float, c: float, f32: bool) -> float:
     """a * b + c with a single rounding (to f32 when `f32`, else to f64); NaN for NaN results
     (the caller canonicalises)."""
-    import math
-    if not (math.isfinite(a) and math.isfinite(b) and math.isfinite(c)):
+    if not (math.isfinite(a) and math.isfinite(b)):
         return a * b + c                  # infinities and NaNs: no rounding question
+    if not math.isfinite(c):
+        return c                          # a finite product (even one past the range) + c
     exact = Fraction(a) * Fraction(b) + Fraction(c)
     if exact == 0:
         # exact zero: its sign is that of the rounded operation on zeros (IEEE 754 6.3)
@@ -153,7 +155,7 @@ def fma(a: float, b: float, c: float, f32: bool) -> float:
     try:
         approx = float(exact)
     except OverflowError:
-        return math.copysign(math.inf, exact)
+        return math.inf if exact > 0 else -math.inf
     if not f32:
         return approx
     return _round_to_f32(exact, approx)
