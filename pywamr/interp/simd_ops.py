@@ -6,11 +6,13 @@ Python int in [0, 2**128), lane 0 in the low bits, the same form as at the API. 
 instructions, `v128.const`, any_true and lane moves are then one or two int operations; lane-wise
 add, sub, neg, eq, ne and splat are SWAR expressions on the whole int (per lane width `w`:
 `H<w>` has the top bit of every lane, `L<w>` the others, `R<w>` a one in every lane's low
-bit, `F<w>` every bit). An i32x4.add this way costs about a quarter of unpacking the lanes
-with `struct`, computing four sums and packing them again (250 ns against 1,040 ns per
-operation on the development machine; a tuple-of-lanes representation costs 290 ns for the
-add but pays conversions at every shape change, load, store and call). The other instructions
-call helpers (`simd_int.py`, `simd_float.py`, `runtime/relaxed.py`, memory ones below).
+bit, `F<w>` every bit). Measured (CPU time, loaded 2-core machine): an i32x4.add alone costs
+250 ns as SWAR, 1,040 ns unpacking the lanes with `struct`, adding and packing again, 610 ns
+with per-lane shifts and masks, 290 ns on a tuple-of-lanes representation (which would pay a
+conversion at every shape change, load, store, call and API crossing); in a translated loop
+`acc = i32x4.add(acc, x)` of 100,000 iterations the whole iteration costs 0.24 us with the
+SWAR template, 0.71 us with shifts and 0.96 us with struct. The other instructions call
+helpers (`simd_int.py`, `simd_float.py`, `runtime/relaxed.py`, memory ones below).
 
 `SIMD_EXPR` (fixed typing, no immediate), `SIMD_LOAD` and `SIMD_STORE` extend `ops.EXPR`, `LOAD`
 and `STORE` with the same conventions. Instructions with lane or shuffle immediates are
