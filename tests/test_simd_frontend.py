@@ -265,3 +265,21 @@ def test_cli_argument_parsing():
         parse_arg(V128, "0x1" + "0" * 32)        # 2**128 does not fit
     with pytest.raises(WasmError):
         parse_arg(V128, "1.5")
+
+
+def test_auto_engine_keeps_simd_modules_on_the_interpreter():
+    from pywamr.engine import Engine, Linker, Module
+    engine = Engine("auto", cache=False)
+    module = Module(engine, wat('(module (func (export "f") (result v128) '
+                                '(i32x4.add (v128.const i32x4 1 2 3 4) (v128.const i32x4 1 1 1 1))))'))
+    f = Linker(engine).instantiate(None, module).exports["f"]
+    assert f() == 2 | 3 << 32 | 4 << 64 | 5 << 96
+
+
+def test_relaxed_table_names_every_relaxed_instruction():
+    from pywamr.runtime import relaxed
+    names = {i.name for i in OPS.values() if i.feature == "relaxed-simd"}
+    assert set(relaxed.RELAXED) == names and len(names) == 20
+    for name in names:          # the docstring table is what the aot engine implements
+        shape, op = name.split(".")
+        assert op in relaxed.__doc__, name

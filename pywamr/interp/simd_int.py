@@ -9,8 +9,7 @@ swizzle. Shifts use precomputed per-count masks. Reached from generated code thr
 """
 from __future__ import annotations
 
-from ..runtime.v128 import (HIGH, I8, I16, I32, I64, M128, U8, U16, U32, U64, from_lanes,
-                            replicate)
+from ..runtime.v128 import HIGH, I8, I16, I32, I64, M128, U8, U16, U32, U64, replicate
 
 _LANE_FORMATS = {8: (I8, U8), 16: (I16, U16), 32: (I32, U32), 64: (I64, U64)}
 

@@ -44,13 +44,10 @@ Sits in the runtime layer (below both engines). Does not emit code.
 """
 from __future__ import annotations
 
-import math
-
-from .v128 import (F32, F64, F32_CANONICAL_NAN, F64_CANONICAL_NAN, I8, I16, I32, M128, U8, U16,
-                   U32, U64, f32_lanes_bits, f64_lanes_bits, fma, from_lanes, lanes)
+from .v128 import (F32, F64, I8, I16, I32, M128, U8, U16, U32, f32_lanes_bits, f64_lanes_bits,
+                   fma, from_lanes, lanes)
 
 _M32 = 0xFFFFFFFF
-_M64 = 0xFFFFFFFFFFFFFFFF
 _INT32_MIN = 0x80000000
 
 
@@ -228,5 +225,3 @@ RELAXED = {
     "i32x4.relaxed_dot_i8x16_i7x16_add_s": i32x4_relaxed_dot_i8x16_i7x16_add_s,
 }
 """Instruction name -> reference implementation (v128 ints); every relaxed-SIMD instruction."""
-
-__all__ = ["RELAXED", "F32_CANONICAL_NAN", "F64_CANONICAL_NAN", "math"]

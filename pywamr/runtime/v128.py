@@ -118,9 +118,6 @@ def _round_to_f32(exact: Fraction, approx: float) -> float:
     return max(y, other) if exact > mid else min(y, other)
 
 
-_F32_MAX = struct.unpack("<f", struct.pack("<I", 0x7F7FFFFF))[0]
-
-
 def _as_fraction(x: float) -> Fraction:
     """An f32 as a rational; an infinity as +-2**128 (where the next binade would start), so
     that the overflow threshold is the midpoint between it and the largest f32."""
