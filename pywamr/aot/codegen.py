@@ -68,6 +68,18 @@ def host_identity() -> dict:
     }
 
 
+def host_features() -> frozenset:
+    """The x86 features the host CPU has (names without the "+", e.g. "ssse3", "avx2");
+    empty off x86. Objects are compiled for exactly these (`target_machine`), so an emitter
+    may use an x86 intrinsic the set names."""
+    _initialize()
+    triple = llvm.get_process_triple()
+    if not triple.startswith(("x86_64", "i686", "i386")):
+        return frozenset()
+    return frozenset(f[1:] for f in llvm.get_host_cpu_features().flatten().split(",")
+                     if f.startswith("+"))
+
+
 def compile_ir(ir_text: str, timings: dict | None = None) -> bytes:
     """Parse, verify, optimise and emit a relocatable object for one chunk.
 
