@@ -93,11 +93,7 @@ def compile_ir(ir_text: str, timings: dict | None = None) -> bytes:
     module.triple = tm.triple
     module.data_layout = str(tm.target_data)
     t1 = clock()
-    if OPT_LEVEL > 0:
-        pto = llvm.create_pipeline_tuning_options(speed_level=OPT_LEVEL)
-        pb = llvm.create_pass_builder(tm, pto)
-        pm = pb.getModulePassManager()
-        pm.run(module, pb)
+    _run_passes(module, tm)
     t2 = clock()
     obj = tm.emit_object(module)
     if timings is not None:
@@ -105,6 +101,26 @@ def compile_ir(ir_text: str, timings: dict | None = None) -> bytes:
                               ("codegen", clock() - t2)):
             timings[name] = timings.get(name, 0.0) + seconds
     return obj
+
+
+def _run_passes(module, tm) -> None:
+    if OPT_LEVEL > 0:
+        pto = llvm.create_pipeline_tuning_options(speed_level=OPT_LEVEL)
+        pb = llvm.create_pass_builder(tm, pto)
+        pm = pb.getModulePassManager()
+        pm.run(module, pb)
+
+
+def assembly(ir_text: str) -> str:
+    """The host assembly `compile_ir` would emit for one chunk, as text (for tests and
+    tools that check which instructions LLVM selected; runs in the calling process)."""
+    tm = target_machine(fast=ir_text.startswith(FAST_CODEGEN_MARK))
+    module = llvm.parse_assembly(ir_text)
+    module.verify()
+    module.triple = tm.triple
+    module.data_layout = str(tm.target_data)
+    _run_passes(module, tm)
+    return tm.emit_assembly(module)
 
 
 def _lljit_instance():
