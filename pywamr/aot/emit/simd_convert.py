@@ -15,7 +15,7 @@ from __future__ import annotations
 import struct
 
 from ..helpers import f64_const
-from .vector import (SHAPES, half, pop_as, push_as, shuffle, splat_const, vtype)
+from .vector import SHAPES, half, has_feature, pop_as, push_as, shuffle, splat_const, vtype
 
 
 def _double_text(value: float) -> str:
@@ -97,9 +97,32 @@ def _extadd_pairwise(shape: str, signed: bool):
 
     def emit(t, instr) -> None:
         a = pop_as(t, src)
-        w = t.value(f"{'sext' if signed else 'zext'} {src} {a} to {wide}")
-        push_as(t, vtype(f"i{bits}", count), pairwise_add(t, f"i{bits}", src_count, w))
+        r = _extadd_pairwise_x86(t, shape, a, signed) if has_feature("ssse3") else None
+        if r is None:
+            w = t.value(f"{'sext' if signed else 'zext'} {src} {a} to {wide}")
+            r = pairwise_add(t, f"i{bits}", src_count, w)
+        push_as(t, vtype(f"i{bits}", count), r)
     return emit
+
+
+def _extadd_pairwise_x86(t, shape: str, a: str, signed: bool) -> str:
+    """The pairwise sums as one multiply-add by ones (`pmaddubsw`, `pmaddwd`), which LLVM
+    does not find by itself. pmaddubsw reads its first operand unsigned and its second
+    signed (no sum of two bytes saturates); pmaddwd is signed only, so the unsigned i16 form
+    biases each lane by -32768 first and adds 2 * 32768 back."""
+    if shape == "i16x8":
+        b16 = vtype("i8", 16)
+        ones = splat_const("i8", 16, "1")
+        args = [(b16, ones), (b16, a)] if signed else [(b16, a), (b16, ones)]
+        return t.call_intrinsic("llvm.x86.ssse3.pmadd.ub.sw.128", vtype("i16", 8), args)
+    w16 = vtype("i16", 8)
+    if not signed:
+        a = t.value(f"xor {w16} {a}, {splat_const('i16', 8, '-32768')}")
+    r = t.call_intrinsic("llvm.x86.sse2.pmadd.wd", vtype("i32", 4),
+                         [(w16, a), (w16, splat_const("i16", 8, "1"))])
+    if not signed:
+        r = t.value(f"add <4 x i32> {r}, {splat_const('i32', 4, '65536')}")
+    return r
 
 
 def dot_i16x8(t, a: str, b: str) -> str:
