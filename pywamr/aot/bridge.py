@@ -42,15 +42,17 @@ def _host_call(vm_address, record, buffer) -> int:
         inst = instances.get(vm_address)
         pins = inst.pins if inst is not None else process_pins
         ft = function.type
-        param_words, n_params = vmctx.buffer_words(ft.params)
-        result_words, n_results = vmctx.buffer_words(ft.results)
-        buf = (U64 * max(n_params, n_results, 1)).from_address(buffer)
+        plan = _plans.get(ft)
+        if plan is None:
+            plan = _plans[ft] = _buffer_plan(ft)
+        param_words, result_words, n = plan
+        buf = (U64 * n).from_address(buffer)
         args = [buf[w] | buf[w + 1] << 64 if t == V128 else decode(t, buf[w])
                 for w, t in zip(param_words, ft.params)]
         out = function.call(*args)
         results = ft.results
         for w, t, v in zip(result_words, results, (out,) if len(results) == 1 else out or ()):
-            if t == V128:
+            if t == V128:       # an int in [0, 2**128), lane 0 in the low bits
                 buf[w] = v & 0xFFFFFFFFFFFFFFFF
                 buf[w + 1] = v >> 64
             else:
@@ -59,6 +61,16 @@ def _host_call(vm_address, record, buffer) -> int:
     except BaseException as exc:  # kept and re-raised by the Python caller of native code
         _pending.append(exc)
         return 1
+
+
+_plans: dict = {}          # function type -> its value buffer layout (`_buffer_plan`)
+
+
+def _buffer_plan(ft) -> tuple:
+    """(word of each parameter, word of each result, words in all) of `ft`'s value buffer."""
+    param_words, n_params = vmctx.buffer_words(ft.params)
+    result_words, n_results = vmctx.buffer_words(ft.results)
+    return param_words, result_words, max(n_params, n_results, 1)
 
 
 def _runtime_call(vm_address, op, a, b, c, d) -> int:
