@@ -105,7 +105,7 @@ def test_extending_loads_are_marked():
 def test_constant_expression_marks():
     wasm2 = {i.name for i in OPS.values() if i.in_const == "wasm2.0"}
     assert wasm2 == {"i32.const", "i64.const", "f32.const", "f64.const", "ref.null",
-                     "ref.func", "global.get"}
+                     "ref.func", "global.get", "v128.const"}
     extended = {i.name for i in OPS.values() if i.in_const == "extended-const"}
     assert extended == {"i32.add", "i32.sub", "i32.mul", "i64.add", "i64.sub", "i64.mul"}
     assert CONST_ADMITTED == {"wasm2.0", "extended-const"}

@@ -11,6 +11,10 @@ a tuple of them plus a parallel tuple of byte offsets for error messages. Immedi
   select_t           -> tuple of value types; reftype -> value type
   memory_init        -> (data index, memory index); memory_copy -> (dst mem, src mem)
   table_init         -> (elem index, table index); table_copy -> (dst table, src table)
+  v128 const         -> int in [0, 2**128), lane 0 in the least-significant bits
+  lane               -> int lane index (one byte; validation bounds it)
+  memarg_lane        -> (align exponent, offset, memory index, lane index)
+  shuffle            -> tuple of 16 lane indices (bytes; validation bounds them by 32)
 Constant expressions (global initialisers, segment offsets) are instruction tuples too.
 """
 from __future__ import annotations

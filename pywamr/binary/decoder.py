@@ -2,8 +2,9 @@
 
 First phase of the pipeline: checks well-formedness only (encodings, section order and sizes,
 counts that must agree). Index bounds, typing and constant-ness are the validator's job.
-Encodings of proposals pywamr does not run (SIMD, threads, GC, exceptions, tail calls,
-memory64) are refused with `MalformedNotSupported`, naming the feature (and the instruction,
+SIMD and relaxed SIMD are decoded like the core (v128 value type, 16-byte constants, lane
+indices, shuffle lanes, memarg plus lane). Encodings of proposals pywamr does not run
+(threads, GC, exceptions, tail calls, memory64) are refused with `MalformedNotSupported`, naming the feature (and the instruction,
 for those the instruction table lists); an opcode the table does not list is malformed
 ("illegal opcode"), whatever its prefix.
 """
@@ -340,6 +341,14 @@ class _ModuleDecoder:
         if imm == "memory_copy":
             dst = _zero_byte(r)
             return (op, dst, _zero_byte(r))
+        if imm == "v128":
+            return (op, int.from_bytes(r.bytes(16), "little"))
+        if imm == "lane":
+            return (op, r.byte())
+        if imm == "memarg_lane":
+            return (op, *self._memarg(r), r.byte())
+        if imm == "shuffle":
+            return (op, tuple(r.bytes(16)))
         raise MalformedNotSupported(f"instruction {info.name} is not supported", at)
 
     @staticmethod
@@ -374,9 +383,6 @@ def _prefixed_opcode(r: Reader, prefix: int, at: int) -> int:
 
 
 def _unsupported(info, at: int) -> MalformedNotSupported:
-    if info.feature in ("simd", "relaxed-simd"):
-        return MalformedNotSupported(f"SIMD instruction {info.name} is not supported "
-                                     f"({info.feature})", at)
     if info.feature == "threads":
         return MalformedNotSupported(f"atomic instruction {info.name} is not supported "
                                      "(threads)", at)
@@ -399,14 +405,12 @@ def _nullable_abstract(r: Reader):
 
 def _valtype(r: Reader) -> int:
     b = r.byte()
-    if b in (I32, I64, F32, F64, FUNCREF, EXTERNREF):
+    if b in (I32, I64, F32, F64, V128, FUNCREF, EXTERNREF):
         return b
     if b == 0x63:
         t = _nullable_abstract(r)
         if t is not None:
             return t
-    if b == V128:
-        raise MalformedNotSupported("SIMD (v128) is not supported", r.pos - 1)
     if b in (0x63, 0x64, 0x6E, 0x6D, 0x6C, 0x6B, 0x6A, 0x71, 0x72, 0x73, 0x74, 0x69):
         raise MalformedNotSupported("GC / typed function reference types are not supported",
                                     r.pos - 1)

@@ -12,9 +12,10 @@ Fields of `OpInfo`:
   sig       ((param types), (result types)) where the typing is fixed; None when the validator
             types the instruction itself (locals, calls, blocks, references, ...)
   family    groups opcodes for the engines' per-family emitters
-  feature   None for what pywamr runs; otherwise the proposal that pywamr refuses with "not
-            supported" ("simd", "relaxed-simd" and "threads" are listed, with their full
-            typing and memory facts, ready for the issues that add them)
+  feature   None for the Wasm 2.0 core; otherwise the proposal the instruction belongs to.
+            pywamr runs "simd" and "relaxed-simd"; it refuses the proposals listed in
+            UNSUPPORTED_FEATURES with "not supported" ("threads" is listed with its full
+            typing and memory facts, ready for the issue that adds it)
   width     bytes read or written by a load/store (lane and atomic ones included); None for
             instructions that do not access memory through a memarg
   align     natural alignment of that access, log2: the largest alignment a memarg may declare
@@ -253,10 +254,10 @@ _op(0xFC000F, "table.grow", "table", family="table")
 _op(0xFC0010, "table.size", "table", _s("", "i32"), family="table")
 _op(0xFC0011, "table.fill", "table", family="table")
 
-# ---- 0xFD prefix: SIMD (listed, not run yet) ------------------------------------------------
+# ---- 0xFD prefix: SIMD and relaxed SIMD -------------------------------------------------------
 for _sub, _name, _imm, _text, _width, _extend, _feature in SIMD_OPCODES:
     _op(prefixed(SIMD_PREFIX, _sub), _name, _imm, _sig(_text), family="simd", feature=_feature,
-        width=_width, extend=_extend)
+        width=_width, extend=_extend, in_const="wasm2.0" if _name == "v128.const" else None)
 
 # ---- 0xFE prefix: atomic memory access (threads; listed, not run) -----------------------------
 for _sub, _name, _imm, _text, _width, _extend in ATOMIC_OPCODES:
@@ -265,8 +266,10 @@ for _sub, _name, _imm, _text, _width, _extend in ATOMIC_OPCODES:
 
 # Opcodes whose immediates are known but whose feature pywamr does not run yet.
 UNSUPPORTED_FEATURES = frozenset(
-    {"legacy-exceptions", "exceptions", "tail-call", "function-references", "gc", "simd",
-     "relaxed-simd", "threads"})
+    {"legacy-exceptions", "exceptions", "tail-call", "function-references", "gc", "threads"})
+
+# Proposals whose instructions pywamr runs (beyond the Wasm 2.0 core that has feature None).
+SUPPORTED_FEATURES = frozenset({"simd", "relaxed-simd"})
 
 
 def lookup(code: int) -> OpInfo | None:

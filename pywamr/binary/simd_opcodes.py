@@ -3,10 +3,11 @@
 Part of the one instruction table: `opcodes.py` turns every row here into an `OpInfo` keyed
 `0xFD << 16 | sub`. A row is `(sub-opcode, name, immediate kind, "params:results",
 access width in bytes or None, "s"/"u" extension or None, feature)`. Sub-opcodes run from
-0x00 to 0x113 with gaps (the gaps are illegal opcodes). pywamr does not run SIMD yet: the
-decoder refuses these instructions by name as "not supported"; the rows exist so that the
-issue adding SIMD starts from a complete, checked table (tests compare it with wasm-tools and
-wasmtime). This module holds no logic beyond spelling the regular families compactly.
+0x00 to 0x113 with gaps (the gaps are illegal opcodes). The table is complete and checked
+(tests compare it with wasm-tools and wasmtime); the decoder, validator and engines derive
+everything they know about SIMD instructions from it. The shape of an instruction's lanes is
+the prefix of its name (`i8x16.` ... `f64x2.`; `lane_count`). This module holds no logic beyond
+spelling the regular families compactly.
 """
 from __future__ import annotations
 
@@ -14,6 +15,17 @@ SIMD = "simd"
 RELAXED = "relaxed-simd"
 
 SIMD_OPCODES: list[tuple] = []
+
+LANES = {"i8x16": 16, "i16x8": 8, "i32x4": 4, "i64x2": 2, "f32x4": 4, "f64x2": 2}
+
+
+def lane_count(name: str, width: int | None = None) -> int:
+    """How many lanes a lane index immediate of instruction `name` may address: from the
+    shape prefix (`i16x8.extract_lane_s` -> 8), or for a lane load/store from its access
+    width in bytes (`v128.load32_lane` -> 4)."""
+    if width is not None and name.startswith("v128."):
+        return 16 // width
+    return LANES[name.split(".", 1)[0]]
 
 
 def _row(sub, name, imm="none", sig="v128:v128", width=None, extend=None, feature=SIMD):

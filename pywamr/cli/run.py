@@ -1,7 +1,13 @@
 """`pywamr run`: run a WASI command module, or call one export with `--invoke`.
 
 The default engine here is "auto" (engine/tiered.py): start on the interpreter at once, run on
-native code once it is compiled in the background, or at once from the code cache."""
+native code once it is compiled in the background, or at once from the code cache.
+
+`--invoke NAME ARGS...` takes i32/i64 as Python int literals (decimal, `0x`, negative), f32/f64
+as floats, and v128 as one int literal for the whole vector (`0x` and up to 32 hex digits;
+lane 0 is the least-significant end, i.e. the 16 bytes read little-endian). Results print one
+per line: ints in signed decimal, floats as Python floats, v128 as `0x` and exactly 32 hex
+digits (`numerics.format_v128`)."""
 from __future__ import annotations
 
 import os
@@ -9,9 +15,10 @@ import sys
 from pathlib import Path
 
 from ..binary.decoder import is_component
-from ..binary.types import F32, F64, I32, I64, valtype_name
+from ..binary.types import F32, F64, I32, I64, V128, valtype_name
 from ..engine import Linker, Module
 from ..errors import NotSupported, WasmError
+from ..runtime.numerics import format_v128, v128_from_python
 from .common import add_engine_options, make_engine
 
 ARTIFACT_SUFFIX = ".cwasm"
@@ -70,6 +77,8 @@ def parse_arg(valtype: int, text: str):
             return int(text, 0)
         if valtype in (F32, F64):
             return float(text)
+        if valtype == V128:
+            return v128_from_python(int(text, 0))
     except ValueError:
         raise WasmError(f"argument {text!r} is not a valid {valtype_name(valtype)}") from None
     raise NotSupported(f"cannot pass a {valtype_name(valtype)} from the command line")
@@ -115,8 +124,8 @@ def run_command(args) -> int:
         result = func(*[parse_arg(t, a) for t, a in zip(params, args.args)])
         results = () if result is None else (result if isinstance(result, tuple) else (result,))
         sys.stdout.flush()
-        for value in results:
-            print(value)
+        for valtype, value in zip(func.type.results, results):
+            print(format_v128(value) if valtype == V128 else value)
         return 0
     start = instance.exports.get("_start")
     if start is None:

@@ -84,12 +84,12 @@ def resolve_imports(module: ast.Module, externs: list) -> Imports:
 
 
 def eval_const(expr: tuple, state: InstanceState):
-    """Evaluate a (validated) constant expression: consts, global.get, ref.null/func, and the
-    extended-const arithmetic (i32/i64 add, sub, mul)."""
+    """Evaluate a (validated) constant expression: consts (v128.const included), global.get,
+    ref.null/func, and the extended-const arithmetic (i32/i64 add, sub, mul)."""
     stack = []
     for instr in expr:
         op = instr[0]
-        if op == 0x41 or op == 0x42:
+        if op == 0x41 or op == 0x42 or op == 0xFD000C:     # i32/i64/v128.const: int as is
             stack.append(instr[1])
         elif op == 0x43:
             stack.append(f32_from_bits(instr[1]))

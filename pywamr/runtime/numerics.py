@@ -4,13 +4,18 @@ f32 values are Python floats holding the exact f32 value. NaNs are the exception
 with bits `b` is held as the f64 NaN whose payload is the f32 payload shifted up 29 bits (sign
 kept, quiet bit not forced), so signalling payloads survive loads, stores, neg, abs, copysign
 and reinterpretation exactly.
+
+v128 values are Python ints in [0, 2**128) with lane 0 in the least-significant bits (the
+vector's 16 bytes read little-endian), both at the API and inside the engines' Python code.
 """
 from __future__ import annotations
 
 import struct
 from array import array
 
-from ..binary.types import F32, F64, I32, I64
+from ..binary.types import F32, F64, I32, I64, V128
+
+M128 = (1 << 128) - 1
 
 _f32 = struct.Struct("<f")
 _u32 = struct.Struct("<I")
@@ -66,7 +71,30 @@ def to_internal(valtype: int, value):
         return round_f32(float(value)) if value == value else float(value)
     if valtype == F64:
         return float(value)
+    if valtype == V128:
+        return v128_from_python(value)
     return value
+
+
+def v128_from_python(value) -> int:
+    """A v128 from the API: an int (a negative one is taken modulo 2**128, as i32/i64 are)
+    or 16 bytes (little-endian, lane 0 first)."""
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        data = bytes(value)
+        if len(data) != 16:
+            raise ValueError(f"a v128 given as bytes must be 16 bytes, got {len(data)}")
+        return int.from_bytes(data, "little")
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"a v128 must be an int or 16 bytes, got {type(value).__name__}")
+    if not -(1 << 127) <= value <= M128:
+        raise ValueError("a v128 int must lie in [-2**127, 2**128)")
+    return value & M128
+
+
+def format_v128(value: int) -> str:
+    """The one text form of a v128 (CLI output): `0x` and 32 hex digits, the most significant
+    first, so lane 0 is the rightmost digits."""
+    return f"0x{value:032x}"
 
 
 def from_internal(valtype: int, value):

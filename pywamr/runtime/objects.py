@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import ctypes
 
-from ..binary.types import (EXTERNREF, F32, F64, FUNCREF, I32, I64, MAX_PAGES, PAGE_SIZE,
+from ..binary.types import (EXTERNREF, F32, F64, FUNCREF, I32, I64, V128, MAX_PAGES, PAGE_SIZE,
                             FuncType, GlobalType, Limits, MemoryType, valtype_name)
 from ..errors import LinkError, NotSupported, Trap, TrapCode
 from .numerics import f32_from_bits, f32_to_bits
@@ -109,6 +109,8 @@ class Global:
       - i32, i64, f64: an 8-byte native cell (`address()`) holding the value's bits, read and
         written in place by native code and, through `.value`, by Python;
       - f32: the same cell holding the f32 bits (`.value` converts);
+      - v128: a 16-byte native cell (two little-endian u64 words, lane 0 first) holding the
+        vector; `.value` is the Python int in [0, 2**128) with lane 0 in the low bits;
       - funcref, externref: the Python object itself (`address()` is None); engines that
         run native code reach it through their runtime helpers, never through a raw handle.
     `Global(type, value)` picks the storage class from the value type; the class of a global
@@ -195,6 +197,31 @@ class _F32Global(Global):
         return ctypes.addressof(self.cell)
 
 
+class _V128Global(Global):
+    """v128 globals: a 16-byte cell (low word first); `.value` is the 128-bit int."""
+
+    __slots__ = ("cell",)
+
+    def __init__(self, globaltype: GlobalType, value):
+        self.type = globaltype
+        self.cell = (ctypes.c_uint64 * 2)()
+        self.value = value
+
+    @property
+    def value(self) -> int:
+        cell = self.cell
+        return cell[0] | cell[1] << 64
+
+    @value.setter
+    def value(self, v: int) -> None:
+        cell = self.cell
+        cell[0] = v & 0xFFFFFFFFFFFFFFFF
+        cell[1] = (v >> 64) & 0xFFFFFFFFFFFFFFFF
+
+    def address(self) -> int:
+        return ctypes.addressof(self.cell)
+
+
 class _PlainGlobal(Global):
     """Reference globals, and private globals of any type: the value itself."""
 
@@ -206,6 +233,7 @@ class _PlainGlobal(Global):
 
 
 _GLOBAL_CLASS = {I32: _CellGlobal, I64: _CellGlobal, F64: _CellGlobal, F32: _F32Global,
+                 V128: _V128Global,
                  FUNCREF: _PlainGlobal, EXTERNREF: _PlainGlobal}
 
 

@@ -36,8 +36,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..binary import ast
-from ..binary.opcodes import OPS
-from ..binary.types import EXTERNREF, F32, F64, FUNCREF, I32, I64, FuncType, is_ref
+from ..binary.opcodes import OPS, UNSUPPORTED_FEATURES
+from ..binary.simd_opcodes import lane_count
+from ..binary.types import EXTERNREF, F32, F64, FUNCREF, I32, I64, V128, FuncType, is_ref
 from ..errors import ValidationError
 
 UNKNOWN = 0          # the bottom type of the algorithm: matches anything
@@ -96,7 +97,7 @@ def validate_function(ctx: ModuleContext, index: int, ftype: FuncType, code: ast
 
 
 # Immediate kinds of the instructions whose typing the table's `sig` gives completely.
-_FIXED_IMMEDIATES = frozenset({"none", "i32", "i64", "f32", "f64"})
+_FIXED_IMMEDIATES = frozenset({"none", "i32", "i64", "f32", "f64", "v128"})
 
 
 class _Validator:
@@ -141,7 +142,7 @@ class _Validator:
                 vals.extend(sig[1])
             else:
                 handler = _FAMILIES.get(info.family)
-                if handler is None or info.feature is not None:
+                if handler is None or info.feature in UNSUPPORTED_FEATURES:
                     self.fail(f"instruction {info.name} is not supported")
                 handler(self, instr, info)
                 if not self.ctrls:
@@ -247,7 +248,7 @@ class _Validator:
 
 
 _EMPTY_BLOCK = FuncType((), ())
-_ONE_RESULT = {t: FuncType((), (t,)) for t in (I32, I64, F32, F64, FUNCREF, EXTERNREF)}
+_ONE_RESULT = {t: FuncType((), (t,)) for t in (I32, I64, F32, F64, V128, FUNCREF, EXTERNREF)}
 
 
 # ---- one function per instruction family (`OpInfo.family`) -----------------------------------
@@ -388,6 +389,29 @@ def _memory(v: _Validator, instr, info) -> None:
     v.vals.extend(info.sig[1])
 
 
+def _simd(v: _Validator, instr, info) -> None:
+    """The SIMD instructions with immediates beyond `v128.const`: lane indices bounded by the
+    shape's lane count, shuffle lanes below 32, memargs as for scalar accesses (alignment at
+    most the access width); operand types from the table."""
+    imm = info.imm
+    if imm == "memarg" or imm == "memarg_lane":
+        v.memory(instr[3])
+        if instr[1] > info.align:
+            v.fail("alignment must not be larger than natural")
+        if imm == "memarg_lane" and instr[4] >= lane_count(info.name, info.width):
+            v.fail("invalid lane index")
+    elif imm == "lane":
+        if instr[1] >= lane_count(info.name):
+            v.fail("invalid lane index")
+    elif imm == "shuffle":
+        if any(lane >= 32 for lane in instr[1]):
+            v.fail("invalid lane index")
+    else:
+        v.fail(f"instruction {info.name} is not supported")
+    v.pop_types(info.sig[0])
+    v.vals.extend(info.sig[1])
+
+
 def _reference(v: _Validator, instr, info) -> None:
     op = instr[0]
     if op == 0xD0:
@@ -443,4 +467,4 @@ def _table(v: _Validator, instr, info) -> None:
 
 _FAMILIES = {"control": _control, "call": _call, "variable": _variable,
              "parametric": _parametric, "memory": _memory, "reference": _reference,
-             "table": _table}
+             "table": _table, "simd": _simd}

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 
 from ..binary import ast
 from ..binary.opcodes import CONST_ADMITTED, OPS
-from ..binary.types import FUNCREF, I32, GlobalType, MAX_PAGES, valtype_name
+from ..binary.opcodes import SIMD_PREFIX
+from ..binary.types import FUNCREF, I32, V128, GlobalType, MAX_PAGES, valtype_name
 from ..errors import ValidationError
 from .function import FuncInfo, ModuleContext, validate_function
 
@@ -110,6 +111,36 @@ def validate_bodies(validated: ValidatedModule, ctx: ModuleContext | None = None
     for i, (tidx, code) in enumerate(zip(module.funcs, module.codes)):
         infos.append(validate_function(ctx, imported + i, types[tidx], code))
     return ValidatedModule(module, validated.func_types, tuple(infos), validated.source)
+
+
+def uses_simd(module: ast.Module) -> bool:
+    """Does the module use SIMD anywhere: a v128 in a type or global, or SIMD in a function
+    (`simd_in_code`) or constant expression? (An engine that does not run SIMD refuses such a
+    module as a whole, at compile time.)"""
+    if any(V128 in ft.params or V128 in ft.results for ft in module.types):
+        return True
+    if any(gt.valtype == V128 for gt in module.global_types()):
+        return True
+    if any(instr[0] >> 16 == SIMD_PREFIX for g in module.globals for instr in g.init):
+        return True
+    return simd_in_code(module)
+
+
+def simd_in_code(module: ast.Module) -> bool:
+    """Does a function body use SIMD: a v128 local, block type or typed select, or a 0xFD
+    instruction?"""
+    simd_key = SIMD_PREFIX << 16
+    for code in module.codes:
+        if V128 in code.locals:
+            return True
+        for instr in code.body:
+            op = instr[0]
+            if op & ~0xFFFF == simd_key:
+                return True
+            if (op in (0x02, 0x03, 0x04) and instr[1] == -V128) or (op == 0x1C
+                                                                    and V128 in instr[1]):
+                return True
+    return False
 
 
 def _module_context(module: ast.Module, func_types) -> ModuleContext:

