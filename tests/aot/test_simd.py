@@ -228,3 +228,39 @@ def test_constant_operands_do_not_let_signalling_nans_through():
         for i in range(lanes):
             lane = out >> (bits * i) & ((1 << bits) - 1)
             assert lane & quiet, f"{name}: lane {i} = {lane:#x} is not quiet"
+
+
+def test_simd_module_round_trips_through_the_cache_and_an_artifact(tmp_path):
+    from aot_testlib import compile_wat
+    from pywamr.aot import AotCache, load_artifact, stats
+    from pywamr.runtime.instantiate import instantiate_module
+    source = """(module (func (export "f") (param v128 v128) (result v128)
+      (i8x16.swizzle (local.get 0) (local.get 1))))"""
+    a = int.from_bytes(bytes(range(100, 116)), "little")
+    index = int.from_bytes(bytes([15, 0, 16, 255] * 4), "little")
+    want = int.from_bytes(bytes([115, 100, 0, 0] * 4), "little")
+    cache = AotCache(tmp_path)
+    compile_wat(source, cache)
+    compiled = stats.chunks_compiled
+    cached, data = compile_wat(source, cache)
+    assert stats.chunks_compiled == compiled, "a cache hit must not run LLVM"
+    assert instantiate_module(cached, []).exports["f"].call(a, index) == want
+    path = tmp_path / "f.cwasm"
+    cached.save(path)
+    loaded = load_artifact(path, source_bytes=data)
+    assert instantiate_module(loaded, []).exports["f"].call(a, index) == want
+
+
+def test_cli_invokes_with_v128_on_aot(tmp_path):
+    import subprocess
+    import sys
+    path = tmp_path / "m.wasm"
+    path.write_bytes(wat("""(module (func (export "f") (param v128 i32) (result v128 f32)
+      (i32x4.add (local.get 0) (i32x4.splat (local.get 1)))
+      (f32x4.extract_lane 3 (local.get 0))))"""))
+    proc = subprocess.run([sys.executable, "-m", "pywamr", "run", "--engine", "aot",
+                           "--cache-dir", str(tmp_path / "cache"), "--invoke", "f", str(path),
+                           "0x3fc00000000000000000000000000001", "5"],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["0x3fc00005000000050000000500000006", "1.5"]
