@@ -2,9 +2,9 @@
 
 Every file must run to its end with no internal error. On the SIMD files (`simd_*`, relaxed
 SIMD) every `assert_invalid` / `assert_malformed` must pass on every engine (the decoder and
-validator accept SIMD); on the engines that run SIMD (`SIMD_ENGINES`) every other command
-must pass too, while an engine that refuses SIMD at compile time is held to nothing more.
-Every other top-level file is held to Wasm 2.0 module by module:
+validator accept SIMD), and on the engines that run SIMD (`SIMD_ENGINES`: all of them now)
+every other command must pass too, the text-format assert_malformed commands apart, which the
+runner skips, saying why. Every other top-level file is held to Wasm 2.0 module by module:
 `pywamr.wast` counts as `unsupported` only the commands on modules that `features.json` lists
 as needing a later proposal (`modules_beyond_wasm2`) and that pywamr refuses, and the commands that depend on
 them; every other command must pass, with two exceptions:
@@ -43,10 +43,10 @@ KNOWN_FAILURES = {
 
 WASM2 = "wasm2.0"
 MULTI_MEMORY = "multi-memory"
-SIMD_REFUSAL = "SIMD is not supported on"     # "... on interp yet" (until it runs it)
+SIMD_REFUSAL = "SIMD is not supported on"     # an engine refusing SIMD (none does now)
 # Engines that run SIMD: on them every command of the SIMD and relaxed-SIMD files must pass
 # (the text-format assert_malformed commands apart, which the runner skips, saying why).
-SIMD_ENGINES = frozenset({"aot"})
+SIMD_ENGINES = frozenset({"interp", "aot", "auto"})
 
 
 @functools.lru_cache(maxsize=1)
@@ -108,6 +108,7 @@ def test_core_file(engine_kind, key, path, group, strict):
         rejected = [f for f in result.failures if f[1] in ("assert_invalid", "assert_malformed")]
         assert not rejected, f"{len(rejected)} failures: {rejected[:5]}"
         if engine_kind in SIMD_ENGINES:
+            # an engine that runs SIMD passes every command of every SIMD file
             assert not result.failures, f"{result.failed} failures: {result.failures[:5]}"
             assert result.unsupported == 0, result.unsupported_commands[:5]
             assert all("no text parser" in why for _, _, why in result.skips), result.skips[:5]

@@ -14,6 +14,7 @@ from ..binary.opcodes import OPS
 from ..binary.types import F32, F64
 from ..runtime.numerics import f32_from_bits, f64_from_bits
 from .ops import EXPR, LOAD, STORE, TRAPPING, memory_name
+from .simd_emit import simd_handlers
 from .stack import Operand, OperandStack, TranslatorBug, constant
 
 # Bulk memory and table instructions: operand count and statement ({imm} is the instruction,
@@ -359,6 +360,7 @@ _HANDLERS = {
     0xD0: Emitter.ref_null, 0xD1: Emitter.ref_is_null, 0xD2: Emitter.ref_func,
     0xFC0009: Emitter.data_drop, 0xFC000D: Emitter.elem_drop,
     0xFC000F: Emitter.table_grow, 0xFC0010: Emitter.table_size,
+    **simd_handlers(),
 }
 
 

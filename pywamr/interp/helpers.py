@@ -348,4 +348,6 @@ def namespace() -> dict:
         st_u16=struct.Struct("<H").pack_into,
         ld_s32=struct.Struct("<i").unpack_from,
     )
+    from .simd_ops import simd_namespace
+    ns.update(simd_namespace())
     return ns

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import types as pytypes
 
-from ..binary.types import V128
-from ..errors import NotSupported
 from ..runtime.instantiate import InstanceState
 from ..runtime.objects import Function
 from ..runtime.trapping import INSTANCE_KEY
@@ -116,9 +114,4 @@ class InterpModule:
 
 
 def compile_module(validated: ValidatedModule) -> InterpModule:
-    from ..validate.module import simd_in_code
-    types = validated.module.types
-    if simd_in_code(validated.module) or any(
-            V128 in types[t].params or V128 in types[t].results for t in validated.module.funcs):
-        raise NotSupported("SIMD is not supported on interp yet")
     return InterpModule(validated)

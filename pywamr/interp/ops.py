@@ -152,6 +152,14 @@ TRAPPING = frozenset(
     + [f"{t}.trunc_{f}_{s}" for t in ("i32", "i64") for f in ("f32", "f64") for s in "su"])
 
 
+# The SIMD instructions follow the same conventions (simd_ops.py).
+from .simd_ops import SIMD_EXPR, SIMD_LOAD, SIMD_STORE  # noqa: E402 - after the scalar tables
+
+EXPR.update(SIMD_EXPR)
+LOAD.update(SIMD_LOAD)
+STORE.update(SIMD_STORE)
+
+
 def memory_name(index: int) -> str:
     """The namespace name of memory `index`'s bytes in generated code: memory 0 is `mem`
     (one global lookup, as before multi-memory), memory N is `memN`. Bound by
