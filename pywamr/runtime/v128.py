@@ -152,8 +152,8 @@ def fma(a: float, b: float, c: float, f32: bool) -> float:
         return 0.0
     try:
         approx = float(exact)
-    except OverflowError:
-        return math.copysign(math.inf, exact)
+    except OverflowError:       # (copysign would convert `exact` to float again)
+        return math.inf if exact > 0 else -math.inf
     if not f32:
         return approx
     return _round_to_f32(exact, approx)

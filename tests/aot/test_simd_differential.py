@@ -4,7 +4,7 @@ Every SIMD and relaxed-SIMD instruction of the instruction table (memory ones ap
 test_simd.py and the conformance files) runs on seeded random and edge-value inputs in
 wasmtime and in pywamr's aot engine; the result bytes must agree (NaN payloads of float
 arithmetic loosely, see simd_cases.py). Relaxed SIMD must agree exactly: pywamr promises
-wasmtime's x86-64 answers. The interpreter joins the comparison when it runs SIMD.
+wasmtime's x86-64 answers. The interpreter is held to the same comparison.
 """
 from __future__ import annotations
 
@@ -69,20 +69,34 @@ def test_every_instruction_is_covered(setup):
     assert len(expected) > 200
 
 
-def test_aot_matches_wasmtime(setup):
-    cases, _, reference, aot = setup
-    rng = random.Random(7)
-    mismatches = []
+def _mismatches(cases, reference, subject, seed: int, rounds: int, name: str) -> list[str]:
+    rng = random.Random(seed)
+    out = []
     for index, case in enumerate(cases):
         size = result_size(case)
-        for _ in range(ROUNDS):
+        for _ in range(rounds):
             operands = operand_bytes(rng, case.params)
             want = normalise(case, reference.run(index, operands, size))
-            got = normalise(case, aot.run(index, operands, size))
+            got = normalise(case, subject.run(index, operands, size))
             if want != got:
-                mismatches.append(f"{case.text}: operands {operands.hex()} "
-                                  f"wasmtime {want.hex()} aot {got.hex()}")
+                out.append(f"{case.text}: operands {operands.hex()} "
+                           f"wasmtime {want.hex()} {name} {got.hex()}")
                 break
+    return out
+
+
+def test_aot_matches_wasmtime(setup):
+    cases, _, reference, aot = setup
+    mismatches = _mismatches(cases, reference, aot, 7, ROUNDS, "aot")
+    assert not mismatches, "\n".join(mismatches[:20])
+
+
+def test_interp_matches_wasmtime(setup):
+    """The interpreter on the same inputs: with the aot test above, both engines give
+    wasmtime's answers, relaxed SIMD included (runtime/relaxed.py is the interpreter's)."""
+    cases, data, reference, _ = setup
+    interp = PywamrRunner(data, "interp")
+    mismatches = _mismatches(cases, reference, interp, 7, ROUNDS // 2, "interp")
     assert not mismatches, "\n".join(mismatches[:20])
 
 
@@ -93,18 +107,7 @@ def test_generic_lowering_matches_wasmtime(setup, monkeypatch):
     from pywamr.aot.emit import vector
     monkeypatch.setattr(vector, "_host_features", lambda: frozenset())
     generic = PywamrRunner(data, "aot")
-    rng = random.Random(11)
-    mismatches = []
-    for index, case in enumerate(cases):
-        size = result_size(case)
-        for _ in range(ROUNDS // 2):
-            operands = operand_bytes(rng, case.params)
-            want = normalise(case, reference.run(index, operands, size))
-            got = normalise(case, generic.run(index, operands, size))
-            if want != got:
-                mismatches.append(f"{case.text}: operands {operands.hex()} "
-                                  f"wasmtime {want.hex()} aot {got.hex()}")
-                break
+    mismatches = _mismatches(cases, reference, generic, 11, ROUNDS // 2, "aot-generic")
     assert not mismatches, "\n".join(mismatches[:20])
 
 
