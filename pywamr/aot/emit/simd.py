@@ -137,9 +137,8 @@ def swizzle(t, a: str, index: str, *, relaxed: bool) -> str:
         i = t.value(f"extractelement {vt} {index}, i32 {lane}")
         low = t.value(f"and i8 {i}, 15")
         byte = t.value(f"extractelement {vt} {a}, i8 {low}")
-        limit = "0" if relaxed else "16"
-        keep = (t.value(f"icmp sge i8 {i}, 0") if relaxed
-                else t.value(f"icmp ult i8 {i}, {limit}"))
+        keep = (t.value(f"icmp sge i8 {i}, 0") if relaxed          # top bit clear
+                else t.value(f"icmp ult i8 {i}, 16"))
         byte = t.value(f"select i1 {keep}, i8 {byte}, i8 0")
         result = t.value(f"insertelement {vt} {result}, i8 {byte}, i32 {lane}")
     return result
