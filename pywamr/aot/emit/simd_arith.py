@@ -2,7 +2,7 @@
 averages, shifts, popcount and q15 multiplication; float arithmetic, min/max (both the IEEE
 `min`/`max` and the `b < a ? b : a` forms `pmin`/`pmax`), rounding and square root.
 
-Part of the SIMD family (`simd.py` joins `HANDLERS`). Each operation is one LLVM vector
+Part of the SIMD family (`emit/__init__.py` registers its `HANDLERS`). Each operation is one LLVM vector
 instruction or intrinsic where one has wasm's exact meaning: `llvm.sadd.sat`/`usub.sat` and
 kin, `llvm.smin`/`umax` and kin, `llvm.abs` (INT_MIN stays INT_MIN: its flag is false),
 `llvm.ctpop`, `llvm.roundeven` (nearest), `llvm.minimum`/`maximum` (NaN-propagating, -0 < +0).

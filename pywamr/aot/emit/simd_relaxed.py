@@ -1,6 +1,6 @@
 """Emitters of relaxed SIMD, with the deterministic answers wasmtime gives on x86-64.
 
-Part of the SIMD family (`simd.py` joins `HANDLERS`). The relaxed proposal lets each
+Part of the SIMD family (`emit/__init__.py` registers its `HANDLERS`). The relaxed proposal lets each
 instruction answer one of several ways where hardware differs; pywamr answers as wasmtime
 (Cranelift) does on an x86-64 host with SSE4.1 and FMA, so that both pywamr engines and
 wasmtime agree bit for bit (the interpreter follows the same table, `runtime/relaxed.py`,
