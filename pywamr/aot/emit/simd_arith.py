@@ -2,11 +2,11 @@
 averages, shifts, popcount and q15 multiplication; float arithmetic, min/max (both the IEEE
 `min`/`max` and the `b < a ? b : a` forms `pmin`/`pmax`), rounding and square root.
 
-Part of the SIMD family (`emit/__init__.py` registers its `HANDLERS`). Each operation is one LLVM vector
-instruction or intrinsic where one has wasm's exact meaning: `llvm.sadd.sat`/`usub.sat` and
-kin, `llvm.smin`/`umax` and kin, `llvm.abs` (INT_MIN stays INT_MIN: its flag is false),
-`llvm.ctpop`, `llvm.roundeven` (nearest), `llvm.minimum`/`maximum` (NaN-propagating, -0 < +0).
-Where LLVM has no such operation the IR spells the definition and LLVM's instruction
+Part of the SIMD family (`emit/__init__.py` registers its `HANDLERS`). Each operation is one
+LLVM vector instruction or intrinsic where one has wasm's exact meaning: `llvm.sadd.sat`,
+`llvm.usub.sat` and kin, `llvm.smin`/`umax` and kin, `llvm.abs` (INT_MIN stays INT_MIN: its flag
+is false), `llvm.ctpop`, `llvm.roundeven` (nearest), `llvm.minimum`/`maximum` (NaN-propagating,
+-0 < +0). Where LLVM has no such operation the IR spells the definition and LLVM's instruction
 selection finds the x86 instruction (averages become `pavgb`/`pavgw`). Shift counts are taken
 modulo the lane width, as wasm requires.
 

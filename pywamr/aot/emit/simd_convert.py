@@ -3,12 +3,13 @@ widening (`extend_low`/`extend_high`), pairwise and widening arithmetic (`extadd
 `extmul`, `i32x4.dot_i16x8_s`), float-to-int truncation with saturation, int-to-float,
 `demote`/`promote`.
 
-Part of the SIMD family (`emit/__init__.py` registers its `HANDLERS`). Each is spelled in generic vector IR
-that LLVM's x86 instruction selection maps onto single instructions (`packsswb`,
-`pmovsxbw`, `pmaddwd`, `cvtdq2ps`, ...). Saturating truncation is lowered here by hand rather
-than with `llvm.fptosi.sat` on vectors, which LLVM scalarises: NaN lanes become 0, lanes at
-or beyond a bound take the bound, and only lanes known to be in range reach `fptosi`/`fptoui`
-(whose result is otherwise poison). The `_zero` forms fill the upper two lanes with zeros.
+Part of the SIMD family (`emit/__init__.py` registers its `HANDLERS`). Each is spelled in
+generic vector IR that LLVM's x86 instruction selection maps onto single instructions
+(`packsswb`, `pmovsxbw`, `pmaddwd`, `cvtdq2ps`, ...). Saturating truncation is lowered here by
+hand rather than with `llvm.fptosi.sat` on vectors, which LLVM scalarises: NaN lanes become 0,
+lanes at or beyond a bound take the bound, and only lanes known to be in range reach
+`fptosi`/`fptoui` (whose result is otherwise poison). The `_zero` forms fill the upper two lanes
+with zeros.
 """
 from __future__ import annotations
 
