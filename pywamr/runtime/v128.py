@@ -152,7 +152,7 @@ def fma(a: float, b: float, c: float, f32: bool) -> float:
         return 0.0
     try:
         approx = float(exact)
-    except OverflowError:       # (copysign would convert `exact` to float again)
+    except OverflowError:
         return math.inf if exact > 0 else -math.inf
     if not f32:
         return approx

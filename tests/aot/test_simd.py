@@ -3,7 +3,7 @@ locals, blocks, select, globals, multiple results, indirect calls), exact memory
 the machine code LLVM selects for a few kernels.
 
 The instruction semantics themselves are checked against wasmtime in
-test_simd_differential.py and by the SIMD conformance files (tests/test_conformance.py).
+test_simd_wasmtime.py and by the SIMD conformance files (tests/test_conformance.py).
 """
 from __future__ import annotations
 

@@ -4,7 +4,7 @@ Part of the SIMD family (`emit/__init__.py` registers its `HANDLERS`). The relax
 each instruction answer one of several ways where hardware differs; pywamr answers as wasmtime
 (Cranelift) does on an x86-64 host with SSE4.1 and FMA, so that both pywamr engines and wasmtime
 agree bit for bit (the interpreter follows the same table, `runtime/relaxed.py`, and
-tests/aot/test_simd_differential.py checks both engines against wasmtime):
+tests/aot/test_simd_wasmtime.py checks both engines against wasmtime):
 
   i8x16.relaxed_swizzle          `pshufb`: index bytes with the top bit set give 0, the others
                                  use their low four bits (16..127 wrap)
