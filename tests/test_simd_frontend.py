@@ -1,6 +1,6 @@
 """The SIMD front end: decoding and validating v128 and the 0xFD instructions, v128 values at
 the API (globals, host functions, `--invoke`), the wast harness's v128 expectations, and the
-aot engine's clean refusal. Engine execution of SIMD code is tested elsewhere."""
+aot engine running it. Engine execution of SIMD code is tested elsewhere."""
 from __future__ import annotations
 
 import pytest
@@ -221,12 +221,14 @@ def test_v128_globals_import_and_export(engine_kind):
     assert instance.exports["d"].value == value
 
 
-def test_aot_refuses_simd_cleanly():
+def test_aot_runs_simd():
+    """The aot engine compiles SIMD (its own tests: tests/aot/test_simd*.py)."""
     require_aot()
-    from pywamr.engine import Engine, Module
-    with pytest.raises(NotSupported, match="^SIMD is not supported on aot yet$"):
-        Module(Engine("aot", cache=False),
-               wat("(module (func (result v128) v128.const i64x2 0 0))"))
+    from pywamr.engine import Engine, Linker, Module
+    engine = Engine("aot", cache=False)
+    module = Module(engine, wat('(module (func (export "f") (result v128) '
+                                'v128.const i64x2 1 -1))'))
+    assert Linker(engine).instantiate(None, module).exports["f"]() == 1 | ((1 << 64) - 1) << 64
 
 
 # ---- the wast harness --------------------------------------------------------------------------

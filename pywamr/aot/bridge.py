@@ -15,6 +15,7 @@ import ctypes
 import sys
 import weakref
 
+from ..binary.types import V128
 from ..errors import Frame, Trap
 from ..runtime.trapping import call_guarded, caller_wasm_frames
 from . import vmctx
@@ -35,25 +36,41 @@ def _set_status(n: int) -> None:
 
 def _host_call(vm_address, record, buffer) -> int:
     """Native code calls a Python-run function (its record has no native code): arguments
-    and results travel in `buffer`, 8 bytes each."""
+    and results travel in `buffer` (a value buffer: `vmctx.buffer_words`)."""
     try:
         function = function_of(record)
         inst = instances.get(vm_address)
         pins = inst.pins if inst is not None else process_pins
         ft = function.type
-        buf = (U64 * max(len(ft.params), len(ft.results), 1)).from_address(buffer)
-        args = [decode(t, buf[i]) for i, t in enumerate(ft.params)]
+        plan = _plans.get(ft)
+        if plan is None:
+            plan = _plans[ft] = _buffer_plan(ft)
+        param_words, result_words, n = plan
+        buf = (U64 * n).from_address(buffer)
+        args = [buf[w] | buf[w + 1] << 64 if t == V128 else decode(t, buf[w])
+                for w, t in zip(param_words, ft.params)]
         out = function.call(*args)
         results = ft.results
-        if len(results) == 1:
-            buf[0] = pins.encode(results[0], out)
-        elif results:
-            for i, (t, v) in enumerate(zip(results, out)):
-                buf[i] = pins.encode(t, v)
+        for w, t, v in zip(result_words, results, (out,) if len(results) == 1 else out or ()):
+            if t == V128:       # an int in [0, 2**128), lane 0 in the low bits
+                buf[w] = v & 0xFFFFFFFFFFFFFFFF
+                buf[w + 1] = v >> 64
+            else:
+                buf[w] = pins.encode(t, v)
         return 0
     except BaseException as exc:  # kept and re-raised by the Python caller of native code
         _pending.append(exc)
         return 1
+
+
+_plans: dict = {}          # function type -> its value buffer layout (`_buffer_plan`)
+
+
+def _buffer_plan(ft) -> tuple:
+    """(word of each parameter, word of each result, words in all) of `ft`'s value buffer."""
+    param_words, n_params = vmctx.buffer_words(ft.params)
+    result_words, n_results = vmctx.buffer_words(ft.results)
+    return param_words, result_words, max(n_params, n_results, 1)
 
 
 def _runtime_call(vm_address, op, a, b, c, d) -> int:

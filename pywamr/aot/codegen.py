@@ -68,6 +68,18 @@ def host_identity() -> dict:
     }
 
 
+def host_features() -> frozenset:
+    """The x86 features the host CPU has (names without the "+", e.g. "ssse3", "avx2");
+    empty off x86. Objects are compiled for exactly these (`target_machine`), so an emitter
+    may use an x86 intrinsic the set names."""
+    _initialize()
+    triple = llvm.get_process_triple()
+    if not triple.startswith(("x86_64", "i686", "i386")):
+        return frozenset()
+    return frozenset(f[1:] for f in llvm.get_host_cpu_features().flatten().split(",")
+                     if f.startswith("+"))
+
+
 def compile_ir(ir_text: str, timings: dict | None = None) -> bytes:
     """Parse, verify, optimise and emit a relocatable object for one chunk.
 
@@ -81,11 +93,7 @@ def compile_ir(ir_text: str, timings: dict | None = None) -> bytes:
     module.triple = tm.triple
     module.data_layout = str(tm.target_data)
     t1 = clock()
-    if OPT_LEVEL > 0:
-        pto = llvm.create_pipeline_tuning_options(speed_level=OPT_LEVEL)
-        pb = llvm.create_pass_builder(tm, pto)
-        pm = pb.getModulePassManager()
-        pm.run(module, pb)
+    _run_passes(module, tm)
     t2 = clock()
     obj = tm.emit_object(module)
     if timings is not None:
@@ -93,6 +101,26 @@ def compile_ir(ir_text: str, timings: dict | None = None) -> bytes:
                               ("codegen", clock() - t2)):
             timings[name] = timings.get(name, 0.0) + seconds
     return obj
+
+
+def _run_passes(module, tm) -> None:
+    if OPT_LEVEL > 0:
+        pto = llvm.create_pipeline_tuning_options(speed_level=OPT_LEVEL)
+        pb = llvm.create_pass_builder(tm, pto)
+        pm = pb.getModulePassManager()
+        pm.run(module, pb)
+
+
+def assembly(ir_text: str) -> str:
+    """The host assembly `compile_ir` would emit for one chunk, as text (for tests and
+    tools that check which instructions LLVM selected; runs in the calling process)."""
+    tm = target_machine(fast=ir_text.startswith(FAST_CODEGEN_MARK))
+    module = llvm.parse_assembly(ir_text)
+    module.verify()
+    module.triple = tm.triple
+    module.data_layout = str(tm.target_data)
+    _run_passes(module, tm)
+    return tm.emit_assembly(module)
 
 
 def _lljit_instance():

@@ -2,7 +2,8 @@
 generated for its signature (`entry_<sig>`).
 
 Sits above `bridge` (traps) and `handles` (reference encoding), under `instance`. The
-generated callable stores its arguments in an 8-byte-per-value buffer, calls the trampoline
+generated callable stores its arguments in a value buffer (8 bytes a value, 16 for a v128:
+`vmctx.buffer_words`), calls the trampoline
 (which sets up the trap jump buffer and stack limit), and decodes the results; a non-zero
 status is raised by `bridge.raise_trap`. Nothing here knows about instances or vmctx layout.
 """
@@ -10,8 +11,9 @@ from __future__ import annotations
 
 import ctypes
 
-from ..binary.types import EXTERNREF, F32, F64, FUNCREF, I32, I64, FuncType
+from ..binary.types import EXTERNREF, F32, F64, FUNCREF, I32, I64, V128, FuncType
 from ..runtime.numerics import f32_from_bits, f32_to_bits, f64_from_bits, f64_to_bits
+from . import vmctx
 from .bridge import raise_trap
 from .handles import U64, Pins, extern_of, function_of
 
@@ -29,7 +31,16 @@ _STORE = {I32: "{a}", I64: "{a}", F32: "f32_to_bits({a})", F64: "f64_to_bits({a}
           FUNCREF: "record_of({a})", EXTERNREF: "extern_handle({a})"}
 _LOAD = {I32: "buffer[{i}] & 0xFFFFFFFF", I64: "buffer[{i}]",
          F32: "f32_from_bits(buffer[{i}] & 0xFFFFFFFF)", F64: "f64_from_bits(buffer[{i}])",
-         FUNCREF: "function_of(buffer[{i}])", EXTERNREF: "extern_of(buffer[{i}])"}
+         FUNCREF: "function_of(buffer[{i}])", EXTERNREF: "extern_of(buffer[{i}])",
+         V128: "buffer[{i}] | buffer[{i} + 1] << 64"}
+
+
+def _store(t: int, arg: str, i: int) -> str:
+    """The statements putting argument `arg` of type `t` at word `i` of the buffer."""
+    if t == V128:          # an int in [0, 2**128), lane 0 in the low bits
+        return (f"    buffer[{i}] = {arg} & 0xFFFFFFFFFFFFFFFF\n"
+                f"    buffer[{i + 1}] = {arg} >> 64\n")
+    return f"    buffer[{i}] = {_STORE[t].format(a=arg)}\n"
 
 
 def make_entry_call(ft: FuncType, entry_address: int, code_address: int, vm_address: int,
@@ -37,12 +48,12 @@ def make_entry_call(ft: FuncType, entry_address: int, code_address: int, vm_addr
     """A Python callable taking and returning internal representations, entering native code
     through the signature's trampoline; reference arguments are pinned in `pins` (the callee
     instance's: its code may keep them)."""
-    n = max(len(ft.params), len(ft.results), 1)
-    buffer = (U64 * n)()
+    param_words, n_params = vmctx.buffer_words(ft.params)
+    result_words, n_results = vmctx.buffer_words(ft.results)
+    buffer = (U64 * max(n_params, n_results, 1))()
     params = ", ".join(f"a{i}" for i in range(len(ft.params)))
-    stores = "".join(f"    buffer[{i}] = {_STORE[t].format(a=f'a{i}')}\n"
-                     for i, t in enumerate(ft.params))
-    loads = [_LOAD[t].format(i=i) for i, t in enumerate(ft.results)]
+    stores = "".join(_store(t, f"a{i}", param_words[i]) for i, t in enumerate(ft.params))
+    loads = [_LOAD[t].format(i=result_words[i]) for i, t in enumerate(ft.results)]
     if not loads:
         ret = "    return None"
     elif len(loads) == 1:

@@ -10,13 +10,18 @@ from __future__ import annotations
 import math
 import struct
 
-from ..binary.types import EXTERNREF, F32, F64, FUNCREF, I32, I64, FuncType
+from ..binary.types import EXTERNREF, F32, F64, FUNCREF, I32, I64, V128, FuncType
 from ..errors import TrapCode
 from . import vmctx
 
-LLTYPE = {I32: "i32", I64: "i64", F32: "float", F64: "double", FUNCREF: "i64", EXTERNREF: "i64"}
+# A v128 is one canonical vector type everywhere a value travels (stack, locals, calls, memory);
+# the SIMD emitters bitcast it to the lane shape they work on (see emit/vector.py).
+LLTYPE = {I32: "i32", I64: "i64", F32: "float", F64: "double", FUNCREF: "i64", EXTERNREF: "i64",
+          V128: "<2 x i64>"}
 # The letter of each value type in signature keys and symbol names.
-TYPE_LETTER = {I32: "i", I64: "l", F32: "f", F64: "d", FUNCREF: "r", EXTERNREF: "x"}
+TYPE_LETTER = {I32: "i", I64: "l", F32: "f", F64: "d", FUNCREF: "r", EXTERNREF: "x", V128: "v"}
+# The zero of each LLVM type (a fresh local's value).
+ZERO = {"i32": "0", "i64": "0", "float": "0.0", "double": "0.0", "<2 x i64>": "zeroinitializer"}
 BITS = {"i32": 32, "i64": 64}
 
 

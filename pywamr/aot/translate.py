@@ -27,7 +27,7 @@ from ..binary.types import FuncType
 from ..validate.function import FuncInfo
 from ..errors import NotSupported
 from . import vmctx
-from .helpers import (LLTYPE, FunctionBuilder, func_symbol, ret_type, signature_key)
+from .helpers import (LLTYPE, ZERO, FunctionBuilder, func_symbol, ret_type, signature_key)
 
 # Stack budget of native wasm code, from the outermost entry (bytes).
 STACK_BUDGET = 4 * 1024 * 1024
@@ -200,8 +200,7 @@ class FunctionTranslator(FunctionBuilder):
             if i < len(ft.params):
                 self.emit(f"store {LLTYPE[t]} %p{i}, ptr {slot}, align 8")
             else:
-                zero = "0.0" if t in (0x7D, 0x7C) else "0"
-                self.emit(f"store {LLTYPE[t]} {zero}, ptr {slot}, align 8")
+                self.emit(f"store {LLTYPE[t]} {ZERO[LLTYPE[t]]}, ptr {slot}, align 8")
         sp = self.value("call i64 @llvm.read_register.i64(metadata !0)")
         limit_ptr = self.value(f"getelementptr inbounds i8, ptr @{vmctx.CTX_SYMBOL}, "
                                f"i64 {vmctx.CTX_STACK_LIMIT}")
@@ -315,6 +314,7 @@ attributes #0 = { nounwind "frame-pointer"="all" }
 
 
 def buffer_store(lltype: str, operand: str, buf: str, index: int, out: list, name: str) -> None:
+    """Store a value at word `index` of a value buffer (see `vmctx.buffer_words`)."""
     out.append(f"  {name} = getelementptr inbounds i64, ptr {buf}, i64 {index}")
     out.append(f"  store {lltype} {operand}, ptr {name}, align 8")
 
@@ -326,7 +326,8 @@ def record_call_helper(ft: FuncType) -> str:
     rt = ret_type(ft.results)
     params = "".join(f", {LLTYPE[t]} %p{i}" for i, t in enumerate(ft.params))
     args = "".join(f", {LLTYPE[t]} %p{i}" for i, t in enumerate(ft.params))
-    n = max(len(ft.params), len(ft.results), 1)
+    words, n_params = vmctx.buffer_words(ft.params)
+    n = max(n_params, vmctx.buffer_words(ft.results)[1], 1)
     out = [f"define internal {rt} @callrec_{key}(ptr %vmctx, i64 %rec{params}) #0 {{",
            "entry:",
            f"  %buf = alloca [{n} x i64], align 8",
@@ -343,7 +344,7 @@ def record_call_helper(ft: FuncType) -> str:
         out += [f"  notail call void %code(ptr %cv{args})", "  ret void"]
     out.append("host:")
     for i, t in enumerate(ft.params):
-        buffer_store(LLTYPE[t], f"%p{i}", "%buf", i, out, f"%a{i}")
+        buffer_store(LLTYPE[t], f"%p{i}", "%buf", words[i], out, f"%a{i}")
     out += [f"  %rc = call i32 @{vmctx.HOST_CALL_SYMBOL}(ptr %vmctx, i64 %rec, ptr %buf)",
             "  %bad = icmp ne i32 %rc, 0",
             "  br i1 %bad, label %fail, label %done",
@@ -358,8 +359,9 @@ def record_call_helper(ft: FuncType) -> str:
 
 def load_results(results, buf: str, prefix: str) -> list[str]:
     out = []
+    words = vmctx.buffer_words(results)[0]
     for i, t in enumerate(results):
-        out.append(f"  {prefix}p{i} = getelementptr inbounds i64, ptr {buf}, i64 {i}")
+        out.append(f"  {prefix}p{i} = getelementptr inbounds i64, ptr {buf}, i64 {words[i]}")
         out.append(f"  {prefix}{i} = load {LLTYPE[t]}, ptr {prefix}p{i}, align 8")
     if not results:
         out.append("  ret void")
@@ -415,8 +417,10 @@ def entry_trampoline(ft: FuncType) -> str:
            "  br i1 %first, label %run, label %trapped",
            "run:"]
     args = []
+    param_words = vmctx.buffer_words(ft.params)[0]
+    result_words = vmctx.buffer_words(ft.results)[0]
     for i, t in enumerate(ft.params):
-        out.append(f"  %ap{i} = getelementptr inbounds i64, ptr %buf, i64 {i}")
+        out.append(f"  %ap{i} = getelementptr inbounds i64, ptr %buf, i64 {param_words[i]}")
         out.append(f"  %a{i} = load {LLTYPE[t]}, ptr %ap{i}, align 8")
         args.append(f", {LLTYPE[t]} %a{i}")
     call = f"call {rt} %code(ptr %vmctx{''.join(args)})"
@@ -429,7 +433,7 @@ def entry_trampoline(ft: FuncType) -> str:
         else:
             for i, t in enumerate(ft.results):
                 out.append(f"  %rv{i} = extractvalue {rt} %res, {i}")
-                buffer_store(LLTYPE[t], f"%rv{i}", "%buf", i, out, f"%rp{i}")
+                buffer_store(LLTYPE[t], f"%rv{i}", "%buf", result_words[i], out, f"%rp{i}")
     out += ["  %s1 = load volatile ptr, ptr %save_jb, align 8",
             "  %s2 = load volatile i64, ptr %save_limit, align 8",
             "  store volatile ptr %s1, ptr %jbp, align 8",

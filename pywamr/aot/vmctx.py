@@ -41,6 +41,10 @@ address is the VMCTX of the adapter's function record):
   SLOW_RECORD, RESULT_RECORD, TRAP_RECORD  records of the Python fallbacks
   ENTERING      addresses of the flag cells of the instances the call enters
 
+value buffer (the argument and result buffer of an entry trampoline and of a host call):
+  one 8-byte word per value, in order, two words for a v128 (lane 0's bits in the first
+  word); arguments and results each start at word 0 (`buffer_words`)
+
 process context (the external global `pywamr_ctx`, one per process):
   JMPBUF        jmp_buf of the innermost entry trampoline
   STACK_LIMIT   lowest allowed stack pointer (0 outside native code)
@@ -54,9 +58,10 @@ process context (the external global `pywamr_ctx`, one per process):
 """
 from __future__ import annotations
 
+from ..binary.types import V128
 from ..errors import TrapCode
 
-LAYOUT_VERSION = 4
+LAYOUT_VERSION = 5
 
 SLOT = 8
 
@@ -84,6 +89,16 @@ def memory_size(index: int) -> int:
 def vmctx_size(memories: int) -> int:
     """Bytes of the vmctx of an instance with `memories` memories (imported and defined)."""
     return VMCTX_SIZE + 16 * max(memories - 1, 0)
+
+
+def buffer_words(types) -> tuple[list[int], int]:
+    """(word index of each value, words in all) of a value buffer holding values of `types`."""
+    offsets = []
+    n = 0
+    for t in types:
+        offsets.append(n)
+        n += 2 if t == V128 else 1
+    return offsets, n
 
 
 # function record

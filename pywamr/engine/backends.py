@@ -36,17 +36,8 @@ def _aot_cache(engine):
     return AotCache(cache_dir) if cache_dir is not None else AotCache()
 
 
-def _refuse_simd_on_aot(validated) -> None:
-    """The aot engine does not compile SIMD yet: refuse such a module as a whole, at compile."""
-    from ..errors import NotSupported
-    from ..validate.module import uses_simd
-    if uses_simd(validated.module):
-        raise NotSupported("SIMD is not supported on aot yet")
-
-
 def _compile_aot(validated, engine):
     from ..aot import compile_module
-    _refuse_simd_on_aot(validated)
     return compile_module(validated, cache=_aot_cache(engine),
                           progress=getattr(engine, "progress", False))
 
@@ -86,9 +77,6 @@ def _compile_auto(validated, engine):
     interp = _compile_interp(validated, engine)
     if policy.mode == "never" or not validated.module.codes or not _aot_available()[0]:
         return interp
-    from ..validate.module import uses_simd
-    if uses_simd(validated.module):
-        return interp           # aot does not run SIMD yet: the interpreter alone
     from .. import aot
     from .tier_worker import compile_in_worker, load_lock
     cache = _aot_cache(engine)

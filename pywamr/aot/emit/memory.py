@@ -122,7 +122,8 @@ def emit_data_drop(t, instr) -> None:
 
 # Plain scalar loads and stores: memarg instructions of Wasm 2.0 (lane and atomic accesses,
 # when they come, have emitters of their own families).
-_SCALAR = [info for info in OPS.values() if info.imm == "memarg" and info.feature is None]
+_SCALAR = [info for info in OPS.values()
+           if info.imm == "memarg" and info.family == "memory" and info.feature is None]
 HANDLERS = {info.name: (_load(info) if info.sig[1] else _store(info)) for info in _SCALAR}
 HANDLERS.update({"memory.size": emit_memory_size, "memory.grow": emit_memory_grow,
                  "memory.fill": emit_memory_fill, "memory.copy": emit_memory_copy,
