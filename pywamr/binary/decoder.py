@@ -2,9 +2,9 @@
 
 First phase of the pipeline: checks well-formedness only (encodings, section order and sizes,
 counts that must agree). Index bounds, typing and constant-ness are the validator's job.
-Encodings of proposals pywamr does not run (SIMD, threads, GC, exceptions, tail calls,
-memory64) are refused with `MalformedNotSupported`, naming the feature (and the instruction,
-for those the instruction table lists); an opcode the table does not list is malformed
+Encodings of proposals pywamr does not run (SIMD, threads, GC, exceptions, memory64) are
+refused with `MalformedNotSupported`, naming the feature (and the instruction, for those the
+instruction table lists); an opcode the table does not list is malformed
 ("illegal opcode"), whatever its prefix.
 """
 from __future__ import annotations
