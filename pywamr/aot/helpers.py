@@ -34,7 +34,14 @@ def signature_key(ft: FuncType) -> str:
 
 
 def func_symbol(index: int) -> str:
+    """The symbol of defined function `index`'s code (calling convention `tailcc`)."""
     return f"w{index}"
+
+
+def thunk_symbol(index: int) -> str:
+    """The symbol of defined function `index`'s C-convention entry (a thunk calling
+    `func_symbol(index)`): its function record's CODE, for callers outside wasm code."""
+    return f"w{index}_c"
 
 
 def int_const(value: int, bits: int) -> str:

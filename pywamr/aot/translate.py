@@ -27,7 +27,8 @@ from ..binary.types import FuncType
 from ..validate.function import FuncInfo
 from ..errors import NotSupported
 from . import vmctx
-from .helpers import (LLTYPE, FunctionBuilder, func_symbol, ret_type, signature_key)
+from .helpers import (LLTYPE, FunctionBuilder, func_symbol, ret_type, signature_key,
+                      thunk_symbol)
 
 # Stack budget of native wasm code, from the outermost entry (bytes).
 STACK_BUDGET = 4 * 1024 * 1024
@@ -185,7 +186,7 @@ class FunctionTranslator(FunctionBuilder):
             emitter(self, instr)
             pos = self.resume_position() if self.dead and self.frames else pos + 1
         params = ", ".join(f"{LLTYPE[t]} %p{i}" for i, t in enumerate(ft.params))
-        head = (f"define {ret_type(ft.results)} @{func_symbol(self.func_index)}"
+        head = (f"define tailcc {ret_type(ft.results)} @{func_symbol(self.func_index)}"
                 f"(ptr noalias nonnull align 8 dereferenceable({self.info.vmctx_size}) %vmctx"
                 + (", " + params if params else "") + ") #0 {")
         return "\n".join([head, "entry:"] + self.allocas + self.lines + self.pending_blocks
@@ -216,16 +217,21 @@ class FunctionTranslator(FunctionBuilder):
         args = self.pop_n(len(ft.params))
         arg_text = "".join(f", {t} {v}" for t, v in args)
         if callee >= self.info.num_imported_funcs:
-            if callee != self.func_index:
-                self.declare(f"declare {ret_type(ft.results)} @{func_symbol(callee)}(ptr"
-                             + "".join(f", {LLTYPE[t]}" for t in ft.params) + ")")
-            target = f"@{func_symbol(callee)}"
+            self.declare_defined(callee)
+            call = f"notail call tailcc {ret_type(ft.results)} @{func_symbol(callee)}"
         else:
             record = self.array_slot(vmctx.FUNCS, callee, "i64")
             arg_text = f", i64 {record}" + arg_text
-            target = f"@callrec_{signature_key(ft)}"
+            call = f"notail call {ret_type(ft.results)} @callrec_{signature_key(ft)}"
             self.record_sigs.add(ft)
-        self.push_call_results(ft, f"notail call {ret_type(ft.results)} {target}(ptr %vmctx{arg_text})")
+        self.push_call_results(ft, f"{call}(ptr %vmctx{arg_text})")
+
+    def declare_defined(self, callee: int) -> None:
+        """Declare defined function `callee` (another chunk may define it)."""
+        if callee != self.func_index:
+            ft = self.info.func_types[callee]
+            self.declare(f"declare tailcc {ret_type(ft.results)} @{func_symbol(callee)}(ptr"
+                         + "".join(f", {LLTYPE[t]}" for t in ft.params) + ")")
 
     def call_record(self, ft: FuncType, record: str) -> None:
         args = self.pop_n(len(ft.params))
@@ -309,6 +315,7 @@ EPILOGUE = """\
 ; Every generated function keeps the frame-pointer chain that the trap path walks (it costs
 ; one register and two instructions per call; see `pywamr_trap`).
 attributes #0 = { nounwind "frame-pointer"="all" }
+attributes #1 = { noinline }
 !0 = !{!"rsp"}
 !1 = !{!"branch_weights", i32 1, i32 2000}
 """
@@ -320,8 +327,9 @@ def buffer_store(lltype: str, operand: str, buf: str, index: int, out: list, nam
 
 
 def record_call_helper(ft: FuncType) -> str:
-    """`callrec_<sig>(vmctx, record, params...)`: call a function record natively, or through
-    the Python host-call callback when the record has no native code."""
+    """`callrec_<sig>(vmctx, record, params...)`: call a function record natively (its
+    `tailcc` entry when it has one, else its C entry), or through the Python host-call
+    callback when the record has no native code."""
     key = signature_key(ft)
     rt = ret_type(ft.results)
     params = "".join(f", {LLTYPE[t]} %p{i}" for i, t in enumerate(ft.params))
@@ -331,12 +339,23 @@ def record_call_helper(ft: FuncType) -> str:
            "entry:",
            f"  %buf = alloca [{n} x i64], align 8",
            "  %rp = inttoptr i64 %rec to ptr",
-           "  %code = load ptr, ptr %rp, align 8",
-           "  %isnull = icmp eq ptr %code, null",
-           "  br i1 %isnull, label %host, label %native",
-           "native:",
            f"  %vp = getelementptr inbounds i8, ptr %rp, i64 {vmctx.RECORD_VMCTX}",
-           "  %cv = load ptr, ptr %vp, align 8"]
+           f"  %tp = getelementptr inbounds i8, ptr %rp, i64 {vmctx.RECORD_TAIL_CODE}",
+           "  %tail = load ptr, ptr %tp, align 8",
+           "  %notail = icmp eq ptr %tail, null",
+           "  br i1 %notail, label %other, label %wasm",
+           "wasm:",
+           "  %tv = load ptr, ptr %vp, align 8"]
+    if ft.results:
+        out += [f"  %tr = notail call tailcc {rt} %tail(ptr %tv{args})", f"  ret {rt} %tr"]
+    else:
+        out += [f"  notail call tailcc void %tail(ptr %tv{args})", "  ret void"]
+    out += ["other:",
+            "  %code = load ptr, ptr %rp, align 8",
+            "  %isnull = icmp eq ptr %code, null",
+            "  br i1 %isnull, label %host, label %native",
+            "native:",
+            "  %cv = load ptr, ptr %vp, align 8"]
     if ft.results:
         out += [f"  %r = notail call {rt} %code(ptr %cv{args})", f"  ret {rt} %r"]
     else:
@@ -380,9 +399,9 @@ def entry_trampoline(ft: FuncType) -> str:
 
     Saves the process context's jmp_buf, stack limit and entry frame address (where a trap's
     backtrace walk stops), sets them (the outermost entry sets the limit from the stack
-    budget), calls `code` with arguments read from `buffer` and writes
-    the results back. Returns 0, or the trap number after a trap unwound to here; both paths
-    restore the saved context fields."""
+    budget), calls `code` (a wasm function's `tailcc` code) with arguments read from `buffer`
+    and writes the results back. Returns 0, or the trap number after a trap unwound to here;
+    both paths restore the saved context fields."""
     key = signature_key(ft)
     rt = ret_type(ft.results)
     ctx = f"@{vmctx.CTX_SYMBOL}"
@@ -419,7 +438,7 @@ def entry_trampoline(ft: FuncType) -> str:
         out.append(f"  %ap{i} = getelementptr inbounds i64, ptr %buf, i64 {i}")
         out.append(f"  %a{i} = load {LLTYPE[t]}, ptr %ap{i}, align 8")
         args.append(f", {LLTYPE[t]} %a{i}")
-    call = f"call {rt} %code(ptr %vmctx{''.join(args)})"
+    call = f"call tailcc {rt} %code(ptr %vmctx{''.join(args)})"
     if not ft.results:
         out.append("  " + call)
     else:
@@ -449,6 +468,19 @@ def entry_trampoline(ft: FuncType) -> str:
     return "\n".join(out)
 
 
+def c_thunk(index: int, ft: FuncType) -> str:
+    """`w<index>_c`: defined function `index` in the C calling convention, for callers outside
+    wasm code that hold only a record's CODE (component adapters). It calls the function's
+    `tailcc` code, never inlined, so the code stays in the function's own range for
+    backtraces; the thunk is in no range and so never shows in one."""
+    rt = ret_type(ft.results)
+    params = "".join(f", {LLTYPE[t]} %p{i}" for i, t in enumerate(ft.params))
+    call = f"notail call tailcc {rt} @{func_symbol(index)}(ptr %vmctx{params}) #1"
+    out = [f"define {rt} @{thunk_symbol(index)}(ptr %vmctx{params}) #0 {{", "entry:"]
+    out += [f"  %r = {call}", f"  ret {rt} %r"] if ft.results else [f"  {call}", "  ret void"]
+    return "\n".join(out + ["}", ""])
+
+
 def chunk_ir(info: ModuleInfo, func_indices, *, with_entries: bool = False) -> str:
     """The IR text of one chunk: the given defined functions plus the glue they need; the
     chunk with `with_entries` also holds the entry trampolines of every defined signature."""
@@ -465,6 +497,7 @@ def chunk_ir(info: ModuleInfo, func_indices, *, with_entries: bool = False) -> s
         sigs = {info.func_types[i] for i in range(info.num_imported_funcs, len(info.func_types))}
         parts += [entry_trampoline(ft) for ft in sorted(sigs, key=signature_key)]
     parts += bodies
+    parts += [c_thunk(i, info.func_types[i]) for i in func_indices]
     parts.append(EPILOGUE)
     return "\n".join(parts)
 
