@@ -96,11 +96,11 @@ MODULE = """
     (return_call_indirect $t (type $ii) (i64.const 1) (i32.const 3)))
   (func $inner (result i32) unreachable)
   (func $middle (result i32) (return_call $inner))
-  (func (export "outer") (result i32) (i32.add (i32.const 1) (call $middle)))
+  (func $outer (export "outer") (result i32) (i32.add (i32.const 1) (call $middle)))
   (func $middle_i (result i32) (return_call_indirect $t (type 4) (i32.const 5)))
   (type (func (result i32)))
   (elem (table $t) (i32.const 5) func $inner)
-  (func (export "outer_i") (result i32) (i32.add (i32.const 1) (call $middle_i)))
+  (func $outer_i (export "outer_i") (result i32) (i32.add (i32.const 1) (call $middle_i)))
   (func $check (param i32) (result i32)
     (if (i32.eqz (local.get 0)) (then unreachable)) (local.get 0))
   (func (export "trap_in_callee") (param i32) (result i32) (return_call $check (local.get 0)))
@@ -190,7 +190,7 @@ def _wasmtime_outcome(wasmtime, store, exports, name, args):
     try:
         return ("ok", exports[name](store, *args))
     except wasmtime.Trap as trap:
-        frames = [f.func_name for f in trap.frames]
+        frames = [f.func_name or f"<wasm function {f.func_index}>" for f in trap.frames]
         return ("trap", trap.trap_code.name, frames)
 
 

@@ -27,8 +27,8 @@ from ..binary.types import FuncType
 from ..validate.function import FuncInfo
 from ..errors import NotSupported
 from . import vmctx
-from .helpers import (LLTYPE, FunctionBuilder, func_symbol, ret_type, signature_key,
-                      thunk_symbol)
+from .helpers import (LLTYPE, FunctionBuilder, func_symbol, internal_ret, results_in_memory,
+                      ret_type, signature_key, thunk_symbol)
 
 # Stack budget of native wasm code, from the outermost entry (bytes).
 STACK_BUDGET = 4 * 1024 * 1024
@@ -141,7 +141,12 @@ class FunctionTranslator(FunctionBuilder):
 
     def emit_return(self, values: list[tuple[str, str]]) -> None:
         results = self.type.results
-        if not results:
+        if results_in_memory(results):
+            for i, (lltype, operand) in enumerate(values):
+                ptr = self.value(f"getelementptr inbounds i64, ptr %results, i64 {i}")
+                self.emit(f"store {lltype} {operand}, ptr {ptr}, align 8")
+            self.emit("ret void")
+        elif not results:
             self.emit("ret void")
         elif len(results) == 1:
             self.emit(f"ret {values[0][0]} {values[0][1]}")
@@ -185,10 +190,12 @@ class FunctionTranslator(FunctionBuilder):
             self.pos = pos
             emitter(self, instr)
             pos = self.resume_position() if self.dead and self.frames else pos + 1
-        params = ", ".join(f"{LLTYPE[t]} %p{i}" for i, t in enumerate(ft.params))
-        head = (f"define tailcc {ret_type(ft.results)} @{func_symbol(self.func_index)}"
+        params = "".join(f", {LLTYPE[t]} %p{i}" for i, t in enumerate(ft.params))
+        if results_in_memory(ft.results):
+            params = ", ptr %results" + params
+        head = (f"define tailcc {internal_ret(ft.results)} @{func_symbol(self.func_index)}"
                 f"(ptr noalias nonnull align 8 dereferenceable({self.info.vmctx_size}) %vmctx"
-                + (", " + params if params else "") + ") #0 {")
+                + params + ") #0 {")
         return "\n".join([head, "entry:"] + self.allocas + self.lines + self.pending_blocks
                          + self.trap_blocks()
                          + ["}", ""])
@@ -218,6 +225,14 @@ class FunctionTranslator(FunctionBuilder):
         arg_text = "".join(f", {t} {v}" for t, v in args)
         if callee >= self.info.num_imported_funcs:
             self.declare_defined(callee)
+            if results_in_memory(ft.results):
+                buffer = self.alloca(f"[{len(ft.results)} x i64]")
+                self.emit(f"notail call tailcc void @{func_symbol(callee)}(ptr %vmctx, "
+                          f"ptr {buffer}{arg_text})")
+                for i, t in enumerate(ft.results):
+                    ptr = self.value(f"getelementptr inbounds i64, ptr {buffer}, i64 {i}")
+                    self.push(LLTYPE[t], self.value(f"load {LLTYPE[t]}, ptr {ptr}, align 8"))
+                return
             call = f"notail call tailcc {ret_type(ft.results)} @{func_symbol(callee)}"
         else:
             record = self.array_slot(vmctx.FUNCS, callee, "i64")
@@ -230,8 +245,9 @@ class FunctionTranslator(FunctionBuilder):
         """Declare defined function `callee` (another chunk may define it)."""
         if callee != self.func_index:
             ft = self.info.func_types[callee]
-            self.declare(f"declare tailcc {ret_type(ft.results)} @{func_symbol(callee)}(ptr"
-                         + "".join(f", {LLTYPE[t]}" for t in ft.params) + ")")
+            buffer = ", ptr" if results_in_memory(ft.results) else ""
+            self.declare(f"declare tailcc {internal_ret(ft.results)} @{func_symbol(callee)}(ptr"
+                         + buffer + "".join(f", {LLTYPE[t]}" for t in ft.params) + ")")
 
     def call_record(self, ft: FuncType, record: str) -> None:
         args = self.pop_n(len(ft.params))
@@ -315,6 +331,7 @@ EPILOGUE = """\
 ; Every generated function keeps the frame-pointer chain that the trap path walks (it costs
 ; one register and two instructions per call; see `pywamr_trap`).
 attributes #0 = { nounwind "frame-pointer"="all" }
+; Call sites that must stay calls: C thunks (translate.c_thunk) and tail calls (emit/call.py).
 attributes #1 = { noinline }
 !0 = !{!"rsp"}
 !1 = !{!"branch_weights", i32 1, i32 2000}
@@ -346,7 +363,10 @@ def record_call_helper(ft: FuncType) -> str:
            "  br i1 %notail, label %other, label %wasm",
            "wasm:",
            "  %tv = load ptr, ptr %vp, align 8"]
-    if ft.results:
+    if results_in_memory(ft.results):
+        out.append(f"  notail call tailcc void %tail(ptr %tv, ptr %buf{args})")
+        out += load_results(ft.results, "%buf", "%w")
+    elif ft.results:
         out += [f"  %tr = notail call tailcc {rt} %tail(ptr %tv{args})", f"  ret {rt} %tr"]
     else:
         out += [f"  notail call tailcc void %tail(ptr %tv{args})", "  ret void"]
@@ -439,7 +459,11 @@ def entry_trampoline(ft: FuncType) -> str:
         out.append(f"  %a{i} = load {LLTYPE[t]}, ptr %ap{i}, align 8")
         args.append(f", {LLTYPE[t]} %a{i}")
     call = f"call tailcc {rt} %code(ptr %vmctx{''.join(args)})"
-    if not ft.results:
+    if results_in_memory(ft.results):
+        # the arguments are loaded: the callee writes its results over them, where Python
+        # reads them
+        out.append(f"  call tailcc void %code(ptr %vmctx, ptr %buf{''.join(args)})")
+    elif not ft.results:
         out.append("  " + call)
     else:
         out.append(f"  %res = {call}")
@@ -475,9 +499,14 @@ def c_thunk(index: int, ft: FuncType) -> str:
     backtraces; the thunk is in no range and so never shows in one."""
     rt = ret_type(ft.results)
     params = "".join(f", {LLTYPE[t]} %p{i}" for i, t in enumerate(ft.params))
-    call = f"notail call tailcc {rt} @{func_symbol(index)}(ptr %vmctx{params}) #1"
     out = [f"define {rt} @{thunk_symbol(index)}(ptr %vmctx{params}) #0 {{", "entry:"]
-    out += [f"  %r = {call}", f"  ret {rt} %r"] if ft.results else [f"  {call}", "  ret void"]
+    if results_in_memory(ft.results):
+        out += [f"  %buf = alloca [{len(ft.results)} x i64], align 8",
+                f"  notail call tailcc void @{func_symbol(index)}(ptr %vmctx, ptr %buf{params}) #1"]
+        out += load_results(ft.results, "%buf", "%o")
+    else:
+        call = f"notail call tailcc {rt} @{func_symbol(index)}(ptr %vmctx{params}) #1"
+        out += [f"  %r = {call}", f"  ret {rt} %r"] if ft.results else [f"  {call}", "  ret void"]
     return "\n".join(out + ["}", ""])
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from ...errors import TrapCode
 from .. import vmctx
-from ..helpers import func_symbol, ret_type
+from ..helpers import func_symbol, internal_ret, results_in_memory
 from .table import element_slot
 
 
@@ -62,11 +62,14 @@ def emit_return_call_indirect(t, instr) -> None:
 
 
 def _tail_call(t, ft, target: str, callee_vmctx: str, args) -> None:
-    """`tail call tailcc` + `ret`: the function ends here."""
-    rt = ret_type(ft.results)
-    call = (f"tail call tailcc {rt} {target}(ptr {callee_vmctx}"
-            + "".join(f", {lltype} {v}" for lltype, v in args) + ")")
-    if ft.results:
+    """`tail call tailcc` + `ret`: the function ends here. The call is never inlined (`#1`):
+    inlined, a trap in the callee would be reported in the caller, whose frame a tail call
+    removes from the backtrace."""
+    rt = internal_ret(ft.results)
+    results = ", ptr %results" if results_in_memory(ft.results) else ""    # handed on
+    call = (f"tail call tailcc {rt} {target}(ptr {callee_vmctx}{results}"
+            + "".join(f", {lltype} {v}" for lltype, v in args) + ") #1")
+    if rt != "void":
         t.emit(f"ret {rt} {t.value(call)}")
     else:
         t.emit(call)
