@@ -4,9 +4,16 @@ Sits between the validator's output and `codegen.py`: a `FunctionTranslator` wal
 keeping the wasm operand stack as LLVM operand strings and the control stack as `Frame`s; each
 instruction is handed to the emitter of its family through `emit.EMITTERS` (derived from the one
 instruction table). Locals and branch values live in allocas that SROA turns into SSA. This
-module also writes the per-chunk glue: the trap function, record-call helpers and the entry
-trampolines through which every call from Python enters native code. It does not touch
-llvmlite: the result is plain text.
+module also writes the per-chunk glue: the trap function, record-call helpers, the entry
+trampolines through which every call from Python enters native code, and the C-convention
+thunks of function records. It does not touch llvmlite: the result is plain text.
+
+Calling convention: every wasm function is `tailcc` (LLVM guarantees a `tail call` between
+`tailcc` functions whatever their prototypes: `return_call` runs in constant stack space,
+see `emit/call.py`), `ret w<i>(ptr vmctx, params...)`, with results that do not fit the
+return registers written through a buffer parameter instead (`helpers.results_in_memory`).
+Calls between wasm functions, entry trampolines and record calls use it; a record's CODE is
+the function's C thunk `w<i>_c`, for component adapters (vmctx.py).
 
 What comes from the validator's side tables (`validate.function.FuncInfo`, whose docstring
 states the contract) rather than being worked out again here: every block's signature

@@ -28,8 +28,9 @@ function record (one per function object that native code can see; a funcref is 
   CALLEE_VMCTX  vmctx to pass to CODE (and TAIL_CODE)
   TYPE_ID       canonical structural type id (never 0)
   TAIL_CODE     the same function's entry in the `tailcc` convention that wasm functions use
-                among themselves (tail calls and calls from native code go there), or 0 when
-                the function has none (Python-run functions, component adapters): then CODE
+                among themselves (translate.py; tail calls and record calls go there), or 0
+                when the function has none (Python-run functions, component adapters): then
+                CODE
 
 table descriptor (one per table, shared by every instance using it):
   ELEMENTS      address of an i64 array of references (funcref: record address; 0 = null)
