@@ -28,36 +28,15 @@ def ret_type(results) -> str:
     return "{" + ", ".join(LLTYPE[t] for t in results) + "}"
 
 
-def results_in_memory(results) -> bool:
-    """Whether wasm functions with these results return them through a buffer in the internal
-    (`tailcc`) convention: an extra `ptr %results` parameter after vmctx, 8 bytes per result,
-    and `void` as LLVM return type. Results that do not fit the x86-64 return registers (more
-    than 3 integers or 4 floats, measured) are otherwise returned through a hidden pointer
-    that LLVM creates, and that rules out its guaranteed tail calls; a buffer passed as an
-    ordinary parameter is simply handed on by a tail call."""
-    ints = sum(1 for t in results if LLTYPE[t] in ("i32", "i64"))
-    return ints > 3 or len(results) - ints > 4
-
-
-def internal_ret(results) -> str:
-    """The LLVM return type of a wasm function in the internal convention."""
-    return "void" if results_in_memory(results) else ret_type(results)
-
-
 def signature_key(ft: FuncType) -> str:
     return "".join(TYPE_LETTER[t] for t in ft.params) + "_" + "".join(
         TYPE_LETTER[t] for t in ft.results)
 
 
 def func_symbol(index: int) -> str:
-    """The symbol of defined function `index`'s code (calling convention `tailcc`)."""
+    """The symbol of defined function `index`'s code (in the convention `conventions.py`
+    chooses for it)."""
     return f"w{index}"
-
-
-def thunk_symbol(index: int) -> str:
-    """The symbol of defined function `index`'s C-convention entry (a thunk calling
-    `func_symbol(index)`): its function record's CODE, for callers outside wasm code."""
-    return f"w{index}_c"
 
 
 def int_const(value: int, bits: int) -> str:

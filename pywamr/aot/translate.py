@@ -5,15 +5,12 @@ keeping the wasm operand stack as LLVM operand strings and the control stack as 
 instruction is handed to the emitter of its family through `emit.EMITTERS` (derived from the one
 instruction table). Locals and branch values live in allocas that SROA turns into SSA. This
 module also writes the per-chunk glue: the trap function, record-call helpers, the entry
-trampolines through which every call from Python enters native code, and the C-convention
-thunks of function records. It does not touch llvmlite: the result is plain text.
+trampolines through which every call from Python enters native code, and each function's
+entry in its other calling convention. It does not touch llvmlite: the result is plain text.
 
-Calling convention: every wasm function is `tailcc` (LLVM guarantees a `tail call` between
-`tailcc` functions whatever their prototypes: `return_call` runs in constant stack space,
-see `emit/call.py`), `ret w<i>(ptr vmctx, params...)`, with results that do not fit the
-return registers written through a buffer parameter instead (`helpers.results_in_memory`).
-Calls between wasm functions, entry trampolines and record calls use it; a record's CODE is
-the function's C thunk `w<i>_c`, for component adapters (vmctx.py).
+Calling conventions: a function that makes tail calls is `tailcc`, every other one uses the C
+convention as `ret w<i>(ptr vmctx, params...)`; each also has an entry in the other
+convention (a thunk) and calls reach it in the one they need (`conventions.py`).
 
 What comes from the validator's side tables (`validate.function.FuncInfo`, whose docstring
 states the contract) rather than being worked out again here: every block's signature
@@ -34,8 +31,9 @@ from ..binary.types import FuncType
 from ..validate.function import FuncInfo
 from ..errors import NotSupported
 from . import vmctx
-from .helpers import (LLTYPE, FunctionBuilder, func_symbol, internal_ret, results_in_memory,
-                      ret_type, signature_key, thunk_symbol)
+from .conventions import (c_prototype, c_symbol, function_glue, makes_tail_calls,
+                          results_in_memory, tail_symbol, tailcc_prototype, tailcc_ret)
+from .helpers import LLTYPE, FunctionBuilder, func_symbol, ret_type, signature_key
 
 # Stack budget of native wasm code, from the outermost entry (bytes).
 STACK_BUDGET = 4 * 1024 * 1024
@@ -74,6 +72,15 @@ class ModuleInfo:
         self.global_types = module.global_types()
         self.table_types = module.table_types()
         self.vmctx_size = vmctx.vmctx_size(len(module.memory_types()))
+        self._tail: dict[int, bool] = {}
+
+    def is_tail_function(self, index: int) -> bool:
+        """Whether defined function `index` makes tail calls (so is `tailcc`)."""
+        tail = self._tail.get(index)
+        if tail is None:
+            code = self.module.codes[index - self.num_imported_funcs]
+            tail = self._tail[index] = makes_tail_calls(code)
+        return tail
 
 
 class FunctionTranslator(FunctionBuilder):
@@ -90,6 +97,7 @@ class FunctionTranslator(FunctionBuilder):
             raise ValueError("aot: translating a body needs the validator's side tables "
                              "(ModuleInfo(..., funcs=validated.funcs))")
         self.side: FuncInfo = info.funcs[local_index]
+        self.tailcc = info.is_tail_function(func_index)     # its convention (conventions.py)
         self.pos = 0                                # position of the instruction being emitted
         self.local_types = tuple(self.type.params) + tuple(self.code.locals)
         self.stack: list[tuple[str, str]] = []    # (lltype, operand)
@@ -148,7 +156,7 @@ class FunctionTranslator(FunctionBuilder):
 
     def emit_return(self, values: list[tuple[str, str]]) -> None:
         results = self.type.results
-        if results_in_memory(results):
+        if self.tailcc and results_in_memory(results):
             for i, (lltype, operand) in enumerate(values):
                 ptr = self.value(f"getelementptr inbounds i64, ptr %results, i64 {i}")
                 self.emit(f"store {lltype} {operand}, ptr {ptr}, align 8")
@@ -198,9 +206,10 @@ class FunctionTranslator(FunctionBuilder):
             emitter(self, instr)
             pos = self.resume_position() if self.dead and self.frames else pos + 1
         params = "".join(f", {LLTYPE[t]} %p{i}" for i, t in enumerate(ft.params))
-        if results_in_memory(ft.results):
+        if self.tailcc and results_in_memory(ft.results):
             params = ", ptr %results" + params
-        head = (f"define tailcc {internal_ret(ft.results)} @{func_symbol(self.func_index)}"
+        convention = f"tailcc {tailcc_ret(ft.results)}" if self.tailcc else ret_type(ft.results)
+        head = (f"define {convention} @{func_symbol(self.func_index)}"
                 f"(ptr noalias nonnull align 8 dereferenceable({self.info.vmctx_size}) %vmctx"
                 + params + ") #0 {")
         return "\n".join([head, "entry:"] + self.allocas + self.lines + self.pending_blocks
@@ -232,15 +241,12 @@ class FunctionTranslator(FunctionBuilder):
         arg_text = "".join(f", {t} {v}" for t, v in args)
         if callee >= self.info.num_imported_funcs:
             self.declare_defined(callee)
-            if results_in_memory(ft.results):
-                buffer = self.alloca(f"[{len(ft.results)} x i64]")
-                self.emit(f"notail call tailcc void @{func_symbol(callee)}(ptr %vmctx, "
-                          f"ptr {buffer}{arg_text})")
-                for i, t in enumerate(ft.results):
-                    ptr = self.value(f"getelementptr inbounds i64, ptr {buffer}, i64 {i}")
-                    self.push(LLTYPE[t], self.value(f"load {LLTYPE[t]}, ptr {ptr}, align 8"))
-                return
-            call = f"notail call tailcc {ret_type(ft.results)} @{func_symbol(callee)}"
+            call = f"notail call {ret_type(ft.results)} @{func_symbol(callee)}"
+            if self.info.is_tail_function(callee):
+                if results_in_memory(ft.results):
+                    self.call_results_in_memory(ft, f"@{func_symbol(callee)}", arg_text)
+                    return
+                call = f"notail call tailcc {ret_type(ft.results)} @{func_symbol(callee)}"
         else:
             record = self.array_slot(vmctx.FUNCS, callee, "i64")
             arg_text = f", i64 {record}" + arg_text
@@ -248,13 +254,34 @@ class FunctionTranslator(FunctionBuilder):
             self.record_sigs.add(ft)
         self.push_call_results(ft, f"{call}(ptr %vmctx{arg_text})")
 
+    def call_results_in_memory(self, ft: FuncType, target: str, arg_text: str) -> None:
+        """Call a `tailcc` function whose results come back through a buffer."""
+        buffer = self.alloca(f"[{len(ft.results)} x i64]")
+        self.emit(f"notail call tailcc void {target}(ptr %vmctx, ptr {buffer}{arg_text})")
+        for i, t in enumerate(ft.results):
+            ptr = self.value(f"getelementptr inbounds i64, ptr {buffer}, i64 {i}")
+            self.push(LLTYPE[t], self.value(f"load {LLTYPE[t]}, ptr {ptr}, align 8"))
+
     def declare_defined(self, callee: int) -> None:
-        """Declare defined function `callee` (another chunk may define it)."""
+        """Declare defined function `callee`'s code (another chunk may define it)."""
         if callee != self.func_index:
             ft = self.info.func_types[callee]
-            buffer = ", ptr" if results_in_memory(ft.results) else ""
-            self.declare(f"declare tailcc {internal_ret(ft.results)} @{func_symbol(callee)}(ptr"
-                         + buffer + "".join(f", {LLTYPE[t]}" for t in ft.params) + ")")
+            if self.info.is_tail_function(callee):
+                self.declare(f"declare tailcc {tailcc_ret(ft.results)} @{func_symbol(callee)}"
+                             + tailcc_prototype(ft))
+            else:
+                self.declare(f"declare {ret_type(ft.results)} @{func_symbol(callee)}"
+                             + c_prototype(ft))
+
+    def declare_tail_entry(self, callee: int) -> str:
+        """Declare and name defined function `callee`'s entry in the `tailcc` convention."""
+        if self.info.is_tail_function(callee):
+            self.declare_defined(callee)
+            return f"@{func_symbol(callee)}"
+        ft = self.info.func_types[callee]
+        self.declare(f"declare tailcc {tailcc_ret(ft.results)} @{tail_symbol(callee)}"
+                     + tailcc_prototype(ft))
+        return f"@{tail_symbol(callee)}"
 
     def call_record(self, ft: FuncType, record: str) -> None:
         args = self.pop_n(len(ft.params))
@@ -338,7 +365,7 @@ EPILOGUE = """\
 ; Every generated function keeps the frame-pointer chain that the trap path walks (it costs
 ; one register and two instructions per call; see `pywamr_trap`).
 attributes #0 = { nounwind "frame-pointer"="all" }
-; Call sites that must stay calls: C thunks (translate.c_thunk) and tail calls (emit/call.py).
+; Call sites that must stay calls: thunks (conventions.py) and tail calls (emit/call.py).
 attributes #1 = { noinline }
 !0 = !{!"rsp"}
 !1 = !{!"branch_weights", i32 1, i32 2000}
@@ -351,9 +378,8 @@ def buffer_store(lltype: str, operand: str, buf: str, index: int, out: list, nam
 
 
 def record_call_helper(ft: FuncType) -> str:
-    """`callrec_<sig>(vmctx, record, params...)`: call a function record natively (its
-    `tailcc` entry when it has one, else its C entry), or through the Python host-call
-    callback when the record has no native code."""
+    """`callrec_<sig>(vmctx, record, params...)`: call a function record natively, or through
+    the Python host-call callback when the record has no native code."""
     key = signature_key(ft)
     rt = ret_type(ft.results)
     params = "".join(f", {LLTYPE[t]} %p{i}" for i, t in enumerate(ft.params))
@@ -363,26 +389,12 @@ def record_call_helper(ft: FuncType) -> str:
            "entry:",
            f"  %buf = alloca [{n} x i64], align 8",
            "  %rp = inttoptr i64 %rec to ptr",
+           "  %code = load ptr, ptr %rp, align 8",
+           "  %isnull = icmp eq ptr %code, null",
+           "  br i1 %isnull, label %host, label %native",
+           "native:",
            f"  %vp = getelementptr inbounds i8, ptr %rp, i64 {vmctx.RECORD_VMCTX}",
-           f"  %tp = getelementptr inbounds i8, ptr %rp, i64 {vmctx.RECORD_TAIL_CODE}",
-           "  %tail = load ptr, ptr %tp, align 8",
-           "  %notail = icmp eq ptr %tail, null",
-           "  br i1 %notail, label %other, label %wasm",
-           "wasm:",
-           "  %tv = load ptr, ptr %vp, align 8"]
-    if results_in_memory(ft.results):
-        out.append(f"  notail call tailcc void %tail(ptr %tv, ptr %buf{args})")
-        out += load_results(ft.results, "%buf", "%w")
-    elif ft.results:
-        out += [f"  %tr = notail call tailcc {rt} %tail(ptr %tv{args})", f"  ret {rt} %tr"]
-    else:
-        out += [f"  notail call tailcc void %tail(ptr %tv{args})", "  ret void"]
-    out += ["other:",
-            "  %code = load ptr, ptr %rp, align 8",
-            "  %isnull = icmp eq ptr %code, null",
-            "  br i1 %isnull, label %host, label %native",
-            "native:",
-            "  %cv = load ptr, ptr %vp, align 8"]
+           "  %cv = load ptr, ptr %vp, align 8"]
     if ft.results:
         out += [f"  %r = notail call {rt} %code(ptr %cv{args})", f"  ret {rt} %r"]
     else:
@@ -426,9 +438,9 @@ def entry_trampoline(ft: FuncType) -> str:
 
     Saves the process context's jmp_buf, stack limit and entry frame address (where a trap's
     backtrace walk stops), sets them (the outermost entry sets the limit from the stack
-    budget), calls `code` (a wasm function's `tailcc` code) with arguments read from `buffer`
-    and writes the results back. Returns 0, or the trap number after a trap unwound to here;
-    both paths restore the saved context fields."""
+    budget), calls `code` with arguments read from `buffer` and writes
+    the results back. Returns 0, or the trap number after a trap unwound to here; both paths
+    restore the saved context fields."""
     key = signature_key(ft)
     rt = ret_type(ft.results)
     ctx = f"@{vmctx.CTX_SYMBOL}"
@@ -465,12 +477,8 @@ def entry_trampoline(ft: FuncType) -> str:
         out.append(f"  %ap{i} = getelementptr inbounds i64, ptr %buf, i64 {i}")
         out.append(f"  %a{i} = load {LLTYPE[t]}, ptr %ap{i}, align 8")
         args.append(f", {LLTYPE[t]} %a{i}")
-    call = f"call tailcc {rt} %code(ptr %vmctx{''.join(args)})"
-    if results_in_memory(ft.results):
-        # the arguments are loaded: the callee writes its results over them, where Python
-        # reads them
-        out.append(f"  call tailcc void %code(ptr %vmctx, ptr %buf{''.join(args)})")
-    elif not ft.results:
+    call = f"call {rt} %code(ptr %vmctx{''.join(args)})"
+    if not ft.results:
         out.append("  " + call)
     else:
         out.append(f"  %res = {call}")
@@ -499,24 +507,6 @@ def entry_trampoline(ft: FuncType) -> str:
     return "\n".join(out)
 
 
-def c_thunk(index: int, ft: FuncType) -> str:
-    """`w<index>_c`: defined function `index` in the C calling convention, for callers outside
-    wasm code that hold only a record's CODE (component adapters). It calls the function's
-    `tailcc` code, never inlined, so the code stays in the function's own range for
-    backtraces; the thunk is in no range and so never shows in one."""
-    rt = ret_type(ft.results)
-    params = "".join(f", {LLTYPE[t]} %p{i}" for i, t in enumerate(ft.params))
-    out = [f"define {rt} @{thunk_symbol(index)}(ptr %vmctx{params}) #0 {{", "entry:"]
-    if results_in_memory(ft.results):
-        out += [f"  %buf = alloca [{len(ft.results)} x i64], align 8",
-                f"  notail call tailcc void @{func_symbol(index)}(ptr %vmctx, ptr %buf{params}) #1"]
-        out += load_results(ft.results, "%buf", "%o")
-    else:
-        call = f"notail call tailcc {rt} @{func_symbol(index)}(ptr %vmctx{params}) #1"
-        out += [f"  %r = {call}", f"  ret {rt} %r"] if ft.results else [f"  {call}", "  ret void"]
-    return "\n".join(out + ["}", ""])
-
-
 def chunk_ir(info: ModuleInfo, func_indices, *, with_entries: bool = False) -> str:
     """The IR text of one chunk: the given defined functions plus the glue they need; the
     chunk with `with_entries` also holds the entry trampolines of every defined signature."""
@@ -525,7 +515,7 @@ def chunk_ir(info: ModuleInfo, func_indices, *, with_entries: bool = False) -> s
     bodies = []
     for index in func_indices:
         bodies.append(FunctionTranslator(info, index, declarations, record_sigs).translate())
-    defined = {func_symbol(i) for i in func_indices}
+    defined = {name(i) for i in func_indices for name in (func_symbol, c_symbol, tail_symbol)}
     parts = [PRELUDE]
     parts += sorted(d for d in declarations if _declared_symbol(d) not in defined)
     parts += [record_call_helper(ft) for ft in sorted(record_sigs, key=signature_key)]
@@ -533,7 +523,8 @@ def chunk_ir(info: ModuleInfo, func_indices, *, with_entries: bool = False) -> s
         sigs = {info.func_types[i] for i in range(info.num_imported_funcs, len(info.func_types))}
         parts += [entry_trampoline(ft) for ft in sorted(sigs, key=signature_key)]
     parts += bodies
-    parts += [c_thunk(i, info.func_types[i]) for i in func_indices]
+    parts += [function_glue(i, info.func_types[i], info.is_tail_function(i))
+              for i in func_indices]
     parts.append(EPILOGUE)
     return "\n".join(parts)
 

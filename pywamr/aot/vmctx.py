@@ -28,7 +28,7 @@ function record (one per function object that native code can see; a funcref is 
   CALLEE_VMCTX  vmctx to pass to CODE (and TAIL_CODE)
   TYPE_ID       canonical structural type id (never 0)
   TAIL_CODE     the same function's entry in the `tailcc` convention that wasm functions use
-                among themselves (translate.py; tail calls and record calls go there), or 0
+                for tail calls (conventions.py; tail calls through records go there), or 0
                 when the function has none (Python-run functions, component adapters): then
                 CODE
 

@@ -6,18 +6,19 @@ their function record (`callrec_<sig>` glue: native code when the record has som
 host-call callback otherwise). `call_indirect` checks bounds, null and the structural type id
 in that order, as the spec does.
 
-Tail calls rely on the `tailcc` convention of every wasm function (`translate.py`): a `tail
-call` in tail position to a `tailcc` callee is a guaranteed tail call in LLVM, whatever the
-two prototypes, so the caller's frame is gone before the callee runs. A record's TAIL_CODE
-(vmctx.py) is the callee's `tailcc` code, in this instance or another; a record without one
-(a host or interpreter function, a component adapter) is called normally and its results
-returned: the stack grows by that one call, which returns before the chain goes on.
+Tail calls go to the callee's entry in the `tailcc` convention, which a function making tail
+calls has too (`conventions.py`): a `tail call` in tail position between `tailcc` functions is a
+guaranteed tail call in LLVM, whatever the two prototypes, so the caller's frame is gone before
+the callee runs. A record's TAIL_CODE (vmctx.py) is that entry, in this instance or another; a
+record without one (a host or interpreter function, a component adapter) is called normally
+and its results returned: the stack grows by that one call, which returns before the chain
+goes on.
 """
 from __future__ import annotations
 
 from ...errors import TrapCode
 from .. import vmctx
-from ..helpers import func_symbol, internal_ret, results_in_memory
+from ..conventions import results_in_memory, tailcc_ret
 from .table import element_slot
 
 
@@ -53,8 +54,7 @@ def emit_return_call(t, instr) -> None:
     if callee < t.info.num_imported_funcs:
         _tail_call_record(t, ft, t.array_slot(vmctx.FUNCS, callee, "i64"))
         return
-    t.declare_defined(callee)
-    _tail_call(t, ft, f"@{func_symbol(callee)}", "%vmctx", t.pop_n(len(ft.params)))
+    _tail_call(t, ft, t.declare_tail_entry(callee), "%vmctx", t.pop_n(len(ft.params)))
 
 
 def emit_return_call_indirect(t, instr) -> None:
@@ -65,7 +65,7 @@ def _tail_call(t, ft, target: str, callee_vmctx: str, args) -> None:
     """`tail call tailcc` + `ret`: the function ends here. The call is never inlined (`#1`):
     inlined, a trap in the callee would be reported in the caller, whose frame a tail call
     removes from the backtrace."""
-    rt = internal_ret(ft.results)
+    rt = tailcc_ret(ft.results)
     results = ", ptr %results" if results_in_memory(ft.results) else ""    # handed on
     call = (f"tail call tailcc {rt} {target}(ptr {callee_vmctx}{results}"
             + "".join(f", {lltype} {v}" for lltype, v in args) + ") #1")
