@@ -318,3 +318,44 @@ def test_tiered_engine_switches_under_a_tail_chain(module_bytes):
     for _ in range(4):
         assert exports["even"](DEEP) == 44
         assert exports["even_i"](DEEP) == 44
+
+
+@pytest.mark.parametrize("attempts", [((True, True),), ((True, False),)],
+                         ids=["flat", "flat-unfolded"])
+def test_interp_flat_forms(monkeypatch, module_bytes, attempts):
+    """The interpreter's flat form (deeply nested functions) makes the same tail calls."""
+    import pywamr.interp.translate as translate
+    from pywamr.errors import Trap, TrapCode
+    monkeypatch.setattr(translate, "ATTEMPTS", attempts)
+    exports = pywamr_instance("interp", module_bytes)
+    assert exports["even"](DEEP + 1) == 99
+    assert exports["odd_i"](DEEP) == 99
+    assert exports["narrow"](1000) == 7
+    assert tuple(exports["many"](1000)) == (1, 2, 3, 4.5, 5, 6)
+    with pytest.raises(Trap) as info:
+        exports["mismatch"]()
+    assert info.value.code is TrapCode.INDIRECT_CALL_TYPE_MISMATCH
+
+
+@needs_aot
+def test_aot_only_tail_functions_are_tailcc(module_bytes):
+    """Ordinary calls keep the C convention (and cost what they did): only the functions that
+    make tail calls are defined `tailcc`; each function has its other-convention entry."""
+    import re
+    from pywamr.aot.conventions import makes_tail_calls
+    from pywamr.aot.translate import ModuleInfo, chunk_ir
+    from pywamr.binary.decoder import decode_module
+    from pywamr.validate import validate_module
+    validated = validate_module(decode_module(module_bytes))
+    info = ModuleInfo(validated.module, validated.func_types, validated.funcs)
+    defined = range(info.num_imported_funcs, len(info.func_types))
+    ir = chunk_ir(info, defined)
+    tailcc = set()
+    for i in defined:
+        head = re.search(rf"^define (.*) @w{i}\(", ir, re.M).group(1)
+        if head.startswith("tailcc "):
+            tailcc.add(i)
+        assert re.search(rf"^@w{i}_[ct] = alias ", ir, re.M), i
+    expected = {i for i in defined if makes_tail_calls(validated.module.codes[i - info.num_imported_funcs])}
+    assert tailcc == expected
+    assert 0 < len(tailcc) < len(defined)
