@@ -10,9 +10,10 @@ legitimately differ), and insert smith's fuel counter so every call terminates (
 counter traps with `unreachable`). Odd modules avoid traps; one in eight gets much more fuel.
 It does not generate invalid modules (the byte-mutation test in tests/test_binary.py does).
 
-Modes (`MODES`) change smith's flags for a whole campaign: "core" (the default, above) and
+Modes (`MODES`) change smith's flags for a whole campaign: "core" (the default, above),
 "multi-memory" (two to four memories per module, the fuzz host's imported memory among them
-when a module imports, so memory instructions name memories other than 0).
+when a module imports, so memory instructions name memories other than 0) and "tail-call"
+(smith may emit `return_call` and `return_call_indirect`).
 """
 from __future__ import annotations
 
@@ -66,6 +67,7 @@ SMITH_FLAGS = (
 MODES: dict[str, dict[str, tuple[str, ...]]] = {
     "core": {},
     "multi-memory": {"--max-memories": ("4",), "--min-memories": ("2",)},
+    "tail-call": {"--tail-call-enabled": ("true",)},
 }
 
 _imports_path: str | None = None

@@ -35,6 +35,7 @@ def _shared_engine() -> wasmtime.Engine:
         config = wasmtime.Config()
         config.parallel_compilation = False   # no thread pool: the shrinker forks
         config.wasm_multi_memory = True       # the multi-memory mode (generate.MODES)
+        config.wasm_tail_call = True          # the tail-call mode
         _engine = wasmtime.Engine(config)
     return _engine
 

@@ -2,7 +2,7 @@
 comparison rules themselves.
 
 The campaign (`FIXED_SEED`, `BATCHES` x `BATCH` modules, plus `MULTI_MEMORY_BATCHES` batches
-generated in the multi-memory mode) runs every generated module on wasmtime and on each
+generated in the multi-memory mode and `TAIL_CALL_BATCHES` in the tail-call mode) runs every generated module on wasmtime and on each
 engine; a batch fails on any mismatch or escaped exception and reports inconclusive cases
 (stack exhausted on one side only) in its message without failing. The fixtures in
 `tests/fixtures/fuzz/` are shrunk failing cases with wasmtime's outcome as JSON; they need
@@ -29,8 +29,10 @@ FIXED_SEED = 20261130
 BATCHES = 10
 BATCH = 25
 MULTI_MEMORY_BATCHES = 2
-CAMPAIGN = [("core", b) for b in range(BATCHES)] + [("multi-memory", b)
-                                                   for b in range(MULTI_MEMORY_BATCHES)]
+TAIL_CALL_BATCHES = 2
+CAMPAIGN = ([("core", b) for b in range(BATCHES)]
+            + [("multi-memory", b) for b in range(MULTI_MEMORY_BATCHES)]
+            + [("tail-call", b) for b in range(TAIL_CALL_BATCHES)])
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "fuzz"
 
 

@@ -45,6 +45,7 @@ class AotModule:
     def __init__(self, module, func_types, artifact_bytes: bytes, objects: list[bytes],
                  validated=None):
         from . import bridge, codegen
+        from .conventions import c_symbol, tail_symbol
         from .helpers import func_symbol, signature_key
         from .translate import ModuleInfo, entry_symbols
         self.module = module
@@ -54,13 +55,18 @@ class AotModule:
         self._artifact = artifact_bytes
         info = ModuleInfo(module, self.func_types)
         defined = range(self.num_imported_funcs, len(self.func_types))
-        exports = [func_symbol(i) for i in defined] + (entry_symbols(info) if module.codes else [])
+        exports = ([name(i) for name in (func_symbol, c_symbol, tail_symbol) for i in defined]
+                   + (entry_symbols(info) if module.codes else []))
         if objects:
             self._tracker, addresses = codegen.load_objects(objects, bridge.symbol_imports(),
                                                             exports)
         else:
             self._tracker, addresses = None, {}
+        # per defined function: its code, and its entries in the C and the tailcc calling
+        # conventions (one of them is the code itself; conventions.py)
         self.code_addresses = [addresses[func_symbol(i)] for i in defined]
+        self.c_addresses = [addresses[c_symbol(i)] for i in defined]
+        self.tail_addresses = [addresses[tail_symbol(i)] for i in defined]
         if objects:
             bridge.register_code(self, module, _code_ranges(objects, defined,
                                                             self.code_addresses))

@@ -39,6 +39,8 @@ def signature_key(ft: FuncType) -> str:
 
 
 def func_symbol(index: int) -> str:
+    """The symbol of defined function `index`'s code (in the convention `conventions.py`
+    chooses for it)."""
     return f"w{index}"
 
 

@@ -141,11 +141,12 @@ class AotInstance:
         out = []
         for i in range(first, len(loaded.func_types)):
             ft = loaded.func_types[i]
-            code = loaded.code_addresses[i - first]
+            code = loaded.c_addresses[i - first]
             slot = (i - first) * words
             self.records[slot + vmctx.RECORD_CODE // 8] = code
             self.records[slot + vmctx.RECORD_VMCTX // 8] = self.vm_address
             self.records[slot + vmctx.RECORD_TYPE_ID // 8] = type_id(ft)
+            self.records[slot + vmctx.RECORD_TAIL_CODE // 8] = loaded.tail_addresses[i - first]
             address = base + slot * 8
             call = make_entry_call(ft, loaded.entry_address(ft), code, self.vm_address,
                                    self.pins)

@@ -4,9 +4,13 @@ Sits between the validator's output and `codegen.py`: a `FunctionTranslator` wal
 keeping the wasm operand stack as LLVM operand strings and the control stack as `Frame`s; each
 instruction is handed to the emitter of its family through `emit.EMITTERS` (derived from the one
 instruction table). Locals and branch values live in allocas that SROA turns into SSA. This
-module also writes the per-chunk glue: the trap function, record-call helpers and the entry
-trampolines through which every call from Python enters native code. It does not touch
-llvmlite: the result is plain text.
+module also writes the per-chunk glue: the trap function, record-call helpers, the entry
+trampolines through which every call from Python enters native code, and each function's
+entry in its other calling convention. It does not touch llvmlite: the result is plain text.
+
+Calling conventions: a function that makes tail calls is `tailcc`, every other one uses the C
+convention as `ret w<i>(ptr vmctx, params...)`; each also has an entry in the other
+convention (a thunk) and calls reach it in the one they need (`conventions.py`).
 
 What comes from the validator's side tables (`validate.function.FuncInfo`, whose docstring
 states the contract) rather than being worked out again here: every block's signature
@@ -27,7 +31,9 @@ from ..binary.types import FuncType
 from ..validate.function import FuncInfo
 from ..errors import NotSupported
 from . import vmctx
-from .helpers import (LLTYPE, ZERO, FunctionBuilder, func_symbol, ret_type, signature_key)
+from .conventions import (c_prototype, c_symbol, function_glue, makes_tail_calls,
+                          results_in_memory, tail_symbol, tailcc_prototype, tailcc_ret)
+from .helpers import LLTYPE, ZERO, FunctionBuilder, func_symbol, ret_type, signature_key
 
 # Stack budget of native wasm code, from the outermost entry (bytes).
 STACK_BUDGET = 4 * 1024 * 1024
@@ -66,6 +72,15 @@ class ModuleInfo:
         self.global_types = module.global_types()
         self.table_types = module.table_types()
         self.vmctx_size = vmctx.vmctx_size(len(module.memory_types()))
+        self._tail: dict[int, bool] = {}
+
+    def is_tail_function(self, index: int) -> bool:
+        """Whether defined function `index` makes tail calls (so is `tailcc`)."""
+        tail = self._tail.get(index)
+        if tail is None:
+            code = self.module.codes[index - self.num_imported_funcs]
+            tail = self._tail[index] = makes_tail_calls(code)
+        return tail
 
 
 class FunctionTranslator(FunctionBuilder):
@@ -82,6 +97,7 @@ class FunctionTranslator(FunctionBuilder):
             raise ValueError("aot: translating a body needs the validator's side tables "
                              "(ModuleInfo(..., funcs=validated.funcs))")
         self.side: FuncInfo = info.funcs[local_index]
+        self.tailcc = info.is_tail_function(func_index)     # its convention (conventions.py)
         self.pos = 0                                # position of the instruction being emitted
         self.local_types = tuple(self.type.params) + tuple(self.code.locals)
         self.stack: list[tuple[str, str]] = []    # (lltype, operand)
@@ -140,7 +156,12 @@ class FunctionTranslator(FunctionBuilder):
 
     def emit_return(self, values: list[tuple[str, str]]) -> None:
         results = self.type.results
-        if not results:
+        if self.tailcc and results_in_memory(results):
+            for i, (lltype, operand) in enumerate(values):
+                ptr = self.value(f"getelementptr inbounds i64, ptr %results, i64 {i}")
+                self.emit(f"store {lltype} {operand}, ptr {ptr}, align 8")
+            self.emit("ret void")
+        elif not results:
             self.emit("ret void")
         elif len(results) == 1:
             self.emit(f"ret {values[0][0]} {values[0][1]}")
@@ -184,10 +205,13 @@ class FunctionTranslator(FunctionBuilder):
             self.pos = pos
             emitter(self, instr)
             pos = self.resume_position() if self.dead and self.frames else pos + 1
-        params = ", ".join(f"{LLTYPE[t]} %p{i}" for i, t in enumerate(ft.params))
-        head = (f"define {ret_type(ft.results)} @{func_symbol(self.func_index)}"
+        params = "".join(f", {LLTYPE[t]} %p{i}" for i, t in enumerate(ft.params))
+        if self.tailcc and results_in_memory(ft.results):
+            params = ", ptr %results" + params
+        convention = f"tailcc {tailcc_ret(ft.results)}" if self.tailcc else ret_type(ft.results)
+        head = (f"define {convention} @{func_symbol(self.func_index)}"
                 f"(ptr noalias nonnull align 8 dereferenceable({self.info.vmctx_size}) %vmctx"
-                + (", " + params if params else "") + ") #0 {")
+                + params + ") #0 {")
         return "\n".join([head, "entry:"] + self.allocas + self.lines + self.pending_blocks
                          + self.trap_blocks()
                          + ["}", ""])
@@ -215,16 +239,48 @@ class FunctionTranslator(FunctionBuilder):
         args = self.pop_n(len(ft.params))
         arg_text = "".join(f", {t} {v}" for t, v in args)
         if callee >= self.info.num_imported_funcs:
-            if callee != self.func_index:
-                self.declare(f"declare {ret_type(ft.results)} @{func_symbol(callee)}(ptr"
-                             + "".join(f", {LLTYPE[t]}" for t in ft.params) + ")")
-            target = f"@{func_symbol(callee)}"
+            self.declare_defined(callee)
+            call = f"notail call {ret_type(ft.results)} @{func_symbol(callee)}"
+            if self.info.is_tail_function(callee):
+                if results_in_memory(ft.results):
+                    self.call_results_in_memory(ft, f"@{func_symbol(callee)}", arg_text)
+                    return
+                call = f"notail call tailcc {ret_type(ft.results)} @{func_symbol(callee)}"
         else:
             record = self.array_slot(vmctx.FUNCS, callee, "i64")
             arg_text = f", i64 {record}" + arg_text
-            target = f"@callrec_{signature_key(ft)}"
+            call = f"notail call {ret_type(ft.results)} @callrec_{signature_key(ft)}"
             self.record_sigs.add(ft)
-        self.push_call_results(ft, f"notail call {ret_type(ft.results)} {target}(ptr %vmctx{arg_text})")
+        self.push_call_results(ft, f"{call}(ptr %vmctx{arg_text})")
+
+    def call_results_in_memory(self, ft: FuncType, target: str, arg_text: str) -> None:
+        """Call a `tailcc` function whose results come back through a buffer."""
+        buffer = self.alloca(f"[{len(ft.results)} x i64]")
+        self.emit(f"notail call tailcc void {target}(ptr %vmctx, ptr {buffer}{arg_text})")
+        for i, t in enumerate(ft.results):
+            ptr = self.value(f"getelementptr inbounds i64, ptr {buffer}, i64 {i}")
+            self.push(LLTYPE[t], self.value(f"load {LLTYPE[t]}, ptr {ptr}, align 8"))
+
+    def declare_defined(self, callee: int) -> None:
+        """Declare defined function `callee`'s code (another chunk may define it)."""
+        if callee != self.func_index:
+            ft = self.info.func_types[callee]
+            if self.info.is_tail_function(callee):
+                self.declare(f"declare tailcc {tailcc_ret(ft.results)} @{func_symbol(callee)}"
+                             + tailcc_prototype(ft))
+            else:
+                self.declare(f"declare {ret_type(ft.results)} @{func_symbol(callee)}"
+                             + c_prototype(ft))
+
+    def declare_tail_entry(self, callee: int) -> str:
+        """Declare and name defined function `callee`'s entry in the `tailcc` convention."""
+        if self.info.is_tail_function(callee):
+            self.declare_defined(callee)
+            return f"@{func_symbol(callee)}"
+        ft = self.info.func_types[callee]
+        self.declare(f"declare tailcc {tailcc_ret(ft.results)} @{tail_symbol(callee)}"
+                     + tailcc_prototype(ft))
+        return f"@{tail_symbol(callee)}"
 
     def call_record(self, ft: FuncType, record: str) -> None:
         args = self.pop_n(len(ft.params))
@@ -308,6 +364,8 @@ EPILOGUE = """\
 ; Every generated function keeps the frame-pointer chain that the trap path walks (it costs
 ; one register and two instructions per call; see `pywamr_trap`).
 attributes #0 = { nounwind "frame-pointer"="all" }
+; Call sites that must stay calls: thunks (conventions.py) and tail calls (emit/call.py).
+attributes #1 = { noinline }
 !0 = !{!"rsp"}
 !1 = !{!"branch_weights", i32 1, i32 2000}
 """
@@ -461,7 +519,7 @@ def chunk_ir(info: ModuleInfo, func_indices, *, with_entries: bool = False) -> s
     bodies = []
     for index in func_indices:
         bodies.append(FunctionTranslator(info, index, declarations, record_sigs).translate())
-    defined = {func_symbol(i) for i in func_indices}
+    defined = {name(i) for i in func_indices for name in (func_symbol, c_symbol, tail_symbol)}
     parts = [PRELUDE]
     parts += sorted(d for d in declarations if _declared_symbol(d) not in defined)
     parts += [record_call_helper(ft) for ft in sorted(record_sigs, key=signature_key)]
@@ -469,6 +527,8 @@ def chunk_ir(info: ModuleInfo, func_indices, *, with_entries: bool = False) -> s
         sigs = {info.func_types[i] for i in range(info.num_imported_funcs, len(info.func_types))}
         parts += [entry_trampoline(ft) for ft in sorted(sigs, key=signature_key)]
     parts += bodies
+    parts += [function_glue(i, info.func_types[i], info.is_tail_function(i))
+              for i in func_indices]
     parts.append(EPILOGUE)
     return "\n".join(parts)
 

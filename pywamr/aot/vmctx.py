@@ -23,9 +23,14 @@ vmctx (one per instance):
   is one vmctx load away too (no indirection through an array).
 
 function record (one per function object that native code can see; a funcref is its address):
-  CODE          native entry `ret f(ptr vmctx, params...)`, 0 for a function run by Python
-  CALLEE_VMCTX  vmctx to pass to CODE
+  CODE          native entry `ret f(ptr vmctx, params...)` (C calling convention), 0 for a
+                function run by Python
+  CALLEE_VMCTX  vmctx to pass to CODE (and TAIL_CODE)
   TYPE_ID       canonical structural type id (never 0)
+  TAIL_CODE     the same function's entry in the `tailcc` convention that wasm functions use
+                for tail calls (conventions.py; tail calls through records go there), or 0
+                when the function has none (Python-run functions, component adapters): then
+                CODE
 
 table descriptor (one per table, shared by every instance using it):
   ELEMENTS      address of an i64 array of references (funcref: record address; 0 = null)
@@ -105,6 +110,7 @@ def buffer_words(types) -> tuple[list[int], int]:
 RECORD_CODE = 0
 RECORD_VMCTX = 8
 RECORD_TYPE_ID = 16
+RECORD_TAIL_CODE = 24
 RECORD_SIZE = 32
 
 # table descriptor

@@ -4,7 +4,7 @@ First phase of the pipeline: checks well-formedness only (encodings, section ord
 counts that must agree). Index bounds, typing and constant-ness are the validator's job.
 SIMD and relaxed SIMD are decoded like the core (v128 value type, 16-byte constants, lane
 indices, shuffle lanes, memarg plus lane). Encodings of proposals pywamr does not run
-(threads, GC, exceptions, tail calls, memory64) are refused with `MalformedNotSupported`, naming the feature (and the instruction,
+(threads, GC, exceptions, memory64) are refused with `MalformedNotSupported`, naming the feature (and the instruction,
 for those the instruction table lists); an opcode the table does not list is malformed
 ("illegal opcode"), whatever its prefix.
 """

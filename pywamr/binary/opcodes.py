@@ -127,8 +127,8 @@ _op(0x0E, "br_table", "br_table", family="control")
 _op(0x0F, "return", family="control")
 _op(0x10, "call", "func", family="call")
 _op(0x11, "call_indirect", "call_indirect", family="call")
-_op(0x12, "return_call", "func", family="call", feature="tail-call")
-_op(0x13, "return_call_indirect", "call_indirect", family="call", feature="tail-call")
+_op(0x12, "return_call", "func", family="call")                    # tail calls: run
+_op(0x13, "return_call_indirect", "call_indirect", family="call")
 _op(0x14, "call_ref", "unsupported", family="call", feature="function-references")
 _op(0x15, "return_call_ref", "unsupported", family="call", feature="function-references")
 _op(0x18, "delegate", "label", family="control", feature="legacy-exceptions")
@@ -266,7 +266,7 @@ for _sub, _name, _imm, _text, _width, _extend in ATOMIC_OPCODES:
 
 # Opcodes whose immediates are known but whose feature pywamr does not run yet.
 UNSUPPORTED_FEATURES = frozenset(
-    {"legacy-exceptions", "exceptions", "tail-call", "function-references", "gc", "threads"})
+    {"legacy-exceptions", "exceptions", "function-references", "gc", "threads"})
 
 # Proposals whose instructions pywamr runs (beyond the Wasm 2.0 core that has feature None).
 SUPPORTED_FEATURES = frozenset({"simd", "relaxed-simd"})

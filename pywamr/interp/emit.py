@@ -288,6 +288,22 @@ class Emitter:
             self.emit(", ".join(f"s{top + i}" for i in range(results)) + f" = {call}")
         self.stack.push_slots(results)
 
+    def return_call(self, instr) -> None:
+        """A tail call: hand the callee and its arguments to the trampoline (`tailcalls.py`)."""
+        self.emit_tail_call(f"f{instr[1]}", len(self.func_types[instr[1]].params))
+
+    def return_call_indirect(self, instr) -> None:
+        ft = self.types[instr[1]]
+        self.consts[f"ty{instr[1]}"] = ft
+        index = self.stack.pop().expr
+        # the table checks trap here, in this function's frame, before it is replaced
+        self.emit_tail_call(f"call_target(t{instr[2]}.elements, {index}, ty{instr[1]})",
+                            len(ft.params))
+
+    def emit_tail_call(self, callee: str, nparams: int) -> None:
+        args = "".join(f"{a.expr}, " for a in self.stack.pop_many(nparams))
+        self.emit(f"return TailCall(({callee}, ({args})))")
+
     def drop(self, instr) -> None:
         self.stack.pop()        # a deferred operand is pure: dropping it loses nothing
 
@@ -351,6 +367,7 @@ class Emitter:
 _HANDLERS = {
     0x00: Emitter.unreachable, 0x01: Emitter.nop,
     0x10: Emitter.call, 0x11: Emitter.call_indirect,
+    0x12: Emitter.return_call, 0x13: Emitter.return_call_indirect,
     0x1A: Emitter.drop, 0x1B: Emitter.select, 0x1C: Emitter.select,
     0x20: Emitter.local_get, 0x21: Emitter.local_set, 0x22: Emitter.local_set,
     0x23: Emitter.global_get, 0x24: Emitter.global_set,

@@ -14,6 +14,7 @@ import struct
 from ..errors import Trap, TrapCode
 from ..runtime.instantiate import segment_init
 from ..runtime.numerics import f32_from_bits, f32_to_bits, round_f32
+from .tailcalls import TailCall
 
 M32 = 0xFFFFFFFF
 M64 = 0xFFFFFFFFFFFFFFFF
@@ -339,6 +340,7 @@ def namespace() -> dict:
           if callable(obj) and not name.startswith("_") and obj.__module__ == __name__}
     ns.update(
         M32=M32, M64=M64, INF=INF, NAN=NAN, Trap=Trap, TrapCode=TrapCode, rf32=round_f32,
+        TailCall=TailCall,
         copysign=_copysign, fabs=abs,
         ld_i32=_u32s.unpack_from, st_i32=_u32s.pack_into,
         ld_i64=_u64s.unpack_from, st_i64=_u64s.pack_into,

@@ -18,6 +18,7 @@ from ..runtime.trapping import INSTANCE_KEY
 from ..validate import ValidatedModule
 from .helpers import namespace as helper_namespace
 from .ops import memory_name
+from .tailcalls import has_tail_calls, lazy_tail_body, trampoline
 from .translate import compile_function
 
 
@@ -30,7 +31,8 @@ class InterpModule:
     def __init__(self, validated: ValidatedModule):
         self.validated = validated
         self.module = validated.module
-        self._codes: dict[int, tuple] = {}     # function index -> (code object, consts)
+        # function index -> (code object, consts, whether it makes tail calls)
+        self._codes: dict[int, tuple] = {}
 
     def function_name(self, index: int) -> str:
         return self.module.func_name(index)
@@ -40,9 +42,10 @@ class InterpModule:
         if cached is None:
             v = self.validated
             local = index - v.num_imported_funcs
-            cached = compile_function(self.module.types, v.func_types, v.funcs[local],
-                                      self.module.codes[local], f"f{index}",
-                                      self.function_name(index))
+            code = self.module.codes[local]
+            cached = compile_function(self.module.types, v.func_types, v.funcs[local], code,
+                                      f"f{index}", self.function_name(index))
+            cached += (has_tail_calls(code),)
             self._codes[index] = cached
         return cached
 
@@ -88,10 +91,12 @@ class InterpModule:
         ns["elems"] = state.elems
 
     def translated(self, ns: dict, index: int):
-        """Function `index` as Python code running in the instance namespace `ns`."""
-        code, consts = self.code_for(index)
+        """Function `index` as Python code running in the instance namespace `ns` (for a
+        function that makes tail calls, the trampoline around its code)."""
+        code, consts, tail = self.code_for(index)
         ns.update(consts)
-        return pytypes.FunctionType(code, ns, code.co_name)
+        body = pytypes.FunctionType(code, ns, code.co_name)
+        return trampoline(body) if tail else body
 
     def _stub(self, ns: dict, function: Function, index: int):
         """A placeholder that translates the function on first call, then gets out of the way.
@@ -99,17 +104,23 @@ class InterpModule:
         Once the function's `call` is something else (translated, or replaced by a caller
         above this engine such as the tiered engine's switch to native code), a stub still
         held somewhere (an importer's namespace) forwards to it, and never installs over a
-        replacement."""
+        replacement. A stub also offers a trampoline the function's body (`tail_body`), so a
+        tail call reaching it through an importer's namespace does not nest trampolines."""
+
+        def install():
+            call = self.translated(ns, index)
+            function.call = call
+            if ns.get(f"f{index}") is stub:
+                ns[f"f{index}"] = call
+            return call
 
         def stub(*args):
             call = function.call
             if call is stub:
-                call = self.translated(ns, index)
-                function.call = call
-                if ns.get(f"f{index}") is stub:
-                    ns[f"f{index}"] = call
+                call = install()
             return call(*args)
 
+        stub.tail_body = lazy_tail_body(function, stub, install)
         return stub
 
 

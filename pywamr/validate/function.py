@@ -15,10 +15,11 @@ function's `end`); every table is complete for a function that validated:
   elses[i]        for every `if` at i that has an `else`: the position of that `else`.
   heights[i]      operand-stack height (all values of the function, not per block) before
                   instruction i, or None when i lies in the unreachable part of an enclosing
-                  block: after `br`, `br_table`, `return` or `unreachable`, up to and
-                  including the `else`/`end` that closes that part. For a `block`/`loop` at a
-                  reachable i its params are the top `len(params)` values; for an `if`, they
-                  sit below the i32 condition.
+                  block: after `br`, `br_table`, `return`, `return_call`,
+                  `return_call_indirect` or `unreachable`, up to and including the
+                  `else`/`end` that closes that part. For a `block`/`loop` at a reachable i
+                  its params are the top `len(params)` values; for an `if`, they sit below
+                  the i32 condition.
   max_height      the largest operand-stack height anywhere in the body.
   locals          parameter types followed by the declared locals.
 
@@ -308,12 +309,16 @@ def _control(v: _Validator, instr, info) -> None:
 
 
 def _call(v: _Validator, instr, info) -> None:
+    """`call`, `call_indirect` and the tail calls `return_call`, `return_call_indirect`
+    (tail-call proposal: the callee's results must be the caller's, and the instruction ends
+    the block's reachable code as `return` does)."""
     ctx = v.ctx
-    if instr[0] == 0x10:
+    op = instr[0]
+    if op == 0x10 or op == 0x12:
         if instr[1] >= len(ctx.funcs):
             v.fail("unknown function")
         ft = ctx.funcs[instr[1]]
-    else:  # call_indirect
+    else:  # call_indirect, return_call_indirect
         if v.table(instr[2]).elem != FUNCREF:
             v.fail("type mismatch")
         if instr[1] >= len(ctx.types):
@@ -321,7 +326,12 @@ def _call(v: _Validator, instr, info) -> None:
         ft = ctx.types[instr[1]]
         v.pop_expect(I32)
     v.pop_types(ft.params)
-    v.vals.extend(ft.results)
+    if op == 0x12 or op == 0x13:
+        if tuple(ft.results) != tuple(v.ctrls[0].results):
+            v.fail("type mismatch")
+        v.set_unreachable()
+    else:
+        v.vals.extend(ft.results)
 
 
 def _variable(v: _Validator, instr, info) -> None:
