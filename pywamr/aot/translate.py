@@ -27,7 +27,7 @@ from ..binary.types import FuncType
 from ..validate.function import FuncInfo
 from ..errors import NotSupported
 from . import vmctx
-from .helpers import (LLTYPE, FunctionBuilder, func_symbol, ret_type, signature_key)
+from .helpers import (LLTYPE, TBAA_METADATA, FunctionBuilder, func_symbol, ret_type, signature_key)
 
 # Stack budget of native wasm code, from the outermost entry (bytes).
 STACK_BUDGET = 4 * 1024 * 1024
@@ -311,7 +311,7 @@ EPILOGUE = """\
 attributes #0 = { nounwind "frame-pointer"="all" }
 !0 = !{!"rsp"}
 !1 = !{!"branch_weights", i32 1, i32 2000}
-"""
+""" + TBAA_METADATA
 
 
 def buffer_store(lltype: str, operand: str, buf: str, index: int, out: list, name: str) -> None:
