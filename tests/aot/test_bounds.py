@@ -12,11 +12,13 @@ After every call the outcome (value or trap) and a digest of the memory are comp
 from __future__ import annotations
 
 import hashlib
+import re
 import struct
 
 import pytest
 
 from aot_testlib import instance, wat
+from pywamr.aot import vmctx
 from pywamr.aot.emit.memory import merged_checks
 from pywamr.binary.decoder import decode_module
 from pywamr.binary.opcodes import OPS
@@ -134,6 +136,39 @@ MODULE = """
       (i32.store16 offset=1 (local.get $i) (local.get $i))
       (br_if $next (i32.ne (local.tee $i (i32.add (local.get $i) (i32.const 2))) (local.get $n)))))
   (func (export "size") (result i32) (memory.size))
+  ;; versioned loops (straight-line bodies ending in br_if 0; see aot/emit/versioning.py)
+  ;; downwards: the address wraps below 0 after p / 4 iterations
+  (func (export "down") (param $p i32) (param $n i32)
+    (loop $next
+      (i32.store offset=8 (local.get $p) (local.get $n))
+      (local.set $p (i32.sub (local.get $p) (i32.const 4)))
+      (br_if $next (local.tee $n (i32.sub (local.get $n) (i32.const 1))))))
+  ;; a gather: the inner load's address comes from memory (stays checked in the copy)
+  (func (export "gather") (param $s i32) (param $d i32) (param $end i32)
+    (loop $next
+      (i32.store (local.get $d) (i32.load (i32.load (local.get $s))))
+      (local.set $s (i32.add (local.get $s) (i32.const 4)))
+      (br_if $next (i32.ne (local.tee $d (i32.add (local.get $d) (i32.const 4)))
+                           (local.get $end)))))
+  ;; a loop-invariant address
+  (func (export "bump") (param $p i32) (param $n i32)
+    (loop $next
+      (i32.store16 (local.get $p) (i32.add (i32.load16_u (local.get $p)) (i32.const 3)))
+      (br_if $next (local.tee $n (i32.sub (local.get $n) (i32.const 1))))))
+  ;; scaled index and an address recomputed from the index each iteration (matmul's shape)
+  (func (export "scaled") (param $b i32) (param $i i32) (param $n i32)
+    (local $q i32)
+    (loop $next
+      (local.tee $q (i32.add (local.get $b) (i32.shl (local.get $i) (i32.const 3))))
+      (i64.store (i64.add (i64.load offset=8 (local.get $q)) (i64.extend_i32_u (local.get $i))))
+      (i64.store16 offset=4 (local.get $q) (i64.load8_s (i32.add (local.get $b) (i32.mul (local.get $i) (i32.const 3)))))
+      (br_if $next (i32.ne (local.tee $i (i32.add (local.get $i) (i32.const 1))) (local.get $n)))))
+  ;; a divide-by-zero trap inside the unchecked copy: same trap, same stores done before it
+  (func (export "divide") (param $p i32) (param $n i32)
+    (loop $next
+      (i32.store offset=4 (local.get $p) (i32.div_u (i32.const 1000) (i32.load (local.get $p))))
+      (local.set $p (i32.add (local.get $p) (i32.const 4)))
+      (br_if $next (local.tee $n (i32.sub (local.get $n) (i32.const 1))))))
 )
 """ % {"access": _access_funcs()}
 
@@ -172,6 +207,15 @@ LOOP_CALLS = [
     ("group_wide", 0), ("group_wide", P - 1008), ("group_wide", P - 1007), ("group_wide", P - 1),
     ("size",), ("grow_loop", P - 3, P + 5), ("size",), ("grow_loop", 2 * P - 1, 5 * P - 100),
     ("size",), ("grow_call_loop", 3 * P, 5 * P - 100),
+    ("down", 400, 50), ("down", 400, 101), ("down", 400, 102), ("down", 400, 200),
+    ("down", 4 * P - 12, 3), ("down", 4 * P - 11, 3),
+    ("fill_words", 512, 64), ("gather", 512, 2048, 2048 + 64), ("gather", 512, 8000, 8000 + 256),
+    ("fill_words", 600, 1), ("gather", 596, 9000, 9008),
+    ("bump", 70, 1000), ("bump", 4 * P - 2, 5), ("bump", 4 * P - 1, 5),
+    ("scaled", 100, 0, 40), ("scaled", 4 * P - 1000, 3, 200), ("scaled", 4 * P - 1000, 3, 110),
+    ("scaled", 0xFFFFFF00, 0, 100),
+    ("fill_words", 20000, 30), ("divide", 20000, 20), ("divide", 20000, 40),
+    ("divide", 4 * P - 40, 9), ("divide", 4 * P - 40, 10),
 ]
 CALLS = _access_calls() + LOOP_CALLS
 
@@ -329,3 +373,46 @@ def test_merged_check_plan():
     # different memories never merge
     assert _plan("""(module (memory 1) (memory 1) (func (param $p i32) (result i32)
         (i32.load 0 (local.get $p)) (i32.load 1 offset=8 (local.get $p)) (i32.add)))""") == {}
+
+
+AXPY = """
+(module (memory 1)
+  (func (param $src i32) (param $dst i32) (param $n i32) (param $a f64)
+    (local $j i32)
+    (loop $next
+      (f64.store (local.get $dst)
+        (f64.add (f64.load (local.get $dst)) (f64.mul (local.get $a) (f64.load (local.get $src)))))
+      (local.set $src (i32.add (local.get $src) (i32.const 8)))
+      (local.set $dst (i32.add (local.get $dst) (i32.const 8)))
+      (br_if $next (i32.ne (local.tee $j (i32.add (local.get $j) (i32.const 1))) (local.get $n))))))
+"""
+
+
+def _optimised_ir(text: str) -> str:
+    """The chunk IR of a module's functions after the pass pipeline `codegen` runs."""
+    import llvmlite.binding as llvm
+    from pywamr.aot import codegen
+    from pywamr.aot.translate import ModuleInfo, chunk_ir
+    from pywamr.validate import validate_module
+    from pywamr.validate.module import validate_bodies
+    data = wat(text)
+    validated = validate_bodies(validate_module(decode_module(data), data))
+    info = ModuleInfo(validated.module, validated.func_types, validated.funcs)
+    machine = codegen.target_machine()
+    module = llvm.parse_assembly(chunk_ir(info, range(len(validated.module.codes))))
+    module.triple, module.data_layout = machine.triple, str(machine.target_data)
+    builder = llvm.create_pass_builder(
+        machine, llvm.create_pipeline_tuning_options(speed_level=max(codegen.OPT_LEVEL, 2)))
+    builder.getModulePassManager().run(module, builder)
+    return str(module)
+
+
+def test_versioned_loop_is_vectorised():
+    """The unchecked copy of an axpy loop has no early exit, so LLVM vectorises it (x86-64
+    always has SSE2: at least <2 x double>); the checked loop stays for the trapping case."""
+    ir = _optimised_ir(AXPY)
+    body = ir[ir.index("define void @w0("):]
+    body = body[:body.index("\n}\n")]
+    assert re.search(r"load <\d+ x double>", body)
+    trap = vmctx.TRAP_NUMBER[TrapCode.MEMORY_OUT_OF_BOUNDS]
+    assert re.search(rf"call \w* ?void @pywamr_trap\(i32 {trap},", body)

@@ -93,7 +93,10 @@ def merged_checks(body) -> dict[int, int]:
 
 
 def _extent(t, instr) -> int | None:
-    """The extent to check for the access being emitted (None: its own offset + width)."""
+    """The extent to check for the access being emitted (None: its own offset + width; 0
+    in the unchecked copy of a versioned loop for an access proven in bounds there)."""
+    if t.pos in getattr(t, "unchecked", ()):
+        return 0
     plan = getattr(t, "merged_checks", None)
     if plan is None:
         plan = t.merged_checks = merged_checks(t.code.body)
