@@ -163,6 +163,22 @@ MODULE = """
       (i64.store (i64.add (i64.load offset=8 (local.get $q)) (i64.extend_i32_u (local.get $i))))
       (i64.store16 offset=4 (local.get $q) (i64.load8_s (i32.add (local.get $b) (i32.mul (local.get $i) (i32.const 3)))))
       (br_if $next (i32.ne (local.tee $i (i32.add (local.get $i) (i32.const 1))) (local.get $n)))))
+  ;; addresses p + 8 and p - 4 that wrap around 2^32 (in bounds after wrapping, or not)
+  (func (export "wrapped") (param $p i32) (param $n i32) (result i32)
+    (local $s i32)
+    (loop $next
+      (local.set $s (i32.add (local.get $s) (i32.load (i32.add (local.get $p) (i32.const 8)))))
+      (local.set $s (i32.add (local.get $s) (i32.load8_u (i32.sub (local.get $p) (i32.const 4)))))
+      (local.set $p (i32.add (local.get $p) (i32.const 4)))
+      (br_if $next (local.tee $n (i32.sub (local.get $n) (i32.const 1)))))
+    (local.get $s))
+  (func (export "wrap8") (param $p i32) (param $n i32) (result i32)
+    (local $s i32)
+    (loop $next
+      (local.set $s (i32.add (local.get $s) (i32.load (i32.add (local.get $p) (i32.const 8)))))
+      (local.set $p (i32.add (local.get $p) (i32.const 4)))
+      (br_if $next (local.tee $n (i32.sub (local.get $n) (i32.const 1)))))
+    (local.get $s))
   ;; a divide-by-zero trap inside the unchecked copy: same trap, same stores done before it
   (func (export "divide") (param $p i32) (param $n i32)
     (loop $next
@@ -216,6 +232,9 @@ LOOP_CALLS = [
     ("scaled", 0xFFFFFF00, 0, 100),
     ("fill_words", 20000, 30), ("divide", 20000, 20), ("divide", 20000, 40),
     ("divide", 4 * P - 40, 9), ("divide", 4 * P - 40, 10),
+    ("wrapped", 100, 50), ("wrapped", 4, 50), ("wrapped", 0, 3), ("wrapped", 0xFFFFFFF8, 10),
+    ("wrapped", 0xFFFFFFF0, 4), ("wrapped", 4 * P - 16, 2), ("wrapped", 4 * P - 16, 3),
+    ("wrap8", 0xFFFFFFF8, 10), ("wrap8", 0xFFFFFFF0, 4), ("wrap8", 0xFFFFFFF4, 4),
 ]
 CALLS = _access_calls() + LOOP_CALLS
 

@@ -26,6 +26,7 @@ from ...binary.opcodes import BY_NAME, OPS
 from ...binary.types import F32, F64
 from ...errors import TrapCode
 from .. import vmctx
+from . import versioning
 from ..helpers import LLTYPE, TBAA_LINEAR_MEMORY
 
 
@@ -93,14 +94,20 @@ def merged_checks(body) -> dict[int, int]:
 
 
 def _extent(t, instr) -> int | None:
-    """The extent to check for the access being emitted (None: its own offset + width; 0
-    in the unchecked copy of a versioned loop for an access proven in bounds there)."""
-    if t.pos in getattr(t, "unchecked", ()):
-        return 0
+    """The extent to check for the access being emitted (None: its own offset + width)."""
     plan = getattr(t, "merged_checks", None)
     if plan is None:
         plan = t.merged_checks = merged_checks(t.code.body)
     return plan.get(t.pos)
+
+
+def _address(t, address: str, instr) -> str:
+    """Native address of the access being emitted: checked (alone or merged), or, in the
+    unchecked copy of a versioned loop, proven in bounds (`versioning.address`)."""
+    if t.pos in getattr(t, "unchecked", ()):
+        return versioning.address(t, instr[2], instr[3])
+    return t.memory_address(address, instr[2], OPS[instr[0]].width, instr[3],
+                            extent=_extent(t, instr))
 
 
 def _load(info):
@@ -110,8 +117,7 @@ def _load(info):
     ext = {"s": "sext", "u": "zext", None: None}[info.extend]
 
     def emit(t, instr) -> None:
-        offset = instr[2]
-        ptr = t.memory_address(t.pop(), offset, width, instr[3], extent=_extent(t, instr))
+        ptr = _address(t, t.pop(), instr)
         v = t.value(f"load {memtype}, ptr {ptr}, align 1, {TBAA_LINEAR_MEMORY}")
         if ext:
             v = t.value(f"{ext} {memtype} {v} to {valtype}")
@@ -125,9 +131,8 @@ def _store(info):
     memtype = _memory_type(info.sig[0][1], width)
 
     def emit(t, instr) -> None:
-        offset = instr[2]
         value = t.pop()
-        ptr = t.memory_address(t.pop(), offset, width, instr[3], extent=_extent(t, instr))
+        ptr = _address(t, t.pop(), instr)
         if memtype != valtype:
             value = t.value(f"trunc {valtype} {value} to {memtype}")
         t.emit(f"store {memtype} {value}, ptr {ptr}, align 1, {TBAA_LINEAR_MEMORY}")

@@ -90,10 +90,6 @@ class LoopPlan:
     end: int                 # position of the loop's `end`
     proven: tuple            # Access of every access the unchecked copy does not check
 
-    @property
-    def positions(self) -> frozenset:
-        return frozenset(a.position for a in self.proven)
-
 
 def _simulate(body, start: int, end: int, local_types):
     """(final symbolic value of every local the body sets, [(position, address, extent,
@@ -205,13 +201,20 @@ def int_signed(v: int) -> int:
     return v - (1 << 32) if v & 0x80000000 else v
 
 
-def _safe_iterations(t, access: Access) -> str:
-    """i64: iterations from now for which `access` stays in bounds and does not wrap."""
-    a = t.value(f"zext i32 {_evaluate(t, access.address)} to i64")
+def _safe_iterations(t, access: Access) -> tuple[str, str, str]:
+    """(i64 iterations from now for which `access` stays in bounds and its address does not
+    wrap, its address now as i64, its step as a signed i64)."""
+    # The address as anchor + constant: accesses that differ only in their constant then
+    # share the anchor, and LLVM sees one pointer at several offsets. Valid while the sum
+    # stays in [0, 2^32) (then it equals the wasm i32 address); otherwise K = 0.
+    anchor = t.value(f"zext i32 {_evaluate(t, (0, access.address[1]))} to i64")
+    a = t.value(f"add nsw i64 {anchor}, {int_signed(access.address[0])}")
     s = t.value(f"sext i32 {_evaluate(t, access.step)} to i64")
     size = t.memory_field(vmctx.memory_size(access.memory), "i64")
-    end0 = t.value(f"add nuw i64 {a}, {access.extent}")
-    fits = t.value(f"icmp ule i64 {end0}, {size}")
+    end0 = t.value(f"add i64 {a}, {access.extent}")
+    no_wrap = t.value(f"icmp ult i64 {a}, 4294967296")
+    below = t.value(f"icmp ule i64 {end0}, {size}")
+    fits = t.value(f"and i1 {no_wrap}, {below}")
     up = t.value(f"icmp sgt i64 {s}, 0")
     down = t.value(f"icmp slt i64 {s}, 0")
     up_div = t.value(f"select i1 {up}, i64 {s}, i64 1")
@@ -222,7 +225,22 @@ def _safe_iterations(t, access: Access) -> str:
     n_down = t.value(f"add i64 {t.value(f'udiv i64 {a}, {down_div}')}, 1")
     moving = t.value(f"select i1 {down}, i64 {n_down}, i64 {UNBOUNDED}")
     n = t.value(f"select i1 {up}, i64 {n_up}, i64 {moving}")
-    return t.value(f"select i1 {fits}, i64 {n}, i64 0")
+    return t.value(f"select i1 {fits}, i64 {n}, i64 0"), a, s
+
+
+def address(t, offset: int, memory: int) -> str:
+    """In the unchecked copy, the native address of the proven access being emitted: its
+    address at loop entry plus iteration index times step (no wrap, by K), plus `offset`.
+    Computed in i64 so that LLVM sees plain affine addresses (the wasm i32 arithmetic that
+    produced the same value is left to dead-code elimination)."""
+    a, s = t.unchecked[t.pos]
+    j = t.value(f"load i64, ptr {t.fast_index}, align 8")
+    moved = t.value(f"mul nsw i64 {j}, {s}")
+    ea = t.value(f"add nsw i64 {a}, {moved}")
+    if offset:
+        ea = t.value(f"add nuw nsw i64 {ea}, {offset}")
+    base = t.memory_field(vmctx.memory_base(memory))
+    return t.value(f"getelementptr i8, ptr {base}, i64 {ea}")
 
 
 def enter(t, frame) -> bool:
@@ -232,19 +250,21 @@ def enter(t, frame) -> bool:
     if plan is None:
         return False
     k = None
+    addresses = {}
     for access in plan.proven:
-        n = _safe_iterations(t, access)
+        n, a, s = _safe_iterations(t, access)
+        addresses[access.position] = (a, s)
         k = n if k is None else t.call_intrinsic("llvm.umin.i64", "i64",
                                                  [("i64", k), ("i64", n)])
-    slot = t.alloca("i64")
-    t.emit(f"store i64 {k}, ptr {slot}, align 8")
+    index = t.alloca("i64")
+    t.emit(f"store i64 0, ptr {index}, align 8")
     fast = t.new_label("fast")
     go = t.value(f"icmp ne i64 {k}, 0")
     t.emit(f"br i1 {go}, label %{fast}, label %{frame.target}")
     pending = getattr(t, "versioned_loops", None)
     if pending is None:
         pending = t.versioned_loops = {}
-    pending[frame.start] = (plan, slot, fast)
+    pending[frame.start] = (plan, k, index, addresses, fast)
     return True
 
 
@@ -255,24 +275,24 @@ def leave(t, frame) -> None:
     if entry is None:
         return
     from . import EMITTERS
-    plan, slot, fast = entry
+    plan, k, index, addresses, fast = entry
     join = t.new_label("join")
     t.emit(f"br label %{join}")
     t.start_block(fast)
     body, saved = t.code.body, t.pos
-    t.unchecked = plan.positions
+    t.unchecked, t.fast_index = addresses, index
     try:
         for pos in range(frame.start + 1, plan.end - 1):
             t.pos = pos
             EMITTERS[body[pos][0]](t, body[pos])
     finally:
-        t.unchecked = frozenset()
+        t.unchecked, t.fast_index = {}, None
         t.pos = saved
     again = t.value(f"icmp ne i32 {t.pop()}, 0")
-    k = t.value(f"load i64, ptr {slot}, align 8")
-    left = t.value(f"sub i64 {k}, 1")
-    t.emit(f"store i64 {left}, ptr {slot}, align 8")
-    more = t.value(f"icmp ne i64 {left}, 0")
+    j = t.value(f"load i64, ptr {index}, align 8")
+    done = t.value(f"add nuw nsw i64 {j}, 1")
+    t.emit(f"store i64 {done}, ptr {index}, align 8")
+    more = t.value(f"icmp ult i64 {done}, {k}")
     stay = t.value(f"and i1 {again}, {more}")
     out = t.new_label("fastout")
     t.emit(f"br i1 {stay}, label %{fast}, label %{out}")
