@@ -26,7 +26,7 @@ from . import vmctx
 
 MAGIC = b"\x00pywamr-aot\n"
 FORMAT_VERSION = 1
-COMPILER_VERSION = "1"
+COMPILER_VERSION = "2"
 
 
 class ArtifactError(WasmError):

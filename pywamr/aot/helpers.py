@@ -24,6 +24,23 @@ TYPE_LETTER = {I32: "i", I64: "l", F32: "f", F64: "d", FUNCREF: "r", EXTERNREF: 
 ZERO = {"i32": "0", "i64": "0", "float": "0.0", "double": "0.0", "<2 x i64>": "zeroinitializer"}
 BITS = {"i32": 32, "i64": 64}
 
+# Type-based alias analysis tags. Linear memory (a buffer of its own) never overlaps the
+# memory base/size slots of a vmctx, and saying so lets LLVM keep those slots in registers
+# across guest stores: the bound of a bounds check becomes loop-invariant (LICM), so a loop's
+# checks have computable exit counts and the vectoriser can run the loop up to the first
+# failing check and leave the rest, trap included, to the scalar loop. Untagged accesses
+# (globals, tables, the process context, memset/memmove) still alias everything, and calls
+# still clobber both. The nodes live in `TBAA_METADATA`, appended to every chunk.
+TBAA_MEMORY_SLOT = "!tbaa !21"
+TBAA_LINEAR_MEMORY = "!tbaa !23"
+TBAA_METADATA = """\
+!20 = !{!"pywamr tbaa"}
+!21 = !{!22, !22, i64 0}
+!22 = !{!"vmctx memory slot", !20, i64 0}
+!23 = !{!24, !24, i64 0}
+!24 = !{!"linear memory", !20, i64 0}
+"""
+
 
 def ret_type(results) -> str:
     if not results:
@@ -150,17 +167,30 @@ class FunctionBuilder:
         ptr = self.value(f"getelementptr inbounds i64, ptr {base}, i64 {index}")
         return self.value(f"load {lltype}, ptr {ptr}, align 8")
 
-    def memory_address(self, addr: str, offset: int, size: int, memory: int = 0) -> str:
+    def memory_field(self, offset: int, lltype: str = "ptr") -> str:
+        """Load a memory base or size slot of vmctx (tagged: guest stores never change it)."""
+        ptr = self.value(f"getelementptr inbounds i8, ptr %vmctx, i64 {offset}")
+        return self.value(f"load {lltype}, ptr {ptr}, align 8, {TBAA_MEMORY_SLOT}")
+
+    def memory_address(self, addr: str, offset: int, size: int, memory: int = 0, *,
+                       extent: int | None = None) -> str:
         """Bounds-checked native address of `size` bytes at wasm address `addr` (i32) + offset
-        in memory `memory` (memory 0's base and size sit in fixed vmctx slots)."""
-        ea = self.value(f"zext i32 {addr} to i64")
-        if offset:
-            ea = self.value(f"add i64 {ea}, {offset}")
-        end = self.value(f"add i64 {ea}, {size}")
-        msize = self.vmctx_field(vmctx.memory_size(memory), "i64")
-        oob = self.value(f"icmp ugt i64 {end}, {msize}")
-        self.trap_if(oob, TrapCode.MEMORY_OUT_OF_BOUNDS)
-        base = self.vmctx_field(vmctx.memory_base(memory))
+        in memory `memory` (memory 0's base and size sit in fixed vmctx slots).
+
+        `extent` is how many bytes past `addr` the check covers: by default offset + size; more
+        when this check also stands for later accesses of the same address (a merged check,
+        see `emit/memory.py`); 0 when such a dominating merged check already covered this one,
+        so none is emitted."""
+        index = self.value(f"zext i32 {addr} to i64")
+        if extent is None:
+            extent = offset + size
+        if extent:
+            end = self.value(f"add nuw i64 {index}, {extent}")
+            msize = self.memory_field(vmctx.memory_size(memory), "i64")
+            oob = self.value(f"icmp ugt i64 {end}, {msize}")
+            self.trap_if(oob, TrapCode.MEMORY_OUT_OF_BOUNDS)
+        ea = self.value(f"add nuw i64 {index}, {offset}") if offset else index
+        base = self.memory_field(vmctx.memory_base(memory))
         return self.value(f"getelementptr i8, ptr {base}, i64 {ea}")
 
     def check_range(self, start: str, length: str, limit: str, code: TrapCode) -> None:

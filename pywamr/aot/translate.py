@@ -33,7 +33,8 @@ from ..errors import NotSupported
 from . import vmctx
 from .conventions import (c_prototype, c_symbol, function_glue, makes_tail_calls,
                           results_in_memory, tail_symbol, tailcc_prototype, tailcc_ret)
-from .helpers import LLTYPE, ZERO, FunctionBuilder, func_symbol, ret_type, signature_key
+from .helpers import (LLTYPE, TBAA_METADATA, ZERO, FunctionBuilder, func_symbol, ret_type,
+                      signature_key)
 
 # Stack budget of native wasm code, from the outermost entry (bytes).
 STACK_BUDGET = 4 * 1024 * 1024
@@ -368,7 +369,7 @@ attributes #0 = { nounwind "frame-pointer"="all" }
 attributes #1 = { noinline }
 !0 = !{!"rsp"}
 !1 = !{!"branch_weights", i32 1, i32 2000}
-"""
+""" + TBAA_METADATA
 
 
 def buffer_store(lltype: str, operand: str, buf: str, index: int, out: list, name: str) -> None:

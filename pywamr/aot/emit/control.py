@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from ...errors import TrapCode
 from ..translate import Frame
+from . import versioning
 
 
 def emit_unreachable(t, instr) -> None:
@@ -33,7 +34,8 @@ def emit_loop(t, instr) -> None:
     t.frames.append(frame)
     if ft.params:
         t.store_branch_values(frame, t.pop_n(len(ft.params)))
-    t.emit(f"br label %{frame.target}")
+    if not versioning.enter(t, frame):      # an unchecked copy of the loop first, if proven
+        t.emit(f"br label %{frame.target}")
     t.start_block(frame.target)
     if ft.params:
         t.load_slots(frame)
@@ -83,6 +85,8 @@ def emit_end(t, instr) -> None:
     if frame.kind == "loop":
         if t.dead:
             del t.stack[frame.height:]
+        else:
+            versioning.leave(t, frame)
         return
     if frame.kind == "if" and not frame.seen_else:
         if not t.dead:
