@@ -27,12 +27,20 @@ from ..binary.decoder import decode_module
 from ..runtime.instantiate import InstanceState
 from .artifact import (AotCache, ArtifactError, cache_key, read_artifact, sha256,
                        write_artifact)
-from .compiler import CompileError, stats
 
 __all__ = ["compile_module", "load_cached", "from_artifact", "load_artifact", "AotModule", "AotCache", "ArtifactError",
            "CompileError", "stats"]
 
 _DEFAULT = object()
+
+
+def __getattr__(name: str):
+    """`CompileError` and `stats` live in `compiler`, imported on first use: it imports LLVM,
+    which a run of cached or precompiled code never needs."""
+    if name in ("CompileError", "stats"):
+        from . import compiler
+        return getattr(compiler, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class AotModule:
@@ -44,28 +52,33 @@ class AotModule:
 
     def __init__(self, module, func_types, artifact_bytes: bytes, objects: list[bytes],
                  validated=None):
-        from . import bridge, codegen
+        from . import bridge
         from .helpers import func_symbol, signature_key
-        from .translate import ModuleInfo, entry_symbols
+        from .loader import link_objects
         self.module = module
         self.validated = validated
         self.func_types = list(func_types)
         self.num_imported_funcs = module.num_imported_funcs()
         self._artifact = artifact_bytes
-        info = ModuleInfo(module, self.func_types)
         defined = range(self.num_imported_funcs, len(self.func_types))
-        exports = [func_symbol(i) for i in defined] + (entry_symbols(info) if module.codes else [])
+
+        def exports() -> list[str]:       # only LLVM's linker needs the list
+            from .translate import ModuleInfo, entry_symbols
+            return [func_symbol(i) for i in defined] + (
+                entry_symbols(ModuleInfo(module, self.func_types)) if module.codes else [])
         if objects:
-            self._tracker, addresses = codegen.load_objects(objects, bridge.symbol_imports(),
-                                                            exports)
+            linked = link_objects(objects, bridge.symbol_imports(), exports)
+            self._tracker, addresses = linked.owner, linked.symbols
+            self.linker, self.fallback_reason = linked.linker, linked.fallback_reason
         else:
-            self._tracker, addresses = None, {}
+            self._tracker, addresses, linked = None, {}, None
+            self.linker, self.fallback_reason = None, None
         self.code_addresses = [addresses[func_symbol(i)] for i in defined]
         if objects:
-            bridge.register_code(self, module, _code_ranges(objects, defined,
+            bridge.register_code(self, module, _code_ranges(linked.function_sizes, defined,
                                                             self.code_addresses))
-        self._entries = {name[len("entry_"):]: addresses[name]
-                         for name in exports if name.startswith("entry_")}
+        self._entries = {name[len("entry_"):]: address
+                         for name, address in addresses.items() if name.startswith("entry_")}
         self._signature_key = signature_key
 
     def entry_address(self, ft) -> int:
@@ -100,14 +113,10 @@ class AotModule:
         return self._artifact
 
 
-def _code_ranges(objects, defined, addresses):
+def _code_ranges(sizes, defined, addresses):
     """(start, end, function index) of every defined function: its size from the objects'
-    symbol tables, or else up to the next function's address."""
-    from .codegen import function_sizes
+    symbol tables (`sizes`), or else up to the next function's address."""
     from .helpers import func_symbol
-    sizes = {}
-    for obj in objects:
-        sizes.update(function_sizes(obj))
     ordered = sorted(zip(addresses, defined))
     ranges = []
     for k, (start, index) in enumerate(ordered):
@@ -123,13 +132,24 @@ def _code_ranges(objects, defined, addresses):
 _host_identity: dict | None = None
 
 
-def _host() -> dict:
-    """This process's host identity (asked of LLVM once: a component asks once per core)."""
+def _host(cache: "AotCache | None" = None) -> dict:
+    """This process's host identity (target, CPU, features, LLVM versions). Known once per
+    process; asking LLVM costs its import (tens of MiB, tens of ms), so the answer is first
+    looked up in the host record a code cache keeps (`AotCache.host_identity`: `cache`, else
+    the default cache unless $PYWAMR_NO_CACHE), which a run that loads cached or precompiled
+    code then needs nothing else of LLVM for."""
     global _host_identity
     if _host_identity is None:
-        from .codegen import host_identity
-        _host_identity = host_identity()
+        if cache is None and not os.environ.get("PYWAMR_NO_CACHE"):
+            cache = AotCache()
+        _host_identity = cache.host_identity(_llvm_host) if cache is not None \
+            else _llvm_host()
     return _host_identity
+
+
+def _llvm_host() -> dict:
+    from .codegen import host_identity
+    return host_identity()
 
 
 def _source_of(validated) -> tuple[bytes, bool]:
@@ -149,7 +169,7 @@ def load_cached(validated, cache: "AotCache | None") -> AotModule | None:
     if cache is None:
         return None
     source, _ = _source_of(validated)
-    key = cache_key(sha256(source), cache.host_identity(_host))
+    key = cache_key(sha256(source), _host(cache))
     data = cache.get(key)
     if data is None:
         return None
