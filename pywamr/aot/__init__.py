@@ -20,7 +20,6 @@ Interface used by the engine layer:
 from __future__ import annotations
 
 import os
-import pickle
 from pathlib import Path
 
 from ..binary.decoder import decode_module
@@ -157,6 +156,7 @@ def _source_of(validated) -> tuple[bytes, bool]:
     source = getattr(validated, "source", None)
     if source is not None:
         return bytes(source), True
+    import pickle
     return pickle.dumps(validated.module, protocol=pickle.HIGHEST_PROTOCOL), False
 
 
@@ -231,8 +231,8 @@ def load_artifact(path_or_bytes, *, source_bytes=None) -> AotModule:
         # never unpickle: an artifact is untrusted input, and pickle would run its code
         raise ArtifactError("artifact does not embed its wasm module (it was compiled from a "
                             "module without its bytes); recompile it from the .wasm file")
-    try:
-        module = decode_module(art.wasm)
+    try:        # the bodies are compiled already: their instructions are not needed
+        module = decode_module(art.wasm, bodies=False)
     except Exception as exc:
         raise ArtifactError(f"corrupt artifact: embedded module does not decode: {exc}") \
             from None

@@ -203,20 +203,23 @@ class AotCache:
 
 
 def _cheap_host_key() -> str:
-    import platform
+    """A key for the host record, made without LLVM and cheaply (a cached run pays it): the
+    CPU as the kernel reports it, the machine, the llvmlite release (its package's version
+    string: `llvmlite.binding`, i.e. LLVM itself, is not loaded), the Python build and this
+    compiler."""
     import sys
-    from importlib import metadata
     try:
-        llvmlite_version = metadata.version("llvmlite")
-    except metadata.PackageNotFoundError:
+        import llvmlite
+        llvmlite_version = llvmlite.__version__
+    except Exception:       # ImportError or a broken install: no record will be used
         llvmlite_version = "?"
     cpu = ""
     try:
         with open("/proc/cpuinfo") as f:
             cpu = "".join(sorted({line for line in f if line.startswith(("model name", "flags"))}))
     except OSError:
-        cpu = platform.processor()
-    return sha256(json.dumps([cpu, platform.machine(), llvmlite_version, sys.version,
+        pass
+    return sha256(json.dumps([cpu, os.uname().machine, llvmlite_version, sys.version,
                               compiler_identity()]).encode())[:32]
 
 

@@ -40,7 +40,6 @@ constructors (the generated code has none: refused if present), other machines o
 from __future__ import annotations
 
 import ctypes
-import mmap
 import os
 import struct
 import weakref
@@ -73,7 +72,10 @@ _RELOCATION_NAMES = {R_X86_64_NONE: "R_X86_64_NONE", R_X86_64_64: "R_X86_64_64",
                      R_X86_64_GOTPCRELX: "R_X86_64_GOTPCRELX",
                      R_X86_64_REX_GOTPCRELX: "R_X86_64_REX_GOTPCRELX"}
 
-_PAGE = mmap.PAGESIZE
+_PAGE = os.sysconf("SC_PAGE_SIZE")
+# mmap(2) and mprotect(2) flags (Linux; the `mmap` module would cost an extension's import)
+_PROT_READ, _PROT_WRITE, _PROT_EXEC = 1, 2, 4
+_MAP_PRIVATE, _MAP_ANONYMOUS = 0x02, 0x20
 _STUB = b"\xff\x25\x00\x00\x00\x00"          # jmp *0(%rip); the 8-byte target follows
 _STUB_SIZE = 16
 _EXEC_FILL = b"\xcc"                          # int3 between functions and in padding
@@ -357,8 +359,7 @@ def _got_key(obj: _Object, sym: _Symbol) -> str:
 
 
 def _map(size: int) -> int:
-    address = _mmap(None, size, mmap.PROT_READ | mmap.PROT_WRITE,
-                    mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS, -1, 0)
+    address = _mmap(None, size, _PROT_READ | _PROT_WRITE, _MAP_PRIVATE | _MAP_ANONYMOUS, -1, 0)
     if address is None or address == _MAP_FAILED:
         raise MemoryError(f"cannot map {size} bytes for native code "
                           f"(errno {ctypes.get_errno()})")
@@ -366,8 +367,8 @@ def _map(size: int) -> int:
 
 
 def _protect(base: int, layout: _Layout) -> None:
-    for start, end, prot in ((0, layout.text_end, mmap.PROT_READ | mmap.PROT_EXEC),
-                             (layout.text_end, layout.rodata_end, mmap.PROT_READ)):
+    for start, end, prot in ((0, layout.text_end, _PROT_READ | _PROT_EXEC),
+                             (layout.text_end, layout.rodata_end, _PROT_READ)):
         if end > start and _mprotect(base + start, end - start, prot) != 0:
             raise LoaderError(f"mprotect failed (errno {ctypes.get_errno()}): this system "
                               f"may forbid making written memory executable")
