@@ -2,7 +2,8 @@
 
 Pipeline: validated module -> IR text per chunk (`translate`, `emit/`) -> objects compiled in
 worker processes (`compiler`, `worker`, `codegen`) -> artifact bytes (`artifact`, also the disk
-cache format) -> objects linked into an LLJIT library (`codegen.load_objects`) -> instances
+cache format) -> objects linked into one mapping without LLVM (`loader`; LLVM's LLJIT,
+`codegen.load_objects`, is its fallback) -> instances
 (`instance`, over `entry`, `bridge` and `handles`) made by the shared instantiation driver
 (`runtime.instantiate.instantiate_module`). This package never imports the interpreter; both
 engines meet only at the runtime interface and objects.
