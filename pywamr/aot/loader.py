@@ -100,7 +100,7 @@ _MAP_FAILED = ctypes.c_void_p(-1).value
 def process_symbol(name: str) -> int | None:
     """The address of `name` in this process (libc, libm, Python), or None."""
     try:
-        return ctypes.cast(getattr(_process, name), ctypes.c_void_p).value
+        return ctypes.cast(_process[name], ctypes.c_void_p).value
     except AttributeError:
         return None
 
