@@ -2,11 +2,15 @@
 
     python benchmarks/startup.py [--reps N] [--no-bytecode]
 
-Times, as whole processes, with the best and the median of `--reps` runs (wall and CPU time):
+Times, as whole processes, with the best and the median of `--reps` runs (wall and CPU time,
+and the peak resident memory of each process, read with `os.wait4`):
 - the composed calculator component (tests/fixtures/components/composed.wasm): `pywamr run`
   with a warm code cache, `pywamr run --precompiled-dir` from a bundle, and the wasmtime
   package running it;
 - examples/hello.wasm (WASI p1): `pywamr run` with a warm cache, and the wasmtime package.
+The code cache is filled first by a run with `--engine aot` (a run of the default engine,
+auto, that ends before its module tiers up stores nothing), so the timed `pywamr run`s
+(default engine) load cached native code.
 The variants alternate run by run, so a burst of load on the shared machine hits them alike.
 By default Python may write and use bytecode caches (`.pyc`), as an installed package has;
 `--no-bytecode` sets PYTHONDONTWRITEBYTECODE=1 for pywamr (its sources are then compiled on
@@ -16,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -45,22 +48,28 @@ linker.instantiate(store, module).exports(store)["_start"](store)
 """
 
 
-def timed(argv, env) -> tuple[float, float]:
-    """(wall, CPU) seconds of one whole process; exits on failure."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+def timed(argv, env) -> tuple[float, float, float]:
+    """(wall seconds, CPU seconds, peak RSS in MiB) of one whole process; exits on failure."""
     start = time.perf_counter()
-    proc = subprocess.run(argv, capture_output=True, env=env, timeout=600)
-    wall = time.perf_counter() - start
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    if proc.returncode != 0:
-        raise SystemExit(f"failed: {' '.join(map(str, argv))}\n{proc.stderr.decode()}")
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return wall, cpu
+    with tempfile.TemporaryFile() as err:
+        proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=err, env=env)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        if proc.returncode != 0:
+            err.seek(0)
+            raise SystemExit(f"failed: {' '.join(map(str, argv))}\n{err.read().decode()}")
+    cpu = usage.ru_utime + usage.ru_stime
+    return wall, cpu, usage.ru_maxrss / 1024
 
 
 def summary(values: list[float]) -> str:
     return (f"best {min(values) * 1000:6.0f} ms, median {statistics.median(values) * 1000:6.0f}"
             f" ms")
+
+
+def ratio(mine: list[float], theirs: list[float]) -> float:
+    return statistics.median(mine) / statistics.median(theirs)
 
 
 def main() -> int:
@@ -91,25 +100,31 @@ def main() -> int:
             ("hello: pywamr run, warm cache", [py, "-m", "pywamr", "run", HELLO], env),
             ("hello: wasmtime package", [py, "-c", WASMTIME_CORE, HELLO], oracle_env),
         ]
+        for path in (COMPOSED, HELLO):      # fill the code cache (a default run, --engine
+            timed([py, "-m", "pywamr", "run", "--engine", "aot", path], env)  # auto, may not)
         for _label, argv, e in rows:                       # warm caches (code and bytecode)
             timed(argv, e)
         walls = {label: [] for label, _, _ in rows}
         cpus = {label: [] for label, _, _ in rows}
+        rss = {label: [] for label, _, _ in rows}
         for _ in range(args.reps):
             for label, argv, e in rows:
-                wall, cpu = timed(argv, e)
+                wall, cpu, peak = timed(argv, e)
                 walls[label].append(wall)
                 cpus[label].append(cpu)
+                rss[label].append(peak)
     print(f"{args.reps} runs each, alternating; bytecode caches "
           f"{'off' if args.no_bytecode else 'on'} for pywamr")
     for label, _, _ in rows:
-        print(f"{label + ':':36s} wall {summary(walls[label])}; cpu {summary(cpus[label])}")
+        print(f"{label + ':':36s} wall {summary(walls[label])}; cpu {summary(cpus[label])}; "
+              f"peak RSS median {statistics.median(rss[label]):5.1f} MiB")
     for name in ("composed", "hello"):
         ours = [label for label, _, _ in rows if label.startswith(name + ": pywamr run, warm")][0]
         theirs = f"{name}: wasmtime package"
         print(f"{name}: warm-cache / wasmtime, median wall "
-              f"{statistics.median(walls[ours]) / statistics.median(walls[theirs]):.2f}x, "
-              f"median cpu {statistics.median(cpus[ours]) / statistics.median(cpus[theirs]):.2f}x")
+              f"{ratio(walls[ours], walls[theirs]):.2f}x, "
+              f"median cpu {ratio(cpus[ours], cpus[theirs]):.2f}x, "
+              f"median peak RSS {ratio(rss[ours], rss[theirs]):.2f}x")
     return 0
 
 

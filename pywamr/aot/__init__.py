@@ -2,7 +2,8 @@
 
 Pipeline: validated module -> IR text per chunk (`translate`, `emit/`) -> objects compiled in
 worker processes (`compiler`, `worker`, `codegen`) -> artifact bytes (`artifact`, also the disk
-cache format) -> objects linked into an LLJIT library (`codegen.load_objects`) -> instances
+cache format) -> objects linked into one mapping without LLVM (`loader`; LLVM's LLJIT,
+`codegen.load_objects`, is its fallback) -> instances
 (`instance`, over `entry`, `bridge` and `handles`) made by the shared instantiation driver
 (`runtime.instantiate.instantiate_module`). This package never imports the interpreter; both
 engines meet only at the runtime interface and objects.
@@ -20,19 +21,26 @@ Interface used by the engine layer:
 from __future__ import annotations
 
 import os
-import pickle
 from pathlib import Path
 
 from ..binary.decoder import decode_module
 from ..runtime.instantiate import InstanceState
 from .artifact import (AotCache, ArtifactError, cache_key, read_artifact, sha256,
                        write_artifact)
-from .compiler import CompileError, stats
 
 __all__ = ["compile_module", "load_cached", "from_artifact", "load_artifact", "AotModule", "AotCache", "ArtifactError",
            "CompileError", "stats"]
 
 _DEFAULT = object()
+
+
+def __getattr__(name: str):
+    """`CompileError` and `stats` live in `compiler`, imported on first use: it imports LLVM,
+    which a run of cached or precompiled code never needs."""
+    if name in ("CompileError", "stats"):
+        from . import compiler
+        return getattr(compiler, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class AotModule:
@@ -44,34 +52,39 @@ class AotModule:
 
     def __init__(self, module, func_types, artifact_bytes: bytes, objects: list[bytes],
                  validated=None):
-        from . import bridge, codegen
+        from . import bridge
         from .conventions import c_symbol, tail_symbol
         from .helpers import func_symbol, signature_key
-        from .translate import ModuleInfo, entry_symbols
+        from .loader import link_objects
         self.module = module
         self.validated = validated
         self.func_types = list(func_types)
         self.num_imported_funcs = module.num_imported_funcs()
         self._artifact = artifact_bytes
-        info = ModuleInfo(module, self.func_types)
         defined = range(self.num_imported_funcs, len(self.func_types))
-        exports = ([name(i) for name in (func_symbol, c_symbol, tail_symbol) for i in defined]
-                   + (entry_symbols(info) if module.codes else []))
+
+        def exports() -> list[str]:       # only LLVM's linker needs the list
+            from .translate import ModuleInfo, entry_symbols
+            symbols = [name(i) for name in (func_symbol, c_symbol, tail_symbol) for i in defined]
+            return symbols + (
+                entry_symbols(ModuleInfo(module, self.func_types)) if module.codes else [])
         if objects:
-            self._tracker, addresses = codegen.load_objects(objects, bridge.symbol_imports(),
-                                                            exports)
+            linked = link_objects(objects, bridge.symbol_imports(), exports)
+            self._tracker, addresses = linked.owner, linked.symbols
+            self.linker, self.fallback_reason = linked.linker, linked.fallback_reason
         else:
-            self._tracker, addresses = None, {}
+            self._tracker, addresses, linked = None, {}, None
+            self.linker, self.fallback_reason = None, None
         # per defined function: its code, and its entries in the C and the tailcc calling
         # conventions (one of them is the code itself; conventions.py)
         self.code_addresses = [addresses[func_symbol(i)] for i in defined]
         self.c_addresses = [addresses[c_symbol(i)] for i in defined]
         self.tail_addresses = [addresses[tail_symbol(i)] for i in defined]
         if objects:
-            bridge.register_code(self, module, _code_ranges(objects, defined,
+            bridge.register_code(self, module, _code_ranges(linked.function_sizes, defined,
                                                             self.code_addresses))
-        self._entries = {name[len("entry_"):]: addresses[name]
-                         for name in exports if name.startswith("entry_")}
+        self._entries = {name[len("entry_"):]: address
+                         for name, address in addresses.items() if name.startswith("entry_")}
         self._signature_key = signature_key
 
     def entry_address(self, ft) -> int:
@@ -106,14 +119,10 @@ class AotModule:
         return self._artifact
 
 
-def _code_ranges(objects, defined, addresses):
+def _code_ranges(sizes, defined, addresses):
     """(start, end, function index) of every defined function: its size from the objects'
-    symbol tables, or else up to the next function's address."""
-    from .codegen import function_sizes
+    symbol tables (`sizes`), or else up to the next function's address."""
     from .helpers import func_symbol
-    sizes = {}
-    for obj in objects:
-        sizes.update(function_sizes(obj))
     ordered = sorted(zip(addresses, defined))
     ranges = []
     for k, (start, index) in enumerate(ordered):
@@ -129,13 +138,24 @@ def _code_ranges(objects, defined, addresses):
 _host_identity: dict | None = None
 
 
-def _host() -> dict:
-    """This process's host identity (asked of LLVM once: a component asks once per core)."""
+def _host(cache: "AotCache | None" = None) -> dict:
+    """This process's host identity (target, CPU, features, LLVM versions). Known once per
+    process; asking LLVM costs its import (tens of MiB, tens of ms), so the answer is first
+    looked up in the host record a code cache keeps (`AotCache.host_identity`: `cache`, else
+    the default cache unless $PYWAMR_NO_CACHE), which a run that loads cached or precompiled
+    code then needs nothing else of LLVM for."""
     global _host_identity
     if _host_identity is None:
-        from .codegen import host_identity
-        _host_identity = host_identity()
+        if cache is None and not os.environ.get("PYWAMR_NO_CACHE"):
+            cache = AotCache()
+        _host_identity = cache.host_identity(_llvm_host) if cache is not None \
+            else _llvm_host()
     return _host_identity
+
+
+def _llvm_host() -> dict:
+    from .codegen import host_identity
+    return host_identity()
 
 
 def _source_of(validated) -> tuple[bytes, bool]:
@@ -143,6 +163,7 @@ def _source_of(validated) -> tuple[bytes, bool]:
     source = getattr(validated, "source", None)
     if source is not None:
         return bytes(source), True
+    import pickle
     return pickle.dumps(validated.module, protocol=pickle.HIGHEST_PROTOCOL), False
 
 
@@ -155,7 +176,7 @@ def load_cached(validated, cache: "AotCache | None") -> AotModule | None:
     if cache is None:
         return None
     source, _ = _source_of(validated)
-    key = cache_key(sha256(source), cache.host_identity(_host))
+    key = cache_key(sha256(source), _host(cache))
     data = cache.get(key)
     if data is None:
         return None
@@ -217,8 +238,8 @@ def load_artifact(path_or_bytes, *, source_bytes=None) -> AotModule:
         # never unpickle: an artifact is untrusted input, and pickle would run its code
         raise ArtifactError("artifact does not embed its wasm module (it was compiled from a "
                             "module without its bytes); recompile it from the .wasm file")
-    try:
-        module = decode_module(art.wasm)
+    try:        # the bodies are compiled already: their instructions are not needed
+        module = decode_module(art.wasm, bodies=False)
     except Exception as exc:
         raise ArtifactError(f"corrupt artifact: embedded module does not decode: {exc}") \
             from None

@@ -350,14 +350,15 @@ def _cache_key(spec: AdapterSpec, host: dict) -> str:
 
 
 def _load(spec: AdapterSpec, data: bytes) -> LoadedAdapter:
-    from . import bridge, codegen
+    from . import _host, bridge
     from .artifact import read_artifact
-    art = read_artifact(data, codegen.host_identity(), spec.description().encode())
+    from .loader import link_objects
+    art = read_artifact(data, _host(), spec.description().encode())
     if art.header.get("source_kind") != "adapter" or len(art.objects) != 1:
         from .artifact import ArtifactError
         raise ArtifactError("not an adapter artifact")
-    tracker, addresses = codegen.load_objects(art.objects, bridge.symbol_imports(), [SYMBOL])
-    return LoadedAdapter(spec, addresses[SYMBOL], tracker, data)
+    linked = link_objects(art.objects, bridge.symbol_imports(), lambda: [SYMBOL])
+    return LoadedAdapter(spec, linked.symbols[SYMBOL], linked.owner, data)
 
 
 def cache_of(function):
@@ -376,9 +377,9 @@ def compiled_adapter(spec: AdapterSpec, cache=None) -> LoadedAdapter:
     hit = _loaded.get(key)
     if hit is not None:
         return hit
-    from . import codegen
+    from . import _host
     from .artifact import ArtifactError, write_artifact
-    host = codegen.host_identity()
+    host = _host(cache)
     disk_key = _cache_key(spec, host)
     if cache is not None:
         data = cache.get(disk_key)

@@ -92,13 +92,13 @@ _runtime_callback = _RUNTIME(_runtime_call)
 
 def symbol_imports() -> dict[str, int]:
     """Addresses the generated code imports by name (one set for the whole process)."""
-    from .codegen import libc_address
+    from .loader import process_symbol
     return {
         vmctx.CTX_SYMBOL: CTX_ADDRESS,
         vmctx.HOST_CALL_SYMBOL: ctypes.cast(_host_call_callback, ctypes.c_void_p).value,
         vmctx.RUNTIME_SYMBOL: ctypes.cast(_runtime_callback, ctypes.c_void_p).value,
-        "_setjmp": libc_address("_setjmp"),
-        "_longjmp": libc_address("_longjmp"),
+        "_setjmp": process_symbol("_setjmp"),
+        "_longjmp": process_symbol("_longjmp"),
     }
 
 

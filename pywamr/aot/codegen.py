@@ -1,5 +1,5 @@
 """The only user of `llvmlite.binding`: initialise LLVM, compile IR text to an object, load
-objects into an LLJIT library.
+objects into an LLJIT library (the fallback of `loader.py`, which loads them without LLVM).
 
 Compilation (`compile_ir`) runs in worker processes (see `worker.py`), so an LLVM abort cannot
 take the parent down; loading (`load_objects`) runs in the parent. The target is always the
@@ -14,10 +14,8 @@ from __future__ import annotations
 
 import time
 
-import ctypes
 import itertools
 import os
-import struct
 import threading
 
 import llvmlite
@@ -139,13 +137,6 @@ def target_machine_for_jit():
         opt=min(OPT_LEVEL, 3), reloc="pic", codemodel="small", jit=True)
 
 
-_libc = ctypes.CDLL(None)
-
-
-def libc_address(name: str) -> int:
-    return ctypes.cast(getattr(_libc, name), ctypes.c_void_p).value
-
-
 def load_objects(objects: list[bytes], imports: dict[str, int], exports: list[str]):
     """Link objects into a fresh LLJIT library; returns (tracker, {symbol: address}).
 
@@ -162,27 +153,3 @@ def load_objects(objects: list[bytes], imports: dict[str, int], exports: list[st
     tracker = builder.link(lljit, f"pywamr_module_{next(_library_counter)}")
     addresses = {name: tracker[name] for name in exports}
     return tracker, addresses
-
-
-def function_sizes(obj: bytes) -> dict[str, int]:
-    """{symbol: size in bytes} of the functions an ELF64 object defines (local ones included),
-    read from its symbol table; {} for anything else. Lets the trap backtrace tell a wasm
-    function's code from the internal helpers placed next to it."""
-    if obj[:4] != b"\x7fELF" or obj[4] != 2 or obj[5] != 1:
-        return {}
-    shoff, = struct.unpack_from("<Q", obj, 0x28)
-    shentsize, shnum = struct.unpack_from("<HH", obj, 0x3A)
-    sections = [struct.unpack_from("<IIQQQQIIQQ", obj, shoff + i * shentsize)
-                for i in range(shnum)]
-    sizes = {}
-    for _name, sh_type, _f, _a, offset, size, link, _i, _al, entsize in sections:
-        if sh_type != 2 or not entsize:                         # SHT_SYMTAB
-            continue
-        strtab = sections[link][4]
-        for pos in range(offset, offset + size, entsize):
-            st_name, st_info, _other, _shndx, _value, st_size = struct.unpack_from(
-                "<IBBHQQ", obj, pos)
-            if st_info & 0xF == 2:                              # STT_FUNC
-                end = obj.index(b"\0", strtab + st_name)
-                sizes[obj[strtab + st_name:end].decode()] = st_size
-    return sizes

@@ -19,12 +19,14 @@ from .handles import U64, Pins, extern_of, function_of
 
 ENTRY = ctypes.PYFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p)
 
-_CALL_TEMPLATE = """\
-def call({params}):
-{stores}    status = entry(vm, code, buffer_address)
-    if status:
-        raise_trap(status)
+_FACTORY_TEMPLATE = """\
+def factory(entry, vm, code, buffer, buffer_address, record_of, extern_handle):
+    def call({params}):
+{stores}        status = entry(vm, code, buffer_address)
+        if status:
+            raise_trap(status)
 {ret}
+    return call
 """
 
 _STORE = {I32: "{a}", I64: "{a}", F32: "f32_to_bits({a})", F64: "f64_to_bits({a})",
@@ -33,14 +35,41 @@ _LOAD = {I32: "buffer[{i}] & 0xFFFFFFFF", I64: "buffer[{i}]",
          F32: "f32_from_bits(buffer[{i}] & 0xFFFFFFFF)", F64: "f64_from_bits(buffer[{i}])",
          FUNCREF: "function_of(buffer[{i}])", EXTERNREF: "extern_of(buffer[{i}])",
          V128: "buffer[{i}] | buffer[{i} + 1] << 64"}
+_factories: dict = {}       # (params, results) -> factory of entry callables of that signature
 
 
 def _store(t: int, arg: str, i: int) -> str:
     """The statements putting argument `arg` of type `t` at word `i` of the buffer."""
     if t == V128:          # an int in [0, 2**128), lane 0 in the low bits
-        return (f"    buffer[{i}] = {arg} & 0xFFFFFFFFFFFFFFFF\n"
-                f"    buffer[{i + 1}] = {arg} >> 64\n")
-    return f"    buffer[{i}] = {_STORE[t].format(a=arg)}\n"
+        return (f"        buffer[{i}] = {arg} & 0xFFFFFFFFFFFFFFFF\n"
+                f"        buffer[{i + 1}] = {arg} >> 64\n")
+    return f"        buffer[{i}] = {_STORE[t].format(a=arg)}\n"
+
+
+def _factory(ft: FuncType):
+    """The function making entry callables of `ft`'s signature: its source is generated and
+    compiled once per signature (a module has far fewer signatures than functions)."""
+    key = (ft.params, ft.results)
+    factory = _factories.get(key)
+    if factory is None:
+        param_words, _ = vmctx.buffer_words(ft.params)
+        result_words, _ = vmctx.buffer_words(ft.results)
+        params = ", ".join(f"a{i}" for i in range(len(ft.params)))
+        stores = "".join(_store(t, f"a{i}", param_words[i]) for i, t in enumerate(ft.params))
+        loads = [_LOAD[t].format(i=result_words[i]) for i, t in enumerate(ft.results)]
+        if not loads:
+            ret = "        return None"
+        elif len(loads) == 1:
+            ret = f"        return {loads[0]}"
+        else:
+            ret = f"        return ({', '.join(loads)},)"
+        namespace = {"raise_trap": raise_trap, "f32_to_bits": f32_to_bits,
+                     "f64_to_bits": f64_to_bits, "f32_from_bits": f32_from_bits,
+                     "f64_from_bits": f64_from_bits, "function_of": function_of,
+                     "extern_of": extern_of}
+        exec(_FACTORY_TEMPLATE.format(params=params, stores=stores, ret=ret), namespace)
+        factory = _factories[key] = namespace["factory"]
+    return factory
 
 
 def make_entry_call(ft: FuncType, entry_address: int, code_address: int, vm_address: int,
@@ -48,24 +77,8 @@ def make_entry_call(ft: FuncType, entry_address: int, code_address: int, vm_addr
     """A Python callable taking and returning internal representations, entering native code
     through the signature's trampoline; reference arguments are pinned in `pins` (the callee
     instance's: its code may keep them)."""
-    param_words, n_params = vmctx.buffer_words(ft.params)
-    result_words, n_results = vmctx.buffer_words(ft.results)
+    n_params = vmctx.buffer_words(ft.params)[1]
+    n_results = vmctx.buffer_words(ft.results)[1]
     buffer = (U64 * max(n_params, n_results, 1))()
-    params = ", ".join(f"a{i}" for i in range(len(ft.params)))
-    stores = "".join(_store(t, f"a{i}", param_words[i]) for i, t in enumerate(ft.params))
-    loads = [_LOAD[t].format(i=result_words[i]) for i, t in enumerate(ft.results)]
-    if not loads:
-        ret = "    return None"
-    elif len(loads) == 1:
-        ret = f"    return {loads[0]}"
-    else:
-        ret = f"    return ({', '.join(loads)},)"
-    namespace = {
-        "entry": ENTRY(entry_address), "vm": vm_address, "code": code_address,
-        "buffer": buffer, "buffer_address": ctypes.addressof(buffer), "raise_trap": raise_trap,
-        "f32_to_bits": f32_to_bits, "f64_to_bits": f64_to_bits, "f32_from_bits": f32_from_bits,
-        "f64_from_bits": f64_from_bits, "record_of": pins.function, "extern_handle": pins.extern,
-        "function_of": function_of, "extern_of": extern_of,
-    }
-    exec(_CALL_TEMPLATE.format(params=params, stores=stores, ret=ret), namespace)
-    return namespace["call"]
+    return _factory(ft)(ENTRY(entry_address), vm_address, code_address, buffer,
+                        ctypes.addressof(buffer), pins.function, pins.extern)

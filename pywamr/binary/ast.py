@@ -75,8 +75,9 @@ class Data:
 @dataclass(frozen=True, slots=True)
 class Code:
     locals: tuple[int, ...]          # declared locals (expanded), parameters not included
-    body: tuple                      # instruction tuples, the final `end` included
-    offsets: tuple[int, ...]         # byte offset of each instruction
+    body: tuple | None               # instruction tuples, the final `end` included
+    offsets: tuple[int, ...] | None  # byte offset of each instruction
+    # (body and offsets are None when decoded with `decode_module(..., bodies=False)`)
     size: int                        # size in bytes of the body
 
 

@@ -33,8 +33,13 @@ def is_component(data: bytes) -> bool:
     return data[:4] == MAGIC and data[4:8] == COMPONENT_VERSION_LAYER
 
 
-def decode_module(data: bytes) -> ast.Module:
-    """Decode `data` (the bytes of a .wasm core module) or raise `DecodeError`."""
+def decode_module(data: bytes, *, bodies: bool = True) -> ast.Module:
+    """Decode `data` (the bytes of a .wasm core module) or raise `DecodeError`.
+
+    With `bodies=False`, the instructions of function bodies are skipped (each `Code` has
+    `body` and `offsets` None, `locals` and `size` as usual), and so are the rules only they
+    can break: for a module whose exact bytes were decoded in full before (a verified cache
+    entry). `validate.validate_bodies` decodes them when it needs them."""
     data = bytes(data)
     r = Reader(data)
     if len(data) < 4 or data[:4] != MAGIC:
@@ -47,12 +52,13 @@ def decode_module(data: bytes) -> ast.Module:
                                         "components are not supported yet", 4)
         raise DecodeError("unknown binary version", 4)
     r.pos = 8
-    return _ModuleDecoder(r).decode()
+    return _ModuleDecoder(r, bodies).decode()
 
 
 class _ModuleDecoder:
-    def __init__(self, r: Reader):
+    def __init__(self, r: Reader, bodies: bool = True):
         self.r = r
+        self.bodies = bodies
         self.fields: dict = {}
         self.uses_data_count = False
 
@@ -254,6 +260,9 @@ class _ModuleDecoder:
                 raise body_reader.error("too many locals")
             t = _valtype(body_reader)
             local_types.extend([t] * count)
+        if not self.bodies:
+            r.pos = end
+            return ast.Code(tuple(local_types), None, None, size)
         body, offsets = self._expr(body_reader)
         if body_reader.pos != end:
             raise body_reader.error("section size mismatch")

@@ -12,27 +12,28 @@ SUBCOMMANDS = ("run", "wast", "compile", "compile-component", "inspect", "-h", "
 EXIT_TRAP = 134   # what wasmtime uses for a trap on Unix (128 + SIGABRT)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The command line's parser; with `only`, just that subcommand's (what a run parses:
+    building the others' parsers costs start-up time)."""
     prog = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else "pywamr"
     if prog in ("__main__.py", "-c", "-m"):
         prog = "pywamr"
     parser = argparse.ArgumentParser(prog=prog, description="A WebAssembly runtime in Python.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     from . import compile as compile_cmd, compile_component, inspect, run, wast
-    run.add_parser(sub)
-    wast.add_parser(sub)
-    compile_cmd.add_parser(sub)
-    compile_component.add_parser(sub)
-    inspect.add_parser(sub)
+    for name, command in (("run", run), ("wast", wast), ("compile", compile_cmd),
+                          ("compile-component", compile_component), ("inspect", inspect)):
+        if only is None or only == name:
+            command.add_parser(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    parser = build_parser()
     # `pywamr module.wasm ...` is short for `pywamr run module.wasm ...`
     if argv and argv[0] not in SUBCOMMANDS and not argv[0].startswith("-"):
         argv = ["run"] + argv
+    parser = build_parser(only=argv[0] if argv and not argv[0].startswith("-") else None)
     args = parser.parse_args(argv)
     if not args.command:
         parser.print_help()

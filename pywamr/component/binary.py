@@ -70,15 +70,20 @@ def is_component(data: bytes) -> bool:
     return data[:4] == MAGIC and data[4:6] == COMPONENT_VERSION and data[6:8] == COMPONENT_LAYER
 
 
-def decode_component(data: bytes) -> ast.Component:
-    """Decode `data` (the bytes of a .wasm component) or raise `DecodeError`."""
+def decode_component(data: bytes, *, core_bodies: bool = True) -> ast.Component:
+    """Decode `data` (the bytes of a .wasm component) or raise `DecodeError`. With
+    `core_bodies=False` the function bodies of its core modules are left undecoded (see
+    `binary.decoder.decode_module(..., bodies=False)`): `validate_bodies` decodes a core's
+    when it is compiled, and a run whose cores all come from verified compiled code never
+    spends time on them."""
     data = bytes(data)
-    return _Decoder(data).component(Reader(data), 0)
+    return _Decoder(data, core_bodies).component(Reader(data), 0)
 
 
 class _Decoder:
-    def __init__(self, data: bytes):
+    def __init__(self, data: bytes, core_bodies: bool = True):
         self.data = data
+        self.core_bodies = core_bodies
 
     # ---- framing ---------------------------------------------------------------------------
     def component(self, r: Reader, depth: int) -> ast.Component:
@@ -114,7 +119,8 @@ class _Decoder:
         elif section_id == 1:
             start = r.pos
             raw = bytes(r.data[start:r.end])
-            out.append(ast.CoreModule(raw, start, _decode_core_module(raw, start)))
+            out.append(ast.CoreModule(raw, start, _decode_core_module(raw, start,
+                                                                     self.core_bodies)))
             r.pos = r.end
         elif section_id == 2:
             out.extend(vec(r, self.core_instance))
@@ -342,13 +348,13 @@ def _preamble(r: Reader) -> None:
         raise DecodeError(f"unknown component version {version.hex()}", start + 4)
 
 
-def _decode_core_module(raw: bytes, start: int):
+def _decode_core_module(raw: bytes, start: int, bodies: bool = True):
     """Decode an embedded core module; error offsets become offsets in the component."""
     if is_component(raw):
         raise DecodeError("expected a core module in a core module section, found a "
                           "component", start + 4)
     try:
-        return decode_module(raw)
+        return decode_module(raw, bodies=bodies)
     except MalformedNotSupported as e:
         raise MalformedNotSupported(f"core module: {e.message}",
                                     None if e.offset is None else start + e.offset) from None

@@ -445,10 +445,11 @@ class Component:
         from ..errors import WasmError
         self.engine = engine
         self.bytes = bytes(data)
-        self.syntax = decode_component(self.bytes)
-        # The core modules' function bodies are left to `Engine.compile`, which skips those
-        # it has verified code for; on any failure the whole component is validated again
-        # with the bodies, so an invalid one fails with the same error as with eager checks.
+        self.syntax = decode_component(self.bytes, core_bodies=False)
+        # The core modules' function bodies (decoding and validation) are left to
+        # `Engine.compile`, which skips those it has verified code for; on any failure the
+        # whole component is decoded and validated again with the bodies, so a malformed or
+        # invalid one fails with the same error as with eager checks.
         try:
             self.validated = validate_component(self.syntax, core_bodies=False)
             self.plan = build_plan(self.validated)
@@ -461,7 +462,7 @@ class Component:
                 self._module(ref)
             _check_uncompiled_bodies(self.validated, self.plan)
         except WasmError:
-            validate_component(self.syntax)     # raises the eager order's error, if any
+            validate_component(decode_component(self.bytes))    # the eager order's error
             raise
 
     def _open_bundle(self, path, on_refused):

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ..binary import decoder
 from ..binary.types import FuncType
-from ..errors import LinkError, NotSupported
+from ..errors import LinkError, NotSupported, ValidationError
 from ..runtime.host import Caller, HostFunction
 from ..runtime.instantiate import instantiate_module
 from ..runtime.numerics import from_internal, to_internal
@@ -134,8 +134,15 @@ class Module:
         data = bytes(data)
         self.engine = engine
         self.bytes = data
-        syntax = decoder.decode_module(data)
-        structure = validate_module(syntax, data, bodies=False)
+        # Function bodies are decoded only when needed: a verified cache hit runs code
+        # compiled from exactly these bytes; any other path reaches `validate_bodies`, which
+        # decodes them. A structural error defers to a malformed body's, as if eager.
+        syntax = decoder.decode_module(data, bodies=False)
+        try:
+            structure = validate_module(syntax, data, bodies=False)
+        except ValidationError:
+            decoder.decode_module(data)
+            raise
         self.syntax = syntax
         self.compiled = engine.compile(structure)
         self.validated = getattr(self.compiled, "validated", None) or structure

@@ -103,6 +103,13 @@ def validate_bodies(validated: ValidatedModule, ctx: ModuleContext | None = None
     if validated.funcs is not None:
         return validated
     module = validated.module
+    if module.codes and module.codes[0].body is None:   # decoded without its bodies
+        if validated.source is None:
+            raise ValueError("a module decoded without its function bodies needs its bytes")
+        from ..binary.decoder import decode_module
+        module = decode_module(validated.source)
+        validated = ValidatedModule(module, validated.func_types, None, validated.source)
+        ctx = None
     if ctx is None:
         ctx = _module_context(module, validated.func_types)
     types = module.types
