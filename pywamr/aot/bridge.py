@@ -16,7 +16,7 @@ import sys
 import weakref
 
 from ..errors import Frame, Trap
-from ..runtime.trapping import call_guarded, caller_wasm_frames
+from ..runtime.trapping import call_guarded, caller_wasm_frames, python_trap
 from . import vmctx
 from .handles import U64, decode, function_of, instances, process_pins, registry_sizes
 
@@ -52,7 +52,8 @@ def _host_call(vm_address, record, buffer) -> int:
                 buf[i] = pins.encode(t, v)
         return 0
     except BaseException as exc:  # kept and re-raised by the Python caller of native code
-        _pending.append(exc)
+        trap = python_trap(exc)     # an interpreted function's trap, frames known now
+        _pending.append(trap if trap is not None else exc)
         return 1
 
 
