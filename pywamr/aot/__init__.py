@@ -29,7 +29,7 @@ from .artifact import (AotCache, ArtifactError, cache_key, read_artifact, sha256
                        write_artifact)
 from .compiler import CompileError, stats
 
-__all__ = ["compile_module", "compile_functions", "partial_from_objects", "load_cached", "from_artifact", "load_artifact", "AotModule", "AotCache", "ArtifactError",
+__all__ = ["compile_module", "compile_functions", "partial_objects", "partial_from_objects", "load_cached", "from_artifact", "load_artifact", "AotModule", "AotCache", "ArtifactError",
            "CompileError", "stats"]
 
 _DEFAULT = object()
@@ -99,14 +99,14 @@ class AotModule:
         native = AotInstance(self, state)
         return native, native.adopt(state)
 
-    def adopt_functions(self, state: InstanceState) -> dict:
+    def adopt_functions(self, state: InstanceState, skip=frozenset()):
         """Run this partial module's functions for an instance another engine made (same
-        module): the tiered engine's per-function switch. Returns {function index: native
-        entry callable}; see `instance.AotInstance.adopt_functions`. The caller keeps the
-        returned native state alive (`native_state` key)."""
+        module): the tiered engine's per-function switch, leaving the functions in `skip`
+        alone. Returns (native state, {function index: native entry callable}); see
+        `instance.AotInstance.adopt_functions`. The caller keeps the native state alive."""
         from .instance import AotInstance
         native = AotInstance(self, state)
-        return native, native.adopt_functions(state)
+        return native, native.adopt_functions(state, skip)
 
     def save(self, path) -> None:
         if self.compiled is not None:
@@ -226,27 +226,43 @@ def compile_module(validated, *, cache: "AotCache | None" = _DEFAULT, jobs: int 
 
 
 def compile_functions(validated, funcs, *, opt_level: int | None = None,
-                      in_process: bool = False, jobs: int = 1) -> AotModule:
+                      in_process: bool = False, jobs: int = 1,
+                      direct_calls: bool = True) -> AotModule:
     """A partial module: native code for the defined functions `funcs` only (calls to any
     other function go through its function record), at `opt_level` (0-3; None: the default
     level, `codegen.OPT_LEVEL`). Never cached (its code depends on which functions are in
     it). Used by the tiered engine to compile hot functions alone; instances run it through
-    `AotModule.adopt_functions`. `in_process`: LLVM in this process (for an isolated worker)."""
+    `AotModule.adopt_functions`. `in_process`: LLVM in this process (for an isolated worker).
+    Without `direct_calls`, even calls between `funcs` go through function records."""
     from .compiler import compile_objects
-    from .translate import ModuleInfo, referenced_functions
+    from .translate import ModuleInfo
     if validated.funcs is None:
         raise ValueError("compile_functions needs a module whose function bodies are validated")
     compiled = frozenset(funcs)
     first = validated.module.num_imported_funcs()
     if not compiled or min(compiled) < first or max(compiled) >= len(validated.func_types):
         raise ValueError("compile_functions: function indices must name defined functions")
-    info = ModuleInfo(validated.module, validated.func_types, validated.funcs, compiled)
+    info = ModuleInfo(validated.module, validated.func_types, validated.funcs, compiled,
+                      direct_calls)
     objects = compile_objects(info, jobs=jobs, in_process=in_process, opt_level=opt_level)
     return partial_from_objects(validated, compiled, objects)
 
 
+def partial_objects(validated, funcs, opt_level: int | None,
+                    direct_calls: bool = True) -> list[bytes]:
+    """The objects of a partial module compiled in this process, one chunk after another
+    (for an isolated worker; load them with `partial_from_objects`)."""
+    from .compiler import compile_objects
+    from .translate import ModuleInfo
+    info = ModuleInfo(validated.module, validated.func_types, validated.funcs,
+                      frozenset(funcs), direct_calls)
+    return compile_objects(info, jobs=1, in_process=True, opt_level=opt_level)
+
+
 def partial_from_objects(validated, compiled, objects: list[bytes]) -> AotModule:
-    """Load the objects of a partial module (see `compile_functions`) compiled elsewhere."""
+    """Load the objects of a partial module (see `compile_functions`) compiled elsewhere.
+    The functions its code reaches by index (`referenced`) are found in every body, which
+    covers code made with or without direct calls."""
     from .translate import referenced_functions
     compiled = frozenset(compiled)
     referenced = frozenset(referenced_functions(validated.module, compiled))

@@ -105,6 +105,13 @@ class WorkerPool:
                     return w
         return Worker()
 
+    def prestart(self) -> None:
+        """Start one worker now if none is idle, so that a compile soon finds LLVM loaded."""
+        with self.lock:
+            if any(w.alive() for w in self.idle):
+                return
+        self.give_back(Worker())
+
     def give_back(self, w: Worker) -> None:
         if w.alive():
             with self.lock:
@@ -119,6 +126,11 @@ class WorkerPool:
 
 _pool = WorkerPool()
 atexit.register(_pool.close)
+
+
+def prestart_worker() -> None:
+    """Have an LLVM worker process ready (the tiered engine calls this once a module runs)."""
+    _pool.prestart()
 
 
 def compile_ir_text(ir: str) -> bytes:

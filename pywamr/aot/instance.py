@@ -177,7 +177,7 @@ class AotInstance:
         self.link(state)
         return [f.call for f in native]
 
-    def adopt_functions(self, state: shared.InstanceState) -> dict:
+    def adopt_functions(self, state: shared.InstanceState, skip=frozenset()) -> dict:
         """Run some functions of an instance that another engine made on this partial
         module's native code (`aot.compile_functions`): the tiered engine's per-function
         switch. Each compiled function keeps its `Function` object and its funcref handle: a
@@ -185,12 +185,15 @@ class AotInstance:
         hold) is pointed at the native code in place, so every holder calls natively from
         now on; else this module's record becomes the handle. The functions the code reaches
         by index get their handles (whatever tier they run on) in vmctx FUNCS. Links vmctx
-        (as `link`); returns {function index: native entry callable}."""
+        (as `link`); returns {function index: native entry callable}. Functions in `skip`
+        (already on better native code) are left as they are."""
         loaded = self.loaded
         words = vmctx.RECORD_SIZE // 8
         base = ctypes.addressof(self.records)
         calls = {}
         for k, i in enumerate(loaded.defined):
+            if i in skip:
+                continue
             ft = loaded.func_types[i]
             code = loaded.code_addresses[k]
             slot = k * words

@@ -57,12 +57,15 @@ class ModuleInfo:
     validator's side tables of the defined functions (needed to translate bodies, not to
     name entry symbols). `compiled`, for a partial module (the tiered engine's per-function
     compiles), is the set of defined functions that get native code: calls to any other
-    function go through its function record (vmctx FUNCS), as calls to imports do."""
+    function go through its function record (vmctx FUNCS), as calls to imports do; without
+    `direct_calls`, every call does (the tiered engine's cheap tier: a function compiled
+    again later, hot, is then reached by all its callers through its record)."""
 
     def __init__(self, module: ast.Module, func_types, funcs: tuple = (),
-                 compiled: "frozenset[int] | None" = None):
+                 compiled: "frozenset[int] | None" = None, direct_calls: bool = True):
         self.module = module
         self.compiled = compiled
+        self.direct_calls = direct_calls
         self.funcs = tuple(funcs)
         self.types = module.types
         self.func_types = list(func_types)
@@ -80,8 +83,8 @@ class ModuleInfo:
 
     def is_native(self, index: int) -> bool:
         """Whether a call to function `index` is a direct call to a symbol of this module."""
-        return index >= self.num_imported_funcs and (self.compiled is None
-                                                     or index in self.compiled)
+        return self.direct_calls and index >= self.num_imported_funcs and (
+            self.compiled is None or index in self.compiled)
 
 
 class FunctionTranslator(FunctionBuilder):

@@ -1,6 +1,9 @@
 """Which functions of tiered modules are hot: a daemon thread that samples the stacks of the
 process's other threads every `INTERVAL` seconds and compiles a function once it was the
-running wasm function in `HOT_SAMPLES` samples.
+running wasm function in `HOT_SAMPLES` samples (at O2), and, in a module too big to compile
+whole (`tiered.WHOLE_MODULE_LIMIT`), once it was seen running at all: warm, for the cheap tier
+(O0, in groups; see `tier_functions.py`). Functions that run only briefly are never sampled
+and never compiled (lazy: most of a big runtime never runs, much of the rest runs once).
 
 Sits in the engine layer under `tiered.py` (background policy) and over `tier_functions.py`
 (the compile and the arming). Sampling costs the guest nothing per call or per loop
@@ -21,6 +24,8 @@ import threading
 import time
 import weakref
 
+from .tiered import WHOLE_MODULE_LIMIT
+
 INTERVAL = 0.004
 HOT_SAMPLES = 3
 _HELPER_MARKS = ("/pywamr/runtime/", "/pywamr/interp/helpers")
@@ -33,6 +38,7 @@ class Sampler:
         self.modules: "weakref.WeakSet" = weakref.WeakSet()
         self.codes: dict = {}       # code object -> (weak ref to TieredModule, function index)
         self.known = 0
+        self.prestart = False
         self.thread = threading.Thread(target=self._run, name="pywamr-tier-sampler",
                                        daemon=True)
         self.thread.start()
@@ -87,10 +93,15 @@ class Sampler:
             if module is None or module.native is not None:
                 continue
             index = hit[1]
+            if not module.samples:      # its first sample: get an LLVM worker ready
+                self.prestart = True
             count = module.samples.get(index, 0) + 1
             module.samples[index] = count
+            entry = hot.setdefault(id(module), (module, [], []))
             if count == HOT_SAMPLES:
-                hot.setdefault(id(module), (module, []))[1].append(index)
+                entry[1].append(index)
+            elif count == 1 and module.code_size > WHOLE_MODULE_LIMIT:
+                entry[2].append(index)
         return hot
 
     def _run(self) -> None:
@@ -98,11 +109,27 @@ class Sampler:
             time.sleep(INTERVAL)
             if not self.modules:
                 continue
-            for module, indices in self._sample().values():
-                if module.functions.compile(indices):
-                    time.sleep(0.02)
-                    module.functions.rearm()
+            hot = self._sample()
+            if self.prestart:
+                self.prestart = False
+                from ..aot.compiler import prestart_worker
+                prestart_worker()
+            for module, hot_indices, warm_indices in hot.values():
+                if hot_indices:
+                    module.warm.difference_update(hot_indices)
+                    self._compile(module, hot_indices, cheap=False)
+                module.warm.update(warm_indices)
+                if module.warm:
+                    group = sorted(module.warm)
+                    module.warm.clear()
+                    self._compile(module, group, cheap=True)
                 del module
+
+    @staticmethod
+    def _compile(module, indices, cheap: bool) -> None:
+        if module.functions.compile(indices, cheap=cheap):
+            time.sleep(0.02)
+            module.functions.rearm()
 
 
 def sampler() -> Sampler:

@@ -48,8 +48,9 @@ from . import tier_worker
 from .tier_functions import FunctionTiers
 
 DEFAULT_DELAY = 0.05
-# Modules with more code than this never compile whole in the background (at O2, a 1 MB module
-# takes minutes of CPU on a core the guest may need): only their hot functions do.
+# Modules with more code than this never compile whole at O2 in the background (a 1 MB module
+# takes minutes of CPU on a core the guest may need): their hot functions compile alone at
+# O2, the rest in the cheap tier (tier_functions.py).
 WHOLE_MODULE_LIMIT = 512 * 1024
 REFERENCE_TYPES = (FUNCREF, EXTERNREF)
 
@@ -109,6 +110,7 @@ class TieredModule:
         self._instances: "weakref.WeakSet[TieredInstance]" = weakref.WeakSet()
         self.functions = FunctionTiers(self)    # per-function compiles (hot functions)
         self.samples: dict[int, int] = {}       # function index -> samples (tier_sampler.py)
+        self.warm: set[int] = set()             # sampled, waiting for the cheap tier
         self.code_size = sum(code.size for code in self.module.codes)
 
     def function_name(self, index: int) -> str:
@@ -187,7 +189,7 @@ class TieredInstance:
     """One instance of a `TieredModule`: its state, and the switch to native code."""
 
     __slots__ = ("owner", "state", "native", "calls", "remaining", "pending",
-                 "function_calls", "cells", "__weakref__")
+                 "function_calls", "levels", "cells", "__weakref__")
 
     def __init__(self, owner: TieredModule, state: InstanceState):
         self.owner = owner
@@ -197,6 +199,7 @@ class TieredInstance:
         self.remaining = 0
         self.pending: list = []             # partial modules ready, not yet switched to
         self.function_calls: dict = {}      # function index -> native entry (per-function)
+        self.levels: dict = {}              # function index -> opt level of that entry
         self.cells = False                  # private globals have native cells
 
     # -- per-function tiering (tier_functions.py) ----------------------------------------------
@@ -209,10 +212,11 @@ class TieredInstance:
         if not again:
             self.pending.append(partial)
         ns = self.state.engine_data
+        level = getattr(partial, "tier_level", 0)
         for index in partial.defined:
-            if index in self.function_calls and not again:
-                continue
-            call = self.function_calls.get(index)
+            if self.levels.get(index, -1) >= level and not again:
+                continue            # already on code as good
+            call = self.function_calls.get(index) if again else None
             stub = call if call is not None else self._function_switch_stub(index)
             ns[f"f{index}"] = stub
             self.state.funcs[index].call = stub
@@ -236,10 +240,13 @@ class TieredInstance:
             self._globals_to_cells(ns)
         while self.pending:
             partial = self.pending.pop(0)
-            native, calls = partial.adopt_functions(self.state)
+            level = partial.tier_level
+            skip = frozenset(i for i in partial.defined if self.levels.get(i, -1) > level)
+            native, calls = partial.adopt_functions(self.state, skip)
             ns.setdefault("__natives__", []).append(native)     # lives with the instance
             for index, call in calls.items():
                 self.function_calls[index] = call
+                self.levels[index] = level
                 self.state.funcs[index].call = call
                 ns[f"f{index}"] = call
 
