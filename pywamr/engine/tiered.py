@@ -11,26 +11,40 @@ own thread) builds the aot engine's native state over the same `InstanceState`
 interpreter's namespace at the native entry. Interpreter frames already on the stack finish on
 the interpreter; every call they make from then on is native.
 
-Granularity is the whole module: native code calls native code directly (no Python in
-between), which is what makes the aot engine fast; a per-function switch would route every
-call between tiers through Python. The compile itself is chunked and bounded (see
-`tier_worker.py`): one module at a time, in a separate process that runs LLVM itself,
-so the guest's process never holds more than the finished artifact and a
-crash or abort of LLVM only leaves the guest on the interpreter.
+Two granularities. The whole module (small modules, up to WHOLE_MODULE_LIMIT bytes of
+code): native code calls native code directly, and the compile fills the code cache for the
+next run. Single functions (tier_functions.py, tier_sampler.py): a hot function is compiled
+alone at O2 and switched in every instance at its next call, long before a whole-module
+compile would end; in a module too big to compile whole, warm functions go to a cheap tier
+(O0, every call through function records) and hot ones to O2. A switched function keeps its
+`Function` object and funcref handle (the handle's record is pointed at the native code, so
+tables, globals and native callers all reach the new code); calls between tiers go through
+the records (native to interpreter: the host-call path; interpreter to native: the entry
+trampoline). The compiles are bounded: whole modules one at a time in a separate process
+(`tier_worker.py`), single functions in the aot engine's worker processes, a group at a time,
+so the guest's process never holds more than the finished code and an LLVM abort only leaves
+the functions concerned on the interpreter.
 
 When (`TierPolicy`, from `Engine(tiering=...)` or $PYWAMR_TIER):
-  - "background[:SECONDS]" (default, 0.05 s): a module whose code has run (the interpreter
-    translated one of its functions) for SECONDS is compiled in the background; each instance
-    switches at its next call into one of its functions once the code is ready;
-  - "calls:N": compile at once (in this process) and switch each instance after N calls into
-    its functions, counted in every instance: deterministic, for tests and the fuzzer;
+  - "background[:SECONDS]" (default, 0.05 s): a small module whose code has run (the
+    interpreter translated one of its functions) for SECONDS is compiled whole in the
+    background; each instance switches at its next call into one of its functions once the
+    code is ready. Meanwhile (and in big modules, instead) the sampler compiles hot and warm
+    functions;
+  - "calls:N": compile the whole module at once (in this process) and switch each instance
+    after N calls into its functions, counted in every instance: deterministic, for tests and
+    the fuzzer;
+  - "hot:N": each function compiled alone (at once, O2) after N calls to it, counted in each
+    instance: per-function switching, deterministic, for tests and the fuzzer;
+  - "cheap:N": the same with the cheap tier's code (O0, every call through records);
   - "never": the interpreter only.
 A module found in the aot cache, or a `.cwasm`, never reaches this class: the engine layer
 hands out the aot engine's own module for it (backends.py).
 
 Deliberately not here: on-stack replacement (a loop running in an interpreter frame stays
-there until that frame returns), per-function compilation, and the aot code generator.
-$PYWAMR_TIER_LOG=1 prints one line per tier-up on stderr (module, seconds to native).
+there until that frame returns), the choice of hot functions (tier_sampler.py) and the aot
+code generator. $PYWAMR_TIER_LOG=1 prints one line per tier-up on stderr (what, seconds to
+native).
 """
 from __future__ import annotations
 
@@ -58,7 +72,7 @@ REFERENCE_TYPES = (FUNCREF, EXTERNREF)
 @dataclass(frozen=True)
 class TierPolicy:
     """When modules tier up; see the module docstring."""
-    mode: str = "background"        # "background" | "calls" | "hot" | "never"
+    mode: str = "background"        # "background" | "calls" | "hot" | "cheap" | "never"
     delay: float = DEFAULT_DELAY    # background: seconds of use before compiling
     calls: int = 0                  # calls, hot: calls on the interpreter before the switch
 
@@ -75,7 +89,7 @@ class TierPolicy:
                 if delay < 0:
                     raise ValueError
                 return cls("background", delay=delay)
-            if mode in ("calls", "hot"):
+            if mode in ("calls", "hot", "cheap"):
                 calls = int(arg)
                 if calls < 0:
                     raise ValueError
@@ -85,7 +99,7 @@ class TierPolicy:
         except ValueError:
             pass
         raise ValueError(f"bad tiering policy {text!r}: use background[:SECONDS], calls:N, "
-                         f"hot:N or never")
+                         f"hot:N, cheap:N or never")
 
 
 class TieredModule:
@@ -137,7 +151,7 @@ class TieredModule:
                 tier.arm(countdown=self.policy.calls)
         elif self.native is not None:
             tier.switch()
-        elif self.policy.mode == "hot":
+        elif self.policy.mode in ("hot", "cheap"):
             tier.arm_hot(self.policy.calls)
         elif self.policy.mode == "background":
             for partial in {id(p): p for p in self.functions.native_of.values()}.values():
@@ -268,8 +282,8 @@ class TieredInstance:
             nonlocal translated, remaining
             if index not in self.function_calls and self.native is None:
                 remaining -= 1
-                if remaining < 0 and index not in owner.functions.requested:
-                    owner.functions.compile([index])
+                if remaining < 0 and index not in owner.functions.native_of:
+                    owner.functions.compile([index], cheap=owner.policy.mode == "cheap")
                 if index in owner.functions.native_of:
                     self.apply_pending()
                 else:               # not yet due, or its compile failed: interpreted
