@@ -81,11 +81,15 @@ class Worker:
             raise CompileError(f"LLVM rejected the generated code: {payload.decode()}")
         return payload
 
-    def close(self) -> None:
+    def close(self, kill: bool = False) -> None:
+        """End the worker: closing its stdin ends an idle one; `kill` does not wait (an
+        idle worker holds nothing, and one still starting would delay the caller)."""
         try:
             self.process.stdin.close()
         except OSError:
             pass
+        if kill:
+            self.process.kill()
         try:
             self.process.wait(timeout=5)
         except subprocess.TimeoutExpired:
@@ -121,7 +125,7 @@ class WorkerPool:
         with self.lock:
             workers, self.idle = self.idle, []
         for w in workers:
-            w.close()
+            w.close(kill=True)
 
 
 _pool = WorkerPool()

@@ -39,11 +39,17 @@ class Sampler:
         self.codes: dict = {}       # code object -> (weak ref to TieredModule, function index)
         self.known = 0
         self.prestart = False
+        self.started_worker = False
         self.thread = threading.Thread(target=self._run, name="pywamr-tier-sampler",
                                        daemon=True)
         self.thread.start()
 
     def watch(self, module) -> None:
+        """Sample `module`'s code from now on; the first module watched also starts an LLVM
+        worker process (on the sampler's thread), so that the first hot function does not
+        wait for one to start."""
+        if not self.modules and not self.started_worker:
+            self.started_worker = self.prestart = True
         self.modules.add(module)
 
     def _refresh(self) -> None:
@@ -93,8 +99,6 @@ class Sampler:
             if module is None or module.native is not None:
                 continue
             index = hit[1]
-            if not module.samples:      # its first sample: get an LLVM worker ready
-                self.prestart = True
             count = module.samples.get(index, 0) + 1
             module.samples[index] = count
             entry = hot.setdefault(id(module), (module, [], []))
@@ -107,13 +111,13 @@ class Sampler:
     def _run(self) -> None:
         while True:
             time.sleep(INTERVAL)
-            if not self.modules:
-                continue
-            hot = self._sample()
             if self.prestart:
                 self.prestart = False
                 from ..aot.compiler import prestart_worker
                 prestart_worker()
+            if not self.modules:
+                continue
+            hot = self._sample()
             for module, hot_indices, warm_indices in hot.values():
                 if hot_indices:
                     module.warm.difference_update(hot_indices)
