@@ -122,6 +122,8 @@ def main(argv=None) -> int:
                    help="also the first run of js-app and py-app (minutes per run)")
     p.add_argument("--engines", default="auto,aot,interp",
                    help="pywamr engines of the start-up rows")
+    p.add_argument("--no-cached", action="store_true",
+                   help="first runs only (a cached run of big.wasm needs an aot compile first)")
     p.add_argument("--json", default=None)
     args = p.parse_args(argv)
     engines = tuple(e for e in args.engines.split(",") if e)
@@ -130,7 +132,7 @@ def main(argv=None) -> int:
         modules.append((ROOT / "benchmarks" / "big" / "big.wasm", ()))
     rows = {}
     if not args.skip_startup:
-        rows.update(startup(modules, args.reps, engines))
+        rows.update(startup(modules, args.reps, engines, cached=not args.no_cached))
     if args.components:
         rows.update(startup(COMPONENTS, args.reps, [e for e in engines if e != "aot"],
                             cached=False, driver=COMPONENT_DRIVER))
