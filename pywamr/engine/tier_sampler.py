@@ -26,7 +26,8 @@ import weakref
 
 from .tiered import WHOLE_MODULE_LIMIT
 
-INTERVAL = 0.004
+INTERVAL = 0.01         # a sample costs the guest ~50 us of GIL time: 0.5% at this rate
+CHEAP_PERIOD = 0.5      # seconds between two cheap-tier compiles (warm functions batch up)
 HOT_SAMPLES = 3
 _HELPER_MARKS = ("/pywamr/runtime/", "/pywamr/interp/helpers")
 _sampler = None
@@ -123,10 +124,12 @@ class Sampler:
                     module.warm.difference_update(hot_indices)
                     self._compile(module, hot_indices, cheap=False)
                 module.warm.update(warm_indices)
-                if module.warm:
+                now = time.monotonic()
+                if module.warm and now - module.cheap_compiled_at >= CHEAP_PERIOD:
                     group = sorted(module.warm)
                     module.warm.clear()
                     self._compile(module, group, cheap=True)
+                    module.cheap_compiled_at = time.monotonic()
                 del module
 
     @staticmethod

@@ -125,6 +125,7 @@ class TieredModule:
         self.functions = FunctionTiers(self)    # per-function compiles (hot functions)
         self.samples: dict[int, int] = {}       # function index -> samples (tier_sampler.py)
         self.warm: set[int] = set()             # sampled, waiting for the cheap tier
+        self.cheap_compiled_at = 0.0            # when the last cheap-tier group was compiled
         self.code_size = sum(code.size for code in self.module.codes)
 
     def function_name(self, index: int) -> str:
