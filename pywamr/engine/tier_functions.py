@@ -64,14 +64,12 @@ class FunctionTiers:
             if not todo or owner.native is not None:
                 return False
             (self.cheap_requested if cheap else self.requested).update(todo)
-        from .. import aot
-        from .tier_worker import load_lock
+        from .tier_worker import compile_partial, load_lock
         started = time.monotonic()
         level = CHEAP_OPT_LEVEL if cheap else HOT_OPT_LEVEL
         try:
             with load_lock:
-                partial = aot.compile_functions(owner.validated, todo, opt_level=level,
-                                                direct_calls=not cheap)
+                partial = compile_partial(owner.validated, todo, level, not cheap)
         except Exception as exc:  # LLVM failed or is missing: those functions stay interpreted
             self.failure = exc
             if os.environ.get("PYWAMR_TIER_LOG"):

@@ -46,11 +46,9 @@ class Sampler:
         self.thread.start()
 
     def watch(self, module) -> None:
-        """Sample `module`'s code from now on; the first module watched also starts an LLVM
-        worker process (on the sampler's thread), so that the first hot function does not
-        wait for one to start."""
-        if not self.modules and not self.started_worker:
-            self.started_worker = self.prestart = True
+        """Sample `module`'s code from now on. The first sample of running wasm code starts
+        an LLVM worker process (on the sampler's thread), so that the first hot function does
+        not wait for one to start, and a program that hardly runs (hello) starts none."""
         self.modules.add(module)
 
     def _refresh(self) -> None:
@@ -100,6 +98,8 @@ class Sampler:
             if module is None or module.native is not None:
                 continue
             index = hit[1]
+            if not self.started_worker:
+                self.started_worker = self.prestart = True
             count = module.samples.get(index, 0) + 1
             module.samples[index] = count
             entry = hot.setdefault(id(module), (module, [], []))
@@ -112,13 +112,13 @@ class Sampler:
     def _run(self) -> None:
         while True:
             time.sleep(INTERVAL)
-            if self.prestart:
-                self.prestart = False
-                from ..aot.compiler import prestart_worker
-                prestart_worker()
             if not self.modules:
                 continue
             hot = self._sample()
+            if self.prestart:
+                self.prestart = False
+                from .tier_worker import prestart_llvm_worker
+                prestart_llvm_worker()
             for module, hot_indices, warm_indices in hot.values():
                 if hot_indices:
                     module.warm.difference_update(hot_indices)

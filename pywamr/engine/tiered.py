@@ -158,7 +158,7 @@ class TieredModule:
             for partial in {id(p): p for p in self.functions.native_of.values()}.values():
                 tier.arm_functions(partial)
             from .tier_sampler import sampler
-            sampler().watch(self)          # (it also gets an LLVM worker process ready)
+            sampler().watch(self)
             if self.code_size <= WHOLE_MODULE_LIMIT:
                 from .tier_scheduler import scheduler
                 scheduler().submit(self)
