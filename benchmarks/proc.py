@@ -121,4 +121,5 @@ def run(argv: list[str], *, env: dict | None = None, cwd=None, timeout: float = 
             os.unlink(rss_file)
     return ProcResult(argv, p.returncode, wall, maxrss,
                       b"".join(out_chunks).decode("utf-8", "replace"),
-                      b"".join(err_chunks).decode("utf-8", "replace"), timed_out.is_set())
+                      b"".join(err_chunks).decode("utf-8", "replace"), timed_out.is_set(),
+                      {"cpu_s": rusage.ru_utime + rusage.ru_stime})

@@ -1,6 +1,7 @@
 """Tiered execution (`--engine auto`) beside aot, interp and the wasmtime package.
 
-    python -m benchmarks.tiering [--reps 3] [--kernels fib,sha256] [--skip-big] [--json PATH]
+    python -m benchmarks.tiering [--reps 3] [--kernels fib,sha256] [--skip-big]
+                                 [--components] [--engines auto,aot,interp] [--json PATH]
 
 Start-up: whole-process wall time and peak RSS of `pywamr run` on `examples/hello.wasm` and on
 `benchmarks/big/big.wasm` (1 MB of code), first run (a code cache holding only the host's
@@ -8,8 +9,12 @@ identity, as on any machine that ran pywamr before) and cached run (a cache
 filled beforehand by an aot run: the auto engine then starts on native code), for the engines
 auto, aot and interp, and for the wasmtime package (no code cache: its first run). Kernels:
 in-guest time (`time_ns`) at full size under auto (empty cache, so it starts on the
-interpreter) and aot (cached), and auto's time to native ($PYWAMR_TIER_LOG's line). Each cell
-is the median of --reps runs. Measured, never asserted. Prints Markdown.
+interpreter) and aot (cached), and auto's time to native ($PYWAMR_TIER_LOG's first tier-up
+line: the first function, hot or whole module, running natively). `--components` adds the
+first run of the big toolchain components (js-app: 12 MB, jco componentize; py-app: 18.6 MB,
+componentize-py) under the chosen engines and the wasmtime package (its component API, no
+cache). Every cell has wall time, CPU time (user + system, the process and its workers) and
+peak RSS; each is the median of --reps runs. Measured, never asserted. Prints Markdown.
 """
 from __future__ import annotations
 
@@ -27,7 +32,11 @@ from .proc import run
 ROOT = Path(__file__).resolve().parent.parent
 KERNELS = ROOT / "benchmarks" / "kernels"
 DRIVER = ROOT / "benchmarks" / "drivers" / "wasmtime_run.py"
-NATIVE_RE = re.compile(r"tier-up: \d+ functions native after ([0-9.]+)s")
+COMPONENT_DRIVER = ROOT / "benchmarks" / "drivers" / "wasmtime_component_run.py"
+TOOLCHAINS = ROOT / "tests" / "fixtures" / "toolchains"
+COMPONENTS = [(TOOLCHAINS / "js" / "js-app.wasm", ()),
+              (TOOLCHAINS / "python" / "py-app.wasm", ("hello", "a=b"))]
+NATIVE_RE = re.compile(r"tier-up: [^\n]*?native[^\n]*? after ([0-9.]+)s")
 
 
 def pywamr(engine: str, module: Path, *args: str) -> list[str]:
@@ -35,7 +44,7 @@ def pywamr(engine: str, module: Path, *args: str) -> list[str]:
 
 
 def measure(argv, env, reps: int, fresh_cache: bool, prefill=None) -> dict:
-    walls, rss, guest, native = [], [], [], []
+    walls, rss, guest, native, cpu = [], [], [], [], []
     for _ in range(reps):
         cache = tempfile.mkdtemp(prefix="tier-bench-")
         try:
@@ -53,13 +62,15 @@ def measure(argv, env, reps: int, fresh_cache: bool, prefill=None) -> dict:
                 return {"error": r.error()}
             walls.append(r.wall_s)
             rss.append(r.maxrss_kb)
+            cpu.append(r.extra.get("cpu_s", 0.0))
             if r.guest_ns is not None:
                 guest.append(r.guest_ns / 1e9)
             m = NATIVE_RE.search(r.stderr)
             native.append(float(m.group(1)) if m else None)
         finally:
             shutil.rmtree(cache, ignore_errors=True)
-    out = {"wall_s": statistics.median(walls), "rss_mib": statistics.median(rss) / 1024}
+    out = {"wall_s": statistics.median(walls), "rss_mib": statistics.median(rss) / 1024,
+           "cpu_s": statistics.median(cpu)}
     if guest:
         out["guest_s"] = statistics.median(guest)
     reached = [n for n in native if n is not None]
@@ -68,18 +79,19 @@ def measure(argv, env, reps: int, fresh_cache: bool, prefill=None) -> dict:
     return out
 
 
-def startup(modules, reps: int) -> dict:
+def startup(modules, reps: int, engines=("auto", "aot", "interp"), cached: bool = True,
+            driver=DRIVER) -> dict:
     results = {}
     for module, args in modules:
         name = module.name
-        for engine in ("auto", "aot", "interp"):
+        for engine in engines:
             argv = pywamr(engine, module, *args)
             prefill = pywamr("aot", module, *args)
             results[(name, engine, "first")] = measure(argv, {}, reps, True)
-            if engine != "interp":
+            if engine != "interp" and cached:
                 results[(name, engine, "cached")] = measure(argv, {}, reps, False, prefill)
         results[(name, "wasmtime", "first")] = measure(
-            [sys.executable, str(DRIVER), str(module), *args], {}, reps, True)
+            [sys.executable, str(driver), str(module), *args], {}, reps, True)
     return results
 
 
@@ -106,30 +118,43 @@ def main(argv=None) -> int:
     p.add_argument("--kernels", default="fib,sha256,nbody,sieve,matmul")
     p.add_argument("--skip-big", action="store_true")
     p.add_argument("--skip-startup", action="store_true")
+    p.add_argument("--components", action="store_true",
+                   help="also the first run of js-app and py-app (minutes per run)")
+    p.add_argument("--engines", default="auto,aot,interp",
+                   help="pywamr engines of the start-up rows")
+    p.add_argument("--no-cached", action="store_true",
+                   help="first runs only (a cached run of big.wasm needs an aot compile first)")
     p.add_argument("--json", default=None)
     args = p.parse_args(argv)
+    engines = tuple(e for e in args.engines.split(",") if e)
     modules = [(ROOT / "examples" / "hello.wasm", ())]
     if not args.skip_big:
         modules.append((ROOT / "benchmarks" / "big" / "big.wasm", ()))
     rows = {}
     if not args.skip_startup:
-        rows.update(startup(modules, args.reps))
-        print("| module | runtime | run | wall (s) | peak RSS (MiB) | native after (s) |")
-        print("|---|---|---|---:|---:|---:|")
+        rows.update(startup(modules, args.reps, engines, cached=not args.no_cached))
+    if args.components:
+        rows.update(startup(COMPONENTS, args.reps, [e for e in engines if e != "aot"],
+                            cached=False, driver=COMPONENT_DRIVER))
+    if rows:
+        print("| module | runtime | run | wall (s) | CPU (s) | peak RSS (MiB) | "
+              "native after (s) |")
+        print("|---|---|---|---:|---:|---:|---:|")
         for (name, engine, kind), cell in rows.items():
             print(f"| {name} | {engine} | {kind} | {fmt(cell, 'wall_s', '.3f')} | "
-                  f"{fmt(cell, 'rss_mib', '.1f')} | {fmt(cell, 'native_after_s', '.2f')} |",
-                  flush=True)
+                  f"{fmt(cell, 'cpu_s', '.2f')} | {fmt(cell, 'rss_mib', '.1f')} | "
+                  f"{fmt(cell, 'native_after_s', '.2f')} |", flush=True)
     names = [k for k in args.kernels.split(",") if k]
     if names:
         krows = kernels(names, args.reps)
         rows.update(krows)
-        print("\n| kernel | engine | cache | in-guest (s) | wall (s) | native after (s) | "
-              "runs reaching native |")
-        print("|---|---|---|---:|---:|---:|---:|")
+        print("\n| kernel | engine | cache | in-guest (s) | wall (s) | CPU (s) | "
+              "native after (s) | runs reaching native |")
+        print("|---|---|---|---:|---:|---:|---:|---:|")
         for (name, engine, kind), cell in krows.items():
             print(f"| {name} | {engine} | {kind} | {fmt(cell, 'guest_s', '.3f')} | "
-                  f"{fmt(cell, 'wall_s', '.2f')} | {fmt(cell, 'native_after_s', '.2f')} | "
+                  f"{fmt(cell, 'wall_s', '.2f')} | {fmt(cell, 'cpu_s', '.2f')} | "
+                  f"{fmt(cell, 'native_after_s', '.2f')} | "
                   f"{cell.get('runs_reaching_native', '-')} |", flush=True)
     if args.json:
         Path(args.json).write_text(json.dumps({"|".join(k): v for k, v in rows.items()},

@@ -43,7 +43,8 @@ AUTO_POLICY = "calls:3"      # the first calls on the interpreter, the rest nati
 def make_engine(kind: str) -> Engine:
     """The engine `kind` names, without the code cache. "auto" tiers up after AUTO_POLICY's
     calls into each instance, so a module's calls run on both tiers (deterministically);
-    "auto:POLICY" picks another policy (e.g. "auto:calls:0", "auto:background:0.01")."""
+    "auto:POLICY" picks another policy (e.g. "auto:calls:0", "auto:background:0.01", or the
+    per-function switches "auto:hot:1", "auto:cheap:2")."""
     name, _, policy = kind.partition(":")
     if name == "auto":
         return Engine("auto", cache=False, tiering=policy or AUTO_POLICY)

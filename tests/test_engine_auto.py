@@ -13,6 +13,7 @@ import time
 import pytest
 
 from pywamr import Engine, Linker, Module
+from pywamr.engine.tiered import TierPolicy
 from pywamr.errors import Trap, TrapCode
 from pywamr_testlib import require_aot, wat
 
@@ -203,14 +204,14 @@ REENTRANT = """(module
 )"""
 
 
-def reentrant_instance(engine: Engine, data: bytes):
+def reentrant_instance(engine: Engine, data: bytes, whole: bool = True):
     module = Module(engine, data)
     linker = Linker(engine)
     state = {}
 
     def tier_up():
         compiled = module.compiled
-        if hasattr(compiled, "compile_now"):
+        if whole and hasattr(compiled, "compile_now"):
             assert compiled.compile_now()
             state["native_during_call"] = is_native(state["instance"])
 
@@ -360,3 +361,123 @@ def test_cli_exit_never_waits_for_the_background_compile(tmp_path):
                             "PYWAMR_ENGINE": ""})
     assert (out.returncode, out.stdout, out.stderr) == (0, "60000\n", "")
     assert time.monotonic() - started < 60
+
+
+# -- per-function tiering (engine/tier_functions.py, tier_sampler.py) ---------------------------
+
+def native_functions(instance) -> dict:
+    """{function index: opt level} of the functions switched alone to native code."""
+    return dict(instance.state.engine_data["__tier__"].levels)
+
+
+def test_hot_policy_text():
+    assert TierPolicy.parse("hot:3") == TierPolicy("hot", calls=3)
+    assert TierPolicy.parse("cheap:0") == TierPolicy("cheap", calls=0)
+    with pytest.raises(ValueError, match="bad tiering policy"):
+        Engine("auto", tiering="hot:-2")
+
+
+@pytest.mark.parametrize("mode", ["hot", "cheap"])
+@pytest.mark.parametrize("calls", [0, 1, 2, 5, 40])
+def test_per_function_switch_matches_both_engines(recursive, calls, mode):
+    """Each function switches alone after `calls` calls to it: inside a recursion (fib, down),
+    with interpreted and native frames interleaved on the stack, traps and backtraces, private
+    globals and funcref identity are those of both engines."""
+    runs = {}
+    for kind, policy in (("interp", None), ("aot", None), ("auto", f"{mode}:{calls}")):
+        log = []
+        _, inst = instantiate(Engine(kind, cache=False, tiering=policy), recursive, log)
+        runs[kind] = [outcome(inst, "fib", 15), outcome(inst, "boom", 3),
+                      outcome(inst, "down", 4), outcome(inst, "down", 0),
+                      outcome(inst, "private"), outcome(inst, "forever", 0)[:2], log]
+        if kind == "auto":
+            switched = native_functions(inst)
+            assert inst.exports["ref"]() is inst.exports["fib"].function
+            assert inst.exports["get"](2) is inst.exports["div"].function
+    assert runs["auto"] == runs["aot"] == runs["interp"]
+    fib_index = 1
+    assert (fib_index in switched) == (calls < 1973)
+    assert set(switched.values()) <= ({2} if mode == "hot" else {0})
+
+
+def test_per_function_switch_while_on_the_stack_through_host_calls():
+    """hot:1: `work` and `sq` go native while `main`'s interpreter frame is on the stack and
+    again inside a re-entrant call from a host function; memory grown by either tier is
+    seen by the other."""
+    data = wat(REENTRANT)
+    expected = reentrant_instance(Engine("aot", cache=False), data)[1]["instance"]
+    module, state = reentrant_instance(Engine("auto", cache=False, tiering="hot:1"), data,
+                                       whole=False)
+    inst = state["instance"]
+    assert inst.exports["main"](300) == expected.exports["main"](300)
+    assert state["native_after_reentry"] is False       # no whole-module switch
+    switched = native_functions(inst)
+    assert {"work", "sq"} <= {module.compiled.function_name(i) for i in switched}
+    assert inst.exports["grow_across"]() == expected.exports["grow_across"]()
+    assert inst.exports["grow"]() == expected.exports["grow"]()
+    assert len(inst.exports["mem"].data) == len(expected.exports["mem"].data)
+
+
+def test_cheap_tier_code_is_replaced_by_hot_code(recursive):
+    """A function compiled by the cheap tier (O0, every call through records) and later hot
+    (O2) runs the O2 code, also when called from cheap code; an O0 group arriving after the
+    O2 code never replaces it."""
+    engine = Engine("auto", cache=False, tiering="hot:1000000")
+    module, inst = instantiate(engine, recursive)
+    tiers = module.compiled.functions
+    tier = inst.state.engine_data["__tier__"]
+    everything = range(1, len(module.compiled.validated.func_types))
+    assert tiers.compile([1, 3, 4], cheap=True)         # fib, div, down at O0
+    assert inst.exports["fib"](15) == 610
+    assert native_functions(inst) == {1: 0, 3: 0, 4: 0}
+    assert tiers.compile([1])                            # fib at O2
+    assert inst.exports["fib"](16) == 987
+    assert native_functions(inst)[1] == 2
+    assert tiers.compile(everything, cheap=True)         # the rest at O0, fib stays O2
+    assert inst.exports["fib"](17) == 1597
+    assert outcome(inst, "down", 3) == outcome(
+        instantiate(Engine("aot", cache=False), recursive)[1], "down", 3)
+    tier.apply_pending()            # what the next call of any of them would do
+    levels = native_functions(inst)
+    assert levels[1] == 2 and set(levels) == set(everything)
+    assert tier.native is None and inst.exports["ref"]() is inst.exports["fib"].function
+
+
+def test_background_sampler_compiles_a_hot_function(tmp_path):
+    """The background policy finds a hot function by sampling and switches it alone, long
+    before (here: instead of) the whole-module compile."""
+    data = wat("""(module
+      (func $step (param i32) (result i32) (local $k i32) (local $acc i32)
+        (loop $l (local.set $acc (i32.add (local.get $acc) (i32.mul (local.get $k) (local.get 0))))
+          (br_if $l (i32.lt_u (local.tee $k (i32.add (local.get $k) (i32.const 1)))
+                              (i32.const 2000))))
+        (local.get $acc))
+      (func (export "run") (param i32) (result i32) (call $step (local.get 0))))""")
+    engine = Engine("auto", cache_dir=tmp_path, tiering="background:1000")
+    module = Module(engine, data)
+    inst = Linker(engine).instantiate(None, module)
+    deadline = time.monotonic() + 120
+    while 0 not in native_functions(inst) and time.monotonic() < deadline:
+        assert inst.exports["run"](3) == 3 * sum(range(2000))
+    assert native_functions(inst).get(0) == 2           # $step, at O2
+    assert module.compiled.native is None               # no whole-module compile yet
+    assert inst.exports["run"](5) == 5 * sum(range(2000))
+
+
+def test_partial_modules_and_opt_levels(recursive, tmp_path):
+    from pywamr import aot
+    from pywamr.binary.decoder import decode_module
+    from pywamr.validate import validate_module
+    validated = validate_module(decode_module(recursive), recursive)
+    with pytest.raises(ValueError, match="defined functions"):
+        aot.compile_functions(validated, [0])            # an import
+    with pytest.raises(ValueError, match="opt level"):
+        aot.compile_functions(validated, [1], opt_level=7)
+    partial = aot.compile_functions(validated, [1, 4], opt_level=1)
+    assert partial.defined == [1, 4] and partial.referenced >= {1, 4}
+    with pytest.raises(ValueError, match="partial module"):
+        partial.save(tmp_path / "p.cwasm")
+    cache = aot.AotCache(tmp_path)
+    aot.compile_module(validated, cache=cache, opt_level=0)
+    assert aot.load_cached(validated, cache) is None         # another level, another key
+    assert aot.load_cached(validated, cache, opt_level=0) is not None

@@ -28,7 +28,7 @@ from ..runtime.instantiate import InstanceState
 from .artifact import (AotCache, ArtifactError, cache_key, read_artifact, sha256,
                        write_artifact)
 
-__all__ = ["compile_module", "load_cached", "from_artifact", "load_artifact", "AotModule", "AotCache", "ArtifactError",
+__all__ = ["compile_module", "compile_functions", "partial_objects", "partial_from_objects", "load_cached", "from_artifact", "load_artifact", "AotModule", "AotCache", "ArtifactError",
            "CompileError", "stats"]
 
 _DEFAULT = object()
@@ -51,7 +51,8 @@ class AotModule:
     cache = None                # the AotCache it was compiled through (adapters use it too)
 
     def __init__(self, module, func_types, artifact_bytes: bytes, objects: list[bytes],
-                 validated=None):
+                 validated=None, compiled: "frozenset[int] | None" = None,
+                 referenced: "frozenset[int] | None" = None):
         from . import bridge
         from .conventions import c_symbol, tail_symbol
         from .helpers import func_symbol, signature_key
@@ -61,13 +62,20 @@ class AotModule:
         self.func_types = list(func_types)
         self.num_imported_funcs = module.num_imported_funcs()
         self._artifact = artifact_bytes
-        defined = range(self.num_imported_funcs, len(self.func_types))
+        # a partial module (`compile_functions`): the functions with native code here, and
+        # the functions that code reaches through vmctx FUNCS (calls, ref.func)
+        self.compiled = compiled
+        self.referenced = referenced
+        defined = (sorted(compiled) if compiled is not None
+                   else list(range(self.num_imported_funcs, len(self.func_types))))
+        self.defined = defined
 
         def exports() -> list[str]:       # only LLVM's linker needs the list
             from .translate import ModuleInfo, entry_symbols
             symbols = [name(i) for name in (func_symbol, c_symbol, tail_symbol) for i in defined]
             return symbols + (
-                entry_symbols(ModuleInfo(module, self.func_types)) if module.codes else [])
+                entry_symbols(ModuleInfo(module, self.func_types, compiled=compiled))
+                if defined else [])
         if objects:
             linked = link_objects(objects, bridge.symbol_imports(), exports)
             self._tracker, addresses = linked.owner, linked.symbols
@@ -112,7 +120,18 @@ class AotModule:
         native = AotInstance(self, state)
         return native, native.adopt(state)
 
+    def adopt_functions(self, state: InstanceState, skip=frozenset()):
+        """Run this partial module's functions for an instance another engine made (same
+        module): the tiered engine's per-function switch, leaving the functions in `skip`
+        alone. Returns (native state, {function index: native entry callable}); see
+        `instance.AotInstance.adopt_functions`. The caller keeps the native state alive."""
+        from .instance import AotInstance
+        native = AotInstance(self, state)
+        return native, native.adopt_functions(state, skip)
+
     def save(self, path) -> None:
+        if self.compiled is not None:
+            raise ValueError("a partial module (compile_functions) has no artifact to save")
         Path(path).write_bytes(self._artifact)
 
     def artifact_bytes(self) -> bytes:
@@ -167,7 +186,8 @@ def _source_of(validated) -> tuple[bytes, bool]:
     return pickle.dumps(validated.module, protocol=pickle.HIGHEST_PROTOCOL), False
 
 
-def load_cached(validated, cache: "AotCache | None") -> AotModule | None:
+def load_cached(validated, cache: "AotCache | None",
+                opt_level: int | None = None) -> AotModule | None:
     """The module's code from the cache, or None on a miss; compiles nothing. The entry must
     be for exactly the module's bytes (`read_artifact` checks the embedded source, its checksums,
     the compiler and the host); a stale or corrupt entry is dropped. Only the module's
@@ -176,7 +196,10 @@ def load_cached(validated, cache: "AotCache | None") -> AotModule | None:
     if cache is None:
         return None
     source, _ = _source_of(validated)
-    key = cache_key(sha256(source), _host(cache))
+    host = _host(cache)
+    if opt_level is not None:
+        host = {**host, "opt": opt_level}
+    key = cache_key(sha256(source), host)
     data = cache.get(key)
     if data is None:
         return None
@@ -198,23 +221,30 @@ def from_artifact(validated, data: bytes) -> AotModule:
 
 
 def compile_module(validated, *, cache: "AotCache | None" = _DEFAULT, jobs: int | None = None,
-                   progress: bool = False, in_process: bool = False) -> AotModule:
+                   progress: bool = False, in_process: bool = False,
+                   opt_level: int | None = None) -> AotModule:
     """Compile (or fetch from the cache) a validated module. `in_process` runs LLVM in this
-    process instead of worker processes (for a caller that is itself an isolated worker)."""
+    process instead of worker processes (for a caller that is itself an isolated worker).
+    `opt_level` (0-3; None: `codegen.OPT_LEVEL`, default 2) is LLVM's optimisation level
+    (0: no IR passes and fast instruction selection, the cheapest compile); it is part of
+    the cache key, so code compiled at one level never serves a request for another."""
     if cache is _DEFAULT:
         cache = None if os.environ.get("PYWAMR_NO_CACHE") else AotCache()
-    cached = load_cached(validated, cache)
+    cached = load_cached(validated, cache, opt_level)
     if cached is not None:
         return cached
     if validated.funcs is None:
         raise ValueError("compile_module needs a module whose function bodies are validated")
     source, is_wasm = _source_of(validated)
     host = _host()
+    if opt_level is not None:
+        host = {**host, "opt": opt_level}
     key = cache_key(sha256(source), host)
     from .compiler import compile_objects
     from .translate import ModuleInfo
     info = ModuleInfo(validated.module, validated.func_types, validated.funcs)
-    objects = (compile_objects(info, jobs=jobs, progress=progress, in_process=in_process)
+    objects = (compile_objects(info, jobs=jobs, progress=progress, in_process=in_process,
+                               opt_level=opt_level)
                if validated.module.codes else [])
     data = write_artifact(source, objects, host, {"source_kind": "wasm" if is_wasm else "pickle"})
     if cache is not None:
@@ -222,6 +252,51 @@ def compile_module(validated, *, cache: "AotCache | None" = _DEFAULT, jobs: int 
     loaded = AotModule(validated.module, validated.func_types, data, objects, validated)
     loaded.cache = cache
     return loaded
+
+
+def compile_functions(validated, funcs, *, opt_level: int | None = None,
+                      in_process: bool = False, jobs: int = 1,
+                      direct_calls: bool = True) -> AotModule:
+    """A partial module: native code for the defined functions `funcs` only (calls to any
+    other function go through its function record), at `opt_level` (0-3; None: the default
+    level, `codegen.OPT_LEVEL`). Never cached (its code depends on which functions are in
+    it). Used by the tiered engine to compile hot functions alone; instances run it through
+    `AotModule.adopt_functions`. `in_process`: LLVM in this process (for an isolated worker).
+    Without `direct_calls`, even calls between `funcs` go through function records."""
+    from .compiler import compile_objects
+    from .translate import ModuleInfo
+    if validated.funcs is None:
+        raise ValueError("compile_functions needs a module whose function bodies are validated")
+    compiled = frozenset(funcs)
+    first = validated.module.num_imported_funcs()
+    if not compiled or min(compiled) < first or max(compiled) >= len(validated.func_types):
+        raise ValueError("compile_functions: function indices must name defined functions")
+    info = ModuleInfo(validated.module, validated.func_types, validated.funcs, compiled,
+                      direct_calls)
+    objects = compile_objects(info, jobs=jobs, in_process=in_process, opt_level=opt_level)
+    return partial_from_objects(validated, compiled, objects)
+
+
+def partial_objects(validated, funcs, opt_level: int | None,
+                    direct_calls: bool = True) -> list[bytes]:
+    """The objects of a partial module compiled in this process, one chunk after another
+    (for an isolated worker; load them with `partial_from_objects`)."""
+    from .compiler import compile_objects
+    from .translate import ModuleInfo
+    info = ModuleInfo(validated.module, validated.func_types, validated.funcs,
+                      frozenset(funcs), direct_calls)
+    return compile_objects(info, jobs=1, in_process=True, opt_level=opt_level)
+
+
+def partial_from_objects(validated, compiled, objects: list[bytes]) -> AotModule:
+    """Load the objects of a partial module (see `compile_functions`) compiled elsewhere.
+    The functions its code reaches by index (`referenced`) are found in every body, which
+    covers code made with or without direct calls."""
+    from .translate import referenced_functions
+    compiled = frozenset(compiled)
+    referenced = frozenset(referenced_functions(validated.module, compiled))
+    return AotModule(validated.module, validated.func_types, b"", objects, validated,
+                     compiled=compiled, referenced=referenced)
 
 
 def load_artifact(path_or_bytes, *, source_bytes=None) -> AotModule:

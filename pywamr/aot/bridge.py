@@ -17,7 +17,7 @@ import weakref
 
 from ..binary.types import V128
 from ..errors import Frame, Trap
-from ..runtime.trapping import call_guarded, caller_wasm_frames
+from ..runtime.trapping import call_guarded, caller_wasm_frames, python_trap
 from . import vmctx
 from .handles import U64, decode, function_of, instances, process_pins, registry_sizes
 
@@ -59,7 +59,8 @@ def _host_call(vm_address, record, buffer) -> int:
                 buf[w] = pins.encode(t, v)
         return 0
     except BaseException as exc:  # kept and re-raised by the Python caller of native code
-        _pending.append(exc)
+        trap = python_trap(exc)     # an interpreted function's trap, frames known now
+        _pending.append(trap if trap is not None else exc)
         return 1
 
 

@@ -4,11 +4,13 @@ objects into an LLJIT library (the fallback of `loader.py`, which loads them wit
 Compilation (`compile_ir`) runs in worker processes (see `worker.py`), so an LLVM abort cannot
 take the parent down; loading (`load_objects`) runs in the parent. The target is always the
 host CPU (name and features), which is why both go into the cache key (`host_identity`).
-The pass pipeline is LLVM's default per-module pipeline at `OPT_LEVEL` (default 2; set
-`PYWAMR_AOT_OPT=1` for faster compiles); machine code generation runs at the same level,
-except for a chunk whose IR starts with `FAST_CODEGEN_MARK` (one huge function, see
-`compiler.HUGE_FUNCTION_INSTRUCTIONS`), which gets LLVM's fast (-O0) instruction selection
-and register allocation after the same passes.
+The pass pipeline is LLVM's default per-module pipeline at an opt level: the chunk's own
+(`opt_mark(level)` as its first line: the compile API's `opt_level` parameter, which the
+tiered engine uses for its cheap tier), else `OPT_LEVEL` (default 2; `PYWAMR_AOT_OPT=N`).
+Machine code generation runs at the same level (level 0: no IR passes, LLVM's fast
+instruction selection and register allocation), except for a chunk marked with
+`FAST_CODEGEN_MARK` (one huge function, see `compiler.HUGE_FUNCTION_INSTRUCTIONS`), which gets
+fast (-O0) machine-code generation after the usual passes.
 """
 from __future__ import annotations
 
@@ -28,6 +30,26 @@ _initialized = False
 _target_machines: dict = {}
 
 FAST_CODEGEN_MARK = "; pywamr: fast machine-code generation\n"
+OPT_MARK = "; pywamr: opt="
+
+
+def opt_mark(opt_level: int) -> str:
+    """The first line of a chunk's IR that makes `compile_ir` use `opt_level` (0-3)."""
+    if opt_level not in (0, 1, 2, 3):
+        raise ValueError(f"opt level must be 0, 1, 2 or 3, not {opt_level!r}")
+    return f"{OPT_MARK}{opt_level}\n"
+
+
+def chunk_options(ir_text: str) -> tuple[int, bool]:
+    """(opt level, fast machine-code generation) that the marks at the top of a chunk ask for."""
+    level, fast = OPT_LEVEL, False
+    while ir_text.startswith("; pywamr: "):
+        line, _, ir_text = ir_text.partition("\n")
+        if line.startswith(OPT_MARK):
+            level = int(line[len(OPT_MARK):])
+        elif line + "\n" == FAST_CODEGEN_MARK:
+            fast = True
+    return min(max(level, 0), 3), fast
 _lljit = None
 _library_counter = itertools.count()
 
@@ -40,16 +62,18 @@ def _initialize() -> None:
         _initialized = True
 
 
-def target_machine(fast: bool = False):
-    """The host's target machine; `fast` generates machine code at -O0 whatever OPT_LEVEL."""
+def target_machine(fast: bool = False, opt_level: int | None = None):
+    """The host's target machine generating code at `opt_level` (default OPT_LEVEL); `fast`
+    generates machine code at -O0 whatever the level."""
+    level = 0 if fast else min(OPT_LEVEL if opt_level is None else opt_level, 3)
     with _lock:
-        machine = _target_machines.get(fast)
+        machine = _target_machines.get(level)
         if machine is None:
             _initialize()
             target = llvm.Target.from_triple(llvm.get_process_triple())
-            machine = _target_machines[fast] = target.create_target_machine(
+            machine = _target_machines[level] = target.create_target_machine(
                 cpu=llvm.get_host_cpu_name(), features=llvm.get_host_cpu_features().flatten(),
-                opt=0 if fast else min(OPT_LEVEL, 3), reloc="pic", codemodel="small")
+                opt=level, reloc="pic", codemodel="small")
         return machine
 
 
@@ -85,13 +109,14 @@ def compile_ir(ir_text: str, timings: dict | None = None) -> bytes:
     "codegen") to it (used by benchmarks/compile_breakdown.py)."""
     clock = time.perf_counter
     t0 = clock()
-    tm = target_machine(fast=ir_text.startswith(FAST_CODEGEN_MARK))
+    level, fast = chunk_options(ir_text)
+    tm = target_machine(fast=fast, opt_level=level)
     module = llvm.parse_assembly(ir_text)
     module.verify()
     module.triple = tm.triple
     module.data_layout = str(tm.target_data)
     t1 = clock()
-    _run_passes(module, tm)
+    _run_passes(module, tm, level)
     t2 = clock()
     obj = tm.emit_object(module)
     if timings is not None:
@@ -101,9 +126,9 @@ def compile_ir(ir_text: str, timings: dict | None = None) -> bytes:
     return obj
 
 
-def _run_passes(module, tm) -> None:
-    if OPT_LEVEL > 0:
-        pto = llvm.create_pipeline_tuning_options(speed_level=OPT_LEVEL)
+def _run_passes(module, tm, level: int) -> None:
+    if level > 0:
+        pto = llvm.create_pipeline_tuning_options(speed_level=level)
         pb = llvm.create_pass_builder(tm, pto)
         pm = pb.getModulePassManager()
         pm.run(module, pb)
@@ -112,12 +137,13 @@ def _run_passes(module, tm) -> None:
 def assembly(ir_text: str) -> str:
     """The host assembly `compile_ir` would emit for one chunk, as text (for tests and
     tools that check which instructions LLVM selected; runs in the calling process)."""
-    tm = target_machine(fast=ir_text.startswith(FAST_CODEGEN_MARK))
+    level, fast = chunk_options(ir_text)
+    tm = target_machine(fast=fast, opt_level=level)
     module = llvm.parse_assembly(ir_text)
     module.verify()
     module.triple = tm.triple
     module.data_layout = str(tm.target_data)
-    _run_passes(module, tm)
+    _run_passes(module, tm, level)
     return tm.emit_assembly(module)
 
 

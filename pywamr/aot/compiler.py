@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 from ..errors import WasmError
-from .codegen import FAST_CODEGEN_MARK
+from .codegen import FAST_CODEGEN_MARK, opt_mark
 from .translate import ModuleInfo, chunk_ir
 
 CHUNK_INSTRUCTIONS = 20000      # target size of one chunk, in wasm instructions
@@ -81,11 +81,15 @@ class Worker:
             raise CompileError(f"LLVM rejected the generated code: {payload.decode()}")
         return payload
 
-    def close(self) -> None:
+    def close(self, kill: bool = False) -> None:
+        """End the worker: closing its stdin ends an idle one; `kill` does not wait (an
+        idle worker holds nothing, and one still starting would delay the caller)."""
         try:
             self.process.stdin.close()
         except OSError:
             pass
+        if kill:
+            self.process.kill()
         try:
             self.process.wait(timeout=5)
         except subprocess.TimeoutExpired:
@@ -105,6 +109,13 @@ class WorkerPool:
                     return w
         return Worker()
 
+    def prestart(self) -> None:
+        """Start one worker now if none is idle, so that a compile soon finds LLVM loaded."""
+        with self.lock:
+            if any(w.alive() for w in self.idle):
+                return
+        self.give_back(Worker())
+
     def give_back(self, w: Worker) -> None:
         if w.alive():
             with self.lock:
@@ -114,11 +125,16 @@ class WorkerPool:
         with self.lock:
             workers, self.idle = self.idle, []
         for w in workers:
-            w.close()
+            w.close(kill=True)
 
 
 _pool = WorkerPool()
 atexit.register(_pool.close)
+
+
+def prestart_worker() -> None:
+    """Have an LLVM worker process ready (the tiered engine calls this once a module runs)."""
+    _pool.prestart()
 
 
 def compile_ir_text(ir: str) -> bytes:
@@ -137,7 +153,7 @@ def split_chunks(info: ModuleInfo, jobs: int) -> list[list[int]]:
     keep `jobs` workers busy, none much larger than CHUNK_INSTRUCTIONS. A function over
     HUGE_FUNCTION_INSTRUCTIONS is a chunk of its own (see `is_huge_chunk`)."""
     first = info.num_imported_funcs
-    sizes = [(first + i, len(code.body)) for i, code in enumerate(info.module.codes)]
+    sizes = [(i, len(info.module.codes[i - first].body)) for i in info.defined_indices()]
     ordinary = [(f, size) for f, size in sizes if size <= HUGE_FUNCTION_INSTRUCTIONS]
     huge = [[f] for f, size in sizes if size > HUGE_FUNCTION_INSTRUCTIONS]
     total = sum(size for _, size in ordinary)
@@ -163,22 +179,27 @@ def is_huge_chunk(info: ModuleInfo, funcs: list[int]) -> bool:
         info.module.codes[funcs[0] - info.num_imported_funcs].body) > HUGE_FUNCTION_INSTRUCTIONS
 
 
-def chunk_text(info: ModuleInfo, funcs: list[int], with_entries: bool) -> str:
-    """The IR of one chunk, marked for fast machine-code generation when it is huge."""
+def chunk_text(info: ModuleInfo, funcs: list[int], with_entries: bool,
+               opt_level: int | None = None) -> str:
+    """The IR of one chunk, marked with its opt level (None: the compiling process's
+    `codegen.OPT_LEVEL`) and for fast machine-code generation when it is huge."""
     ir = chunk_ir(info, funcs, with_entries=with_entries)
-    return FAST_CODEGEN_MARK + ir if is_huge_chunk(info, funcs) else ir
+    if is_huge_chunk(info, funcs):
+        ir = FAST_CODEGEN_MARK + ir
+    return ir if opt_level is None else opt_mark(opt_level) + ir
 
 
 def compile_objects(info: ModuleInfo, *, jobs: int | None = None, progress: bool = False,
-                    in_process: bool = False) -> list[bytes]:
-    """Compile all defined functions (and the entry trampolines) to relocatable objects.
-    `in_process`: one chunk after another in this process (no worker processes), for a
-    caller that is already an isolated worker."""
+                    in_process: bool = False, opt_level: int | None = None) -> list[bytes]:
+    """Compile all defined functions of `info` (all of `info.compiled`, for a partial module)
+    and the entry trampolines to relocatable objects, at `opt_level` (0-3; None: the
+    default, `codegen.OPT_LEVEL`). `in_process`: one chunk after another in this process (no
+    worker processes), for a caller that is already an isolated worker."""
     jobs = max(1, jobs or os.cpu_count() or 1)
     chunks = split_chunks(info, jobs)
     if in_process:
         from .codegen import compile_ir
-        objects = [compile_ir(chunk_ir(info, funcs, with_entries=(n == 0)))
+        objects = [compile_ir(chunk_text(info, funcs, n == 0, opt_level))
                    for n, funcs in enumerate(chunks)]
         stats.chunks_compiled += len(objects)
         stats.modules_compiled += 1
@@ -218,7 +239,7 @@ def compile_objects(info: ModuleInfo, *, jobs: int | None = None, progress: bool
     try:
         try:
             for n, funcs in enumerate(chunks):
-                tasks.put((n, chunk_text(info, funcs, with_entries=(n == 0))))
+                tasks.put((n, chunk_text(info, funcs, n == 0, opt_level)))
         finally:
             for _ in threads:
                 tasks.put(None)

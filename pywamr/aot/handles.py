@@ -97,6 +97,17 @@ def register_record(function: Function, address: int, buffer=None) -> None:
     _function_by_record[address] = function
 
 
+def point_record(address: int, code: int, vm_address: int, tail_code: int = 0) -> None:
+    """Make the function record at `address` run native `code` (its C-convention entry) with
+    vmctx `vm_address`, tail calls entering at `tail_code` (the tiered engine's switch of a
+    function whose handle already exists). Word writes, vmctx first; a native caller reads
+    the code word first, so it sees either the old target or the new."""
+    record = (U64 * (vmctx.RECORD_SIZE // 8)).from_address(address)
+    record[vmctx.RECORD_VMCTX // 8] = vm_address
+    record[vmctx.RECORD_TAIL_CODE // 8] = tail_code
+    record[vmctx.RECORD_CODE // 8] = code
+
+
 def has_record(function: Function) -> bool:
     """Whether `function` already has a funcref handle (native code may hold it)."""
     return function in _record_by_function

@@ -24,8 +24,8 @@ from ..runtime import instantiate as shared
 from ..runtime.objects import Function
 from . import vmctx
 from .entry import make_entry_call
-from .handles import (U64, Pins, decode, has_record, instances, record_of, register_record,
-                      type_id)
+from .handles import (U64, Pins, decode, has_record, instances, point_record, record_of,
+                      register_record, type_id)
 
 
 class NativeElements:
@@ -122,8 +122,7 @@ class AotInstance:
         self.vm_address = ctypes.addressof(self.vm)
         n_funcs = len(func_types)
         self.funcs = (U64 * max(n_funcs, 1))()
-        self.records = (U64 * max(1, (n_funcs - loaded.num_imported_funcs)
-                                  * (vmctx.RECORD_SIZE // 8)))()
+        self.records = (U64 * max(1, len(loaded.defined) * (vmctx.RECORD_SIZE // 8)))()
         self.type_ids = (U64 * max(len(self.module.types), 1))(
             *[type_id(ft) for ft in self.module.types])
         self.vm[vmctx.FUNCS // 8] = ctypes.addressof(self.funcs)
@@ -162,8 +161,8 @@ class AotInstance:
         vmctx (as `link`) and takes over the instance's existing `Function` objects, so that
         tables, exports and `ref.func` keep their identities: a function whose funcref handle
         was never made gets its native record as its handle; one whose handle already exists
-        (a Python-called record some native mirror may hold) keeps it, and calls through it
-        reach native code through its `call`. Returns the native entry callables of the
+        (a record some native mirror or earlier per-function switch may hold) keeps it,
+        pointed at this native code in place. Returns the native entry callables of the
         module's functions, in index order; the caller installs them as the functions' `call`."""
         first = self.loaded.num_imported_funcs
         native = self.define_functions(state)
@@ -172,8 +171,49 @@ class AotInstance:
         for k, (existing, fresh) in enumerate(zip(state.funcs[first:], native)):
             if not has_record(existing):
                 register_record(existing, base + k * words * 8)
+            else:
+                handle = record_of(existing)
+                point_record(handle, self.loaded.c_addresses[k], self.vm_address,
+                             self.loaded.tail_addresses[k])
+                self.funcs[first + k] = handle      # ref.func gives the existing handle
         self.link(state)
         return [f.call for f in native]
+
+    def adopt_functions(self, state: shared.InstanceState, skip=frozenset()) -> dict:
+        """Run some functions of an instance that another engine made on this partial
+        module's native code (`aot.compile_functions`): the tiered engine's per-function
+        switch. Each compiled function keeps its `Function` object and its funcref handle: a
+        handle that already exists (a record some table mirror, global or native code may
+        hold) is pointed at the native code in place, so every holder calls natively from
+        now on; else this module's record becomes the handle. The functions the code reaches
+        by index get their handles (whatever tier they run on) in vmctx FUNCS. Links vmctx
+        (as `link`); returns {function index: native entry callable}. Functions in `skip`
+        (already on better native code) are left as they are."""
+        loaded = self.loaded
+        words = vmctx.RECORD_SIZE // 8
+        base = ctypes.addressof(self.records)
+        calls = {}
+        for k, i in enumerate(loaded.defined):
+            if i in skip:
+                continue
+            ft = loaded.func_types[i]
+            code, tail = loaded.c_addresses[k], loaded.tail_addresses[k]
+            slot = k * words
+            self.records[slot + vmctx.RECORD_CODE // 8] = code
+            self.records[slot + vmctx.RECORD_VMCTX // 8] = self.vm_address
+            self.records[slot + vmctx.RECORD_TYPE_ID // 8] = type_id(ft)
+            self.records[slot + vmctx.RECORD_TAIL_CODE // 8] = tail
+            function = state.funcs[i]
+            if has_record(function):
+                point_record(record_of(function), code, self.vm_address, tail)
+            else:
+                register_record(function, base + slot * 8)
+            calls[i] = make_entry_call(ft, loaded.entry_address(ft), code, self.vm_address,
+                                       self.pins)
+        for i in loaded.referenced:
+            self.funcs[i] = record_of(state.funcs[i])
+        self.link(state)
+        return calls
 
     def link(self, state: shared.InstanceState) -> None:
         """Point vmctx at every memory, the tables' mirrors and the globals' cells."""

@@ -62,10 +62,17 @@ class Frame:
 class ModuleInfo:
     """What a function body may refer to, computed once per module; `funcs` are the
     validator's side tables of the defined functions (needed to translate bodies, not to
-    name entry symbols)."""
+    name entry symbols). `compiled`, for a partial module (the tiered engine's per-function
+    compiles), is the set of defined functions that get native code: calls to any other
+    function go through its function record (vmctx FUNCS), as calls to imports do; without
+    `direct_calls`, every call does (the tiered engine's cheap tier: a function compiled
+    again later, hot, is then reached by all its callers through its record)."""
 
-    def __init__(self, module: ast.Module, func_types, funcs: tuple = ()):
+    def __init__(self, module: ast.Module, func_types, funcs: tuple = (),
+                 compiled: "frozenset[int] | None" = None, direct_calls: bool = True):
         self.module = module
+        self.compiled = compiled
+        self.direct_calls = direct_calls
         self.funcs = tuple(funcs)
         self.types = module.types
         self.func_types = list(func_types)
@@ -82,6 +89,18 @@ class ModuleInfo:
             code = self.module.codes[index - self.num_imported_funcs]
             tail = self._tail[index] = makes_tail_calls(code)
         return tail
+
+    def defined_indices(self) -> list[int]:
+        """The function indices that get native code, ascending: every defined function, or
+        the `compiled` ones of a partial module."""
+        if self.compiled is not None:
+            return sorted(self.compiled)
+        return list(range(self.num_imported_funcs, len(self.func_types)))
+
+    def is_native(self, index: int) -> bool:
+        """Whether a call to function `index` is a direct call to a symbol of this module."""
+        return self.direct_calls and index >= self.num_imported_funcs and (
+            self.compiled is None or index in self.compiled)
 
 
 class FunctionTranslator(FunctionBuilder):
@@ -239,7 +258,7 @@ class FunctionTranslator(FunctionBuilder):
         ft = self.info.func_types[callee]
         args = self.pop_n(len(ft.params))
         arg_text = "".join(f", {t} {v}" for t, v in args)
-        if callee >= self.info.num_imported_funcs:
+        if self.info.is_native(callee):
             self.declare_defined(callee)
             call = f"notail call {ret_type(ft.results)} @{func_symbol(callee)}"
             if self.info.is_tail_function(callee):
@@ -525,7 +544,7 @@ def chunk_ir(info: ModuleInfo, func_indices, *, with_entries: bool = False) -> s
     parts += sorted(d for d in declarations if _declared_symbol(d) not in defined)
     parts += [record_call_helper(ft) for ft in sorted(record_sigs, key=signature_key)]
     if with_entries:
-        sigs = {info.func_types[i] for i in range(info.num_imported_funcs, len(info.func_types))}
+        sigs = {info.func_types[i] for i in info.defined_indices()}
         parts += [entry_trampoline(ft) for ft in sorted(sigs, key=signature_key)]
     parts += bodies
     parts += [function_glue(i, info.func_types[i], info.is_tail_function(i))
@@ -539,6 +558,20 @@ def _declared_symbol(declaration: str) -> str:
 
 
 def entry_symbols(info: ModuleInfo) -> list[str]:
-    sigs = {signature_key(info.func_types[i])
-            for i in range(info.num_imported_funcs, len(info.func_types))}
+    sigs = {signature_key(info.func_types[i]) for i in info.defined_indices()}
     return sorted(f"entry_{k}" for k in sigs)
+
+
+_FUNCTION_OPERAND_OPCODES = (0x10, 0x12, 0xD2)     # call, return_call, ref.func
+
+
+def referenced_functions(module: ast.Module, func_indices) -> set[int]:
+    """The functions that the bodies of `func_indices` name by index (calls, ref.func): what
+    a partial module's code reaches through vmctx FUNCS."""
+    first = module.num_imported_funcs()
+    out: set[int] = set()
+    for index in func_indices:
+        for instr in module.codes[index - first].body:
+            if instr[0] in _FUNCTION_OPERAND_OPCODES:
+                out.add(instr[1])
+    return out

@@ -3,7 +3,9 @@
 Sits in the engine layer under `tiered.py`'s background policy. A `TieredModule` is submitted
 when its first instance is linked; the thread compiles it once its code has run (the
 interpreter translated one of its functions) and it was linked at least the policy's delay
-ago, oldest first, then arms its instances to switch. One compile at a time bounds the memory
+ago, oldest first, then arms its instances to switch. A module with more code than
+`tiered.WHOLE_MODULE_LIMIT` is never submitted (its warm and hot functions compile alone,
+tier_sampler.py). One compile at a time bounds the memory
 and CPU that tiering takes from the guest; a module that never runs is never compiled. The
 thread never runs guest code and never blocks the guest: it waits on the worker process
 without the GIL. Deliberately not here: compiling (tier_worker.py) and switching (tiered.py).

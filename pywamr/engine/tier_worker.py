@@ -11,6 +11,10 @@ code cache when one is given, and writes the artifact bytes on stdout. The paren
 GIL, then loads the artifact (no LLVM compilation) and hands the aot module to the tiered
 module. A worker still running when the guest's process exits is killed (`atexit`).
 
+`compile_partial` and `prestart_llvm_worker` are the per-function tiers' way to the aot
+engine's own worker processes (this module is the engine layer's one user of the aot
+compiler besides backends.py).
+
 Deliberately not here: when to compile (`tier_scheduler.py`) and the switch (`tiered.py`).
 """
 from __future__ import annotations
@@ -79,6 +83,20 @@ def compile_in_worker(validated, *, cache_dir=None, cache: bool = True):
                                f": {message[-1] if message else 'no message'}")
     with load_lock:
         return aot.from_artifact(validated, out)
+
+
+def compile_partial(validated, funcs, opt_level: int, direct_calls: bool):
+    """A partial aot module of `funcs` (per-function tiering, tier_functions.py), compiled in
+    the aot engine's worker processes; blocks the calling thread, never the guest's GIL."""
+    from .. import aot
+    return aot.compile_functions(validated, funcs, opt_level=opt_level,
+                                 direct_calls=direct_calls)
+
+
+def prestart_llvm_worker() -> None:
+    """Have one of the aot engine's LLVM worker processes ready for `compile_partial`."""
+    from ..aot.compiler import prestart_worker
+    prestart_worker()
 
 
 def main(argv: list[str]) -> int:

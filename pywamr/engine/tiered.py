@@ -11,26 +11,40 @@ own thread) builds the aot engine's native state over the same `InstanceState`
 interpreter's namespace at the native entry. Interpreter frames already on the stack finish on
 the interpreter; every call they make from then on is native.
 
-Granularity is the whole module: native code calls native code directly (no Python in
-between), which is what makes the aot engine fast; a per-function switch would route every
-call between tiers through Python. The compile itself is chunked and bounded (see
-`tier_worker.py`): one module at a time, in a separate process that runs LLVM itself,
-so the guest's process never holds more than the finished artifact and a
-crash or abort of LLVM only leaves the guest on the interpreter.
+Two granularities. The whole module (small modules, up to WHOLE_MODULE_LIMIT bytes of
+code): native code calls native code directly, and the compile fills the code cache for the
+next run. Single functions (tier_functions.py, tier_sampler.py): a hot function is compiled
+alone at O2 and switched in every instance at its next call, long before a whole-module
+compile would end; in a module too big to compile whole, warm functions go to a cheap tier
+(O0, every call through function records) and hot ones to O2. A switched function keeps its
+`Function` object and funcref handle (the handle's record is pointed at the native code, so
+tables, globals and native callers all reach the new code); calls between tiers go through
+the records (native to interpreter: the host-call path; interpreter to native: the entry
+trampoline). The compiles are bounded: whole modules one at a time in a separate process
+(`tier_worker.py`), single functions in the aot engine's worker processes, a group at a time,
+so the guest's process never holds more than the finished code and an LLVM abort only leaves
+the functions concerned on the interpreter.
 
 When (`TierPolicy`, from `Engine(tiering=...)` or $PYWAMR_TIER):
-  - "background[:SECONDS]" (default, 0.05 s): a module whose code has run (the interpreter
-    translated one of its functions) for SECONDS is compiled in the background; each instance
-    switches at its next call into one of its functions once the code is ready;
-  - "calls:N": compile at once (in this process) and switch each instance after N calls into
-    its functions, counted in every instance: deterministic, for tests and the fuzzer;
+  - "background[:SECONDS]" (default, 0.05 s): a small module whose code has run (the
+    interpreter translated one of its functions) for SECONDS is compiled whole in the
+    background; each instance switches at its next call into one of its functions once the
+    code is ready. Meanwhile (and in big modules, instead) the sampler compiles hot and warm
+    functions;
+  - "calls:N": compile the whole module at once (in this process) and switch each instance
+    after N calls into its functions, counted in every instance: deterministic, for tests and
+    the fuzzer;
+  - "hot:N": each function compiled alone (at once, O2) after N calls to it, counted in each
+    instance: per-function switching, deterministic, for tests and the fuzzer;
+  - "cheap:N": the same with the cheap tier's code (O0, every call through records);
   - "never": the interpreter only.
 A module found in the aot cache, or a `.cwasm`, never reaches this class: the engine layer
 hands out the aot engine's own module for it (backends.py).
 
 Deliberately not here: on-stack replacement (a loop running in an interpreter frame stays
-there until that frame returns), per-function compilation, and the aot code generator.
-$PYWAMR_TIER_LOG=1 prints one line per tier-up on stderr (module, seconds to native).
+there until that frame returns), the choice of hot functions (tier_sampler.py) and the aot
+code generator. $PYWAMR_TIER_LOG=1 prints one line per tier-up on stderr (what, seconds to
+native).
 """
 from __future__ import annotations
 
@@ -45,17 +59,22 @@ from ..runtime.instantiate import InstanceState
 from ..binary.types import EXTERNREF, FUNCREF
 from ..runtime.objects import Function, Global
 from . import tier_worker
+from .tier_functions import FunctionTiers
 
 DEFAULT_DELAY = 0.05
+# Modules with more code than this never compile whole at O2 in the background (a 1 MB module
+# takes minutes of CPU on a core the guest may need): their hot functions compile alone at
+# O2, the rest in the cheap tier (tier_functions.py).
+WHOLE_MODULE_LIMIT = 512 * 1024
 REFERENCE_TYPES = (FUNCREF, EXTERNREF)
 
 
 @dataclass(frozen=True)
 class TierPolicy:
     """When modules tier up; see the module docstring."""
-    mode: str = "background"        # "background" | "calls" | "never"
+    mode: str = "background"        # "background" | "calls" | "hot" | "cheap" | "never"
     delay: float = DEFAULT_DELAY    # background: seconds of use before compiling
-    calls: int = 0                  # calls: calls on the interpreter before the switch
+    calls: int = 0                  # calls, hot: calls on the interpreter before the switch
 
     @classmethod
     def parse(cls, text: "str | TierPolicy | None") -> "TierPolicy":
@@ -70,17 +89,17 @@ class TierPolicy:
                 if delay < 0:
                     raise ValueError
                 return cls("background", delay=delay)
-            if mode == "calls":
+            if mode in ("calls", "hot", "cheap"):
                 calls = int(arg)
                 if calls < 0:
                     raise ValueError
-                return cls("calls", calls=calls)
+                return cls(mode, calls=calls)
             if mode == "never" and not arg:
                 return cls("never")
         except ValueError:
             pass
-        raise ValueError(f"bad tiering policy {text!r}: use background[:SECONDS], calls:N or "
-                         f"never")
+        raise ValueError(f"bad tiering policy {text!r}: use background[:SECONDS], calls:N, "
+                         f"hot:N, cheap:N or never")
 
 
 class TieredModule:
@@ -103,6 +122,11 @@ class TieredModule:
         self.ready_after: float | None = None
         self._lock = threading.Lock()
         self._instances: "weakref.WeakSet[TieredInstance]" = weakref.WeakSet()
+        self.functions = FunctionTiers(self)    # per-function compiles (hot functions)
+        self.samples: dict[int, int] = {}       # function index -> samples (tier_sampler.py)
+        self.warm: set[int] = set()             # sampled, waiting for the cheap tier
+        self.cheap_compiled_at = 0.0            # when the last cheap-tier group was compiled
+        self.code_size = sum(code.size for code in self.module.codes)
 
     def function_name(self, index: int) -> str:
         return self.module.func_name(index)
@@ -128,9 +152,16 @@ class TieredModule:
                 tier.arm(countdown=self.policy.calls)
         elif self.native is not None:
             tier.switch()
+        elif self.policy.mode in ("hot", "cheap"):
+            tier.arm_hot(self.policy.calls)
         elif self.policy.mode == "background":
-            from .tier_scheduler import scheduler
-            scheduler().submit(self)
+            for partial in {id(p): p for p in self.functions.native_of.values()}.values():
+                tier.arm_functions(partial)
+            from .tier_sampler import sampler
+            sampler().watch(self)
+            if self.code_size <= WHOLE_MODULE_LIMIT:
+                from .tier_scheduler import scheduler
+                scheduler().submit(self)
 
     # -- tiering ---------------------------------------------------------------------------
     def compile_now(self) -> bool:
@@ -172,7 +203,8 @@ class TieredModule:
 class TieredInstance:
     """One instance of a `TieredModule`: its state, and the switch to native code."""
 
-    __slots__ = ("owner", "state", "native", "calls", "remaining", "__weakref__")
+    __slots__ = ("owner", "state", "native", "calls", "remaining", "pending",
+                 "function_calls", "levels", "cells", "__weakref__")
 
     def __init__(self, owner: TieredModule, state: InstanceState):
         self.owner = owner
@@ -180,6 +212,90 @@ class TieredInstance:
         self.native = None      # the AotInstance once switched
         self.calls: list = []   # then: the native entries of the defined functions, in order
         self.remaining = 0
+        self.pending: list = []             # partial modules ready, not yet switched to
+        self.function_calls: dict = {}      # function index -> native entry (per-function)
+        self.levels: dict = {}              # function index -> opt level of that entry
+        self.cells = False                  # private globals have native cells
+
+    # -- per-function tiering (tier_functions.py) ----------------------------------------------
+    def arm_functions(self, partial, again: bool = False) -> None:
+        """Make the next call of each function of `partial` (a partial aot module) switch
+        it to native code. Safe from any thread: writes `call` attributes and namespace
+        entries only; the switch runs on the caller's thread (`apply_pending`)."""
+        if self.native is not None:
+            return
+        if not again:
+            self.pending.append(partial)
+        ns = self.state.engine_data
+        level = getattr(partial, "tier_level", 0)
+        for index in partial.defined:
+            if self.levels.get(index, -1) >= level and not again:
+                continue            # already on code as good
+            call = self.function_calls.get(index) if again else None
+            stub = call if call is not None else self._function_switch_stub(index)
+            ns[f"f{index}"] = stub
+            self.state.funcs[index].call = stub
+
+    def _function_switch_stub(self, index: int):
+        def stub(*args):
+            self.apply_pending()
+            call = self.function_calls.get(index)
+            if call is None:        # the whole module switched meanwhile
+                call = self.calls[index - self.owner.interp.validated.num_imported_funcs]
+            return call(*args)
+        return stub
+
+    def apply_pending(self) -> None:
+        """Switch the functions of every partial module that is ready (guest thread only)."""
+        if self.native is not None:
+            self.pending.clear()
+            return
+        ns = self.state.engine_data
+        if self.pending and not self.cells:
+            self._globals_to_cells(ns)
+        while self.pending:
+            partial = self.pending.pop(0)
+            level = partial.tier_level
+            skip = frozenset(i for i in partial.defined if self.levels.get(i, -1) > level)
+            native, calls = partial.adopt_functions(self.state, skip)
+            ns.setdefault("__natives__", []).append(native)     # lives with the instance
+            for index, call in calls.items():
+                self.function_calls[index] = call
+                self.levels[index] = level
+                self.state.funcs[index].call = call
+                ns[f"f{index}"] = call
+
+    def arm_hot(self, countdown: int) -> None:
+        """"hot:N" policy: each function compiles alone after N calls to it (counted in this
+        instance; a function another instance compiled switches at its next call here)."""
+        ns = self.state.engine_data
+        for index, function in self.defined():
+            stub = self._hot_stub(ns, index, countdown)
+            ns[f"f{index}"] = stub
+            function.call = stub
+
+    def _hot_stub(self, ns: dict, index: int, countdown: int):
+        owner = self.owner
+        translated = None
+        remaining = countdown
+
+        def stub(*args):
+            nonlocal translated, remaining
+            if index not in self.function_calls and self.native is None:
+                remaining -= 1
+                if remaining < 0 and index not in owner.functions.native_of:
+                    owner.functions.compile([index], cheap=owner.policy.mode == "cheap")
+                if index in owner.functions.native_of:
+                    self.apply_pending()
+                else:               # not yet due, or its compile failed: interpreted
+                    if translated is None:
+                        translated = owner.interp.translated(ns, index)
+                    return translated(*args)
+            call = self.function_calls.get(index)
+            if call is None:
+                call = self.calls[index - owner.interp.validated.num_imported_funcs]
+            return call(*args)
+        return stub
 
     @property
     def switched(self) -> bool:
@@ -236,6 +352,7 @@ class TieredInstance:
         else can reach it) a native cell holding its current value, for native code to share.
         Interpreter frames on the stack read globals through the namespace, so they see the
         new cell at their next access."""
+        self.cells = True
         for index, g in enumerate(self.state.globals):
             if g.address() is None and g.type.valtype not in REFERENCE_TYPES:
                 cell = Global(g.type, g.value)
@@ -248,7 +365,9 @@ class TieredInstance:
             return
         state = self.state
         ns = state.engine_data
-        self._globals_to_cells(ns)
+        if not self.cells:
+            self._globals_to_cells(ns)
+        self.pending.clear()
         native, calls = self.owner.native.adopt(state)
         ns["__native__"] = native       # the instance keeps its native state alive
         self.calls = calls

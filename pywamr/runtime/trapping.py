@@ -60,6 +60,19 @@ def ensure_stack_limit() -> None:
         sys.setrecursionlimit(WASM_STACK_LIMIT)
 
 
+def python_trap(exc: BaseException) -> "Trap | None":
+    """The `Trap` that a Python-level error raised by wasm code stands for (with the wasm
+    frames of its traceback), or None when `exc` is no such error. Native code that called
+    an interpreted function (a tiered instance) uses it before its own frames are added."""
+    for cls, code in _PYTHON_TRAPS:
+        if isinstance(exc, cls):
+            frames = wasm_frames(exc.__traceback__)
+            if frames or isinstance(exc, RecursionError):
+                return Trap(code, frames=frames)
+            return None
+    return None
+
+
 def call_guarded(fn, args):
     """Call into wasm; convert Python-level failures of wasm code into `Trap`."""
     ensure_stack_limit()

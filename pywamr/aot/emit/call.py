@@ -51,7 +51,7 @@ def _table_record(t, instr) -> str:
 def emit_return_call(t, instr) -> None:
     callee = instr[1]
     ft = t.info.func_types[callee]
-    if callee < t.info.num_imported_funcs:
+    if not t.info.is_native(callee):       # an import, or not in this partial module
         _tail_call_record(t, ft, t.array_slot(vmctx.FUNCS, callee, "i64"))
         return
     _tail_call(t, ft, t.declare_tail_entry(callee), "%vmctx", t.pop_n(len(ft.params)))

@@ -1,0 +1,147 @@
+"""Which functions of tiered modules are hot: a daemon thread that samples the stacks of the
+process's other threads every `INTERVAL` seconds and compiles a function once it was the
+running wasm function in `HOT_SAMPLES` samples (at O2), and, in a module too big to compile
+whole (`tiered.WHOLE_MODULE_LIMIT`), once it was seen running at all: warm, for the cheap tier
+(O0, in groups; see `tier_functions.py`). Functions that run only briefly are never sampled
+and never compiled (lazy: most of a big runtime never runs, much of the rest runs once).
+
+Sits in the engine layer under `tiered.py` (background policy) and over `tier_functions.py`
+(the compile and the arming). Sampling costs the guest nothing per call or per loop
+iteration (no counters in generated code): a sample is `sys._current_frames()` and a walk to
+the innermost interpreter frame (generated code has the file name "<wasm>"; frames of the
+runtime's and the interpreter's helpers above it count for it; any other frame on top, such as
+the translator, a host function or WASI, means no wasm code is running). A function whose loop
+keeps one long call busy is found too: its code becomes native for its next call (no
+on-stack replacement). The thread compiles in turn (it never runs guest code, and waits on the
+LLVM worker process without the GIL); while it compiles, it does not sample.
+
+Deliberately not here: the compile itself and the switch.
+"""
+from __future__ import annotations
+
+import sys
+import threading
+import time
+import weakref
+
+from .tiered import WHOLE_MODULE_LIMIT
+
+INTERVAL = 0.01         # a sample costs the guest ~50 us of GIL time: 0.5% at this rate
+CHEAP_PERIOD = 0.5      # seconds between two cheap-tier compiles (warm functions batch up)
+HOT_SAMPLES = 3
+_HELPER_MARKS = ("/pywamr/runtime/", "/pywamr/interp/helpers")
+_sampler = None
+_sampler_lock = threading.Lock()
+
+
+class Sampler:
+    def __init__(self):
+        self.modules: "weakref.WeakSet" = weakref.WeakSet()
+        self.codes: dict = {}       # code object -> (weak ref to TieredModule, function index)
+        self.known = 0
+        self.prestart = False
+        self.started_worker = False
+        self.thread = threading.Thread(target=self._run, name="pywamr-tier-sampler",
+                                       daemon=True)
+        self.thread.start()
+
+    def watch(self, module) -> None:
+        """Sample `module`'s code from now on. The first sample of running wasm code starts
+        an LLVM worker process (on the sampler's thread), so that the first hot function does
+        not wait for one to start, and a program that hardly runs (hello) starts none."""
+        self.modules.add(module)
+
+    def _refresh(self) -> None:
+        """Learn the code objects the interpreter made since the last refresh."""
+        known = 0
+        for module in list(self.modules):
+            ref = weakref.ref(module)
+            try:
+                items = list(module.interp._codes.items())
+            except RuntimeError:        # translated meanwhile: next time
+                continue
+            known += len(items)
+            for index, (code, _consts) in items:
+                self.codes.setdefault(code, (ref, index))
+        self.known = known
+
+    @staticmethod
+    def _running_code(frame):
+        """The code object of the innermost wasm frame, if wasm code is what runs."""
+        for _ in range(4):
+            if frame is None:
+                return None
+            code = frame.f_code
+            if code.co_filename == "<wasm>":
+                return code
+            if not any(mark in code.co_filename for mark in _HELPER_MARKS):
+                return None
+            frame = frame.f_back
+        return None
+
+    def _sample(self) -> dict:
+        me = threading.get_ident()
+        hot: dict = {}
+        for ident, frame in sys._current_frames().items():
+            if ident == me:
+                continue
+            code = self._running_code(frame)
+            if code is None:
+                continue
+            hit = self.codes.get(code)
+            if hit is None:
+                self._refresh()
+                hit = self.codes.get(code)
+                if hit is None:
+                    continue
+            module = hit[0]()
+            if module is None or module.native is not None:
+                continue
+            index = hit[1]
+            if not self.started_worker:
+                self.started_worker = self.prestart = True
+            count = module.samples.get(index, 0) + 1
+            module.samples[index] = count
+            entry = hot.setdefault(id(module), (module, [], []))
+            if count == HOT_SAMPLES:
+                entry[1].append(index)
+            elif count == 1 and module.code_size > WHOLE_MODULE_LIMIT:
+                entry[2].append(index)
+        return hot
+
+    def _run(self) -> None:
+        while True:
+            time.sleep(INTERVAL)
+            if not self.modules:
+                continue
+            hot = self._sample()
+            if self.prestart:
+                self.prestart = False
+                from .tier_worker import prestart_llvm_worker
+                prestart_llvm_worker()
+            for module, hot_indices, warm_indices in hot.values():
+                if hot_indices:
+                    module.warm.difference_update(hot_indices)
+                    self._compile(module, hot_indices, cheap=False)
+                module.warm.update(warm_indices)
+                now = time.monotonic()
+                if module.warm and now - module.cheap_compiled_at >= CHEAP_PERIOD:
+                    group = sorted(module.warm)
+                    module.warm.clear()
+                    self._compile(module, group, cheap=True)
+                    module.cheap_compiled_at = time.monotonic()
+                del module
+
+    @staticmethod
+    def _compile(module, indices, cheap: bool) -> None:
+        if module.functions.compile(indices, cheap=cheap):
+            time.sleep(0.02)
+            module.functions.rearm()
+
+
+def sampler() -> Sampler:
+    global _sampler
+    with _sampler_lock:
+        if _sampler is None:
+            _sampler = Sampler()
+        return _sampler
