@@ -61,7 +61,7 @@ class Sampler:
             except RuntimeError:        # translated meanwhile: next time
                 continue
             known += len(items)
-            for index, (code, _consts) in items:
+            for index, (code, *_rest) in items:     # (code, consts, makes tail calls)
                 self.codes.setdefault(code, (ref, index))
         self.known = known
 
