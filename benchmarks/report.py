@@ -8,6 +8,7 @@ import sys
 
 from .config import KERNELS
 from .runtimes import RATIO_PAIRS
+from .simd_report import error_cell, simd_section
 
 ORDER = ["pywamr-aot", "pywamr-interp", "wasmtime", "pywasm", "wamr"]
 
@@ -68,7 +69,7 @@ def _per_runtime_table(res, rts, cols, cell) -> list[str]:
         row = [f"`{kname}`"]
         for c in cols:
             s = k.get("summary", {}).get(c)
-            row.append(f"{cell(s)} @{k['sizes'][c]:,}" if s else "failed")
+            row.append(f"{cell(s)} @{k['sizes'][c]:,}" if s else error_cell(k["errors"].get(c)))
         lines.append("| " + " | ".join(row) + " |")
     return lines
 
@@ -101,7 +102,8 @@ def kernel_tables(res) -> list[str]:
                 row.append(cell)
             else:
                 err = k["errors"].get(c, "not run")
-                row.append("failed: " + short(err, 40))
+                row.append("not supported" if error_cell(err) == "not supported"
+                           else "failed: " + short(err, 40))
                 notes.setdefault((rts[c]["label"], short(err, 300)), []).append(f"`{kname}`")
         bad = {c: v for c, v in k["checksums"].items() if v != "ok"}
         row.append("agree (%d runtimes)" % len(k["checksums"]) if not bad and k["checksums"]
@@ -262,6 +264,7 @@ def render(res) -> str:
              "which is what the linear extrapolation below relies on.")
     L.append("")
     L.extend(kernel_tables(res))
+    L.extend(simd_section(res))
     L.append("## Other measurements\n")
     if "startup" in res:
         L.extend(startup_table(res["startup"]))

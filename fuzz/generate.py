@@ -10,9 +10,12 @@ legitimately differ), and insert smith's fuel counter so every call terminates (
 counter traps with `unreachable`). Odd modules avoid traps; one in eight gets much more fuel.
 It does not generate invalid modules (the byte-mutation test in tests/test_binary.py does).
 
-Modes (`MODES`) change smith's flags for a whole campaign: "core" (the default, above) and
+Modes (`MODES`) change smith's flags for a whole campaign: "core" (the default, above),
 "multi-memory" (two to four memories per module, the fuzz host's imported memory among them
-when a module imports, so memory instructions name memories other than 0).
+when a module imports, so memory instructions name memories other than 0), "simd" (the
+fixed-width SIMD proposal: v128 locals, globals, parameters and results and the 0xFD
+instructions; smith's NaN canonicalisation covers f32x4/f64x2 results too) and "relaxed-simd"
+(SIMD plus the relaxed-SIMD instructions, whose results wasmtime fixes by its x86-64 choices).
 """
 from __future__ import annotations
 
@@ -66,6 +69,8 @@ SMITH_FLAGS = (
 MODES: dict[str, dict[str, tuple[str, ...]]] = {
     "core": {},
     "multi-memory": {"--max-memories": ("4",), "--min-memories": ("2",)},
+    "simd": {"--simd-enabled": ("true",)},
+    "relaxed-simd": {"--simd-enabled": ("true",), "--relaxed-simd-enabled": ("true",)},
 }
 
 _imports_path: str | None = None

@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.config import DRIVER_DIR, HELLO, HOSTCALL, KERNELS, SIMD_KERNELS  # noqa: E402
-from pywamr_testlib import require_wasmtime  # noqa: E402
+from pywamr_testlib import require_wasmtime, wasm_tools_path  # noqa: E402
 
 require_wasmtime()
 
@@ -100,12 +100,7 @@ def test_simd_twins_agree(kernel):
 @pytest.mark.parametrize("kernel", SIMD_KERNELS, ids=lambda k: k.name)
 def test_simd_kernel_instructions(kernel):
     """-msimd128 builds use v128 (and the instruction they are about); scalar twins none."""
-    from fuzz.tools import ToolMissing, wasm_tools
-    try:
-        tool = wasm_tools()
-    except ToolMissing as exc:
-        pytest.skip(str(exc))
-    text = subprocess.run([tool, "print", str(kernel.path)], capture_output=True, text=True,
+    text = subprocess.run([wasm_tools_path(), "print", str(kernel.path)], capture_output=True, text=True,
                           check=True, timeout=120).stdout
     vector = re.findall(r"\b(?:v128|[if](?:8x16|16x8|32x4|64x2))\.\w+", text)
     if kernel.group == "simd":
