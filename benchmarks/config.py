@@ -56,8 +56,8 @@ def _simd_pair(name: str, what: str, full: int, interp: int, tiny: int) -> list[
 
 SIMD_KERNELS: list[Kernel] = [
     *_simd_pair("simd_hash", "BLAKE3 of N x 4 KiB, 4 chunks at a time", 12_288, 128, 4),
-    *_simd_pair("simd_gemm", "i16 GEMM 64x128 . 128x64 -> i32, N times", 500, 4, 1),
-    *_simd_pair("simd_dot", "f32 saxpy + dot over 4096 floats, N times", 30_000, 256, 8),
+    *_simd_pair("simd_gemm", "i16 GEMM 64x128 . 128x64 -> i32, N times", 400, 4, 1),
+    *_simd_pair("simd_dot", "f32 saxpy + dot over 4096 floats, N times", 25_000, 256, 8),
 ]
 KERNELS += SIMD_KERNELS
 

@@ -65,7 +65,7 @@ def test_error_cells():
 def test_not_supported_cells_and_section_while_engines_refuse_simd():
     res = _results(simd_supported=False)
     text = report.render(res)
-    row = next(line for line in text.splitlines() if line.startswith("| `simd_gemm` | 500"))
+    row = next(line for line in text.splitlines() if line.startswith("| `simd_gemm` | 400"))
     assert row.count("not supported") == 2 and "failed" not in row
     rows = _section_rows(res)
     assert set(rows) == {"`simd_hash`", "`simd_gemm`", "`simd_dot`", "geometric mean"}
@@ -74,7 +74,7 @@ def test_not_supported_cells_and_section_while_engines_refuse_simd():
     assert gemm[:4] == ["not supported", "88.0 ms", "40.0 ms", "80.0 ms"]
     assert gemm[4:7] == ["n/a", "n/a", "0.5×"]         # aot, interp, wasmtime SIMD / scalar
     assert gemm[7:9] == ["n/a", "1.1×"]                 # aot / wasmtime: SIMD, scalar
-    assert gemm[9] == "agree at 4, 500"
+    assert gemm[9] == "agree at 4, 400"
     assert rows["geometric mean"][4:9] == ["n/a", "n/a", "0.5×", "n/a", "1.1×"]
     assert "### SIMD kernels" in text
 
@@ -85,8 +85,8 @@ def test_section_once_engines_run_simd():
     assert rows["`simd_dot`"][4:9] == [f"{1.2 / 2.2:.3g}×", "0.5×", "0.5×", "1.2×", "1.1×"]
     assert rows["geometric mean"][7] == "1.2×"
     # twins whose checksums differ at some size are flagged
-    res["kernels"]["simd_dot.scalar"]["reference"]["30000"] = "other"
-    assert _section_rows(res)["`simd_dot`"][9] == "DIFFER at 30000"
+    res["kernels"]["simd_dot.scalar"]["reference"]["25000"] = "other"
+    assert _section_rows(res)["`simd_dot`"][9] == "DIFFER at 25000"
 
 
 def test_geometric_mean_needs_every_pair():

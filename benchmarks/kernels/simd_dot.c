@@ -12,7 +12,7 @@
 #include <wasm_simd128.h>
 #endif
 
-#define FULL 30000
+#define FULL 25000
 #define LEN 4096
 
 static float X[LEN], Y[LEN];

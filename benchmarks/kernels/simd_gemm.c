@@ -13,7 +13,7 @@
 #include <wasm_simd128.h>
 #endif
 
-#define FULL 500
+#define FULL 400
 #define M 64
 #define K 128
 #define N 64
