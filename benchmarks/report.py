@@ -8,7 +8,7 @@ import sys
 
 from .config import KERNELS
 from .runtimes import RATIO_PAIRS
-from .simd_report import error_cell, simd_section
+from .simd_report import error_cell, geomean, simd_section
 
 ORDER = ["pywamr-aot", "pywamr-interp", "wasmtime", "pywasm", "wamr"]
 
@@ -129,13 +129,23 @@ def _ratio_rows(res, pairs) -> list[str]:
     L = []
     L.append("| kernel | " + " | ".join(f"{rts[a]['label']} / {rts[b]['label']}" for a, b in pairs) + " |")
     L.append("|---|" + "---:|" * len(pairs))
+    ratios: dict[tuple[str, str], dict[str, float | None]] = {}
     for kname, k in res["kernels"].items():
         row = [f"`{kname}`"]
         for a, b in pairs:
             sa, sb = k.get("summary", {}).get(a), k.get("summary", {}).get(b)
-            row.append(f"{sa['guest_ms_full'] / sb['guest_ms_full']:.3g}×"
-                       if sa and sb and sb["guest_ms_full"] > 0 else "n/a")
+            r = sa["guest_ms_full"] / sb["guest_ms_full"] if sa and sb and sb["guest_ms_full"] > 0 else None
+            ratios.setdefault((a, b), {})[kname] = r
+            row.append(f"{r:.3g}×" if r is not None else "n/a")
         L.append("| " + " | ".join(row) + " |")
+    groups = {k.name: k.group for k in KERNELS}
+    for group, label in (("c", "C kernels"), ("simd", "SIMD kernels (-msimd128)"),
+                         ("simd-scalar", "their scalar twins")):
+        names = [n for n in res["kernels"] if groups.get(n) == group]
+        if names:
+            means = [geomean([ratios[p][n] for n in names]) for p in pairs]
+            L.append(f"| geometric mean, {label} | "
+                     + " | ".join("n/a" if m is None else f"{m:.3g}×" for m in means) + " |")
     L.append("")
     return L
 

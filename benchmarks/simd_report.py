@@ -48,7 +48,7 @@ def _fmt_ratio(r: float | None) -> str:
     return "n/a" if r is None else f"{r:.3g}×"
 
 
-def _geomean(values: list[float | None]) -> float | None:
+def geomean(values: list[float | None]) -> float | None:
     vals = [v for v in values if v is not None and v > 0]
     if not vals or len(vals) != len(values):
         return None          # a mean over some pairs only would not compare with the others
@@ -110,10 +110,10 @@ def simd_section(res: dict) -> list[str]:
         row.append(_twins_agree(ks, kt))
         L.append("| " + " | ".join(row) + " |")
     mean = ["geometric mean"] + [""] * (2 * len(have))
-    mean += [_fmt_ratio(_geomean(columns[f"ratio:{c}"])) for c in ratio_rts]
+    mean += [_fmt_ratio(geomean(columns[f"ratio:{c}"])) for c in ratio_rts]
     if both:
-        mean += [_fmt_ratio(_geomean(columns["aot:simd"])),
-                 _fmt_ratio(_geomean(columns["aot:scalar"]))]
+        mean += [_fmt_ratio(geomean(columns["aot:simd"])),
+                 _fmt_ratio(geomean(columns["aot:scalar"]))]
     mean.append("")
     L.append("| " + " | ".join(mean) + " |")
     L.append("")
