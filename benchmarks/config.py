@@ -2,6 +2,9 @@
 
 Every kernel's argv[1] is a repetition count of a fixed unit of work, so the work is linear in it
 and a run at a scaled-down size extrapolates to the full size by the ratio of the sizes.
+
+The SIMD kernels come in pairs built from one C source: `simd_X` (clang -msimd128) and its scalar
+twin `simd_X.scalar` (no -msimd128), with the same sizes and the same checksum; `twin` links them.
 """
 from __future__ import annotations
 
@@ -22,6 +25,8 @@ class Kernel:
     full: int      # the full size: wasmtime runs it in roughly 20-200 ms
     interp: int    # the size pywamr's pure-Python interp runs (about 1/10 .. 1/100 of full)
     tiny: int      # the size for the slowest interpreter (pywasm) and the smoke test
+    group: str = "c"         # "c" (scalar C kernels), "simd" (-msimd128), "simd-scalar" (twin)
+    twin: str | None = None  # a SIMD kernel's scalar twin, and the twin's SIMD kernel
 
     @property
     def path(self) -> Path:
@@ -40,6 +45,21 @@ KERNELS: list[Kernel] = [
     Kernel("memloop", "byte-loop fill+copy of 64 KiB, N times", 4000, 80, 2),
     Kernel("bulkmem", "memory.fill/copy of 64 KiB, N times", 40_000, 4000, 400),
 ]
+
+
+def _simd_pair(name: str, what: str, full: int, interp: int, tiny: int) -> list[Kernel]:
+    """`name` (-msimd128) and `name.scalar` (the same source without it), equal sizes."""
+    scalar = f"{name}.scalar"
+    return [Kernel(name, what + " (-msimd128)", full, interp, tiny, "simd", scalar),
+            Kernel(scalar, what + " (scalar twin)", full, interp, tiny, "simd-scalar", name)]
+
+
+SIMD_KERNELS: list[Kernel] = [
+    *_simd_pair("simd_hash", "BLAKE3 of N x 4 KiB, 4 chunks at a time", 12_288, 128, 4),
+    *_simd_pair("simd_gemm", "i16 GEMM 64x128 . 128x64 -> i32, N times", 400, 4, 1),
+    *_simd_pair("simd_dot", "f32 saxpy + dot over 4096 floats, N times", 25_000, 256, 8),
+]
+KERNELS += SIMD_KERNELS
 
 HELLO = KERNEL_DIR / "hello.wasm"
 HOSTCALL = KERNEL_DIR / "hostcall.wasm"

@@ -8,6 +8,7 @@ import sys
 
 from .config import KERNELS
 from .runtimes import RATIO_PAIRS
+from .simd_report import error_cell, geomean, simd_section
 
 ORDER = ["pywamr-aot", "pywamr-interp", "wasmtime", "pywasm", "wamr"]
 
@@ -68,7 +69,7 @@ def _per_runtime_table(res, rts, cols, cell) -> list[str]:
         row = [f"`{kname}`"]
         for c in cols:
             s = k.get("summary", {}).get(c)
-            row.append(f"{cell(s)} @{k['sizes'][c]:,}" if s else "failed")
+            row.append(f"{cell(s)} @{k['sizes'][c]:,}" if s else error_cell(k["errors"].get(c)))
         lines.append("| " + " | ".join(row) + " |")
     return lines
 
@@ -101,7 +102,8 @@ def kernel_tables(res) -> list[str]:
                 row.append(cell)
             else:
                 err = k["errors"].get(c, "not run")
-                row.append("failed: " + short(err, 40))
+                row.append("not supported" if error_cell(err) == "not supported"
+                           else "failed: " + short(err, 40))
                 notes.setdefault((rts[c]["label"], short(err, 300)), []).append(f"`{kname}`")
         bad = {c: v for c, v in k["checksums"].items() if v != "ok"}
         row.append("agree (%d runtimes)" % len(k["checksums"]) if not bad and k["checksums"]
@@ -127,13 +129,23 @@ def _ratio_rows(res, pairs) -> list[str]:
     L = []
     L.append("| kernel | " + " | ".join(f"{rts[a]['label']} / {rts[b]['label']}" for a, b in pairs) + " |")
     L.append("|---|" + "---:|" * len(pairs))
+    ratios: dict[tuple[str, str], dict[str, float | None]] = {}
     for kname, k in res["kernels"].items():
         row = [f"`{kname}`"]
         for a, b in pairs:
             sa, sb = k.get("summary", {}).get(a), k.get("summary", {}).get(b)
-            row.append(f"{sa['guest_ms_full'] / sb['guest_ms_full']:.3g}×"
-                       if sa and sb and sb["guest_ms_full"] > 0 else "n/a")
+            r = sa["guest_ms_full"] / sb["guest_ms_full"] if sa and sb and sb["guest_ms_full"] > 0 else None
+            ratios.setdefault((a, b), {})[kname] = r
+            row.append(f"{r:.3g}×" if r is not None else "n/a")
         L.append("| " + " | ".join(row) + " |")
+    groups = {k.name: k.group for k in KERNELS}
+    for group, label in (("c", "C kernels"), ("simd", "SIMD kernels (-msimd128)"),
+                         ("simd-scalar", "their scalar twins")):
+        names = [n for n in res["kernels"] if groups.get(n) == group]
+        if names:
+            means = [geomean([ratios[p][n] for n in names]) for p in pairs]
+            L.append(f"| geometric mean, {label} | "
+                     + " | ".join("n/a" if m is None else f"{m:.3g}×" for m in means) + " |")
     L.append("")
     return L
 
@@ -262,6 +274,7 @@ def render(res) -> str:
              "which is what the linear extrapolation below relies on.")
     L.append("")
     L.extend(kernel_tables(res))
+    L.extend(simd_section(res))
     L.append("## Other measurements\n")
     if "startup" in res:
         L.extend(startup_table(res["startup"]))

@@ -1,10 +1,11 @@
 """`python -m fuzz`: run a differential fuzzing campaign and print its counts.
 
     python -m fuzz --n 3000 --seed 1 [--engines interp,aot] [--start 0] [--jobs 1]
-                   [--out fuzz-failures] [--timeout 120] [--mode core|multi-memory|tail-call]
+                   [--out fuzz-failures] [--timeout 120]
+                   [--mode core|multi-memory|tail-call|simd|relaxed-simd]
 
-Exit status 0 when no module failed (inconclusive cases are counted, not failures), 1
-otherwise. Shrinking a saved failure: `python -m fuzz.shrink CASE.wasm --engine aot`.
+Exit status 0 when no module failed (inconclusive and "not supported" cases are counted, not
+failures), 1 otherwise. Shrinking a saved failure: `python -m fuzz.shrink CASE.wasm --engine aot`.
 """
 from __future__ import annotations
 

@@ -15,11 +15,11 @@ from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .compare import ESCAPED, INCONCLUSIVE, MISMATCH, PASS, Verdict, compare
+from .compare import ESCAPED, INCONCLUSIVE, MISMATCH, PASS, UNSUPPORTED, Verdict, compare
 from .generate import generate_module
 
 CRASHED, HUNG = "crashed", "hung"
-STATUSES = (PASS, MISMATCH, INCONCLUSIVE, ESCAPED, CRASHED, HUNG)
+STATUSES = (PASS, MISMATCH, INCONCLUSIVE, ESCAPED, CRASHED, HUNG, UNSUPPORTED)
 
 _engines: dict = {}
 
@@ -42,7 +42,8 @@ class ModuleReport:
 
     @property
     def failed(self) -> bool:
-        return any(v.status not in (PASS, INCONCLUSIVE) for v in self.verdicts.values())
+        return any(v.status not in (PASS, INCONCLUSIVE, UNSUPPORTED)
+                   for v in self.verdicts.values())
 
 
 def check_module(seed: int, index: int, kinds: tuple[str, ...],
@@ -87,7 +88,8 @@ class Counts:
         for kind, row in self.per_engine.items():
             lines.append(f"{kind}: calls {row['calls']}, passes {row[PASS]}, mismatches "
                          f"{row[MISMATCH]}, inconclusive {row[INCONCLUSIVE]}, escaped "
-                         f"exceptions {row[ESCAPED]}, crashes {row[CRASHED]}, hangs {row[HUNG]}")
+                         f"exceptions {row[ESCAPED]}, crashes {row[CRASHED]}, hangs {row[HUNG]}, "
+                         f"not supported {row[UNSUPPORTED]}")
         return "\n".join(lines)
 
 

@@ -2,19 +2,25 @@
 
 Rules (from the fuzzing brief):
 - a Python exception escaping pywamr is always a failure ("escaped"), whatever wasmtime did;
+- pywamr refusing the module or a call as not supported (`NotSupported`: a feature it lacks, such
+  as SIMD before the engines have it) is "not supported", its own count: neither a pass nor a
+  mismatch, unless a real mismatch came before it;
 - where exactly one side exhausts its call stack, the engines' stack limits differ and nothing
   after that point can be compared (state diverges): the case is "inconclusive", never a pass;
 - otherwise instantiation, every call's result (values, or trap versus no trap and the trap
   kind), the log of host function calls, then the final exported globals, memory bytes and
-  tables (size, null elements) and the host objects' final states must be equal.
+  tables (size, null elements) and the host objects' final states must be equal; values compare
+  with `values.values_equal` (exact, but a v128 NaN lane equals any NaN in that lane).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
 from .outcome import STACK, Outcome
+from .values import values_equal
 
 PASS, MISMATCH, INCONCLUSIVE, ESCAPED = "pass", "mismatch", "inconclusive", "escaped"
+UNSUPPORTED = "not supported"
 MAX_DETAILS = 6
 
 
@@ -33,6 +39,18 @@ def _is_stack(result: list) -> bool:
     return result[:2] == ["trap", STACK]
 
 
+def _is_unsupported(result: list) -> bool:
+    return result[0] == "unsupported"
+
+
+def _results_equal(want: list, got: list) -> bool:
+    """Two call results: equal status and, for ["ok", keys...], pairwise equal values."""
+    if want == got:
+        return True
+    return (want[0] == got[0] == "ok" and len(want) == len(got)
+            and all(map(values_equal, want[1:], got[1:])))
+
+
 def _first_difference(a: bytes, b: bytes) -> str:
     for offset, (x, y) in enumerate(zip(a, b)):
         if x != y:
@@ -45,7 +63,8 @@ def _compare_state(expected: Outcome, actual: Outcome, details: list[str]) -> No
                              ("memory", expected.memories, actual.memories),
                              ("table", expected.tables, actual.tables)):
         for name in sorted(set(want) | set(got)):
-            if want.get(name) != got.get(name):
+            a, b = want.get(name), got.get(name)
+            if a != b and not (label == "global" and a and b and values_equal(a, b)):
                 text = f"{label} {name!r}: expected {want.get(name)}, got {got.get(name)}"
                 if label == "memory" and name in expected.memory_bytes \
                         and name in actual.memory_bytes:
@@ -59,6 +78,8 @@ def compare(expected: Outcome, actual: Outcome) -> Verdict:
     if actual.escaped:
         return Verdict(ESCAPED, details=[f"escaped: {text}"
                                          for text in dict.fromkeys(actual.escaped)])
+    if _is_unsupported(actual.instantiation):
+        return Verdict(UNSUPPORTED, details=[f"instantiation: {actual.instantiation[1]}"])
     if expected.instantiation != actual.instantiation:
         if _is_stack(expected.instantiation) != _is_stack(actual.instantiation):
             return Verdict(INCONCLUSIVE, details=["stack exhausted on one side (instantiation)"])
@@ -70,12 +91,17 @@ def compare(expected: Outcome, actual: Outcome) -> Verdict:
         if want[:2] != got[:2]:
             details.append(f"call order differs: expected {want[:2]}, got {got[:2]}")
             break
+        if _is_unsupported(got[2]):
+            note = f"call {want[0]!r} argument set {want[1]}: {got[2][1]}"
+            if details:
+                return Verdict(MISMATCH, compared, (details + [note])[:MAX_DETAILS])
+            return Verdict(UNSUPPORTED, compared, [note])
         if want[2] != got[2] and _is_stack(want[2]) != _is_stack(got[2]):
             return Verdict(INCONCLUSIVE, compared, details + [
                 f"stack exhausted on one side: {want[0]!r} argument set {want[1]}: "
                 f"expected {want[2]}, got {got[2]}"])
         compared += 1
-        if want[2] != got[2]:
+        if not _results_equal(want[2], got[2]):
             details.append(f"call {want[0]!r} argument set {want[1]}: expected {want[2]}, "
                            f"got {got[2]}")
     if len(expected.calls) != len(actual.calls):

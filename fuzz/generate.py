@@ -12,8 +12,11 @@ It does not generate invalid modules (the byte-mutation test in tests/test_binar
 
 Modes (`MODES`) change smith's flags for a whole campaign: "core" (the default, above),
 "multi-memory" (two to four memories per module, the fuzz host's imported memory among them
-when a module imports, so memory instructions name memories other than 0) and "tail-call"
-(smith may emit `return_call` and `return_call_indirect`).
+when a module imports, so memory instructions name memories other than 0), "tail-call"
+(smith may emit `return_call` and `return_call_indirect`), "simd" (the
+fixed-width SIMD proposal: v128 locals, globals, parameters and results and the 0xFD
+instructions; smith's NaN canonicalisation covers f32x4/f64x2 results too) and "relaxed-simd"
+(SIMD plus the relaxed-SIMD instructions, whose results wasmtime fixes by its x86-64 choices).
 """
 from __future__ import annotations
 
@@ -68,6 +71,8 @@ MODES: dict[str, dict[str, tuple[str, ...]]] = {
     "core": {},
     "multi-memory": {"--max-memories": ("4",), "--min-memories": ("2",)},
     "tail-call": {"--tail-call-enabled": ("true",)},
+    "simd": {"--simd-enabled": ("true",)},
+    "relaxed-simd": {"--simd-enabled": ("true",), "--relaxed-simd-enabled": ("true",)},
 }
 
 _imports_path: str | None = None

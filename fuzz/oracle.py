@@ -1,14 +1,17 @@
 """The oracle: run a fuzz module on the `wasmtime` PyPI package and record its `Outcome`.
 
-One wasmtime `Engine` (default configuration: Wasm 2.0 features are on) is shared by all
-modules; each module gets a fresh `Store`. wasmtime's trap codes are mapped to pywamr's
-`TrapCode` names. Nothing in `pywamr` may import this module.
+One wasmtime `Engine` (default configuration: Wasm 2.0 features are on, SIMD and relaxed SIMD
+included, relaxed SIMD in wasmtime's default non-deterministic mode, i.e. the choices its x86-64
+lowering makes on this CPU) is shared by all modules; each module gets a fresh `Store`.
+wasmtime's trap codes are mapped to pywamr's `TrapCode` names. Functions and globals whose type
+mentions v128, which the package's Python layer cannot handle, go through `wasmtime_v128`.
+Nothing in `pywamr` may import this module.
 """
 from __future__ import annotations
 
 import wasmtime
 
-from . import host
+from . import host, wasmtime_v128
 from .outcome import Outcome, table_digest, trap_result
 from .values import ARGUMENT_SETS, arguments, value_key
 
@@ -36,12 +39,14 @@ def _shared_engine() -> wasmtime.Engine:
         config.parallel_compilation = False   # no thread pool: the shrinker forks
         config.wasm_multi_memory = True       # the multi-memory mode (generate.MODES)
         config.wasm_tail_call = True          # the tail-call mode
+        config.wasm_simd = True               # the simd and relaxed-simd modes
+        config.wasm_relaxed_simd = True
         _engine = wasmtime.Engine(config)
     return _engine
 
 
 def _type_name(valtype) -> str:
-    text = str(valtype)
+    text = wasmtime_v128.type_name(valtype)
     return {"anyref": "externref"}.get(text, text)
 
 
@@ -82,7 +87,7 @@ def _record_state(outcome: Outcome, store, externs) -> None:
     for name, extern in externs:
         if isinstance(extern, wasmtime.Global):
             outcome.globals[name] = value_key(_type_name(extern.type(store).content),
-                                              _plain(extern.value(store)))
+                                              _plain(wasmtime_v128.global_value(store, extern)))
         elif isinstance(extern, wasmtime.Memory):
             outcome.add_memory(name, bytes(extern.read(store, 0, extern.data_len(store))))
         elif isinstance(extern, wasmtime.Table):
@@ -101,13 +106,18 @@ def _call_exports(outcome: Outcome, store, module, exports) -> None:
         functype = extern.type(store)
         params = [_type_name(t) for t in functype.params]
         results = [_type_name(t) for t in functype.results]
+        vector = "v128" in params or "v128" in results
         for which in range(ARGUMENT_SETS):
+            args = arguments(params, which, funcref, HOST_OBJECT)
             try:
-                out = extern(store, *arguments(params, which, funcref, HOST_OBJECT))
+                if vector:
+                    values = wasmtime_v128.call(store, extern, args)
+                else:
+                    out = extern(store, *args)
+                    values = [] if not results else [out] if len(results) == 1 else list(out)
             except (wasmtime.Trap, wasmtime.WasmtimeError) as exc:
                 outcome.calls.append([export.name, which, _failure(exc)])
                 continue
-            values = [] if not results else [out] if len(results) == 1 else list(out)
             outcome.calls.append([export.name, which,
                                   ["ok", *(value_key(t, _plain(v))
                                           for t, v in zip(results, values))]])

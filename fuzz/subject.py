@@ -1,8 +1,11 @@
 """The subject: run a fuzz module on one pywamr engine through the public API only.
 
 Uses `Engine`, `Module`, `Linker`, `Store` exactly as an embedder would. pywamr's own errors
-(`WasmError` and subclasses) are results to compare; any other Python exception is recorded
-as "escaped", which the comparison always counts as a failure.
+(`WasmError` and subclasses) are results to compare; `NotSupported` (a feature the engine
+refuses, e.g. SIMD before it lands) is recorded as "unsupported", which the comparison counts
+apart from passes and failures; any other Python exception is recorded as "escaped", which the
+comparison always counts as a failure. v128 arguments are passed, and results and globals read,
+in the API representation (an int in [0, 2**128), lane 0 in the low bits).
 """
 from __future__ import annotations
 
@@ -11,8 +14,8 @@ import traceback
 from pywamr import Engine, Linker, Module, Store
 from pywamr.binary.types import (FUNCREF, NAME_TO_VALTYPE, GlobalType, Limits, MemoryType,
                                  TableType, valtype_name)
-from pywamr.errors import Trap, WasmError
-from pywamr.runtime.numerics import to_internal
+from pywamr.errors import NotSupported, Trap, WasmError
+from pywamr.runtime.numerics import from_internal, to_internal
 from pywamr.runtime.objects import Global, Memory, Table
 
 from . import host
@@ -32,6 +35,8 @@ def _escaped(exc: BaseException) -> list:
 def _failure(exc: Exception) -> list:
     if isinstance(exc, Trap):
         return trap_result(exc.code.name)
+    if isinstance(exc, NotSupported):
+        return ["unsupported", f"{type(exc).__name__}: {exc}"]
     if isinstance(exc, WasmError):
         return ["error", f"{type(exc).__name__}: {exc}"]
     return _escaped(exc)
@@ -70,7 +75,9 @@ def _host_objects(linker: Linker, log: list) -> dict:
 def _record_state(outcome: Outcome, externs) -> None:
     for name, extern in externs:
         if isinstance(extern, Global):
-            outcome.globals[name] = value_key(valtype_name(extern.type.valtype), extern.value)
+            valtype = extern.type.valtype
+            outcome.globals[name] = value_key(valtype_name(valtype),
+                                              from_internal(valtype, extern.value))
         elif isinstance(extern, Memory):
             outcome.add_memory(name, bytes(extern.data))
         elif isinstance(extern, Table):

@@ -2,7 +2,8 @@
 `wasmtime` package, prints `time_ns:` and `checksum:`, and the checksum is stable across runs and
 equal to the value pinned here (the kernels are deterministic C; a rebuild must not change them).
 Also checks that each kernel's work is linear in its size, which the runner's extrapolation of
-scaled-down runs relies on."""
+scaled-down runs relies on, and that each SIMD kernel (`simd_X.wasm`, -msimd128) really uses
+v128 instructions, its scalar twin (`simd_X.scalar.wasm`) none, and both print one checksum."""
 import re
 import subprocess
 import sys
@@ -13,8 +14,8 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.config import DRIVER_DIR, HELLO, HOSTCALL, KERNELS  # noqa: E402
-from pywamr_testlib import require_wasmtime  # noqa: E402
+from benchmarks.config import DRIVER_DIR, HELLO, HOSTCALL, KERNELS, SIMD_KERNELS  # noqa: E402
+from pywamr_testlib import require_wasmtime, wasm_tools_path  # noqa: E402
 
 require_wasmtime()
 
@@ -26,7 +27,18 @@ EXPECTED = {   # checksum at Kernel.tiny
     "sha256": "b650c67611727709a711d90d86a7391d1c388020ed9beb3ad50fd2631f424054",
     "memloop": "2126647312",
     "bulkmem": "394654228",
+    # the BLAKE3 digest of 4 x 4 KiB of the kernel's data (checked against the blake3 package)
+    "simd_hash": "9e5d4c1c54f87a41c3a561be2a87b5aca19bc2c0ddfecdcfe20f1ee24cc833ea",
+    "simd_gemm": "2072918323",
+    "simd_dot": "2013.2521963119507 -0.201178491",
 }
+for _k in SIMD_KERNELS:       # a scalar twin prints what its SIMD kernel prints
+    if _k.group == "simd-scalar":
+        EXPECTED[_k.name] = EXPECTED[_k.twin]
+
+# one instruction each SIMD build must contain (the point of the kernel)
+SIMD_SIGNATURE = {"simd_hash": "i8x16.shuffle", "simd_gemm": "i32x4.dot_i16x8_s",
+                  "simd_dot": "f32x4.mul"}
 
 
 def run_wasmtime(wasm, *args):
@@ -65,6 +77,37 @@ def test_kernel_work_is_linear_in_size(kernel):
     vals = dict(re.findall(r"^(\w+): (\S+)$", r.stdout, re.M))
     assert float(vals["fuel_per_unit"]) > 0
     assert abs(float(vals["linearity"]) - 1.0) < 0.01, r.stdout
+
+
+def _checksum(wasm, size):
+    m = re.search(r"^checksum: (.+)$", run_wasmtime(wasm, size), re.M)
+    assert m
+    return m.group(1).strip()
+
+
+@pytest.mark.parametrize("kernel", [k for k in SIMD_KERNELS if k.group == "simd"],
+                         ids=lambda k: k.name)
+def test_simd_twins_agree(kernel):
+    """SIMD build and scalar twin: equal sizes, and equal checksums at a size other than the
+    pinned one (the interp size, at most 16)."""
+    twin = next(k for k in KERNELS if k.name == kernel.twin)
+    assert twin.twin == kernel.name and twin.group == "simd-scalar"
+    assert (kernel.full, kernel.interp, kernel.tiny) == (twin.full, twin.interp, twin.tiny)
+    size = min(kernel.interp, 16) + 1
+    assert _checksum(kernel.path, size) == _checksum(twin.path, size)
+
+
+@pytest.mark.parametrize("kernel", SIMD_KERNELS, ids=lambda k: k.name)
+def test_simd_kernel_instructions(kernel):
+    """-msimd128 builds use v128 (and the instruction they are about); scalar twins none."""
+    text = subprocess.run([wasm_tools_path(), "print", str(kernel.path)], capture_output=True, text=True,
+                          check=True, timeout=120).stdout
+    vector = re.findall(r"\b(?:v128|[if](?:8x16|16x8|32x4|64x2))\.\w+", text)
+    if kernel.group == "simd":
+        assert SIMD_SIGNATURE[kernel.name] in text
+        assert len(vector) >= 10
+    else:
+        assert vector == []
 
 
 def test_hello():

@@ -2,11 +2,14 @@
 comparison rules themselves.
 
 The campaign (`FIXED_SEED`, `BATCHES` x `BATCH` modules, plus `MULTI_MEMORY_BATCHES` batches
-generated in the multi-memory mode and `TAIL_CALL_BATCHES` in the tail-call mode) runs every generated module on wasmtime and on each
-engine; a batch fails on any mismatch or escaped exception and reports inconclusive cases
-(stack exhausted on one side only) in its message without failing. The fixtures in
-`tests/fixtures/fuzz/` are shrunk failing cases with wasmtime's outcome as JSON; they need
-neither wasm-tools nor wasmtime to run. Under `CI=true` a missing tool fails the tests that
+generated in the multi-memory mode, `TAIL_CALL_BATCHES` in the tail-call mode and
+`SIMD_BATCHES` in each SIMD mode) runs every generated
+module on wasmtime and on each engine; a batch fails on any mismatch or escaped exception and
+reports inconclusive cases (stack exhausted on one side only) in its message without failing.
+Every engine runs SIMD and relaxed SIMD, so a SIMD module that an engine refuses as "not
+supported" fails its batch, listing the refusals. The fixtures in `tests/fixtures/fuzz/` are
+shrunk failing cases with wasmtime's outcome as JSON; they need neither wasm-tools nor wasmtime
+to run. Under `CI=true` a missing tool fails the tests that
 need it instead of skipping them.
 """
 from __future__ import annotations
@@ -21,7 +24,7 @@ from pywamr_testlib import ENGINES, ROOT, needs_aot
 
 if str(ROOT) not in sys.path:     # `fuzz/` is a top-level package of the repository, not
     sys.path.insert(1, str(ROOT))  # installed: found from the checkout like the tests
-from fuzz.compare import ESCAPED, INCONCLUSIVE, MISMATCH, PASS, compare
+from fuzz.compare import ESCAPED, INCONCLUSIVE, MISMATCH, PASS, UNSUPPORTED, compare
 from fuzz.outcome import Outcome
 from fuzz.tools import in_ci, missing_tools
 
@@ -30,9 +33,12 @@ BATCHES = 10
 BATCH = 25
 MULTI_MEMORY_BATCHES = 2
 TAIL_CALL_BATCHES = 2
+SIMD_BATCHES = 1
+SIMD_MODES = ("simd", "relaxed-simd")
 CAMPAIGN = ([("core", b) for b in range(BATCHES)]
             + [("multi-memory", b) for b in range(MULTI_MEMORY_BATCHES)]
-            + [("tail-call", b) for b in range(TAIL_CALL_BATCHES)])
+            + [("tail-call", b) for b in range(TAIL_CALL_BATCHES)]
+            + [(mode, b) for mode in SIMD_MODES for b in range(SIMD_BATCHES)])
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "fuzz"
 
 
@@ -56,13 +62,15 @@ def test_fixed_seed_campaign(tools, engine, mode, batch):
     from fuzz.generate import generate_module
     from fuzz.oracle import run_wasmtime
     from fuzz.subject import run_pywamr
-    failures, inconclusive, calls = [], [], 0
+    failures, inconclusive, unsupported, calls = [], [], [], 0
     for index in range(batch * BATCH, (batch + 1) * BATCH):
         data = generate_module(FIXED_SEED, index, mode)
         verdict = compare(run_wasmtime(data), run_pywamr(data, engine))
         calls += verdict.calls
         if verdict.status == INCONCLUSIVE:
             inconclusive.append(index)
+        elif verdict.status == UNSUPPORTED and mode in SIMD_MODES:
+            unsupported.append(f"{index}: {verdict.details[0]}")
         elif verdict.status != PASS:
             failures.append(f"module {FIXED_SEED}:{index} {verdict.status}: "
                             + "; ".join(verdict.details))
@@ -72,6 +80,8 @@ def test_fixed_seed_campaign(tools, engine, mode, batch):
                           f"--n 1\n"
                           + "\n".join(failures))
     assert calls > 0, "the batch compared no calls at all: generation is broken"
+    assert not unsupported, (f"{len(unsupported)} of {BATCH} {mode} modules are not supported "
+                             f"on {engine.kind}:\n" + "\n".join(unsupported))
 
 
 def _fixture_names():
