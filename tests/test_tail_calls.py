@@ -359,3 +359,43 @@ def test_aot_only_tail_functions_are_tailcc(module_bytes):
     expected = {i for i in defined if makes_tail_calls(validated.module.codes[i - info.num_imported_funcs])}
     assert tailcc == expected
     assert 0 < len(tailcc) < len(defined)
+
+
+# ---- v128 results through the tail convention's result buffer -----------------------------
+
+V128_MODULE = """
+(module
+  (type $r (func (param i32) (result v128 i32 v128 v128 f64 v128 v128)))
+  (type $b (func (result v128 i32 v128 v128 f64 v128 v128)))
+  (table 1 funcref)
+  (elem (i32.const 0) $down)
+  (func $down (type $r)
+    (if (type $b) (i32.eqz (local.get 0))
+      (then (v128.const i32x4 1 2 3 4) (i32.const 5) (v128.const i64x2 6 7)
+            (v128.const i8x16 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23)
+            (f64.const 24.5) (v128.const i16x8 25 26 27 28 29 30 31 32)
+            (v128.const f32x4 33 34 35 36))
+      (else (return_call_indirect (type $r) (i32.sub (local.get 0) (i32.const 1))
+                                  (i32.const 0)))))
+  (func $start (export "start") (type $r) (return_call $down (local.get 0)))
+  ;; an ordinary call of a tail-calling function: its results come back through the buffer
+  (func (export "called") (param i32) (result v128 i32 v128 v128 f64 v128 v128)
+    (call $start (local.get 0)))
+)
+"""
+
+
+@pytest.mark.parametrize("engine_kind", ENGINES)
+def test_v128_results_travel_through_the_tail_result_buffer(engine_kind):
+    """Seven results, five of them v128, exceed the registers of the `tailcc` convention on
+    aot, so they travel through a value buffer where a v128 takes two words."""
+    exports = pywamr_instance(engine_kind, wat(V128_MODULE))
+    import struct
+
+    def v(fmt, *lanes):
+        return int.from_bytes(struct.pack("<" + fmt, *lanes), "little")
+    expected = (v("4i", 1, 2, 3, 4), 5, v("2q", 6, 7), v("16b", *range(8, 24)), 24.5,
+                v("8h", *range(25, 33)), v("4f", 33, 34, 35, 36))
+    for name in ("start", "called"):
+        for depth in (0, 3, 100_000):
+            assert tuple(exports[name](depth)) == expected, (name, depth)

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 from ..binary.types import FuncType
 from .helpers import LLTYPE, func_symbol, ret_type
+from .vmctx import buffer_words
 
 TAIL_CALL_OPCODES = frozenset((0x12, 0x13))     # return_call, return_call_indirect
 
@@ -49,8 +50,9 @@ def makes_tail_calls(code) -> bool:
 
 
 def results_in_memory(results) -> bool:
-    """Whether `tailcc` functions with these results return them through a buffer (8 bytes
-    per result) passed after vmctx, returning `void` (module docstring)."""
+    """Whether `tailcc` functions with these results return them through a buffer (a value
+    buffer: 8 bytes per result, 16 for a v128, `vmctx.buffer_words`) passed after vmctx,
+    returning `void` (module docstring)."""
     ints = sum(1 for t in results if LLTYPE[t] in ("i32", "i64"))
     return ints > 3 or len(results) - ints > 4
 
@@ -73,8 +75,9 @@ def c_prototype(ft: FuncType) -> str:
 def load_buffer(results, buffer: str, prefix: str) -> list[str]:
     """Lines loading `results` from `buffer`; the values are `<prefix>0`, `<prefix>1`, ..."""
     out = []
+    words, _ = buffer_words(results)
     for i, t in enumerate(results):
-        out.append(f"  {prefix}p{i} = getelementptr inbounds i64, ptr {buffer}, i64 {i}")
+        out.append(f"  {prefix}p{i} = getelementptr inbounds i64, ptr {buffer}, i64 {words[i]}")
         out.append(f"  {prefix}{i} = load {LLTYPE[t]}, ptr {prefix}p{i}, align 8")
     return out
 
@@ -105,7 +108,7 @@ def function_glue(index: int, ft: FuncType, tail: bool) -> str:
                f"ptr {body}",
                f"define {rt} @{c_symbol(index)}(ptr %vmctx{params}) #0 {{", "entry:"]
         if in_memory:
-            out += [f"  %buf = alloca [{len(ft.results)} x i64], align 8",
+            out += [f"  %buf = alloca [{buffer_words(ft.results)[1]} x i64], align 16",
                     f"  notail call tailcc void {body}(ptr %vmctx, ptr %buf{params}) #1"]
             out += load_buffer(ft.results, "%buf", "%r") + _return_aggregate(ft.results, "%r")
         elif ft.results:
@@ -121,9 +124,10 @@ def function_glue(index: int, ft: FuncType, tail: bool) -> str:
         call = f"notail call {rt} {body}(ptr %vmctx{params}) #1"
         if in_memory:
             out.append(f"  %r = {call}")
+            words, _ = buffer_words(ft.results)
             for i, t in enumerate(ft.results):
                 out += [f"  %v{i} = extractvalue {rt} %r, {i}",
-                        f"  %p{i}r = getelementptr inbounds i64, ptr %results, i64 {i}",
+                        f"  %p{i}r = getelementptr inbounds i64, ptr %results, i64 {words[i]}",
                         f"  store {LLTYPE[t]} %v{i}, ptr %p{i}r, align 8"]
             out.append("  ret void")
         elif ft.results:

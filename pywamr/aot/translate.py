@@ -177,8 +177,9 @@ class FunctionTranslator(FunctionBuilder):
     def emit_return(self, values: list[tuple[str, str]]) -> None:
         results = self.type.results
         if self.tailcc and results_in_memory(results):
+            words, _ = vmctx.buffer_words(results)
             for i, (lltype, operand) in enumerate(values):
-                ptr = self.value(f"getelementptr inbounds i64, ptr %results, i64 {i}")
+                ptr = self.value(f"getelementptr inbounds i64, ptr %results, i64 {words[i]}")
                 self.emit(f"store {lltype} {operand}, ptr {ptr}, align 8")
             self.emit("ret void")
         elif not results:
@@ -275,10 +276,11 @@ class FunctionTranslator(FunctionBuilder):
 
     def call_results_in_memory(self, ft: FuncType, target: str, arg_text: str) -> None:
         """Call a `tailcc` function whose results come back through a buffer."""
-        buffer = self.alloca(f"[{len(ft.results)} x i64]")
+        words, n_words = vmctx.buffer_words(ft.results)
+        buffer = self.alloca(f"[{n_words} x i64]")
         self.emit(f"notail call tailcc void {target}(ptr %vmctx, ptr {buffer}{arg_text})")
         for i, t in enumerate(ft.results):
-            ptr = self.value(f"getelementptr inbounds i64, ptr {buffer}, i64 {i}")
+            ptr = self.value(f"getelementptr inbounds i64, ptr {buffer}, i64 {words[i]}")
             self.push(LLTYPE[t], self.value(f"load {LLTYPE[t]}, ptr {ptr}, align 8"))
 
     def declare_defined(self, callee: int) -> None:

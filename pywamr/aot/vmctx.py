@@ -66,7 +66,7 @@ from __future__ import annotations
 from ..binary.types import V128
 from ..errors import TrapCode
 
-LAYOUT_VERSION = 5
+LAYOUT_VERSION = 6
 
 SLOT = 8
 
