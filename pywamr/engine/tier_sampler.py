@@ -46,8 +46,8 @@ class Sampler:
         self.thread.start()
 
     def watch(self, module) -> None:
-        """Sample `module`'s code from now on. The first sample of running wasm code starts
-        an LLVM worker process (on the sampler's thread), so that the first hot function does
+        """Sample `module`'s code from now on. A function one sample short of hot starts an
+        LLVM worker process (on the sampler's thread), so that the first hot function does
         not wait for one to start, and a program that hardly runs (hello) starts none."""
         self.modules.add(module)
 
@@ -98,9 +98,9 @@ class Sampler:
             if module is None or module.native is not None:
                 continue
             index = hit[1]
-            if not self.started_worker:
-                self.started_worker = self.prestart = True
             count = module.samples.get(index, 0) + 1
+            if count == HOT_SAMPLES - 1 and not self.started_worker:
+                self.started_worker = self.prestart = True
             module.samples[index] = count
             entry = hot.setdefault(id(module), (module, [], []))
             if count == HOT_SAMPLES:
