@@ -59,12 +59,15 @@ Handles: `own` and `borrow` parameters (also as fields of a flattened record or 
 parameter) and an `own` result. The handle tables, borrow scopes and lend counts are Python
 objects (`component/resources.py`), so the adapter moves each handle through one call to the
 handle record (`HANDLE_*` ops): after every check of the call passed and before the callee's
-instances are entered, one BEGIN, then one PARAM per handle, in parameter order (lift from the
-caller's table, lower into the callee's, as `canon lower`/`canon lift` do; a bad handle traps
-there, as it does on the Python path, before the instances' flags change); after the callee
-returned, RESULT (an `own` result: lifted from the callee's table, the callee's borrows
-checked, lowered into the caller's) or RETURNED (the borrow check alone); after `post-return`
-and leaving, END (the lent handles given back). Everything else stays native.
+instances are entered, one PARAM per handle, in parameter order (lift from the caller's table,
+lower into the callee's, as `canon lower`/`canon lift` do; a bad handle traps there, as it
+does on the Python path, before the instances' flags change), the first one opening the call's
+borrow scope when it lends any; after the callee returned, RESULT (an `own` result: lifted from
+the callee's table, the callee's borrows checked, lowered into the caller's) or, with a borrow
+scope, RETURNED (the borrow check alone); the scope is closed (the lent handles given back)
+with that step when nothing observable follows it (no `post-return`, no result through
+memory), else by a step of its own after `post-return` and leaving. So a call with one handle
+costs one or two trips to Python; everything else stays native.
 """
 from __future__ import annotations
 
@@ -92,14 +95,18 @@ TRAP_LIST_REALLOC_OUT_OF_BOUNDS = 3
 TRAP_VALUE_REALLOC_OUT_OF_BOUNDS = 4      # a transcoding's shrinking `realloc`
 
 # handle kinds (`own` and `borrow` parameters, an `own` result): the handle tables are Python
-# objects, so the adapter moves each handle through the handle record, with one of these ops
-# as its first argument (see `component/abi/native.py`, `_HandleTransfer`)
+# objects, so the adapter moves each handle through the handle record, with an op as its first
+# argument (see `component/abi/native.py`, `_HandleTransfer`): one of three steps, optionally
+# with the call's borrow scope opened before it (BEGIN) or closed after it (END). Only calls
+# with `borrow` parameters have a scope, opened with their first handle parameter.
 HANDLE_KINDS = ("own", "borrow")
-HANDLE_BEGIN = 0        # a call starts: open its borrow scopes
 HANDLE_PARAM = 1        # (position among the handle parameters, caller's index) -> callee's
 HANDLE_RESULT = 2       # callee's `own` index -> caller's (the callee's borrows checked first)
 HANDLE_RETURNED = 3     # the callee returned: check it dropped the borrows it was lent
-HANDLE_END = 4          # the call is over: give back the lent handles
+HANDLE_NOTHING = 4      # no step: only BEGIN or END
+HANDLE_STEP = 7         # the bits of the step
+HANDLE_BEGIN = 8        # first open the call's borrow scope
+HANDLE_END = 16         # then close it: give back the lent handles
 
 
 # string kinds (the same encoding on both sides) -> (code unit size, alignment)
@@ -311,6 +318,11 @@ class AdapterSpec:
     def handles(self) -> bool:
         """Whether a call moves handles (through the handle record)."""
         return self.result == "own" or any(k in HANDLE_KINDS for k in self.params)
+
+    @property
+    def borrows(self) -> bool:
+        """Whether a call lends handles (and so has a borrow scope)."""
+        return "borrow" in self.params
 
     @property
     def caller_params(self) -> list[str]:

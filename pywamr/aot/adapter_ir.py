@@ -12,8 +12,8 @@ The context block an adapter reads is laid out in `vmctx.py` (`ADAPTER_*`).
 from __future__ import annotations
 
 from . import vmctx
-from .adapter import (HANDLE_BEGIN, HANDLE_END, HANDLE_KINDS, HANDLE_PARAM, HANDLE_RESULT,
-                      HANDLE_RETURNED, MAX_BYTE_LENGTH, SYMBOL, TRAP_LIST_REALLOC_OUT_OF_BOUNDS,
+from .adapter import (HANDLE_BEGIN, HANDLE_END, HANDLE_KINDS, HANDLE_NOTHING, HANDLE_PARAM,
+                      HANDLE_RESULT, HANDLE_RETURNED, MAX_BYTE_LENGTH, SYMBOL, TRAP_LIST_REALLOC_OUT_OF_BOUNDS,
                       TRAP_REALLOC_UNALIGNED, TRAP_STRING_REALLOC_OUT_OF_BOUNDS, AdapterSpec,
                       _flat, _unit, kind_layout, record_fields, result_in_memory,
                       compound_list, scalar_type, string_kind, transcode_pair, variant_cases)
@@ -393,11 +393,15 @@ class _Writer(ValueConversions, Transcoding, Lists, FunctionBuilder):
                                        vmctx.ADAPTER_CALLEE_MEMORY)
             args += [("i32", q), ("i32", length)]
         ret = self.call_code(vmctx.ADAPTER_CALLEE_CODE, spec.callee_result_type, args)
+        # the borrow scope closes with the step after the call when nothing observable
+        # follows it, else after post-return and leaving
+        end_now = HANDLE_END if spec.borrows and not spec.post_return and \
+            not result_in_memory(spec.result) else 0
         if spec.result == "own":
-            out = self.handle_op(HANDLE_RESULT, 0, ret)
+            out = self.handle_op(HANDLE_RESULT | end_now, 0, ret)
         else:
-            if spec.handles:
-                self.handle_op(HANDLE_RETURNED, 0, "0")
+            if spec.borrows:
+                self.handle_op(HANDLE_RETURNED | end_now, 0, "0")
             out = self.convert_result(ret, params[-1][1] if params else None)
         if spec.post_return:
             callee_flags = self.field(vmctx.ADAPTER_CALLEE_FLAGS)
@@ -407,8 +411,8 @@ class _Writer(ValueConversions, Transcoding, Lists, FunctionBuilder):
             self.set_flag(callee_flags, 1, 1)
         for cell in cells:
             self.set_flag(cell, 0, 1)
-        if spec.handles:
-            self.handle_op(HANDLE_END, 0, "0")
+        if spec.borrows and not end_now:
+            self.handle_op(HANDLE_NOTHING | HANDLE_END, 0, "0")
         self.emit(f"ret {spec.result_type} {out}" if out is not None else "ret void")
         self.write_slow(params)
         head = f"define {spec.result_type} @{SYMBOL}(ptr %vmctx" + "".join(
@@ -425,13 +429,14 @@ class _Writer(ValueConversions, Transcoding, Lists, FunctionBuilder):
         return out
 
     def move_handles(self, lifted: list, converted: list) -> list:
-        """BEGIN, then each handle parameter from the caller's table to the callee's, in
-        parameter order; returns `converted` with the callee's handle indices."""
-        self.handle_op(HANDLE_BEGIN, 0, "0")
+        """Each handle parameter from the caller's table to the callee's, in parameter order,
+        the first opening the borrow scope of a call that lends; returns `converted` with
+        the callee's handle indices."""
         out, position = [], 0
         for (kind, _), (lltype, v) in zip(lifted, converted):
             if kind in HANDLE_KINDS:
-                v = [self.handle_op(HANDLE_PARAM, position, v[0])]
+                begin = HANDLE_BEGIN if position == 0 and self.spec.borrows else 0
+                v = [self.handle_op(HANDLE_PARAM | begin, position, v[0])]
                 position += 1
             out.append((lltype, v))
         return out

@@ -4,7 +4,8 @@ Three siblings: A defines resource `t` (rep i32, a destructor that counts drops)
 `make` (own result), `get` and `pair` (borrow parameters, which A receives as reps: it
 implements `t`) and `consume` (an own parameter, dropped inside); C, which does not implement
 `t`, gets borrowed handles in its own table (`inspect` drops one unless told to keep it, which
-traps on return; `via` calls A's `get` with the borrow it was lent: a nested call) and moves an
+traps on return; it has a `post-return`, so the borrow scope closes in a step of its own;
+`via` calls A's `get` with the borrow it was lent: a nested call) and moves an
 owned one through (`relay`); B calls them all from core code, exported to the host, with the
 handle indices of its own table (so any index can be tried), including loops for benchmarks.
 """
@@ -71,6 +72,7 @@ def handle_component_text() -> str:
         local.get 1 i32.eqz if local.get 0 call $drop end
         local.get 0)
       (func (export "relay") (param i32) (result i32) local.get 0)
+      (func (export "post") (param i32))
       (func (export "via") (param i32) (result i32) (local $v i32)
         local.get 0 call $get local.set $v
         local.get 0 call $drop
@@ -78,7 +80,7 @@ def handle_component_text() -> str:
     (core instance $i (instantiate $m (with "" (instance
       (export "get" (func $get)) (export "drop" (func $drop))))))
     (func (export "inspect") (param "x" (borrow $t)) (param "keep" u32) (result u32)
-      (canon lift (core func $i "inspect")))
+      (canon lift (core func $i "inspect") (post-return (core func $i "post"))))
     (func (export "relay") (param "x" (own $t)) (result (own $t))
       (canon lift (core func $i "relay")))
     (func (export "via") (param "x" (borrow $t)) (result u32)

@@ -9,9 +9,11 @@ interpreter callers and the host use it, and the native adapter hands it any cal
 checks fail (it raises the exact trap) — see `aot/adapter.py` for what runs where. Both paths
 read and write the same state: the instances' flag cells (`state.py`), the memories.
 
-Handles: the handle tables, borrow scopes and lend counts are Python objects (`resources.py`),
-so a fused adapter moves each handle with one call of a small Python function
-(`_HandleTransfer`, the context's handle record) and does everything else natively.
+Handles (`own`/`borrow` parameters, an `own` result): the handle tables, borrow scopes and
+lend counts are Python objects (`resources.py`), so a fused adapter moves each handle with one
+call of a small Python function (`_HandleTransfer`, the context's handle record; a call that
+lends also closes its borrow scope there, usually in the same trip) and does everything else
+natively. Measured against the whole call through the Python bridge in BENCHMARKS.md.
 
 Types fused natively (`kind_of`, `result_kind`): the scalars, enums, flags of 1 to 32 labels;
 `string` in every pair of encodings (copied when both sides use the same one, else
@@ -29,9 +31,9 @@ reaches through the host-call callback): variants whose payload is not one scala
 flags (strings, lists, records, tuples, nested variants); records and tuples holding
 strings, lists, records or tuples, as a result or a list element; lists of lists;
 fixed-length lists; flags of more than 32 labels; handles inside lists, variants, options,
-results or result records (only `own`/`borrow` parameters, also as fields of flattened record
-and tuple parameters, and an `own` result are fused); spilled parameter lists; a callee, `realloc` or `post-return` without
-native code; and every call when `PYWAMR_NATIVE_ADAPTERS=0`. At run time a fused adapter
+results or result records (only `own`/`borrow` parameters, also as fields of flattened
+record and tuple parameters, and an `own` result are fused); spilled parameter lists; a
+callee, `realloc` or `post-return` without native code; and every call when `PYWAMR_NATIVE_ADAPTERS=0`. At run time a fused adapter
 still hands Python the calls its checks refuse (see `aot/adapter.py`), among them UTF-16
 with surrogate pairs and Latin-1 strings tagged UTF-16, which are then exact but slower.
 
@@ -365,62 +367,80 @@ class _HandleTransfer:
     objects as the Python adapter (`lift.py`): the caller's `Subtask` lends `borrow`ed
     handles, the callee's `Task` counts the borrows it was given, `handles.py` moves them.
 
-    One scope per call in flight through this adapter, a stack: BEGIN pushes, END pops (a
-    call that trapped leaves its scope behind, as the Python path leaves its `Subtask`;
-    its instances are poisoned). Spec: CanonicalABI.md, "`canon lower`", "`canon lift`",
-    "Loading" (`lift_own`, `lift_borrow`), "Storing" (`lower_own`, `lower_borrow`)."""
+    A call that lends has a borrow scope, one per such call in flight through this adapter:
+    a stack, pushed by BEGIN and popped by END (a call that trapped leaves its scope behind,
+    as the Python path leaves its `Subtask`; its instances are poisoned). Spec:
+    CanonicalABI.md, "`canon lower`", "`canon lift`", "Loading" (`lift_own`, `lift_borrow`),
+    "Storing" (`lower_own`, `lower_borrow`)."""
 
-    __slots__ = ("params", "result", "borrows", "caller_cx", "callee_cx", "scopes")
+    __slots__ = ("params", "result", "caller_cx", "callee_cx", "scopes", "steps", "begin",
+                 "end", "flags")
 
     def __init__(self, inst, opts, lifted, ft):
+        from ...aot import adapter
+        from ..resources import Subtask, Task
+        from .handles import lift_borrow, lift_own, lower_borrow, lower_own
         # each handle as the caller's type (lifted from its table) and the callee's (lowered
         # into its table), as the two halves of the Python path see them
         self.params = list(zip(_handle_types(ft.param_types),
                                _handle_types(lifted.ft.param_types)))
         self.result = (lifted.ft.result, ft.result) if isinstance(ft.result, OwnType) else None
-        self.borrows = any(isinstance(t, BorrowType) for t, _ in self.params)
         self.caller_cx = LiftLowerContext(opts, inst, None, lifted.opts.string_encoding,
                                           peer=True)
         self.callee_cx = LiftLowerContext(lifted.opts, lifted.inst, peer=True)
-        self.scopes: list = []
+        self.scopes: list = [(None, None, self.caller_cx, self.callee_cx)]
+        scopes, params = self.scopes, self.params
 
-    def function(self, name: str) -> Function:
-        from ...binary.types import I32, FuncType as CoreFuncType
-        return Function(CoreFuncType((I32, I32, I32), (I32,)), self, name + " (handles)",
-                        host=True)
-
-    def __call__(self, op: int, position: int, value: int) -> int:
-        from ...aot import adapter
-        from ..resources import Subtask, Task
-        from .handles import lift_borrow, lift_own, lower_borrow, lower_own
-        if op == adapter.HANDLE_BEGIN:
-            if self.borrows:
-                subtask, task = Subtask(), Task()
-                self.scopes.append((subtask, task, self.caller_cx.with_scope(subtask),
-                                    self.callee_cx.with_scope(task)))
-            else:
-                self.scopes.append((None, None, self.caller_cx, self.callee_cx))
-            return 0
-        subtask, task, caller_cx, callee_cx = self.scopes[-1]
-        if op == adapter.HANDLE_PARAM:
-            source, destination = self.params[position]
+        def param(position: int, value: int) -> int:
+            _, _, caller_cx, callee_cx = scopes[-1]
+            source, destination = params[position]
             if isinstance(source, OwnType):
                 return lower_own(callee_cx, lift_own(caller_cx, value, source), destination)
             return lower_borrow(callee_cx, lift_borrow(caller_cx, value, source), destination)
-        if op == adapter.HANDLE_RESULT:
+
+        def result(_position: int, value: int) -> int:
+            _, task, caller_cx, callee_cx = scopes[-1]
             source, destination = self.result
             rep = lift_own(callee_cx, value, source)
             if task is not None:
                 task.return_()
             return lower_own(caller_cx, rep, destination)
-        if op == adapter.HANDLE_RETURNED:
+
+        def returned(_position: int, _value: int) -> int:
+            task = scopes[-1][1]
             if task is not None:
                 task.return_()
             return 0
-        self.scopes.pop()                   # HANDLE_END
-        if subtask is not None:
+
+        def begin() -> None:
+            subtask, task = Subtask(), Task()
+            scopes.append((subtask, task, self.caller_cx.with_scope(subtask),
+                           self.callee_cx.with_scope(task)))
+
+        def end() -> None:
+            subtask = scopes.pop()[0]
             subtask.deliver_resolve()
-        return 0
+        steps = {adapter.HANDLE_PARAM: param, adapter.HANDLE_RESULT: result,
+                 adapter.HANDLE_RETURNED: returned,
+                 adapter.HANDLE_NOTHING: lambda _position, _value: 0}
+        self.steps = [steps.get(op & adapter.HANDLE_STEP) for op in range(32)]
+        self.begin, self.end = begin, end
+        self.flags = (adapter.HANDLE_BEGIN, adapter.HANDLE_END)
+
+    def function(self, name: str) -> Function:
+        from ...binary.types import I32, FuncType as CoreFuncType
+        begin_flag, end_flag = self.flags
+        steps, begin, end = self.steps, self.begin, self.end
+
+        def call(op: int, position: int, value: int) -> int:
+            if op & begin_flag:
+                begin()
+            out = steps[op](position, value)
+            if op & end_flag:
+                end()
+            return out
+        return Function(CoreFuncType((I32, I32, I32), (I32,)), call, name + " (handles)",
+                        host=True)
 
 
 def _disk_cache():
