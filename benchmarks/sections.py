@@ -163,9 +163,13 @@ def api_section(mode: str, module: Path, keys: list[str], rts: dict[str, Runtime
 
 def components(rts: dict[str, Runtime]) -> str:
     """Cross-component calls per second (drivers/component_bench.py), one process per
-    runtime: a u32 add and a string round-trip, each looped inside the guest; aot both
-    with its native adapters and through the Python bridge (`pywamr-aot-bridge`)."""
-    rows = ["| runtime | u32 add, calls/s | string round-trip, calls/s |", "|---|---:|---:|"]
+    runtime: a u32 add, a string round-trip, a borrowed handle and an owned handle's round
+    trip, each looped inside the guest; aot both with its native adapters and through the
+    Python bridge (`pywamr-aot-bridge`)."""
+    keys = ("add_calls_per_s", "string_calls_per_s", "borrow_calls_per_s",
+            "own_round_trips_per_s")
+    rows = ["| runtime | u32 add, calls/s | string round-trip, calls/s | borrow<t>, calls/s "
+            "| own<t> round-trip, calls/s |", "|---|---:|---:|---:|---:|"]
     rates = {}
     for key in ("pywamr-interp", "pywamr-aot", "pywamr-aot-bridge", "wasmtime"):
         runtime = rts.get("pywamr-aot" if key == "pywamr-aot-bridge" else key)
@@ -173,15 +177,16 @@ def components(rts: dict[str, Runtime]) -> str:
             continue
         r = proc.run([PY, COMPONENT_BENCH, key], cwd=REPO_ROOT, timeout=300, env=runtime.env())
         vals = dict(re.findall(r"^(\w+):\s*(\S+)\s*$", r.stdout, re.M))
-        if r.returncode != 0 or len(vals) < 2:
-            rows.append(f"| {key} | {proc.last_line(r.stderr) or r.error() or 'no output'} | |")
+        if r.returncode != 0 or not all(k in vals for k in keys):
+            rows.append(f"| {key} | {proc.last_line(r.stderr) or r.error() or 'no output'} "
+                        f"| | | |")
             continue
-        rates[key] = (float(vals["add_calls_per_s"]), float(vals["string_calls_per_s"]))
-        rows.append(f"| {key} | {rates[key][0]:,.0f} | {rates[key][1]:,.0f} |")
+        rates[key] = tuple(float(vals[k]) for k in keys)
+        rows.append(f"| {key} | " + " | ".join(f"{v:,.0f}" for v in rates[key]) + " |")
     if "wasmtime" in rates:
         wt = rates["wasmtime"]
         for key in ("pywamr-interp", "pywamr-aot", "pywamr-aot-bridge"):
             if key in rates:
-                ours = rates[key]
-                rows.append(f"| {key} / wasmtime | {ours[0] / wt[0]:.2g}× | {ours[1] / wt[1]:.2g}× |")
+                rows.append(f"| {key} / wasmtime | " + " | ".join(
+                    f"{o / w:.2g}×" for o, w in zip(rates[key], wt)) + " |")
     return "\n".join(rows) + "\n"

@@ -52,8 +52,22 @@ converted (every check before any store) and stored in the caller's, writing onl
 active case's payload (Spec: `load_variant`, `store_variant`). `list:<element kind>` of
 strings, enums, flags, variants and records: checked element by element, then allocated and
 converted element by element (`adapter_lists`). Deliberately not here: lists of lists,
-variants with compound payloads, handles, spilled parameters (the component layer keeps
-the Python adapter for those).
+variants with compound payloads, handles inside lists, variants or results records, spilled
+parameters (the component layer keeps the Python adapter for those).
+
+Handles: `own` and `borrow` parameters (also as fields of a flattened record or tuple
+parameter) and an `own` result. The handle tables, borrow scopes and lend counts are Python
+objects (`component/resources.py`), so the adapter moves each handle through one call to the
+handle record (`HANDLE_*` ops): after every check of the call passed and before the callee's
+instances are entered, one PARAM per handle, in parameter order (lift from the caller's table,
+lower into the callee's, as `canon lower`/`canon lift` do; a bad handle traps there, as it
+does on the Python path, before the instances' flags change), the first one opening the call's
+borrow scope when it lends any; after the callee returned, RESULT (an `own` result: lifted from
+the callee's table, the callee's borrows checked, lowered into the caller's) or, with a borrow
+scope, RETURNED (the borrow check alone); the scope is closed (the lent handles given back)
+with that step when nothing observable follows it (no `post-return`, no result through
+memory), else by a step of its own after `post-return` and leaving. So a call with one handle
+costs one or two trips to Python; everything else stays native.
 """
 from __future__ import annotations
 
@@ -79,6 +93,20 @@ TRAP_REALLOC_UNALIGNED = 1
 TRAP_STRING_REALLOC_OUT_OF_BOUNDS = 2
 TRAP_LIST_REALLOC_OUT_OF_BOUNDS = 3
 TRAP_VALUE_REALLOC_OUT_OF_BOUNDS = 4      # a transcoding's shrinking `realloc`
+
+# handle kinds (`own` and `borrow` parameters, an `own` result): the handle tables are Python
+# objects, so the adapter moves each handle through the handle record, with an op as its first
+# argument (see `component/abi/native.py`, `_HandleTransfer`): one of three steps, optionally
+# with the call's borrow scope opened before it (BEGIN) or closed after it (END). Only calls
+# with `borrow` parameters have a scope, opened with their first handle parameter.
+HANDLE_KINDS = ("own", "borrow")
+HANDLE_PARAM = 1        # (position among the handle parameters, caller's index) -> callee's
+HANDLE_RESULT = 2       # callee's `own` index -> caller's (the callee's borrows checked first)
+HANDLE_RETURNED = 3     # the callee returned: check it dropped the borrows it was lent
+HANDLE_NOTHING = 4      # no step: only BEGIN or END
+HANDLE_STEP = 7         # the bits of the step
+HANDLE_BEGIN = 8        # first open the call's borrow scope
+HANDLE_END = 16         # then close it: give back the lent handles
 
 
 # string kinds (the same encoding on both sides) -> (code unit size, alignment)
@@ -151,7 +179,9 @@ def variant_payload(kind: str) -> list[str]:
 
 
 def kind_supported(kind: str) -> bool:
-    if scalar_type(kind) is not None or string_kind(kind) is not None:
+    """Whether `kind` is converted natively (handle kinds: only as parameters and an `own`
+    result, checked by `AdapterSpec`)."""
+    if kind in HANDLE_KINDS or scalar_type(kind) is not None or string_kind(kind) is not None:
         return True
     cases = variant_cases(kind)
     if cases is not None:
@@ -171,6 +201,8 @@ def kind_supported(kind: str) -> bool:
 
 
 def _flat(kind: str) -> list[str]:
+    if kind in HANDLE_KINDS:
+        return ["i32"]
     lltype = scalar_type(kind)
     if lltype is not None:
         return [lltype]
@@ -279,6 +311,18 @@ class AdapterSpec:
         for kind in self.params + ((self.result,) if self.result else ()):
             if not kind_supported(kind):
                 raise ValueError(f"adapter kind {kind!r} is not supported natively")
+        if self.result == "borrow":
+            raise ValueError("a result cannot be a `borrow`")
+
+    @property
+    def handles(self) -> bool:
+        """Whether a call moves handles (through the handle record)."""
+        return self.result == "own" or any(k in HANDLE_KINDS for k in self.params)
+
+    @property
+    def borrows(self) -> bool:
+        """Whether a call lends handles (and so has a borrow scope)."""
+        return "borrow" in self.params
 
     @property
     def caller_params(self) -> list[str]:

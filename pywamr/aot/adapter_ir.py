@@ -12,7 +12,8 @@ The context block an adapter reads is laid out in `vmctx.py` (`ADAPTER_*`).
 from __future__ import annotations
 
 from . import vmctx
-from .adapter import (MAX_BYTE_LENGTH, SYMBOL, TRAP_LIST_REALLOC_OUT_OF_BOUNDS,
+from .adapter import (HANDLE_BEGIN, HANDLE_END, HANDLE_KINDS, HANDLE_NOTHING, HANDLE_PARAM,
+                      HANDLE_RESULT, HANDLE_RETURNED, MAX_BYTE_LENGTH, SYMBOL, TRAP_LIST_REALLOC_OUT_OF_BOUNDS,
                       TRAP_REALLOC_UNALIGNED, TRAP_STRING_REALLOC_OUT_OF_BOUNDS, AdapterSpec,
                       _flat, _unit, kind_layout, record_fields, result_in_memory,
                       compound_list, scalar_type, string_kind, transcode_pair, variant_cases)
@@ -344,6 +345,10 @@ class _Writer(ValueConversions, Transcoding, Lists, FunctionBuilder):
         k = 0
         caller_size = None
         for kind in spec.params:
+            if kind in HANDLE_KINDS:
+                lifted.append((kind, [params[k][1]]))
+                k += 1
+                continue
             if _flat_kind(kind):
                 n = len(_flat(kind))
                 lifted.append((kind, [v for _, v in params[k:k + n]]))
@@ -363,7 +368,9 @@ class _Writer(ValueConversions, Transcoding, Lists, FunctionBuilder):
             memory_args.append(kind)
         converted = []
         for kind, v in lifted:
-            if _flat_kind(kind):
+            if kind in HANDLE_KINDS:
+                converted.append((["i32"], v))      # moved below, once the checks passed
+            elif _flat_kind(kind):
                 converted.append((_flat(kind), self.convert_flat(kind, v, "slow")))
             else:
                 converted.append(("mem", v))
@@ -371,6 +378,8 @@ class _Writer(ValueConversions, Transcoding, Lists, FunctionBuilder):
         cells = [self.field(vmctx.ADAPTER_ENTERING + 8 * n) for n in range(spec.entering)]
         for cell in cells:
             self.branch(self.flag_clear(cell, 0), "slow")
+        if spec.handles:
+            converted = self.move_handles(lifted, converted)
         for cell in cells:
             self.set_flag(cell, 0, 0)
         # lower the arguments in the callee's options
@@ -384,7 +393,16 @@ class _Writer(ValueConversions, Transcoding, Lists, FunctionBuilder):
                                        vmctx.ADAPTER_CALLEE_MEMORY)
             args += [("i32", q), ("i32", length)]
         ret = self.call_code(vmctx.ADAPTER_CALLEE_CODE, spec.callee_result_type, args)
-        out = self.convert_result(ret, params[-1][1] if params else None)
+        # the borrow scope closes with the step after the call when nothing observable
+        # follows it, else after post-return and leaving
+        end_now = HANDLE_END if spec.borrows and not spec.post_return and \
+            not result_in_memory(spec.result) else 0
+        if spec.result == "own":
+            out = self.handle_op(HANDLE_RESULT | end_now, 0, ret)
+        else:
+            if spec.borrows:
+                self.handle_op(HANDLE_RETURNED | end_now, 0, "0")
+            out = self.convert_result(ret, params[-1][1] if params else None)
         if spec.post_return:
             callee_flags = self.field(vmctx.ADAPTER_CALLEE_FLAGS)
             self.set_flag(callee_flags, 1, 0)
@@ -393,12 +411,35 @@ class _Writer(ValueConversions, Transcoding, Lists, FunctionBuilder):
             self.set_flag(callee_flags, 1, 1)
         for cell in cells:
             self.set_flag(cell, 0, 1)
+        if spec.borrows and not end_now:
+            self.handle_op(HANDLE_NOTHING | HANDLE_END, 0, "0")
         self.emit(f"ret {spec.result_type} {out}" if out is not None else "ret void")
         self.write_slow(params)
         head = f"define {spec.result_type} @{SYMBOL}(ptr %vmctx" + "".join(
             f", {t} %p{i}" for i, t in enumerate(spec.caller_params)) + ") #0 {"
         body = [self.lines[0]] + self.allocas + self.lines[1:]
         return "\n".join([head] + body + ["}", ""])
+
+    def handle_op(self, op: int, position: int, value: str) -> str:
+        """One call to the handle record (`adapter.HANDLE_*`); a trap there (a bad handle,
+        a borrow the callee kept) is raised as the host's. Returns its i32 result."""
+        out, = self.host_call(vmctx.ADAPTER_HANDLE_RECORD,
+                              [("i32", str(op)), ("i32", str(position)), ("i32", value)],
+                              ["i32"])
+        return out
+
+    def move_handles(self, lifted: list, converted: list) -> list:
+        """Each handle parameter from the caller's table to the callee's, in parameter order,
+        the first opening the borrow scope of a call that lends; returns `converted` with
+        the callee's handle indices."""
+        out, position = [], 0
+        for (kind, _), (lltype, v) in zip(lifted, converted):
+            if kind in HANDLE_KINDS:
+                begin = HANDLE_BEGIN if position == 0 and self.spec.borrows else 0
+                v = [self.handle_op(HANDLE_PARAM | begin, position, v[0])]
+                position += 1
+            out.append((lltype, v))
+        return out
 
     def store_out(self, kind: str, ptr: str, length: str, nbytes: str, src_memory: int,
                   dst_memory: int) -> tuple[str, str]:

@@ -172,7 +172,8 @@ ADAPTER_CALLEE_MEMORY = 96
 ADAPTER_SLOW_RECORD = 112
 ADAPTER_RESULT_RECORD = 120
 ADAPTER_TRAP_RECORD = 128
-ADAPTER_ENTERING = 136
+ADAPTER_HANDLE_RECORD = 136     # the Python handle-table transfer (0 when no handles)
+ADAPTER_ENTERING = 144
 
 
 def adapter_context_size(entering: int) -> int:

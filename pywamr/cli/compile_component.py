@@ -11,7 +11,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from ..binary.decoder import is_component
+from ..binary.decoder import MAGIC, VERSION, decode_module, is_component
 from ..engine import Engine
 from ..errors import WasmError
 
@@ -37,6 +37,8 @@ def compile_component_command(args) -> int:
     path = Path(args.component)
     data = path.read_bytes()
     if not is_component(data):
+        if data[:8] != MAGIC + VERSION:
+            decode_module(data)     # not wasm at all: the header's error, as `pywamr run` says
         raise WasmError(f"{path} is not a component; use `pywamr compile` for a core module")
     out = Path(args.output) if args.output else bundle_dir_for(path)
     manifest = write_bundle(engine, data, out)

@@ -14,7 +14,7 @@ import os
 import sys
 from pathlib import Path
 
-from ..binary.decoder import is_component
+from ..binary.decoder import MAGIC, VERSION, decode_module, is_component
 from ..binary.types import F32, F64, I32, I64, V128, valtype_name
 from ..engine import Linker, Module
 from ..errors import NotSupported, WasmError
@@ -93,6 +93,8 @@ def run_command(args) -> int:
         if is_component(data):
             from .run_component import run_component
             return run_component(args, engine, path, data)
+        if data[:8] != MAGIC + VERSION:
+            decode_module(data)     # neither a component nor a module: say what is wrong
     if args.precompiled_dir or args.precompiled_manifest:
         raise WasmError("--precompiled-dir/--precompiled-manifest apply to components; run a "
                         "core module's .cwasm artifact instead")

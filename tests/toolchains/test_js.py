@@ -9,27 +9,28 @@ need no JavaScript toolchain:
   with a C command that calls it with strings, lists of records and results, many times.
 
 Each runs through `python -m pywamr run` in a subprocess (the whole CLI path) and through the
-`wasmtime` package's WASI 0.2 host (tests/wasi_p2/p2_oracle.py): same stdout, same exit status.
-The interp engine runs by default. The aot engine compiles these modules for minutes (measured
-cold: QuickJS about 2 CPU minutes, SpiderMonkey about 16), so its tests run only when
-PYWAMR_SLOW_TESTS=1 and otherwise skip saying so.
+`wasmtime` package's WASI 0.2 host (tests/wasi_p2/p2_oracle.py): same stdout, same exit status,
+on interp, and on aot both from a bundle and through the code cache. The aot code is compiled
+once per test session by `pywamr compile-component` (toolchain_testlib.precompile; cold, the
+SpiderMonkey core takes minutes).
 """
 from __future__ import annotations
 
+import functools
 import subprocess
 from pathlib import Path
 
 import pytest
 
 from pywamr_testlib import require_wasmtime, wasm_tools_path
-from toolchains.toolchain_testlib import diff_text, run_pywamr, slow_aot
+from toolchains.toolchain_testlib import (AOT_SOURCES, aot_marks, diff_text, precompile,
+                                          run_pywamr)
 from wasi_p2.p2_oracle import run_wasmtime_component
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "toolchains" / "js"
 JS_APP = FIXTURES / "js-app.wasm"
 QJS_COMMAND = FIXTURES / "qjs-command.wasm"
 
-SLOW_AOT = slow_aot("compiling these modules on aot takes minutes")
 
 # (name, fixture, guest args after argv[0], environment, lines wasmtime must print): the
 # lines guard against a rebuilt fixture that prints nothing, which a bare diff would accept.
@@ -51,15 +52,21 @@ CASES = [
 
 
 
+@functools.lru_cache(maxsize=None)
+def _oracle(wasm: Path, args: tuple, env: tuple):
+    """wasmtime's outcome, once per case and process (compiling js-app takes seconds)."""
+    return run_wasmtime_component(wasm, [wasm.name, *args], dict(env))
+
+
 def _check_against_wasmtime(engine: str, wasm: Path, args: list, env: dict, lines: list,
-                            tmp_path: Path) -> None:
+                            tmp_path: Path, precompiled=None, source: str | None = None) -> None:
     require_wasmtime()
-    expected = run_wasmtime_component(wasm, [wasm.name, *args], env)
+    expected = _oracle(wasm, tuple(args), tuple(sorted(env.items())))
     assert not expected.trapped, f"the oracle trapped: {expected}"
     printed = expected.stdout.decode("utf-8").splitlines()
     missing = [line for line in lines if line not in printed]
     assert not missing, f"wasmtime did not print {missing}: is the fixture stale?"
-    proc, context = run_pywamr(engine, wasm, args, env, tmp_path)
+    proc, context = run_pywamr(engine, wasm, args, env, tmp_path, precompiled, source)
     assert proc.stdout == expected.stdout, (
         f"stdout differs\n{diff_text('stdout', expected.stdout, proc.stdout)}\n{context}")
     assert proc.returncode == expected.exit_code, (
@@ -71,10 +78,18 @@ def test_interp_matches_wasmtime(name, wasm, args, env, lines, tmp_path: Path) -
     _check_against_wasmtime("interp", wasm, args, env, lines, tmp_path)
 
 
+@pytest.fixture(scope="session")
+def js_precompiled(tmp_path_factory):
+    """Both fixtures' bundles and their code cache, compiled once per session."""
+    return precompile("js", [JS_APP, QJS_COMMAND], tmp_path_factory)
+
+
+@pytest.mark.parametrize("source", AOT_SOURCES)
 @pytest.mark.parametrize("name,wasm,args,env,lines", [
-    pytest.param(*case, id=case[0], marks=SLOW_AOT) for case in CASES])
-def test_aot_matches_wasmtime(name, wasm, args, env, lines, tmp_path: Path) -> None:
-    _check_against_wasmtime("aot", wasm, args, env, lines, tmp_path)
+    pytest.param(*case, id=case[0], marks=aot_marks()) for case in CASES])
+def test_aot_matches_wasmtime(name, wasm, args, env, lines, source, tmp_path: Path,
+                              js_precompiled) -> None:
+    _check_against_wasmtime("aot", wasm, args, env, lines, tmp_path, js_precompiled, source)
 
 
 def test_js_app_imports_no_wasi_http() -> None:

@@ -13,11 +13,10 @@ tests need no Python-to-Wasm toolchain:
 
 Each case runs through `python -m pywamr run` in a subprocess (the whole CLI path) and through
 the `wasmtime` package's WASI 0.2 host (tests/wasi_p2/p2_oracle.py): same stdout, same stderr,
-same exit status (or, where wasmtime traps, the same guest stderr, then a trap). The interp
-engine runs by default. On aot, a cold compile of the CPython core takes minutes (2.6
-million wasm instructions in its largest core module), so the aot cases run only when
-PYWAMR_SLOW_TESTS=1 and otherwise skip saying so; they share one code cache, so only the
-first compiles.
+same exit status (or, where wasmtime traps, the same guest stderr, then a trap), on interp, and
+on aot both from a bundle and through the code cache. The aot code is compiled once per test
+session by `pywamr compile-component` (toolchain_testlib.precompile: a cold compile of the
+CPython cores takes minutes; both fixtures share those cores, so the second compiles little).
 """
 from __future__ import annotations
 
@@ -28,14 +27,14 @@ from pathlib import Path
 import pytest
 
 from pywamr_testlib import require_wasmtime, wasm_tools_path
-from toolchains.toolchain_testlib import diff_text, run_pywamr, slow_aot
+from toolchains.toolchain_testlib import (AOT_SOURCES, aot_marks, diff_text, precompile,
+                                          run_pywamr)
 from wasi_p2.p2_oracle import run_wasmtime_component
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "toolchains" / "python"
 PY_APP = FIXTURES / "py-app.wasm"
 PY_COMPOSED = FIXTURES / "py-composed.wasm"
 
-SLOW_AOT = slow_aot("compiling the CPython core on aot takes minutes")
 
 
 def _check_app(outcome) -> None:
@@ -98,11 +97,11 @@ def _oracle(wasm: Path, args: tuple, env: tuple):
 
 
 def _check_against_wasmtime(engine: str, wasm: Path, args: list, env: dict, check,
-                            tmp_path: Path, cache_dir: Path | None = None) -> None:
+                            tmp_path: Path, precompiled=None, source: str | None = None) -> None:
     require_wasmtime()
     expected = _oracle(wasm, tuple(args), tuple(sorted(env.items())))
     check(expected)
-    proc, context = run_pywamr(engine, wasm, args, env, tmp_path, cache_dir)
+    proc, context = run_pywamr(engine, wasm, args, env, tmp_path, precompiled, source)
     assert proc.stdout == expected.stdout, (
         f"stdout differs\n{diff_text('stdout', expected.stdout, proc.stdout)}\n{context}")
     if expected.trapped:
@@ -124,18 +123,19 @@ def test_interp_matches_wasmtime(name, wasm, args, env, check, tmp_path: Path) -
     _check_against_wasmtime("interp", wasm, args, env, check, tmp_path)
 
 
-@pytest.fixture(scope="module")
-def aot_cache(tmp_path_factory) -> Path:
-    """One code cache for the aot cases: both fixtures hold the same CPython core modules,
-    so only the first case compiles them."""
-    return tmp_path_factory.mktemp("py-aot-cache")
+@pytest.fixture(scope="session")
+def python_precompiled(tmp_path_factory):
+    """Both fixtures' bundles and their shared code cache, compiled once per session."""
+    return precompile("python", [PY_APP, PY_COMPOSED], tmp_path_factory)
 
 
+@pytest.mark.parametrize("source", AOT_SOURCES)
 @pytest.mark.parametrize("name,wasm,args,env,check", [
-    pytest.param(*case, id=case[0], marks=SLOW_AOT) for case in CASES])
-def test_aot_matches_wasmtime(name, wasm, args, env, check, tmp_path: Path,
-                              aot_cache: Path) -> None:
-    _check_against_wasmtime("aot", wasm, args, env, check, tmp_path, aot_cache)
+    pytest.param(*case, id=case[0], marks=aot_marks()) for case in CASES])
+def test_aot_matches_wasmtime(name, wasm, args, env, check, source, tmp_path: Path,
+                              python_precompiled) -> None:
+    _check_against_wasmtime("aot", wasm, args, env, check, tmp_path, python_precompiled,
+                            source)
 
 
 def test_fixture_worlds() -> None:

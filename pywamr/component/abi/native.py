@@ -9,6 +9,12 @@ interpreter callers and the host use it, and the native adapter hands it any cal
 checks fail (it raises the exact trap) — see `aot/adapter.py` for what runs where. Both paths
 read and write the same state: the instances' flag cells (`state.py`), the memories.
 
+Handles (`own`/`borrow` parameters, an `own` result): the handle tables, borrow scopes and
+lend counts are Python objects (`resources.py`), so a fused adapter moves each handle with one
+call of a small Python function (`_HandleTransfer`, the context's handle record; a call that
+lends also closes its borrow scope there, usually in the same trip) and does everything else
+natively. Measured against the whole call through the Python bridge in BENCHMARKS.md.
+
 Types fused natively (`kind_of`, `result_kind`): the scalars, enums, flags of 1 to 32 labels;
 `string` in every pair of encodings (copied when both sides use the same one, else
 transcoded: `transcode:<source>:<destination>`); variants, options and results whose
@@ -24,11 +30,10 @@ Everything else keeps the Python adapter (the fallback, a core `Function` the na
 reaches through the host-call callback): variants whose payload is not one scalar, enum or
 flags (strings, lists, records, tuples, nested variants); records and tuples holding
 strings, lists, records or tuples, as a result or a list element; lists of lists;
-fixed-length lists; flags of more than 32 labels; own and borrow handles (deliberately: the
-handle tables, borrow scopes and lender counts live in Python objects, `resources.py`, that
-native code cannot update safely; a native adapter would have to call back into Python for
-every handle anyway); spilled parameter lists; a callee, `realloc` or `post-return` without
-native code; and every call when `PYWAMR_NATIVE_ADAPTERS=0`. At run time a fused adapter
+fixed-length lists; flags of more than 32 labels; handles inside lists, variants, options,
+results or result records (only `own`/`borrow` parameters, also as fields of flattened
+record and tuple parameters, and an `own` result are fused); spilled parameter lists; a
+callee, `realloc` or `post-return` without native code; and every call when `PYWAMR_NATIVE_ADAPTERS=0`. At run time a fused adapter
 still hands Python the calls its checks refuse (see `aot/adapter.py`), among them UTF-16
 with surrogate pairs and Latin-1 strings tagged UTF-16, which are then exact but slower.
 
@@ -44,8 +49,8 @@ import sys
 import weakref
 
 from ...runtime.objects import Function
-from ..types import (EnumType, FlagsType, ListType, OptionType, PrimValType, RecordType,
-                     ResultType, TupleType, VariantType)
+from ..types import (BorrowType, EnumType, FlagsType, ListType, OptionType, OwnType,
+                     PrimValType, RecordType, ResultType, TupleType, VariantType)
 from .flat import values_lifter, values_lowerer
 from .layout import flatten_types
 from .options import MAX_FLAT_PARAMS, MAX_FLAT_RESULTS, LiftLowerContext, realloc_trap
@@ -160,7 +165,9 @@ def kinds_of(ft, caller_encoding: str, callee_encoding: str):
             return None
     params = tuple(params)
     result = None
-    if ft.result is not None:
+    if isinstance(ft.result, OwnType):
+        result = "own"
+    elif ft.result is not None:
         result = result_kind(ft.result, callee_encoding, caller_encoding)
         if result is None:
             return None
@@ -173,11 +180,27 @@ def _param_kinds(t, caller_encoding: str, callee_encoding: str, out: list) -> bo
     if isinstance(t, (RecordType, TupleType)):
         fields = [f.t for f in t.fields] if isinstance(t, RecordType) else list(t.elems)
         return all(_param_kinds(f, caller_encoding, callee_encoding, out) for f in fields)
+    if isinstance(t, (OwnType, BorrowType)):
+        out.append("own" if isinstance(t, OwnType) else "borrow")
+        return True
     kind = kind_of(t, caller_encoding, callee_encoding)
     if kind is None:
         return False
     out.append(kind)
     return True
+
+
+def _handle_types(types) -> list:
+    """The `own`/`borrow` types among `types`, in the order of their flat values (records
+    and tuples flatten into their fields, as `_param_kinds` walks them)."""
+    out = []
+    for t in types:
+        if isinstance(t, (RecordType, TupleType)):
+            out += _handle_types([f.t for f in t.fields] if isinstance(t, RecordType)
+                                 else list(t.elems))
+        elif isinstance(t, (OwnType, BorrowType)):
+            out.append(t)
+    return out
 
 
 def _in_memory(kind: str) -> bool:
@@ -282,9 +305,11 @@ def attach_native_adapter(function: Function, inst, opts, lifted, ft) -> bool:
         _MemoryHook.install(opts.memory, keeper, vmctx.ADAPTER_CALLER_MEMORY)
         _MemoryHook.install(callee_opts.memory, keeper, vmctx.ADAPTER_CALLEE_MEMORY)
     fallbacks = _fallbacks(function, inst, opts, lifted, ft, result)
+    if spec.handles:
+        fallbacks += (_HandleTransfer(inst, opts, lifted, ft).function(function.name),)
     keeper.functions = fallbacks
     for offset, f in zip((vmctx.ADAPTER_SLOW_RECORD, vmctx.ADAPTER_RESULT_RECORD,
-                          vmctx.ADAPTER_TRAP_RECORD), fallbacks):
+                          vmctx.ADAPTER_TRAP_RECORD, vmctx.ADAPTER_HANDLE_RECORD), fallbacks):
         put(offset, handles.record_of(f))
     record = keeper.record = (ctypes.c_uint64 * (vmctx.RECORD_SIZE // 8))()
     record[vmctx.RECORD_CODE // 8] = loaded.address
@@ -334,6 +359,88 @@ def _fallbacks(function, inst, opts, lifted, ft, _result) -> tuple:
     return (Function(function.type, slow, function.name + " (python)", host=True),
             Function(result_type, convert_result, function.name + " (result)", host=True),
             Function(CoreFuncType((I32,), ()), trap, function.name + " (trap)", host=True))
+
+
+class _HandleTransfer:
+    """The handle record of one native adapter: what `canon lower` and `canon lift` do to
+    handles, called by the adapter once per step (`aot.adapter.HANDLE_*`), on the same
+    objects as the Python adapter (`lift.py`): the caller's `Subtask` lends `borrow`ed
+    handles, the callee's `Task` counts the borrows it was given, `handles.py` moves them.
+
+    A call that lends has a borrow scope, one per such call in flight through this adapter:
+    a stack, pushed by BEGIN and popped by END (a call that trapped leaves its scope behind,
+    as the Python path leaves its `Subtask`; its instances are poisoned). Spec:
+    CanonicalABI.md, "`canon lower`", "`canon lift`", "Loading" (`lift_own`, `lift_borrow`),
+    "Storing" (`lower_own`, `lower_borrow`)."""
+
+    __slots__ = ("params", "result", "caller_cx", "callee_cx", "scopes", "steps", "begin",
+                 "end", "flags")
+
+    def __init__(self, inst, opts, lifted, ft):
+        from ...aot import adapter
+        from ..resources import Subtask, Task
+        from .handles import lift_borrow, lift_own, lower_borrow, lower_own
+        # each handle as the caller's type (lifted from its table) and the callee's (lowered
+        # into its table), as the two halves of the Python path see them
+        self.params = list(zip(_handle_types(ft.param_types),
+                               _handle_types(lifted.ft.param_types)))
+        self.result = (lifted.ft.result, ft.result) if isinstance(ft.result, OwnType) else None
+        self.caller_cx = LiftLowerContext(opts, inst, None, lifted.opts.string_encoding,
+                                          peer=True)
+        self.callee_cx = LiftLowerContext(lifted.opts, lifted.inst, peer=True)
+        self.scopes: list = [(None, None, self.caller_cx, self.callee_cx)]
+        scopes, params = self.scopes, self.params
+
+        def param(position: int, value: int) -> int:
+            _, _, caller_cx, callee_cx = scopes[-1]
+            source, destination = params[position]
+            if isinstance(source, OwnType):
+                return lower_own(callee_cx, lift_own(caller_cx, value, source), destination)
+            return lower_borrow(callee_cx, lift_borrow(caller_cx, value, source), destination)
+
+        def result(_position: int, value: int) -> int:
+            _, task, caller_cx, callee_cx = scopes[-1]
+            source, destination = self.result
+            rep = lift_own(callee_cx, value, source)
+            if task is not None:
+                task.return_()
+            return lower_own(caller_cx, rep, destination)
+
+        def returned(_position: int, _value: int) -> int:
+            task = scopes[-1][1]
+            if task is not None:
+                task.return_()
+            return 0
+
+        def begin() -> None:
+            subtask, task = Subtask(), Task()
+            scopes.append((subtask, task, self.caller_cx.with_scope(subtask),
+                           self.callee_cx.with_scope(task)))
+
+        def end() -> None:
+            subtask = scopes.pop()[0]
+            subtask.deliver_resolve()
+        steps = {adapter.HANDLE_PARAM: param, adapter.HANDLE_RESULT: result,
+                 adapter.HANDLE_RETURNED: returned,
+                 adapter.HANDLE_NOTHING: lambda _position, _value: 0}
+        self.steps = [steps.get(op & adapter.HANDLE_STEP) for op in range(32)]
+        self.begin, self.end = begin, end
+        self.flags = (adapter.HANDLE_BEGIN, adapter.HANDLE_END)
+
+    def function(self, name: str) -> Function:
+        from ...binary.types import I32, FuncType as CoreFuncType
+        begin_flag, end_flag = self.flags
+        steps, begin, end = self.steps, self.begin, self.end
+
+        def call(op: int, position: int, value: int) -> int:
+            if op & begin_flag:
+                begin()
+            out = steps[op](position, value)
+            if op & end_flag:
+                end()
+            return out
+        return Function(CoreFuncType((I32, I32, I32), (I32,)), call, name + " (handles)",
+                        host=True)
 
 
 def _disk_cache():
