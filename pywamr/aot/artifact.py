@@ -228,8 +228,9 @@ class AotCache:
 def _cheap_host_key() -> str:
     """A key for the host record, made without LLVM and cheaply (a cached run pays it): the
     CPU as the kernel reports it, the machine, the llvmlite release (its package's version
-    string: `llvmlite.binding`, i.e. LLVM itself, is not loaded), the Python build and this
-    compiler."""
+    string: `llvmlite.binding`, i.e. LLVM itself, is not loaded), the Python build, this
+    compiler and the default optimisation level (`$PYWAMR_AOT_OPT`, part of the identity: two
+    processes at different levels must not share a record, or their code would share keys)."""
     import sys
     try:
         import llvmlite
@@ -243,7 +244,8 @@ def _cheap_host_key() -> str:
     except OSError:
         pass
     return sha256(json.dumps([cpu, os.uname().machine, llvmlite_version, sys.version,
-                              compiler_identity()]).encode())[:32]
+                              compiler_identity(), os.environ.get("PYWAMR_AOT_OPT", "2")]
+                             ).encode())[:32]
 
 
 def cache_key(source_sha256: str, host: dict) -> str:

@@ -142,3 +142,25 @@ def test_second_run_of_a_composed_component_does_no_llvm_work(tmp_path):
             first = snapshot()
             assert len(first) == 7, "six cores and the native adapter of `add`"
     assert snapshot() == first
+
+
+def test_processes_at_different_opt_levels_do_not_share_code(tmp_path):
+    """The remembered host record carries the default opt level, so it is keyed by it too: a
+    process at $PYWAMR_AOT_OPT=0 and one at 2 sharing a cache directory store two entries
+    (were the record shared, the second would reuse the first's code under the wrong label)."""
+    root = Path(__file__).resolve().parents[2]
+    cache = tmp_path / "cache"
+
+    def entries():
+        return sorted(p.name for p in cache.rglob("*") if p.is_file() and "host" not in p.parts)
+    seen = []
+    for level in ("0", "2", "0"):
+        env = {**os.environ, "PYWAMR_AOT_OPT": level}
+        proc = subprocess.run([sys.executable, "-m", "pywamr", "run", "--engine", "aot",
+                               "--cache-dir", str(cache), "--invoke", "add",
+                               str(root / "examples" / "add.wasm"), "2", "3"],
+                              capture_output=True, text=True, env=env, cwd=root)
+        assert proc.returncode == 0 and proc.stdout.strip() == "5", proc.stderr
+        seen.append(entries())
+    assert len(seen[0]) == 1 and len(seen[1]) == 2, seen
+    assert seen[2] == seen[1], "the third run (level 0 again) must hit the first's entry"
