@@ -109,12 +109,7 @@ def compile_ir(ir_text: str, timings: dict | None = None) -> bytes:
     "codegen") to it (used by benchmarks/compile_breakdown.py)."""
     clock = time.perf_counter
     t0 = clock()
-    level, fast = chunk_options(ir_text)
-    tm = target_machine(fast=fast, opt_level=level)
-    module = llvm.parse_assembly(ir_text)
-    module.verify()
-    module.triple = tm.triple
-    module.data_layout = str(tm.target_data)
+    level, tm, module = _parsed(ir_text)
     t1 = clock()
     _run_passes(module, tm, level)
     t2 = clock()
@@ -124,6 +119,18 @@ def compile_ir(ir_text: str, timings: dict | None = None) -> bytes:
                               ("codegen", clock() - t2)):
             timings[name] = timings.get(name, 0.0) + seconds
     return obj
+
+
+def _parsed(ir_text: str):
+    """(opt level, target machine, verified LLVM module) of one chunk's IR text, at the
+    level and code generation its marks ask for."""
+    level, fast = chunk_options(ir_text)
+    tm = target_machine(fast=fast, opt_level=level)
+    module = llvm.parse_assembly(ir_text)
+    module.verify()
+    module.triple = tm.triple
+    module.data_layout = str(tm.target_data)
+    return level, tm, module
 
 
 def _run_passes(module, tm, level: int) -> None:
@@ -137,12 +144,7 @@ def _run_passes(module, tm, level: int) -> None:
 def assembly(ir_text: str) -> str:
     """The host assembly `compile_ir` would emit for one chunk, as text (for tests and
     tools that check which instructions LLVM selected; runs in the calling process)."""
-    level, fast = chunk_options(ir_text)
-    tm = target_machine(fast=fast, opt_level=level)
-    module = llvm.parse_assembly(ir_text)
-    module.verify()
-    module.triple = tm.triple
-    module.data_layout = str(tm.target_data)
+    level, tm, module = _parsed(ir_text)
     _run_passes(module, tm, level)
     return tm.emit_assembly(module)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from ..runtime.v128 import (F32, F64, I32, I64, U32, f32_lanes_bits, f64_lanes_bits,
                             from_lanes, lanes)
 from .helpers import fceil, fdiv, ffloor, fmax, fmin, fnearest, fsqrt, ftrunc
+from .simd_int import LANE_COMPARISONS
 
 
 def _b(v: int) -> bytes:
@@ -25,30 +26,6 @@ def _compare(fmt, out, fn):
     def op(a, b):
         return int.from_bytes(pack(*map(fn, unpack(_b(a)), unpack(_b(b)))), "little")
     return op
-
-
-def _eq(x, y):
-    return -(x == y)
-
-
-def _ne(x, y):
-    return -(x != y)
-
-
-def _lt(x, y):
-    return -(x < y)
-
-
-def _gt(x, y):
-    return -(x > y)
-
-
-def _le(x, y):
-    return -(x <= y)
-
-
-def _ge(x, y):
-    return -(x >= y)
 
 
 def _add(x, y):
@@ -98,8 +75,7 @@ def _define() -> dict:
     out = {}
     for shape, fmt, mask_fmt, bits, finish in (("f32x4", F32, I32, 32, f32_lanes_bits),
                                                 ("f64x2", F64, I64, 64, f64_lanes_bits)):
-        for name, fn in (("eq", _eq), ("ne", _ne), ("lt", _lt), ("gt", _gt), ("le", _le),
-                         ("ge", _ge)):
+        for name, fn in LANE_COMPARISONS.items():
             out[f"{shape}_{name}"] = _compare(fmt, mask_fmt, fn)
         for name, fn in (("add", _add), ("sub", _sub), ("mul", _mul), ("div", fdiv),
                          ("min", fmin), ("max", fmax)):

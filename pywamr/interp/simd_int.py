@@ -77,20 +77,13 @@ def _unary(fmt_in, fmt_out, fn):
     return op
 
 
-def _lt(x, y):
-    return -(x < y)
-
-
-def _gt(x, y):
-    return -(x > y)
-
-
-def _le(x, y):
-    return -(x <= y)
-
-
-def _ge(x, y):
-    return -(x >= y)
+# Lane comparisons: all ones (-1, masked by the pack) when true, 0 when false; shared with
+# the float shapes (`simd_float.py`).
+LANE_COMPARISONS = {
+    "eq": lambda x, y: -(x == y), "ne": lambda x, y: -(x != y),
+    "lt": lambda x, y: -(x < y), "gt": lambda x, y: -(x > y),
+    "le": lambda x, y: -(x <= y), "ge": lambda x, y: -(x >= y),
+}
 
 
 def _define_shape(bits: int) -> dict:
@@ -100,7 +93,8 @@ def _define_shape(bits: int) -> dict:
     full = (1 << bits) - 1
     lo, hi = -(1 << (bits - 1)), (1 << (bits - 1)) - 1
     out = {}
-    for name, fn in (("lt", _lt), ("gt", _gt), ("le", _le), ("ge", _ge)):
+    for name in ("lt", "gt", "le", "ge"):
+        fn = LANE_COMPARISONS[name]
         out[f"{shape}_{name}_s"] = _binary(signed, signed, fn)
         out[f"{shape}_{name}_u"] = _binary(unsigned, signed, fn)
     out[f"{shape}_min_s"] = _binary(signed, signed, min)
