@@ -26,7 +26,6 @@ if str(ROOT) not in sys.path:     # `fuzz/` is a top-level package of the reposi
     sys.path.insert(1, str(ROOT))  # installed: found from the checkout like the tests
 from fuzz.compare import ESCAPED, INCONCLUSIVE, MISMATCH, PASS, UNSUPPORTED, compare
 from fuzz.outcome import Outcome
-from fuzz.tools import in_ci, missing_tools
 
 FIXED_SEED = 20261130
 BATCHES = 10
@@ -42,14 +41,6 @@ CAMPAIGN = ([("core", b) for b in range(BATCHES)]
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "fuzz"
 
 
-@pytest.fixture
-def tools():
-    why = missing_tools()
-    if why:
-        if in_ci():
-            pytest.fail(f"CI=true and the fuzzer cannot run: {why}")
-        pytest.skip(why)
-
 
 @pytest.fixture(params=ENGINES + [pytest.param("auto", marks=needs_aot)])
 def engine(request):
@@ -58,7 +49,7 @@ def engine(request):
 
 
 @pytest.mark.parametrize("mode,batch", CAMPAIGN)
-def test_fixed_seed_campaign(tools, engine, mode, batch):
+def test_fixed_seed_campaign(fuzz_tools, engine, mode, batch):
     from fuzz.generate import generate_module
     from fuzz.oracle import run_wasmtime
     from fuzz.subject import run_pywamr
@@ -98,7 +89,7 @@ def test_regression_fixture(engine, name):
 
 
 @pytest.mark.parametrize("name", _fixture_names())
-def test_fixture_expectations_are_wasmtimes(tools, name):
+def test_fixture_expectations_are_wasmtimes(fuzz_tools, name):
     """The JSON beside a fixture is what wasmtime does today (guards hand edits)."""
     from fuzz.oracle import run_wasmtime
     path = FIXTURES / f"{name}.wasm"
@@ -158,7 +149,7 @@ def test_runtime_never_imports_the_fuzzer_or_the_oracle():
     assert not offenders, offenders
 
 
-def test_campaign_command(tools, tmp_path):
+def test_campaign_command(fuzz_tools, tmp_path):
     """`python -m fuzz` prints the counts and exits 1 exactly when a module failed."""
     import subprocess
     import sys
@@ -187,7 +178,7 @@ def _check_that_crashes_or_hangs(seed, index, kinds, mode):
     return ModuleReport(seed, index, {k: Verdict(PASS, calls=1) for k in kinds})
 
 
-def test_campaign_survives_crashes_and_hangs(tools, tmp_path):
+def test_campaign_survives_crashes_and_hangs(fuzz_tools, tmp_path):
     from fuzz.campaign import CRASHED, HUNG, run_campaign
     counts = run_campaign(9, 5, ("interp",), tmp_path, timeout=3, log=lambda text: None,
                           check=_check_that_crashes_or_hangs)

@@ -24,21 +24,12 @@ if str(ROOT) not in sys.path:
     sys.path.insert(1, str(ROOT))
 from fuzz.compare import MISMATCH, PASS, UNSUPPORTED, Verdict, compare  # noqa: E402
 from fuzz.outcome import Outcome  # noqa: E402
-from fuzz.tools import in_ci, missing_tools  # noqa: E402
 from fuzz.values import arguments, lanes, value_key, values_equal  # noqa: E402
 
 SEED = 20261201
 MODULES = 20
 VECTOR_OP = re.compile(r"\b(?:v128|[if](?:8x16|16x8|32x4|64x2))\.[\w.]+")
 
-
-@pytest.fixture
-def tools():
-    why = missing_tools()
-    if why:
-        if in_ci():
-            pytest.fail(f"CI=true and the fuzzer cannot run: {why}")
-        pytest.skip(why)
 
 
 def _instructions(data: bytes) -> list[str]:
@@ -48,7 +39,7 @@ def _instructions(data: bytes) -> list[str]:
 
 
 @pytest.mark.parametrize("mode", ["simd", "relaxed-simd"])
-def test_simd_modes_generate_simd_that_wasmtime_runs(tools, mode):
+def test_simd_modes_generate_simd_that_wasmtime_runs(fuzz_tools, mode):
     from fuzz.generate import generate_module
     from fuzz.oracle import run_wasmtime
     with_simd, relaxed, ok_calls, vector_values = 0, 0, 0, 0
@@ -71,7 +62,7 @@ def test_simd_modes_generate_simd_that_wasmtime_runs(tools, mode):
         assert relaxed == 0
 
 
-def test_core_mode_has_no_simd(tools):
+def test_core_mode_has_no_simd(fuzz_tools):
     from fuzz.generate import generate_module
     assert not any(_instructions(generate_module(SEED, i)) for i in range(5))
 
@@ -85,7 +76,7 @@ V128_WAT = """(module
   (global (export "g") (mut v128) (v128.const i32x4 1 2 3 4)))"""
 
 
-def test_wasmtime_v128_lane_order_and_values(tools):
+def test_wasmtime_v128_lane_order_and_values(fuzz_tools):
     from fuzz.oracle import run_wasmtime
     data = subprocess.run([wasm_tools_path(), "parse", "-"], input=V128_WAT.encode(),
                           capture_output=True, check=True).stdout
@@ -167,7 +158,7 @@ def test_not_supported_is_its_own_verdict_and_count(tmp_path):
     assert not ModuleReport(1, 0, {"interp": verdict}).failed
 
 
-def test_subject_reports_a_refused_simd_module_as_not_supported(tools):
+def test_subject_reports_a_refused_simd_module_as_not_supported(fuzz_tools):
     """Whatever the engine does with a SIMD module, the subject records a refusal as
     "unsupported" (never "error" or "escaped"), and the verdict is never a failure when the
     engine refuses."""
