@@ -55,7 +55,7 @@ class AotModule:
                  referenced: "frozenset[int] | None" = None):
         from . import bridge
         from .conventions import c_symbol, tail_symbol
-        from .helpers import func_symbol, signature_key
+        from .helpers import func_symbol, native_functions, signature_key
         from .loader import link_objects
         self.module = module
         self.validated = validated
@@ -66,8 +66,7 @@ class AotModule:
         # the functions that code reaches through vmctx FUNCS (calls, ref.func)
         self.compiled = compiled
         self.referenced = referenced
-        defined = (sorted(compiled) if compiled is not None
-                   else list(range(self.num_imported_funcs, len(self.func_types))))
+        defined = native_functions(self.num_imported_funcs, len(self.func_types), compiled)
         self.defined = defined
 
         def exports() -> list[str]:       # only LLVM's linker needs the list

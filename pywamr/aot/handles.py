@@ -97,7 +97,7 @@ def register_record(function: Function, address: int, buffer=None) -> None:
     _function_by_record[address] = function
 
 
-def point_record(address: int, code: int, vm_address: int, tail_code: int = 0) -> None:
+def point_record(address: int, code: int, vm_address: int, tail_code: int) -> None:
     """Make the function record at `address` run native `code` (its C-convention entry) with
     vmctx `vm_address`, tail calls entering at `tail_code` (the tiered engine's switch of a
     function whose handle already exists). Word writes, vmctx first; a native caller reads

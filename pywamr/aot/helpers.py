@@ -55,6 +55,14 @@ def signature_key(ft: FuncType) -> str:
         TYPE_LETTER[t] for t in ft.results)
 
 
+def native_functions(num_imported: int, num_funcs: int, compiled=None) -> list[int]:
+    """The function indices that get native code, ascending: every defined function, or the
+    `compiled` ones of a partial module."""
+    if compiled is not None:
+        return sorted(compiled)
+    return list(range(num_imported, num_funcs))
+
+
 def func_symbol(index: int) -> str:
     """The symbol of defined function `index`'s code (in the convention `conventions.py`
     chooses for it)."""

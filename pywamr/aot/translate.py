@@ -33,8 +33,8 @@ from ..errors import NotSupported
 from . import vmctx
 from .conventions import (c_prototype, c_symbol, function_glue, makes_tail_calls,
                           results_in_memory, tail_symbol, tailcc_prototype, tailcc_ret)
-from .helpers import (LLTYPE, TBAA_METADATA, ZERO, FunctionBuilder, func_symbol, ret_type,
-                      signature_key)
+from .helpers import (LLTYPE, TBAA_METADATA, ZERO, FunctionBuilder, func_symbol,
+                      native_functions, ret_type, signature_key)
 
 # Stack budget of native wasm code, from the outermost entry (bytes).
 STACK_BUDGET = 4 * 1024 * 1024
@@ -91,11 +91,8 @@ class ModuleInfo:
         return tail
 
     def defined_indices(self) -> list[int]:
-        """The function indices that get native code, ascending: every defined function, or
-        the `compiled` ones of a partial module."""
-        if self.compiled is not None:
-            return sorted(self.compiled)
-        return list(range(self.num_imported_funcs, len(self.func_types)))
+        """The function indices that get native code (`helpers.native_functions`)."""
+        return native_functions(self.num_imported_funcs, len(self.func_types), self.compiled)
 
     def is_native(self, index: int) -> bool:
         """Whether a call to function `index` is a direct call to a symbol of this module."""
