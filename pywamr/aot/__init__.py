@@ -22,11 +22,13 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from ..binary.decoder import decode_module
-from ..runtime.instantiate import InstanceState
 from .artifact import (AotCache, ArtifactError, cache_key, read_artifact, sha256,
                        write_artifact)
+
+if TYPE_CHECKING:   # annotations only: an LLVM worker process imports this package
+    from ..runtime.instantiate import InstanceState
 
 __all__ = ["compile_module", "compile_functions", "partial_objects", "partial_from_objects", "load_cached", "from_artifact", "load_artifact", "AotModule", "AotCache", "ArtifactError",
            "CompileError", "stats"]
@@ -312,6 +314,7 @@ def load_artifact(path_or_bytes, *, source_bytes=None) -> AotModule:
         # never unpickle: an artifact is untrusted input, and pickle would run its code
         raise ArtifactError("artifact does not embed its wasm module (it was compiled from a "
                             "module without its bytes); recompile it from the .wasm file")
+    from ..binary.decoder import decode_module
     try:        # the bodies are compiled already: their instructions are not needed
         module = decode_module(art.wasm, bodies=False)
     except Exception as exc:

@@ -23,33 +23,21 @@ import threading
 import llvmlite
 import llvmlite.binding as llvm
 
+from .marks import FAST_CODEGEN_MARK, OPT_MARK, opt_mark  # noqa: F401 (this module's API)
+from .marks import chunk_options as _chunk_options
+
 OPT_LEVEL = int(os.environ.get("PYWAMR_AOT_OPT", "2"))
 
 _lock = threading.Lock()
 _initialized = False
 _target_machines: dict = {}
 
-FAST_CODEGEN_MARK = "; pywamr: fast machine-code generation\n"
-OPT_MARK = "; pywamr: opt="
-
-
-def opt_mark(opt_level: int) -> str:
-    """The first line of a chunk's IR that makes `compile_ir` use `opt_level` (0-3)."""
-    if opt_level not in (0, 1, 2, 3):
-        raise ValueError(f"opt level must be 0, 1, 2 or 3, not {opt_level!r}")
-    return f"{OPT_MARK}{opt_level}\n"
-
 
 def chunk_options(ir_text: str) -> tuple[int, bool]:
     """(opt level, fast machine-code generation) that the marks at the top of a chunk ask for."""
-    level, fast = OPT_LEVEL, False
-    while ir_text.startswith("; pywamr: "):
-        line, _, ir_text = ir_text.partition("\n")
-        if line.startswith(OPT_MARK):
-            level = int(line[len(OPT_MARK):])
-        elif line + "\n" == FAST_CODEGEN_MARK:
-            fast = True
-    return min(max(level, 0), 3), fast
+    return _chunk_options(ir_text, OPT_LEVEL)
+
+
 _lljit = None
 _library_counter = itertools.count()
 

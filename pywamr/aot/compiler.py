@@ -2,8 +2,7 @@
 worker processes, in parallel, with an optional progress line.
 
 Sits between `translate` (IR text, made here in the parent) and `codegen` (run in the
-workers). Workers are persistent subprocesses (`python -m pywamr.aot.worker --serve`, see
-`worker.py`) shared by every compile of the process, so small modules pay no start-up and the
+workers). Workers are persistent subprocesses (`worker_argv`, see `worker.py`) shared by every compile of the process, so small modules pay no start-up and the
 embedding script needs no `__main__` guard; a worker killed by an LLVM abort fails only that
 compile (`CompileError`) and is replaced next time. `stats` counts chunks sent to LLVM (tests
 use it to check that a cache hit did no LLVM work).
@@ -21,7 +20,7 @@ import time
 from pathlib import Path
 
 from ..errors import WasmError
-from .codegen import FAST_CODEGEN_MARK, opt_mark
+from .marks import FAST_CODEGEN_MARK, opt_mark
 from .translate import ModuleInfo, chunk_ir
 
 CHUNK_INSTRUCTIONS = 20000      # target size of one chunk, in wasm instructions
@@ -47,16 +46,44 @@ class Stats:
 stats = Stats()
 
 
+# The worker's start (see worker.py): a bare package over this directory, so that only
+# `worker`, `codegen` and `marks` are imported (argv: this directory, then the worker's own).
+_WORKER_BOOT = ("import sys, types; package = types.ModuleType('pywamr_llvm_worker'); "
+                "package.__path__ = [sys.argv[1]]; sys.modules[package.__name__] = package; "
+                "from pywamr_llvm_worker.worker import main; sys.exit(main(sys.argv[2:]))")
+
+
+def worker_argv() -> tuple[list[str], dict]:
+    """(argv, environment) of an LLVM worker process: Python without `site`, the parent's
+    module path (llvmlite's directory included) in $PYTHONPATH."""
+    env = dict(os.environ)
+    path = [p for p in sys.path if p]
+    if env.get("PYTHONPATH"):
+        path.append(env["PYTHONPATH"])
+    env["PYTHONPATH"] = os.pathsep.join(path)
+    argv = [sys.executable, "-S", "-c", _WORKER_BOOT, str(Path(__file__).resolve().parent),
+            "--serve"]
+    return argv, env
+
+
 class Worker:
-    """One `pywamr.aot.worker --serve` subprocess."""
+    """One LLVM worker subprocess (worker.py)."""
 
     def __init__(self):
-        env = dict(os.environ)
-        package_root = str(Path(__file__).resolve().parents[2])
-        env["PYTHONPATH"] = package_root + os.pathsep + env.get("PYTHONPATH", "")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "pywamr.aot.worker", "--serve"],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
+        argv, env = worker_argv()
+        self.process = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                        env=env)
+        self.warmed = False
+
+    def warm(self) -> None:
+        """Have the worker load LLVM now (no reply; see worker.py), once."""
+        if not self.warmed:
+            self.warmed = True
+            try:
+                self.process.stdin.write(struct.pack("<I", 0))
+                self.process.stdin.flush()
+            except OSError:
+                pass        # a dead worker fails its first compile and is replaced
 
     def alive(self) -> bool:
         return self.process.poll() is None
@@ -109,12 +136,19 @@ class WorkerPool:
                     return w
         return Worker()
 
-    def prestart(self) -> None:
-        """Start one worker now if none is idle, so that a compile soon finds LLVM loaded."""
+    def prestart(self, warm: bool = False) -> None:
+        """Start one worker now if none is idle, so that a compile soon finds one; `warm`:
+        and have it load LLVM (`Worker.warm`)."""
         with self.lock:
-            if any(w.alive() for w in self.idle):
+            live = [w for w in self.idle if w.alive()]
+            if live:
+                if warm:
+                    live[-1].warm()     # the one `take` hands out next
                 return
-        self.give_back(Worker())
+        worker = Worker()
+        if warm:
+            worker.warm()
+        self.give_back(worker)
 
     def give_back(self, w: Worker) -> None:
         if w.alive():
@@ -132,9 +166,11 @@ _pool = WorkerPool()
 atexit.register(_pool.close)
 
 
-def prestart_worker() -> None:
-    """Have an LLVM worker process ready (the tiered engine calls this once a module runs)."""
-    _pool.prestart()
+def prestart_worker(warm: bool = False) -> None:
+    """Have an LLVM worker process started (the tiered engine calls this when it links a
+    module: about 20 ms of CPU), and with `warm` also LLVM loaded in it (another ~50 ms; once
+    the module's code runs)."""
+    _pool.prestart(warm)
 
 
 def compile_ir_text(ir: str) -> bytes:

@@ -1,10 +1,19 @@
 """Worker-process side of parallel compilation: IR text in, object bytes out.
 
-`python -m pywamr.aot.worker --serve` is started by `compiler.WorkerPool` and then answers
-requests on stdin/stdout until stdin closes, so an LLVM abort kills only the worker. Frames:
-request = u32 length + IR text (UTF-8); reply = u8 status (0 ok, 1 error) + u32 length +
-object bytes or error message. `python -m pywamr.aot.worker IN.ll OUT.o` compiles one chunk
-(for debugging). Imports nothing of pywamr but `codegen`.
+Started by `compiler.WorkerPool` (`compiler.worker_argv`) and then answers requests on
+stdin/stdout until stdin closes, so an LLVM abort kills only the worker. Frames: request = u32
+length + IR text (UTF-8); reply = u8 status (0 ok, 1 error) + u32 length + object bytes or
+error message. A request of length 0 is a warm-up: load LLVM and make the host's target
+machine now, without a reply (a worker is started cheaply, before anyone knows whether it
+will be needed, and warmed once it probably will: `compiler.warm_worker`).
+
+The pool starts it as `python -S -c <boot> AOT_DIR --serve`: without `site` (its .pth
+processing costs ~40 ms of CPU; the parent's `sys.path` comes in $PYTHONPATH instead) and
+without the `pywamr` packages' `__init__` modules (~60 ms of CPU): the boot line makes a bare
+package whose path is this directory, so this module, `codegen` and `marks` load as its
+submodules and nothing else of pywamr is imported. `python -m pywamr.aot.worker --serve` works
+too, and `python -m pywamr.aot.worker IN.ll OUT.o` compiles one chunk (for debugging).
+Imports nothing of pywamr but `codegen` (and its `marks`).
 """
 from __future__ import annotations
 
@@ -15,6 +24,12 @@ import sys
 def compile_chunk(ir_text: str) -> bytes:
     from .codegen import compile_ir
     return compile_ir(ir_text)
+
+
+def warm_up() -> None:
+    """Load LLVM and create the default target machine."""
+    from .codegen import target_machine
+    target_machine()
 
 
 def _read_exact(stream, n: int) -> bytes | None:
@@ -28,8 +43,6 @@ def _read_exact(stream, n: int) -> bytes | None:
 
 
 def serve() -> int:
-    from .codegen import target_machine
-    target_machine()
     stdin = sys.stdin.buffer
     stdout = sys.stdout.buffer
     while True:
@@ -37,6 +50,9 @@ def serve() -> int:
         if head is None:
             return 0
         (n,) = struct.unpack("<I", head)
+        if n == 0:
+            warm_up()
+            continue
         text = _read_exact(stdin, n)
         if text is None:
             return 0

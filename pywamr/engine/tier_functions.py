@@ -64,11 +64,11 @@ class FunctionTiers:
             if not todo or owner.native is not None:
                 return False
             (self.cheap_requested if cheap else self.requested).update(todo)
-        from .tier_worker import compile_partial, load_lock
+        from .tier_worker import compile_partial, load_lock, prompt_gil
         started = time.monotonic()
         level = CHEAP_OPT_LEVEL if cheap else HOT_OPT_LEVEL
         try:
-            with load_lock:
+            with load_lock, prompt_gil():
                 partial = compile_partial(owner.validated, todo, level, not cheap)
         except Exception as exc:  # LLVM failed or is missing: those functions stay interpreted
             self.failure = exc

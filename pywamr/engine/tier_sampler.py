@@ -29,6 +29,7 @@ from .tiered import WHOLE_MODULE_LIMIT
 INTERVAL = 0.01         # a sample costs the guest ~50 us of GIL time: 0.5% at this rate
 CHEAP_PERIOD = 0.5      # seconds between two cheap-tier compiles (warm functions batch up)
 HOT_SAMPLES = 3
+FIRST_HOT_SAMPLES = 2   # a module's first hot function: found sooner, where it matters most
 _HELPER_MARKS = ("/pywamr/runtime/", "/pywamr/interp/helpers")
 _sampler = None
 _sampler_lock = threading.Lock()
@@ -46,9 +47,10 @@ class Sampler:
         self.thread.start()
 
     def watch(self, module) -> None:
-        """Sample `module`'s code from now on. A function one sample short of hot starts an
-        LLVM worker process (on the sampler's thread), so that the first hot function does
-        not wait for one to start, and a program that hardly runs (hello) starts none."""
+        """Sample `module`'s code from now on. The first sample that finds wasm code running
+        gets the compile ready (`tier_worker.prepare_partial_compiles`, on the sampler's
+        thread), so that the first hot function waits for neither an LLVM worker nor the
+        translator's imports; a program whose wasm code hardly runs (hello) pays for none."""
         self.modules.add(module)
 
     def _refresh(self) -> None:
@@ -99,11 +101,12 @@ class Sampler:
                 continue
             index = hit[1]
             count = module.samples.get(index, 0) + 1
-            if count == HOT_SAMPLES - 1 and not self.started_worker:
+            if not self.started_worker:     # wasm code runs: get ready to compile some
                 self.started_worker = self.prestart = True
             module.samples[index] = count
             entry = hot.setdefault(id(module), (module, [], []))
-            if count == HOT_SAMPLES:
+            if count == HOT_SAMPLES or (count == FIRST_HOT_SAMPLES
+                                        and not module.functions.requested):
                 entry[1].append(index)
             elif count == 1 and module.code_size > WHOLE_MODULE_LIMIT:
                 entry[2].append(index)
@@ -117,8 +120,8 @@ class Sampler:
             hot = self._sample()
             if self.prestart:
                 self.prestart = False
-                from .tier_worker import prestart_llvm_worker
-                prestart_llvm_worker()
+                from .tier_worker import prepare_partial_compiles
+                prepare_partial_compiles()
             for module, hot_indices, warm_indices in hot.values():
                 if hot_indices:
                     module.warm.difference_update(hot_indices)

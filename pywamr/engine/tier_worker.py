@@ -24,6 +24,7 @@ import os
 import subprocess
 import sys
 import threading
+from contextlib import contextmanager
 from pathlib import Path
 
 from ..errors import WasmError
@@ -31,6 +32,35 @@ from ..errors import WasmError
 _running: set = set()
 _running_lock = threading.Lock()
 load_lock = threading.Lock()    # one LLVM object load at a time in this process
+
+# The GIL switch interval while a tier-up thread prepares code (see `prompt_gil`).
+PROMPT_SWITCH_INTERVAL = 0.0005
+_prompt_lock = threading.Lock()
+_prompt_depth = 0
+_saved_interval = 0.0
+
+
+@contextmanager
+def prompt_gil():
+    """Lower the interpreter's GIL switch interval (default 5 ms) while a tier-up thread
+    works beside a busy guest thread. The tier-up's imports, pipe I/O with the LLVM worker and
+    ctypes calls each release the GIL, and getting it back from a guest thread that never
+    blocks takes a full switch interval: hundreds of such waits made most of the time to
+    native. The guest loses no CPU to this (a switch happens only when the other thread asks
+    for the GIL); the old interval is restored when the last tier-up thread is done."""
+    global _prompt_depth, _saved_interval
+    with _prompt_lock:
+        if _prompt_depth == 0:
+            _saved_interval = sys.getswitchinterval()
+            sys.setswitchinterval(min(PROMPT_SWITCH_INTERVAL, _saved_interval))
+        _prompt_depth += 1
+    try:
+        yield
+    finally:
+        with _prompt_lock:
+            _prompt_depth -= 1
+            if _prompt_depth == 0:
+                sys.setswitchinterval(_saved_interval)
 
 
 class TierCompileError(WasmError):
@@ -93,10 +123,21 @@ def compile_partial(validated, funcs, opt_level: int, direct_calls: bool):
                                  direct_calls=direct_calls)
 
 
-def prestart_llvm_worker() -> None:
-    """Have one of the aot engine's LLVM worker processes ready for `compile_partial`."""
+def prestart_llvm_worker(warm: bool = False) -> None:
+    """Have one of the aot engine's LLVM worker processes started for `compile_partial`
+    (cheap: LLVM is not loaded yet), with `warm` also LLVM loaded in it."""
     from ..aot.compiler import prestart_worker
-    prestart_worker()
+    prestart_worker(warm)
+
+
+def prepare_partial_compiles() -> None:
+    """Get ready for `compile_partial` and the switch, once wasm code runs: LLVM loaded in a
+    worker (~50 ms of CPU there) while this process imports the aot engine's translator,
+    loader and instance modules (~70 ms of CPU), both of which would otherwise lie between
+    finding the first hot function and its native code."""
+    prestart_llvm_worker(warm=True)
+    with prompt_gil():
+        from ..aot import compiler, emit, instance, loader, translate  # noqa: F401
 
 
 def main(argv: list[str]) -> int:

@@ -26,7 +26,7 @@ so the guest's process never holds more than the finished code and an LLVM abort
 the functions concerned on the interpreter.
 
 When (`TierPolicy`, from `Engine(tiering=...)` or $PYWAMR_TIER):
-  - "background[:SECONDS]" (default, 0.05 s): a small module whose code has run (the
+  - "background[:SECONDS]" (default, 0.5 s): a small module whose code has run (the
     interpreter translated one of its functions) for SECONDS is compiled whole in the
     background; each instance switches at its next call into one of its functions once the
     code is ready. Meanwhile (and in big modules, instead) the sampler compiles hot and warm
@@ -61,7 +61,11 @@ from ..runtime.objects import Function, Global
 from . import tier_worker
 from .tier_functions import FunctionTiers
 
-DEFAULT_DELAY = 0.05
+# A whole-module compile costs seconds of CPU (3 s for a 150 KB C kernel): it starts once the
+# module's code has run this long, so that a short run (hello) never starts one only to kill
+# it at exit, and the first hot function's compile (tier_functions.py, ~0.2 s after link)
+# does not share a core with it.
+DEFAULT_DELAY = 0.5
 # Modules with more code than this never compile whole at O2 in the background (a 1 MB module
 # takes minutes of CPU on a core the guest may need): their hot functions compile alone at
 # O2, the rest in the cheap tier (tier_functions.py).
@@ -127,6 +131,7 @@ class TieredModule:
         self.warm: set[int] = set()             # sampled, waiting for the cheap tier
         self.cheap_compiled_at = 0.0            # when the last cheap-tier group was compiled
         self.code_size = sum(code.size for code in self.module.codes)
+        self.prestarted = False                 # the LLVM worker was started for it
 
     def function_name(self, index: int) -> str:
         return self.module.func_name(index)
@@ -155,6 +160,11 @@ class TieredModule:
         elif self.policy.mode in ("hot", "cheap"):
             tier.arm_hot(self.policy.calls)
         elif self.policy.mode == "background":
+            if not self.prestarted:
+                # the LLVM worker starts with the guest, so that the first hot function finds
+                # it ready (its start is most of the time to native; tier_worker.py)
+                self.prestarted = True
+                tier_worker.prestart_llvm_worker()
             for partial in {id(p): p for p in self.functions.native_of.values()}.values():
                 tier.arm_functions(partial)
             from .tier_sampler import sampler
