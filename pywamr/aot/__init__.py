@@ -12,6 +12,8 @@ Interface used by the engine layer:
   compile_module(validated, *, cache=<default AotCache>, jobs=None, progress=False,
                  in_process=False) -> AotModule
   load_cached(validated, cache) -> AotModule | None   (a verified cache hit; never compiles)
+  compile_functions(validated, funcs, *, opt_level, direct_calls, cache) -> AotModule (partial)
+  load_cached_functions(validated, cache) -> [(partial AotModule, opt level, direct calls)]
   from_artifact(validated, artifact_bytes) -> AotModule
   load_artifact(path_or_bytes, *, source_bytes=None) -> AotModule   (ArtifactError if unusable)
   AotModule: a `runtime.interface.CompiledModule` (define_functions, link), plus save(path)
@@ -30,8 +32,9 @@ from .artifact import (AotCache, ArtifactError, cache_key, read_artifact, sha256
 if TYPE_CHECKING:   # annotations only: an LLVM worker process imports this package
     from ..runtime.instantiate import InstanceState
 
-__all__ = ["compile_module", "compile_functions", "partial_objects", "partial_from_objects", "load_cached", "from_artifact", "load_artifact", "AotModule", "AotCache", "ArtifactError",
-           "CompileError", "stats"]
+__all__ = ["compile_module", "compile_functions", "partial_objects", "partial_from_objects",
+           "load_cached", "load_cached_functions", "from_artifact", "load_artifact",
+           "AotModule", "AotCache", "ArtifactError", "CompileError", "stats"]
 
 _DEFAULT = object()
 
@@ -51,6 +54,7 @@ class AotModule:
     engine_name = "aot"
     private_globals = False     # native code reads every global through its cell
     cache = None                # the AotCache it was compiled through (adapters use it too)
+    from_cache = False          # a partial module whose code came from the code cache
 
     def __init__(self, module, func_types, artifact_bytes: bytes, objects: list[bytes],
                  validated=None, compiled: "frozenset[int] | None" = None,
@@ -257,13 +261,16 @@ def compile_module(validated, *, cache: "AotCache | None" = _DEFAULT, jobs: int 
 
 def compile_functions(validated, funcs, *, opt_level: int | None = None,
                       in_process: bool = False, jobs: int = 1,
-                      direct_calls: bool = True) -> AotModule:
+                      direct_calls: bool = True, cache: "AotCache | None" = None) -> AotModule:
     """A partial module: native code for the defined functions `funcs` only (calls to any
     other function go through its function record), at `opt_level` (0-3; None: the default
-    level, `codegen.OPT_LEVEL`). Never cached (its code depends on which functions are in
-    it). Used by the tiered engine to compile hot functions alone; instances run it through
-    `AotModule.adopt_functions`. `in_process`: LLVM in this process (for an isolated worker).
-    Without `direct_calls`, even calls between `funcs` go through function records."""
+    level, `codegen.OPT_LEVEL`). Used by the tiered engine to compile hot functions alone;
+    instances run it through `AotModule.adopt_functions`. `in_process`: LLVM in this process
+    (for an isolated worker). Without `direct_calls`, even calls between `funcs` go through
+    function records. With a `cache`, the code comes from its per-function entries when they
+    have it, and goes there otherwise (`cache_functions.py`: keyed by the group's bodies and
+    the module context; `from_cache` on the result says which). A new parameter that changes
+    the generated code must go into that key (`cache_functions.descriptor`)."""
     from .compiler import compile_objects
     from .translate import ModuleInfo
     if validated.funcs is None:
@@ -272,10 +279,80 @@ def compile_functions(validated, funcs, *, opt_level: int | None = None,
     first = validated.module.num_imported_funcs()
     if not compiled or min(compiled) < first or max(compiled) >= len(validated.func_types):
         raise ValueError("compile_functions: function indices must name defined functions")
+    if cache is not None:
+        hit = _cached_functions(validated, compiled, opt_level, direct_calls, cache)
+        if hit is not None:
+            return hit
     info = ModuleInfo(validated.module, validated.func_types, validated.funcs, compiled,
                       direct_calls)
     objects = compile_objects(info, jobs=jobs, in_process=in_process, opt_level=opt_level)
+    if cache is not None:
+        _store_functions(validated, compiled, opt_level, direct_calls, cache, objects)
     return partial_from_objects(validated, compiled, objects)
+
+
+def _function_key_parts(validated, funcs, opt_level, direct_calls, cache):
+    """(host, module context digest, descriptor) of a partial module's cache entry."""
+    from .cache_functions import context_digest, descriptor
+    host = _host(cache)
+    level = host.get("opt", 2) if opt_level is None else opt_level
+    context = context_digest(validated.module)
+    return host, context, descriptor(validated.module, funcs, level, direct_calls, context)
+
+
+def _cached_functions(validated, funcs, opt_level, direct_calls, cache,
+                      remember: bool = True) -> "AotModule | None":
+    """The partial module of `funcs` from the code cache's per-function entries, or None."""
+    from .cache_functions import FunctionCache
+    host, context, described = _function_key_parts(validated, funcs, opt_level,
+                                                   direct_calls, cache)
+    store = FunctionCache(cache)
+    objects = store.get(described, host)
+    if objects is None:
+        return None
+    try:
+        partial = partial_from_objects(validated, funcs, objects)
+    except Exception:       # objects that pass every check yet do not link: compile again
+        store.drop(described, host)
+        return None
+    partial.from_cache = True
+    if remember:
+        level = host.get("opt", 2) if opt_level is None else opt_level
+        store.remember(context, host, funcs, level, direct_calls)
+    return partial
+
+
+def _store_functions(validated, funcs, opt_level, direct_calls, cache, objects) -> None:
+    from .cache_functions import FunctionCache
+    host, context, described = _function_key_parts(validated, funcs, opt_level,
+                                                   direct_calls, cache)
+    store = FunctionCache(cache)
+    store.put(described, host, objects)
+    level = host.get("opt", 2) if opt_level is None else opt_level
+    store.remember(context, host, funcs, level, direct_calls)
+
+
+def load_cached_functions(validated, cache: "AotCache | None") -> list:
+    """Every partial module the code cache holds for this module (`compile_functions` with
+    a cache stored them, in this run or an earlier one), as (partial module, opt level,
+    direct calls), oldest first; compiles nothing. A group whose code is missing, stale
+    (one of its bodies changed) or corrupt is left out. See `cache_functions.py`."""
+    if cache is None or validated.funcs is None:
+        return []
+    from .cache_functions import FunctionCache, context_digest
+    host = _host(cache)
+    first = validated.module.num_imported_funcs()
+    count = len(validated.func_types)
+    out = []
+    for funcs, level, direct in FunctionCache(cache).groups(
+            context_digest(validated.module), host):
+        if not funcs or not all(first <= index < count for index in funcs):
+            continue        # an index made for another module: never look its bodies up
+        partial = _cached_functions(validated, frozenset(funcs), level, direct, cache,
+                                    remember=False)
+        if partial is not None:
+            out.append((partial, level, direct))
+    return out
 
 
 def partial_objects(validated, funcs, opt_level: int | None,

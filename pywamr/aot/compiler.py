@@ -19,9 +19,13 @@ import threading
 import time
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 from ..errors import WasmError
 from .marks import FAST_CODEGEN_MARK, opt_mark
-from .translate import ModuleInfo, chunk_ir
+
+if TYPE_CHECKING:       # the translator is imported when a chunk is made, not to start a worker
+    from .translate import ModuleInfo
 
 CHUNK_INSTRUCTIONS = 20000      # target size of one chunk, in wasm instructions
 # A function larger than this is compiled alone, with fast (-O0) machine-code generation after
@@ -219,6 +223,7 @@ def chunk_text(info: ModuleInfo, funcs: list[int], with_entries: bool,
                opt_level: int | None = None) -> str:
     """The IR of one chunk, marked with its opt level (None: the compiling process's
     `codegen.OPT_LEVEL`) and for fast machine-code generation when it is huge."""
+    from .translate import chunk_ir
     ir = chunk_ir(info, funcs, with_entries=with_entries)
     if is_huge_chunk(info, funcs):
         ir = FAST_CODEGEN_MARK + ir

@@ -92,7 +92,7 @@ def _compile_auto(validated, engine):
         def compile_native():
             return compile_in_worker(validated, cache_dir=getattr(engine, "cache_dir", None),
                                      cache=cache is not None)
-    return TieredModule(validated, interp, compile_native, policy)
+    return TieredModule(validated, interp, compile_native, policy, cache=cache)
 
 
 register_engine("auto", _compile_auto, load_artifact=_load_aot_artifact,

@@ -38,6 +38,7 @@ class FunctionTiers:
         self.batches = 0
         self.failure: BaseException | None = None
         self.first_native_after: float | None = None
+        self.cached: set[int] = set()       # functions whose code came from the code cache
 
     def compile(self, indices, cheap: bool = False) -> bool:
         """Compile those of `indices` not compiled yet as one partial module (blocking the
@@ -69,7 +70,8 @@ class FunctionTiers:
         level = CHEAP_OPT_LEVEL if cheap else HOT_OPT_LEVEL
         try:
             with load_lock, prompt_gil():
-                partial = compile_partial(owner.validated, todo, level, not cheap)
+                partial = compile_partial(owner.validated, todo, level, not cheap,
+                                          cache=owner.cache)
         except Exception as exc:  # LLVM failed or is missing: those functions stay interpreted
             self.failure = exc
             if os.environ.get("PYWAMR_TIER_LOG"):
@@ -85,20 +87,55 @@ class FunctionTiers:
             more = f" and {len(todo) - 4} more" if len(todo) > 4 else ""
             after = time.monotonic() - owner.linked_at if owner.linked_at else 0.0
             kind = "warm functions (cheap tier)" if cheap else "hot functions"
+            how = "from the code cache" if partial.from_cache else "compiled"
             print(f"pywamr: tier-up: {kind} {names}{more} native after {after:.3f}s "
-                  f"(compiled in {time.monotonic() - started:.3f}s)", file=sys.stderr,
+                  f"({how} in {time.monotonic() - started:.3f}s)", file=sys.stderr,
                   flush=True)
         return True
 
+    def load_cached(self) -> int:
+        """Take the code of every group of functions an earlier run compiled for this module
+        and left in the code cache (`aot.load_cached_functions`), before any instance runs:
+        the caller arms the instance it links. O0 groups first, so that O2 code of the same
+        functions replaces theirs. Returns how many functions have cached code; a cache
+        that cannot be read only means none."""
+        owner = self.owner
+        if owner.cache is None:
+            return 0
+        from .tier_worker import cached_partials, load_lock
+        started = time.monotonic()
+        try:
+            with load_lock:
+                found = cached_partials(owner.validated, owner.cache)
+        except Exception:   # never let the cache keep the guest from running
+            return 0
+        with self.lock:
+            for partial, level, direct in sorted(found, key=lambda item: item[1]):
+                indices = sorted(partial.defined)
+                (self.requested if direct else self.cheap_requested).update(indices)
+                self._record(partial, indices, level)
+                self.cached.update(indices)
+        if found and os.environ.get("PYWAMR_TIER_LOG"):
+            after = time.monotonic() - owner.linked_at if owner.linked_at else 0.0
+            print(f"pywamr: tier-up: {len(self.cached)} functions native from the code cache "
+                  f"({len(found)} groups) after {after:.3f}s (loaded in "
+                  f"{time.monotonic() - started:.3f}s)", file=sys.stderr, flush=True)
+        if found and self.first_native_after is None and owner.linked_at is not None:
+            self.first_native_after = time.monotonic() - owner.linked_at
+        return len(self.cached)
+
     def _ready(self, partial, indices, level: int) -> None:
         """Record a compiled partial module and arm every live instance to switch to it."""
+        self._record(partial, indices, level)
+        for tier in list(self.owner._instances):
+            tier.arm_functions(partial)
+
+    def _record(self, partial, indices, level: int) -> None:
         partial.tier_level = level
         for index in indices:
             if self.levels.get(index, -1) < level:
                 self.native_of[index] = partial
                 self.levels[index] = level
-        for tier in list(self.owner._instances):
-            tier.arm_functions(partial)
 
     def rearm(self) -> None:
         """Arm again every compiled function (closes the race with the interpreter's

@@ -115,12 +115,21 @@ def compile_in_worker(validated, *, cache_dir=None, cache: bool = True):
         return aot.from_artifact(validated, out)
 
 
-def compile_partial(validated, funcs, opt_level: int, direct_calls: bool):
+def compile_partial(validated, funcs, opt_level: int, direct_calls: bool, cache=None):
     """A partial aot module of `funcs` (per-function tiering, tier_functions.py), compiled in
-    the aot engine's worker processes; blocks the calling thread, never the guest's GIL."""
+    the aot engine's worker processes; blocks the calling thread, never the guest's GIL.
+    With the aot `cache`, taken from its per-function entries when they have it, and stored
+    there otherwise."""
     from .. import aot
     return aot.compile_functions(validated, funcs, opt_level=opt_level,
-                                 direct_calls=direct_calls)
+                                 direct_calls=direct_calls, cache=cache)
+
+
+def cached_partials(validated, cache) -> list:
+    """(partial aot module, opt level, direct calls) of every group of `validated`'s functions
+    whose code the aot `cache` holds (compiled by `compile_partial` in an earlier run)."""
+    from .. import aot
+    return aot.load_cached_functions(validated, cache)
 
 
 def prestart_llvm_worker(warm: bool = False) -> None:

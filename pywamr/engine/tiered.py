@@ -113,8 +113,10 @@ class TieredModule:
     engine_name = "auto"
     private_globals = True      # plain values while on the interpreter; cells from the switch
 
-    def __init__(self, validated, interp_module, compile_native, policy: TierPolicy):
+    def __init__(self, validated, interp_module, compile_native, policy: TierPolicy,
+                 cache=None):
         self.validated = validated
+        self.cache = cache                  # the aot code cache (per-function entries), or None
         self.module = validated.module
         self.interp = interp_module
         self.compile_native = compile_native
@@ -165,6 +167,7 @@ class TieredModule:
                 # it ready (its start is most of the time to native; tier_worker.py)
                 self.prestarted = True
                 tier_worker.prestart_llvm_worker()
+                self.functions.load_cached()    # code an earlier run compiled: native at once
             for partial in {id(p): p for p in self.functions.native_of.values()}.values():
                 tier.arm_functions(partial)
             from .tier_sampler import sampler
