@@ -171,9 +171,8 @@ atexit.register(_pool.close)
 
 
 def prestart_worker(warm: bool = False) -> None:
-    """Have an LLVM worker process started (the tiered engine calls this when it links a
-    module: about 20 ms of CPU), and with `warm` also LLVM loaded in it (another ~50 ms; once
-    the module's code runs)."""
+    """Have an LLVM worker process started (about 20 ms of CPU), and with `warm` also LLVM
+    loaded in it (another ~50 ms): the tiered engine asks for one when it links a module."""
     _pool.prestart(warm)
 
 

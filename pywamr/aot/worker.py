@@ -4,8 +4,8 @@ Started by `compiler.WorkerPool` (`compiler.worker_argv`) and then answers reque
 stdin/stdout until stdin closes, so an LLVM abort kills only the worker. Frames: request = u32
 length + IR text (UTF-8); reply = u8 status (0 ok, 1 error) + u32 length + object bytes or
 error message. A request of length 0 is a warm-up: load LLVM and make the host's target
-machine now, without a reply (a worker is started cheaply, before anyone knows whether it
-will be needed, and warmed once it probably will: `compiler.warm_worker`).
+machine now, without a reply (`compiler.WorkerPool.prestart(warm=True)`: the tiered engine
+has LLVM loaded while the guest starts, so that its first hot function does not wait for it).
 
 The pool starts it as `python -S -c <boot> AOT_DIR --serve`: without `site` (its .pth
 processing costs ~40 ms of CPU; the parent's `sys.path` comes in $PYTHONPATH instead) and

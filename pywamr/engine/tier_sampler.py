@@ -113,8 +113,10 @@ class Sampler:
         return hot
 
     def _run(self) -> None:
+        pause = INTERVAL
         while True:
-            time.sleep(INTERVAL)
+            time.sleep(pause)
+            pause = INTERVAL
             if not self.modules:
                 continue
             hot = self._sample()
@@ -122,6 +124,7 @@ class Sampler:
                 self.prestart = False
                 from .tier_worker import prepare_partial_compiles
                 prepare_partial_compiles()
+                pause = 0.0     # the imports took longer than an interval: sample again now
             for module, hot_indices, warm_indices in hot.values():
                 if hot_indices:
                     module.warm.difference_update(hot_indices)

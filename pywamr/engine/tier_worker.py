@@ -140,10 +140,11 @@ def prestart_llvm_worker(warm: bool = False) -> None:
 
 
 def prepare_partial_compiles() -> None:
-    """Get ready for `compile_partial` and the switch, once wasm code runs: LLVM loaded in a
-    worker (~50 ms of CPU there) while this process imports the aot engine's translator,
-    loader and instance modules (~70 ms of CPU), both of which would otherwise lie between
-    finding the first hot function and its native code."""
+    """Get ready for `compile_partial` and the switch, once wasm code runs: an LLVM worker
+    with LLVM loaded (the one started at link, or another if that one was taken meanwhile),
+    and in this process the aot engine's translator, loader and instance modules (15-20 ms
+    of CPU from .pyc files), which would otherwise lie between finding the first hot function
+    and its native code. A program whose wasm code is never seen running (hello) pays none."""
     prestart_llvm_worker(warm=True)
     with prompt_gil():
         from ..aot import compiler, emit, instance, loader, translate  # noqa: F401

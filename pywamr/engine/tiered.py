@@ -163,10 +163,10 @@ class TieredModule:
             tier.arm_hot(self.policy.calls)
         elif self.policy.mode == "background":
             if not self.prestarted:
-                # the LLVM worker starts with the guest, so that the first hot function finds
-                # it ready (its start is most of the time to native; tier_worker.py)
+                # the LLVM worker starts with the guest (on another core: ~70 ms of CPU), so
+                # that the first hot function finds LLVM loaded (tier_worker.py)
                 self.prestarted = True
-                tier_worker.prestart_llvm_worker()
+                tier_worker.prestart_llvm_worker(warm=True)
                 self.functions.load_cached()    # code an earlier run compiled: native at once
             for partial in {id(p): p for p in self.functions.native_of.values()}.values():
                 tier.arm_functions(partial)
