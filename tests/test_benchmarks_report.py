@@ -101,3 +101,18 @@ def test_ratio_table_geometric_means_per_group():
             for line in text.splitlines() if line.startswith("| geometric mean, ")}
     assert rows == {"geometric mean, SIMD kernels (-msimd128)": "1.2×",
                     "geometric mean, their scalar twins": "1.1×"}
+
+
+def test_tiering_kernel_rows(capsys, monkeypatch):
+    """benchmarks/tiering.py: the full size at --kernel-seconds 0 (nothing run), the size
+    scaled from one aot run otherwise, and one row per kernel with the auto / aot ratio."""
+    from benchmarks import tiering
+    assert tiering.kernel_size("fib", 0) == 4000
+    monkeypatch.setattr(tiering, "measure", lambda *a, **k: {"guest_s": 0.1})
+    assert tiering.kernel_size("fib", 3) == 120000
+    rows = {("fib", "auto", "first"): {"guest_s": 3.3, "native_after_s": 0.2, "cpu_s": 4.0,
+                                        "runs_reaching_native": "1/1", "size": 120000},
+            ("fib", "aot", "cached"): {"guest_s": 3.0, "cpu_s": 3.2, "size": 120000}}
+    tiering.print_kernels(rows)
+    row = capsys.readouterr().out.strip().splitlines()[-1]
+    assert row == "| fib | 120000 | 3.000 | 3.300 | 1.10x | 0.200 | 1/1 | 4.00 / 3.20 |"

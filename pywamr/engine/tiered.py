@@ -39,7 +39,15 @@ When (`TierPolicy`, from `Engine(tiering=...)` or $PYWAMR_TIER):
   - "cheap:N": the same with the cheap tier's code (O0, every call through records);
   - "never": the interpreter only.
 A module found in the aot cache, or a `.cwasm`, never reaches this class: the engine layer
-hands out the aot engine's own module for it (backends.py).
+hands out the aot engine's own module for it (backends.py). Code compiled for single
+functions is kept in the code cache's per-function entries (aot/cache_functions.py): the
+background policy takes all of it when it links the module's first instance, so functions hot
+in an earlier run are native from their first call (`FunctionTiers.load_cached`).
+
+Time to native (background policy): at link an LLVM worker is started and loads LLVM on
+another core; the first sample that sees wasm code running imports the translator; the
+module's first function seen running in 2 samples (10 ms apart) is compiled alone at O2
+(~25 ms in the worker for a small function) and switched at its next call.
 
 Deliberately not here: on-stack replacement (a loop running in an interpreter frame stays
 there until that frame returns), the choice of hot functions (tier_sampler.py) and the aot
