@@ -2,8 +2,9 @@
 worker processes, in parallel, with an optional progress line.
 
 Sits between `translate` (IR text, made here in the parent) and `codegen` (run in the
-workers). Workers are persistent subprocesses (`worker_argv`, see `worker.py`) shared by every compile of the process, so small modules pay no start-up and the
-embedding script needs no `__main__` guard; a worker killed by an LLVM abort fails only that
+workers). Workers are persistent subprocesses (`worker_argv`, see `worker.py`) shared by
+every compile of the process, so small modules pay no start-up and the embedding script needs
+no `__main__` guard; a worker killed by an LLVM abort fails only that
 compile (`CompileError`) and is replaced next time. `stats` counts chunks sent to LLVM (tests
 use it to check that a cache hit did no LLVM work).
 """
@@ -18,7 +19,6 @@ import sys
 import threading
 import time
 from pathlib import Path
-
 from typing import TYPE_CHECKING
 
 from ..errors import WasmError

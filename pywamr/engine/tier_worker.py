@@ -45,9 +45,9 @@ def prompt_gil():
     """Lower the interpreter's GIL switch interval (default 5 ms) while a tier-up thread
     works beside a busy guest thread. The tier-up's imports, pipe I/O with the LLVM worker and
     ctypes calls each release the GIL, and getting it back from a guest thread that never
-    blocks takes a full switch interval: hundreds of such waits made most of the time to
-    native. The guest loses no CPU to this (a switch happens only when the other thread asks
-    for the GIL); the old interval is restored when the last tier-up thread is done."""
+    blocks takes up to a full switch interval each time. The guest loses no CPU to this (a
+    switch happens only when the other thread asks for the GIL); the old interval is
+    restored when the last tier-up thread is done."""
     global _prompt_depth, _saved_interval
     with _prompt_lock:
         if _prompt_depth == 0:
