@@ -92,6 +92,9 @@ def _compile_auto(validated, engine):
         def compile_native():
             return compile_in_worker(validated, cache_dir=getattr(engine, "cache_dir", None),
                                      cache=cache is not None)
+    if policy.osr:      # its loop headers check for on-stack-replacement entries
+        from ..interp import compile_module
+        interp = compile_module(validated, osr=True)
     return TieredModule(validated, interp, compile_native, policy)
 
 

@@ -85,12 +85,13 @@ def compile_in_worker(validated, *, cache_dir=None, cache: bool = True):
         return aot.from_artifact(validated, out)
 
 
-def compile_partial(validated, funcs, opt_level: int, direct_calls: bool):
-    """A partial aot module of `funcs` (per-function tiering, tier_functions.py), compiled in
-    the aot engine's worker processes; blocks the calling thread, never the guest's GIL."""
+def compile_partial(validated, funcs, opt_level: int, direct_calls: bool, osr=()):
+    """A partial aot module of `funcs` (per-function tiering, tier_functions.py; with OSR
+    entries for the functions in `osr`, tier_osr.py), compiled in the aot engine's worker
+    processes; blocks the calling thread, never the guest's GIL."""
     from .. import aot
     return aot.compile_functions(validated, funcs, opt_level=opt_level,
-                                 direct_calls=direct_calls)
+                                 direct_calls=direct_calls, osr=osr)
 
 
 def prestart_llvm_worker() -> None:
