@@ -27,7 +27,8 @@ activations). The pieces:
   (`arm_countdown`): at the (N+1)th loop-header check of F in an instance, F's entry is
   compiled at once and taken there.
 
-`OsrTiers.entries` counts the activations that moved (tests); $PYWAMR_TIER_LOG=1 prints a
+`OsrTiers.entries` counts the activations that moved, `OsrTiers.loops` where (tests; one
+count per activation, nothing per iteration); $PYWAMR_TIER_LOG=1 prints a
 line when an entry is ready and when an instance first takes it. Deliberately not here:
 the checks (interp/structured.py), the entry's code (aot/osr.py), and functions the
 interpreter gives no checks (tail calls, the flat form, more than
@@ -50,6 +51,7 @@ class OsrTiers:
         self.requested: set[int] = set()
         self.lock = threading.Lock()
         self.entries = 0                # activations that moved to native code
+        self.loops: dict = {}           # (function index, loop id) -> entries there
         self.failure: BaseException | None = None
 
     def compile(self, index: int) -> bool:
@@ -123,6 +125,8 @@ def enter(tier, index: int, partial):
     def entry(*args):
         nonlocal logged
         osr.entries += 1
+        where = (index, args[-1])
+        osr.loops[where] = osr.loops.get(where, 0) + 1
         if not logged:
             logged = True
             after = time.monotonic() - owner.linked_at if owner.linked_at else 0.0
