@@ -40,6 +40,14 @@ def osr_type(ft: FuncType, declared_locals) -> FuncType:
     return FuncType(tuple(ft.params) + tuple(declared_locals) + (I32,), tuple(ft.results))
 
 
+def entry_types(info) -> set:
+    """The signatures that get an entry trampoline in a chunk of `info` (a
+    `translate.ModuleInfo`): every compiled function's and every OSR entry's."""
+    first = info.num_imported_funcs
+    return {info.func_types[i] for i in info.defined_indices()} | {
+        osr_type(info.func_types[i], info.module.codes[i - first].locals) for i in info.osr}
+
+
 class OsrTranslator(FunctionTranslator):
     """Translate function `func_index` as its OSR entry (module docstring)."""
 

@@ -6,7 +6,8 @@ instruction is handed to the emitter of its family through `emit.EMITTERS` (deri
 instruction table). Locals and branch values live in allocas that SROA turns into SSA. This
 module also writes the per-chunk glue: the trap function, record-call helpers, the entry
 trampolines through which every call from Python enters native code, and each function's
-entry in its other calling convention. It does not touch llvmlite: the result is plain text.
+entry in its other calling convention (and, for the tiered engine, OSR entries: `osr.py`). It
+does not touch llvmlite: the result is plain text.
 
 Calling conventions: a function that makes tail calls is `tailcc`, every other one uses the C
 convention as `ret w<i>(ptr vmctx, params...)`; each also has an entry in the other
@@ -95,14 +96,6 @@ class ModuleInfo:
     def defined_indices(self) -> list[int]:
         """The function indices that get native code (`helpers.native_functions`)."""
         return native_functions(self.num_imported_funcs, len(self.func_types), self.compiled)
-
-    def entry_types(self) -> set:
-        """The signatures that get an entry trampoline: every compiled function's and every
-        OSR entry's (osr.py)."""
-        from .osr import osr_type
-        first = self.num_imported_funcs
-        return {self.func_types[i] for i in self.defined_indices()} | {
-            osr_type(self.func_types[i], self.module.codes[i - first].locals) for i in self.osr}
 
     def is_native(self, index: int) -> bool:
         """Whether a call to function `index` is a direct call to a symbol of this module."""
@@ -556,7 +549,7 @@ def entry_trampoline(ft: FuncType) -> str:
 def chunk_ir(info: ModuleInfo, func_indices, *, with_entries: bool = False) -> str:
     """The IR text of one chunk: the given defined functions plus the glue they need; the
     chunk with `with_entries` also holds the entry trampolines of every defined signature."""
-    from .osr import OsrTranslator
+    from .osr import OsrTranslator, entry_types
     declarations: set = set()
     record_sigs: set = set()
     bodies = []
@@ -569,7 +562,7 @@ def chunk_ir(info: ModuleInfo, func_indices, *, with_entries: bool = False) -> s
     parts += sorted(d for d in declarations if _declared_symbol(d) not in defined)
     parts += [record_call_helper(ft) for ft in sorted(record_sigs, key=signature_key)]
     if with_entries:
-        parts += [entry_trampoline(ft) for ft in sorted(info.entry_types(), key=signature_key)]
+        parts += [entry_trampoline(ft) for ft in sorted(entry_types(info), key=signature_key)]
     parts += bodies
     parts += [function_glue(i, info.func_types[i], info.is_tail_function(i))
               for i in func_indices]
@@ -582,7 +575,8 @@ def _declared_symbol(declaration: str) -> str:
 
 
 def entry_symbols(info: ModuleInfo) -> list[str]:
-    sigs = {signature_key(ft) for ft in info.entry_types()}
+    from .osr import entry_types
+    sigs = {signature_key(ft) for ft in entry_types(info)}
     return sorted(f"entry_{k}" for k in sigs)
 
 
