@@ -412,6 +412,29 @@ def test_every_instance_switches():
     assert module.compiled.osr.entries == entries + 1
 
 
+def test_stack_exhaustion_after_the_switch():
+    """Unbounded recursion from inside a switched loop: the native stack limit traps, as the
+    interpreter's recursion limit does, and the instance stays usable."""
+    text = """(module
+     (func $deep (export "deep") (param $n i32) (result i32)
+       (local $i i32)
+       (loop $top
+         (local.set $n (i32.add (call $deep (i32.add (local.get $n) (i32.const 1)))
+                                (local.get $n)))
+         (local.set $i (i32.add (local.get $i) (i32.const 1)))
+         (br_if $top (i32.lt_u (local.get $i) (i32.const 2))))
+       (local.get $n))
+     (func (export "ok") (result i32) (i32.const 7)))"""
+    for kind, policy in (("interp", None), ("auto", "osr:3")):
+        module, inst, _ = instantiate(kind, text, policy)
+        with pytest.raises(Trap) as info:
+            inst.exports["deep"](0)
+        assert info.value.code == TrapCode.STACK_EXHAUSTED, kind
+        assert inst.exports["ok"]() == 7
+        if kind == "auto":
+            assert osr_of(module).entries >= 1
+
+
 # ---- the aot side alone ------------------------------------------------------------------------
 
 def test_osr_entry_starts_at_the_named_loop_and_traps_on_an_unknown_id():
