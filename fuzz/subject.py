@@ -49,7 +49,8 @@ def make_engine(kind: str) -> Engine:
     """The engine `kind` names, without the code cache. "auto" tiers up after AUTO_POLICY's
     calls into each instance, so a module's calls run on both tiers (deterministically);
     "auto:POLICY" picks another policy (e.g. "auto:calls:0", "auto:background:0.01", or the
-    per-function switches "auto:hot:1", "auto:cheap:2")."""
+    per-function switches "auto:hot:1", "auto:cheap:2", or on-stack replacement at loop
+    headers "auto:osr:1")."""
     name, _, policy = kind.partition(":")
     if name == "auto":
         return Engine("auto", cache=False, tiering=policy or AUTO_POLICY)

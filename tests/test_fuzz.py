@@ -42,7 +42,11 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures" / "fuzz"
 
 
 
-@pytest.fixture(params=ENGINES + [pytest.param("auto", marks=needs_aot)])
+# "auto" switches whole instances after a few calls (fuzz.subject.AUTO_POLICY); "auto:osr:1"
+# moves every activation of a function with a checked loop to native code at its second
+# loop-header check (on-stack replacement, engine/tier_osr.py)
+@pytest.fixture(params=ENGINES + [pytest.param("auto", marks=needs_aot),
+                                  pytest.param("auto:osr:1", marks=needs_aot)])
 def engine(request):
     from fuzz.subject import make_engine
     return make_engine(request.param)

@@ -58,11 +58,12 @@ class AotModule:
 
     def __init__(self, module, func_types, artifact_bytes: bytes, objects: list[bytes],
                  validated=None, compiled: "frozenset[int] | None" = None,
-                 referenced: "frozenset[int] | None" = None):
+                 referenced: "frozenset[int] | None" = None, osr: frozenset = frozenset()):
         from . import bridge
         from .conventions import c_symbol, tail_symbol
         from .helpers import func_symbol, native_functions, signature_key
         from .loader import link_objects
+        from .osr import osr_symbol, osr_type
         self.module = module
         self.validated = validated
         self.func_types = list(func_types)
@@ -74,12 +75,18 @@ class AotModule:
         self.referenced = referenced
         defined = native_functions(self.num_imported_funcs, len(self.func_types), compiled)
         self.defined = defined
+        # the functions with an OSR entry here (osr.py; partial modules only) and its type
+        self.osr_types = {i: osr_type(self.func_types[i],
+                                      module.codes[i - self.num_imported_funcs].locals)
+                          for i in sorted(osr)}
 
         def exports() -> list[str]:       # only LLVM's linker needs the list
             from .translate import ModuleInfo, entry_symbols
             symbols = [name(i) for name in (func_symbol, c_symbol, tail_symbol) for i in defined]
+            symbols += [osr_symbol(i) for i in self.osr_types]
             return symbols + (
-                entry_symbols(ModuleInfo(module, self.func_types, compiled=compiled))
+                entry_symbols(ModuleInfo(module, self.func_types, compiled=compiled,
+                                         osr=frozenset(self.osr_types)))
                 if defined else [])
         if objects:
             linked = link_objects(objects, bridge.symbol_imports(), exports)
@@ -93,9 +100,11 @@ class AotModule:
         self.code_addresses = [addresses[func_symbol(i)] for i in defined]
         self.c_addresses = [addresses[c_symbol(i)] for i in defined]
         self.tail_addresses = [addresses[tail_symbol(i)] for i in defined]
+        self.osr_addresses = {i: addresses[osr_symbol(i)] for i in self.osr_types}
         if objects:
             bridge.register_code(self, module, _code_ranges(linked.function_sizes, defined,
-                                                            self.code_addresses))
+                                                            self.code_addresses,
+                                                            self.osr_addresses))
         self._entries = {name[len("entry_"):]: address
                          for name, address in addresses.items() if name.startswith("entry_")}
         self._signature_key = signature_key
@@ -143,13 +152,17 @@ class AotModule:
         return self._artifact
 
 
-def _code_ranges(sizes, defined, addresses):
+def _code_ranges(sizes, defined, addresses, osr_addresses=None):
     """(start, end, function index) of every defined function: its size from the objects'
-    symbol tables (`sizes`), or else up to the next function's address."""
+    symbol tables (`sizes`), or else up to the next function's address (an OSR entry, which
+    gets no range of its own (osr.py), still ends the function before it)."""
     from .helpers import func_symbol
-    ordered = sorted(zip(addresses, defined))
+    ordered = sorted([*zip(addresses, defined),
+                      *((address, -1) for address in (osr_addresses or {}).values())])
     ranges = []
     for k, (start, index) in enumerate(ordered):
+        if index < 0:
+            continue
         size = sizes.get(func_symbol(index))
         if size:
             end = start + size
@@ -261,7 +274,8 @@ def compile_module(validated, *, cache: "AotCache | None" = _DEFAULT, jobs: int 
 
 def compile_functions(validated, funcs, *, opt_level: int | None = None,
                       in_process: bool = False, jobs: int = 1,
-                      direct_calls: bool = True, cache: "AotCache | None" = None) -> AotModule:
+                      direct_calls: bool = True, cache: "AotCache | None" = None,
+                      osr=()) -> AotModule:
     """A partial module: native code for the defined functions `funcs` only (calls to any
     other function go through its function record), at `opt_level` (0-3; None: the default
     level, `codegen.OPT_LEVEL`). Used by the tiered engine to compile hot functions alone;
@@ -270,7 +284,10 @@ def compile_functions(validated, funcs, *, opt_level: int | None = None,
     function records. With a `cache`, the code comes from its per-function entries when they
     have it, and goes there otherwise (`cache_functions.py`: keyed by the group's bodies and
     the module context; `from_cache` on the result says which). A new parameter that changes
-    the generated code must go into that key (`cache_functions.descriptor`)."""
+    the generated code must go into that key (`cache_functions.descriptor`). The functions
+    in `osr` (some of `funcs`, none making tail calls) also get an OSR entry (osr.py;
+    `AotInstance.osr_entry` makes its callable); such a group bypasses the cache (its index
+    records no OSR entries)."""
     from .compiler import compile_objects
     from .translate import ModuleInfo
     if validated.funcs is None:
@@ -279,16 +296,23 @@ def compile_functions(validated, funcs, *, opt_level: int | None = None,
     first = validated.module.num_imported_funcs()
     if not compiled or min(compiled) < first or max(compiled) >= len(validated.func_types):
         raise ValueError("compile_functions: function indices must name defined functions")
+    osr = frozenset(osr)
+    if not osr <= compiled:
+        raise ValueError("compile_functions: OSR entries only for compiled functions")
+    if osr:
+        cache = None
     if cache is not None:
         hit = _cached_functions(validated, compiled, opt_level, direct_calls, cache)
         if hit is not None:
             return hit
     info = ModuleInfo(validated.module, validated.func_types, validated.funcs, compiled,
-                      direct_calls)
+                      direct_calls, osr)
+    if any(info.is_tail_function(i) for i in osr):
+        raise ValueError("compile_functions: no OSR entry for a function making tail calls")
     objects = compile_objects(info, jobs=jobs, in_process=in_process, opt_level=opt_level)
     if cache is not None:
         _store_functions(validated, compiled, opt_level, direct_calls, cache, objects)
-    return partial_from_objects(validated, compiled, objects)
+    return partial_from_objects(validated, compiled, objects, osr)
 
 
 def _function_key_parts(validated, funcs, opt_level, direct_calls, cache):
@@ -366,7 +390,8 @@ def partial_objects(validated, funcs, opt_level: int | None,
     return compile_objects(info, jobs=1, in_process=True, opt_level=opt_level)
 
 
-def partial_from_objects(validated, compiled, objects: list[bytes]) -> AotModule:
+def partial_from_objects(validated, compiled, objects: list[bytes],
+                         osr: frozenset = frozenset()) -> AotModule:
     """Load the objects of a partial module (see `compile_functions`) compiled elsewhere.
     The functions its code reaches by index (`referenced`) are found in every body, which
     covers code made with or without direct calls."""
@@ -374,7 +399,7 @@ def partial_from_objects(validated, compiled, objects: list[bytes]) -> AotModule
     compiled = frozenset(compiled)
     referenced = frozenset(referenced_functions(validated.module, compiled))
     return AotModule(validated.module, validated.func_types, b"", objects, validated,
-                     compiled=compiled, referenced=referenced)
+                     compiled=compiled, referenced=referenced, osr=frozenset(osr))
 
 
 def load_artifact(path_or_bytes, *, source_bytes=None) -> AotModule:

@@ -17,7 +17,7 @@ import weakref
 
 from ..binary.types import V128
 from ..errors import Frame, Trap
-from ..runtime.trapping import call_guarded, caller_wasm_frames, python_trap
+from ..runtime.trapping import call_guarded, caller_wasm_frames, python_trap, wasm_frames
 from . import vmctx
 from .handles import U64, decode, function_of, instances, process_pins, registry_sizes
 
@@ -60,6 +60,10 @@ def _host_call(vm_address, record, buffer) -> int:
         return 0
     except BaseException as exc:  # kept and re-raised by the Python caller of native code
         trap = python_trap(exc)     # an interpreted function's trap, frames known now
+        if trap is None and isinstance(exc, Trap) and not exc.frames:
+            # a trap an interpreted function raised itself (`unreachable`, a helper): its
+            # wasm frames are on the traceback now, before native frames are added
+            exc.frames = wasm_frames(exc.__traceback__)
         _pending.append(trap if trap is not None else exc)
         return 1
 

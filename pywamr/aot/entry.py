@@ -35,6 +35,9 @@ _LOAD = {I32: "buffer[{i}] & 0xFFFFFFFF", I64: "buffer[{i}]",
          F32: "f32_from_bits(buffer[{i}] & 0xFFFFFFFF)", F64: "f64_from_bits(buffer[{i}])",
          FUNCREF: "function_of(buffer[{i}])", EXTERNREF: "extern_of(buffer[{i}])",
          V128: "buffer[{i}] | buffer[{i} + 1] << 64"}
+# The file name of the generated callables' code: a frame with it is Python waiting on native
+# code (the tiered engine's sampler, engine/tier_sampler.py, looks through it).
+ENTRY_FILENAME = "<pywamr native entry>"
 _factories: dict = {}       # (params, results) -> factory of entry callables of that signature
 
 
@@ -67,7 +70,8 @@ def _factory(ft: FuncType):
                      "f64_to_bits": f64_to_bits, "f32_from_bits": f32_from_bits,
                      "f64_from_bits": f64_from_bits, "function_of": function_of,
                      "extern_of": extern_of}
-        exec(_FACTORY_TEMPLATE.format(params=params, stores=stores, ret=ret), namespace)
+        source = _FACTORY_TEMPLATE.format(params=params, stores=stores, ret=ret)
+        exec(compile(source, ENTRY_FILENAME, "exec"), namespace)
         factory = _factories[key] = namespace["factory"]
     return factory
 

@@ -215,6 +215,15 @@ class AotInstance:
         self.link(state)
         return calls
 
+    def osr_entry(self, index: int):
+        """A Python callable entering function `index`'s OSR entry (`osr.py`) for this
+        instance (made by `adopt_functions`): it takes the interpreter's values of every
+        local and the loop id, converted as call arguments are, and returns the function's
+        results."""
+        ft = self.loaded.osr_types[index]
+        return make_entry_call(ft, self.loaded.entry_address(ft),
+                               self.loaded.osr_addresses[index], self.vm_address, self.pins)
+
     def link(self, state: shared.InstanceState) -> None:
         """Point vmctx at every memory, the tables' mirrors and the globals' cells."""
         for index, memory in enumerate(state.memories):

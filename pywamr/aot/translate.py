@@ -6,7 +6,8 @@ instruction is handed to the emitter of its family through `emit.EMITTERS` (deri
 instruction table). Locals and branch values live in allocas that SROA turns into SSA. This
 module also writes the per-chunk glue: the trap function, record-call helpers, the entry
 trampolines through which every call from Python enters native code, and each function's
-entry in its other calling convention. It does not touch llvmlite: the result is plain text.
+entry in its other calling convention (and, for the tiered engine, OSR entries: `osr.py`). It
+does not touch llvmlite: the result is plain text.
 
 Calling conventions: a function that makes tail calls is `tailcc`, every other one uses the C
 convention as `ret w<i>(ptr vmctx, params...)`; each also has an entry in the other
@@ -69,10 +70,12 @@ class ModuleInfo:
     again later, hot, is then reached by all its callers through its record)."""
 
     def __init__(self, module: ast.Module, func_types, funcs: tuple = (),
-                 compiled: "frozenset[int] | None" = None, direct_calls: bool = True):
+                 compiled: "frozenset[int] | None" = None, direct_calls: bool = True,
+                 osr: frozenset = frozenset()):
         self.module = module
         self.compiled = compiled
         self.direct_calls = direct_calls
+        self.osr = osr      # compiled functions that also get an OSR entry (osr.py)
         self.funcs = tuple(funcs)
         self.types = module.types
         self.func_types = list(func_types)
@@ -122,6 +125,7 @@ class FunctionTranslator(FunctionBuilder):
         self.dead = False
         self.locals: list[str] = []
         self.pending_blocks: list[str] = []     # out-of-line blocks (branch value delivery)
+        self.osr_headers: list | None = None    # OSR entries (osr.py): [(loop position, label)]
 
     # -- the operand stack -----------------------------------------------------------------
     def push(self, lltype: str, operand: str) -> None:
@@ -209,10 +213,13 @@ class FunctionTranslator(FunctionBuilder):
 
     # -- driver ----------------------------------------------------------------------------
     def translate(self) -> str:
-        from .emit import EMITTERS
-        ft = self.type
         self.emit_prologue()
-        self.frames.append(Frame("func", (), tuple(ft.results), 0, "ret"))
+        self.translate_body()
+        return self.definition()
+
+    def translate_body(self) -> None:
+        from .emit import EMITTERS
+        self.frames.append(Frame("func", (), tuple(self.type.results), 0, "ret"))
         body = self.code.body
         pos = 0
         while self.frames:
@@ -223,16 +230,21 @@ class FunctionTranslator(FunctionBuilder):
             self.pos = pos
             emitter(self, instr)
             pos = self.resume_position() if self.dead and self.frames else pos + 1
+
+    def head(self) -> str:
+        """The `define` line: the function's symbol, convention and parameters."""
+        ft = self.type
         params = "".join(f", {LLTYPE[t]} %p{i}" for i, t in enumerate(ft.params))
         if self.tailcc and results_in_memory(ft.results):
             params = ", ptr %results" + params
         convention = f"tailcc {tailcc_ret(ft.results)}" if self.tailcc else ret_type(ft.results)
-        head = (f"define {convention} @{func_symbol(self.func_index)}"
+        return (f"define {convention} @{func_symbol(self.func_index)}"
                 f"(ptr noalias nonnull align 8 dereferenceable({self.info.vmctx_size}) %vmctx"
                 + params + ") #0 {")
-        return "\n".join([head, "entry:"] + self.allocas + self.lines + self.pending_blocks
-                         + self.trap_blocks()
-                         + ["}", ""])
+
+    def definition(self) -> str:
+        return "\n".join([self.head(), "entry:"] + self.allocas + self.lines
+                         + self.pending_blocks + self.trap_blocks() + ["}", ""])
 
     def emit_prologue(self) -> None:
         ft = self.type
@@ -243,6 +255,10 @@ class FunctionTranslator(FunctionBuilder):
                 self.emit(f"store {LLTYPE[t]} %p{i}, ptr {slot}, align 8")
             else:
                 self.emit(f"store {LLTYPE[t]} {ZERO[LLTYPE[t]]}, ptr {slot}, align 8")
+        self.emit_stack_check()
+
+    def emit_stack_check(self) -> None:
+        """Trap when the native stack is below the limit the outermost entry set."""
         sp = self.value("call i64 @llvm.read_register.i64(metadata !0)")
         limit_ptr = self.value(f"getelementptr inbounds i8, ptr @{vmctx.CTX_SYMBOL}, "
                                f"i64 {vmctx.CTX_STACK_LIMIT}")
@@ -533,18 +549,20 @@ def entry_trampoline(ft: FuncType) -> str:
 def chunk_ir(info: ModuleInfo, func_indices, *, with_entries: bool = False) -> str:
     """The IR text of one chunk: the given defined functions plus the glue they need; the
     chunk with `with_entries` also holds the entry trampolines of every defined signature."""
+    from .osr import OsrTranslator, entry_types
     declarations: set = set()
     record_sigs: set = set()
     bodies = []
     for index in func_indices:
         bodies.append(FunctionTranslator(info, index, declarations, record_sigs).translate())
+        if index in info.osr:
+            bodies.append(OsrTranslator(info, index, declarations, record_sigs).translate())
     defined = {name(i) for i in func_indices for name in (func_symbol, c_symbol, tail_symbol)}
     parts = [PRELUDE]
     parts += sorted(d for d in declarations if _declared_symbol(d) not in defined)
     parts += [record_call_helper(ft) for ft in sorted(record_sigs, key=signature_key)]
     if with_entries:
-        sigs = {info.func_types[i] for i in info.defined_indices()}
-        parts += [entry_trampoline(ft) for ft in sorted(sigs, key=signature_key)]
+        parts += [entry_trampoline(ft) for ft in sorted(entry_types(info), key=signature_key)]
     parts += bodies
     parts += [function_glue(i, info.func_types[i], info.is_tail_function(i))
               for i in func_indices]
@@ -557,7 +575,8 @@ def _declared_symbol(declaration: str) -> str:
 
 
 def entry_symbols(info: ModuleInfo) -> list[str]:
-    sigs = {signature_key(info.func_types[i]) for i in info.defined_indices()}
+    from .osr import entry_types
+    sigs = {signature_key(ft) for ft in entry_types(info)}
     return sorted(f"entry_{k}" for k in sigs)
 
 

@@ -13,9 +13,9 @@ import os
 from .registry import register_engine
 
 
-def _compile_interp(validated, engine):
+def _compile_interp(validated, engine, osr: bool = False):
     from ..interp import compile_module
-    return compile_module(validated)
+    return compile_module(validated, osr)
 
 
 def _aot_available() -> tuple[bool, str]:
@@ -92,6 +92,8 @@ def _compile_auto(validated, engine):
         def compile_native():
             return compile_in_worker(validated, cache_dir=getattr(engine, "cache_dir", None),
                                      cache=cache is not None)
+    if policy.osr:      # its loop headers check for on-stack-replacement entries
+        interp = _compile_interp(validated, engine, osr=True)
     return TieredModule(validated, interp, compile_native, policy, cache=cache)
 
 

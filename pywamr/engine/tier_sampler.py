@@ -10,10 +10,14 @@ Sits in the engine layer under `tiered.py` (background policy) and over `tier_fu
 iteration (no counters in generated code): a sample is `sys._current_frames()` and a walk to
 the innermost interpreter frame (generated code has the file name "<wasm>"; frames of the
 runtime's and the interpreter's helpers above it count for it; any other frame on top, such as
-the translator, a host function or WASI, means no wasm code is running). A function whose loop
-keeps one long call busy is found too: its code becomes native for its next call (no
-on-stack replacement). The thread compiles in turn (it never runs guest code, and waits on the
-LLVM worker process without the GIL); while it compiles, it does not sample.
+the translator, a host function or WASI, means no wasm code is running). A long activation
+is found too: when the same interpreter frame is the innermost wasm frame in `OSR_SAMPLES`
+consecutive samples (counting the time it waits on native code it called: the entry
+trampolines' Python frames are passed through), its function gets an on-stack-replacement
+entry with its native code (tier_osr.py) instead of a plain hot compile, so that the running
+activation moves to native code at its next loop header. The thread compiles in turn (it never
+runs guest code, and waits on the LLVM worker process without the GIL); while it compiles, it
+does not sample.
 
 Deliberately not here: the compile itself and the switch.
 """
@@ -30,7 +34,9 @@ INTERVAL = 0.01         # a sample costs the guest ~50 us of GIL time: 0.5% at t
 CHEAP_PERIOD = 0.5      # seconds between two cheap-tier compiles (warm functions batch up)
 HOT_SAMPLES = 3
 FIRST_HOT_SAMPLES = 2   # a module's first hot function: found sooner, where it matters most
+OSR_SAMPLES = 3         # consecutive samples of one interpreter frame: a long activation
 _HELPER_MARKS = ("/pywamr/runtime/", "/pywamr/interp/helpers")
+_NATIVE_ENTRY_MARK = "<pywamr native entry>"      # aot/entry.py's generated callables
 _sampler = None
 _sampler_lock = threading.Lock()
 
@@ -40,6 +46,7 @@ class Sampler:
         self.modules: "weakref.WeakSet" = weakref.WeakSet()
         self.codes: dict = {}       # code object -> (weak ref to TieredModule, function index)
         self.known = 0
+        self.activations: dict = {}     # thread id -> (innermost wasm frame, samples in a row)
         self.prestart = False
         self.started_worker = False
         self.thread = threading.Thread(target=self._run, name="pywamr-tier-sampler",
@@ -68,48 +75,76 @@ class Sampler:
         self.known = known
 
     @staticmethod
-    def _running_code(frame):
-        """The code object of the innermost wasm frame, if wasm code is what runs."""
-        for _ in range(4):
+    def _running_frame(frame):
+        """(innermost wasm frame, whether it runs itself) if wasm code is what runs: its own
+        code or its helpers' (True), or native code it called (False); else (None, False)."""
+        native = False
+        for _ in range(6):
             if frame is None:
-                return None
-            code = frame.f_code
-            if code.co_filename == "<wasm>":
-                return code
-            if not any(mark in code.co_filename for mark in _HELPER_MARKS):
-                return None
+                break
+            name = frame.f_code.co_filename
+            if name == "<wasm>":
+                return frame, not native
+            if name == _NATIVE_ENTRY_MARK:
+                native = True
+            elif not any(mark in name for mark in _HELPER_MARKS):
+                break
             frame = frame.f_back
-        return None
+        return None, False
+
+    def _module_of(self, code):
+        """(TieredModule, function index) whose interpreter code `code` is, or None."""
+        hit = self.codes.get(code)
+        if hit is None:
+            self._refresh()
+            hit = self.codes.get(code)
+            if hit is None:
+                return None
+        module = hit[0]()
+        return (module, hit[1]) if module is not None else None
+
+    def _long_activation(self, ident: int, frame, activations: dict) -> bool:
+        """Whether `frame` was the innermost wasm frame of thread `ident` in exactly
+        OSR_SAMPLES samples in a row, this one included."""
+        previous = self.activations.get(ident)
+        streak = previous[1] + 1 if previous is not None and previous[0] is frame else 1
+        activations[ident] = (frame, streak)
+        return streak == OSR_SAMPLES
 
     def _sample(self) -> dict:
         me = threading.get_ident()
         hot: dict = {}
+        activations: dict = {}
         for ident, frame in sys._current_frames().items():
             if ident == me:
                 continue
-            code = self._running_code(frame)
-            if code is None:
+            frame, running = self._running_frame(frame)
+            if frame is None:
                 continue
-            hit = self.codes.get(code)
-            if hit is None:
-                self._refresh()
-                hit = self.codes.get(code)
-                if hit is None:
-                    continue
-            module = hit[0]()
-            if module is None or module.native is not None:
+            long = self._long_activation(ident, frame, activations)
+            if not (running or long):
                 continue
-            index = hit[1]
+            found = self._module_of(frame.f_code)
+            if found is None:
+                continue
+            module, index = found
+            entry = hot.setdefault(id(module), (module, [], [], []))
+            if long and module.interp.has_osr_checks(index) \
+                    and index not in module.osr.requested:
+                entry[3].append(index)
+                continue
+            if not running or module.native is not None:
+                continue
             count = module.samples.get(index, 0) + 1
             if not self.started_worker:     # wasm code runs: get ready to compile some
                 self.started_worker = self.prestart = True
             module.samples[index] = count
-            entry = hot.setdefault(id(module), (module, [], []))
             if count == HOT_SAMPLES or (count == FIRST_HOT_SAMPLES
                                         and not module.functions.requested):
                 entry[1].append(index)
             elif count == 1 and module.code_size > WHOLE_MODULE_LIMIT:
                 entry[2].append(index)
+        self.activations = activations      # only threads still running wasm code
         return hot
 
     def _run(self) -> None:
@@ -125,7 +160,11 @@ class Sampler:
                 from .tier_worker import prepare_partial_compiles
                 prepare_partial_compiles()
                 pause = 0.0     # the imports took longer than an interval: sample again now
-            for module, hot_indices, warm_indices in hot.values():
+            for module, hot_indices, warm_indices, osr_indices in hot.values():
+                for index in osr_indices:
+                    if module.osr.compile(index):
+                        time.sleep(0.02)
+                        module.functions.rearm()
                 if hot_indices:
                     module.warm.difference_update(hot_indices)
                     self._compile(module, hot_indices, cheap=False)

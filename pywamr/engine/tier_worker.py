@@ -115,14 +115,16 @@ def compile_in_worker(validated, *, cache_dir=None, cache: bool = True):
         return aot.from_artifact(validated, out)
 
 
-def compile_partial(validated, funcs, opt_level: int, direct_calls: bool, cache=None):
-    """A partial aot module of `funcs` (per-function tiering, tier_functions.py), compiled in
-    the aot engine's worker processes; blocks the calling thread, never the guest's GIL.
-    With the aot `cache`, taken from its per-function entries when they have it, and stored
-    there otherwise."""
+def compile_partial(validated, funcs, opt_level: int, direct_calls: bool, cache=None,
+                    osr=()):
+    """A partial aot module of `funcs` (per-function tiering, tier_functions.py; with OSR
+    entries for the functions in `osr`, tier_osr.py), compiled in the aot engine's worker
+    processes; blocks the calling thread, never the guest's GIL. With the aot `cache` (and
+    no OSR entries), taken from its per-function entries when they have it, and stored there
+    otherwise."""
     from .. import aot
     return aot.compile_functions(validated, funcs, opt_level=opt_level,
-                                 direct_calls=direct_calls, cache=cache)
+                                 direct_calls=direct_calls, cache=cache, osr=osr)
 
 
 def cached_partials(validated, cache) -> list:

@@ -37,6 +37,9 @@ When (`TierPolicy`, from `Engine(tiering=...)` or $PYWAMR_TIER):
   - "hot:N": each function compiled alone (at once, O2) after N calls to it, counted in each
     instance: per-function switching, deterministic, for tests and the fuzzer;
   - "cheap:N": the same with the cheap tier's code (O0, every call through records);
+  - "osr:N": on-stack replacement, deterministic, for tests and the fuzzer: at the (N+1)th
+    loop-header check of a function in an instance, its OSR entry (and normal code) is
+    compiled at once and the activation moves to it (tier_osr.py); calls switch after that;
   - "never": the interpreter only.
 A module found in the aot cache, or a `.cwasm`, never reaches this class: the engine layer
 hands out the aot engine's own module for it (backends.py). Code compiled for single
@@ -49,8 +52,10 @@ another core; the first sample that sees wasm code running imports the translato
 module's first function seen running in 2 samples (10 ms apart) is compiled alone at O2
 (~25 ms in the worker for a small function) and switched at its next call.
 
-Deliberately not here: on-stack replacement (a loop running in an interpreter frame stays
-there until that frame returns), the choice of hot functions (tier_sampler.py) and the aot
+On-stack replacement (tier_osr.py): under the background and osr policies the interpreter's
+code checks at loop headers for a native entry that takes over the running activation, so a
+long loop inside one call (a C program's main loop) moves to native code too. Deliberately not
+here: the OSR machinery itself, the choice of hot functions (tier_sampler.py) and the aot
 code generator. $PYWAMR_TIER_LOG=1 prints one line per tier-up on stderr (what, seconds to
 native).
 """
@@ -68,6 +73,7 @@ from ..binary.types import EXTERNREF, FUNCREF
 from ..runtime.objects import Function, Global
 from . import tier_worker
 from .tier_functions import FunctionTiers
+from .tier_osr import OsrTiers, arm_countdown
 
 # A whole-module compile costs seconds of CPU (3 s for a 150 KB C kernel): it starts once the
 # module's code has run this long, so that a short run (hello) never starts one only to kill
@@ -84,7 +90,7 @@ REFERENCE_TYPES = (FUNCREF, EXTERNREF)
 @dataclass(frozen=True)
 class TierPolicy:
     """When modules tier up; see the module docstring."""
-    mode: str = "background"        # "background" | "calls" | "hot" | "cheap" | "never"
+    mode: str = "background"    # "background" | "calls" | "hot" | "cheap" | "osr" | "never"
     delay: float = DEFAULT_DELAY    # background: seconds of use before compiling
     calls: int = 0                  # calls, hot: calls on the interpreter before the switch
 
@@ -101,7 +107,7 @@ class TierPolicy:
                 if delay < 0:
                     raise ValueError
                 return cls("background", delay=delay)
-            if mode in ("calls", "hot", "cheap"):
+            if mode in ("calls", "hot", "cheap", "osr"):
                 calls = int(arg)
                 if calls < 0:
                     raise ValueError
@@ -111,7 +117,12 @@ class TierPolicy:
         except ValueError:
             pass
         raise ValueError(f"bad tiering policy {text!r}: use background[:SECONDS], calls:N, "
-                         f"hot:N, cheap:N or never")
+                         f"hot:N, cheap:N, osr:N or never")
+
+    @property
+    def osr(self) -> bool:
+        """Whether the interpreter's code gets on-stack-replacement checks (tier_osr.py)."""
+        return self.mode in ("background", "osr")
 
 
 class TieredModule:
@@ -137,6 +148,7 @@ class TieredModule:
         self._lock = threading.Lock()
         self._instances: "weakref.WeakSet[TieredInstance]" = weakref.WeakSet()
         self.functions = FunctionTiers(self)    # per-function compiles (hot functions)
+        self.osr = OsrTiers(self)               # on-stack-replacement entries
         self.samples: dict[int, int] = {}       # function index -> samples (tier_sampler.py)
         self.warm: set[int] = set()             # sampled, waiting for the cheap tier
         self.cheap_compiled_at = 0.0            # when the last cheap-tier group was compiled
@@ -169,6 +181,8 @@ class TieredModule:
             tier.switch()
         elif self.policy.mode in ("hot", "cheap"):
             tier.arm_hot(self.policy.calls)
+        elif self.policy.mode == "osr":
+            arm_countdown(tier, self.policy.calls)
         elif self.policy.mode == "background":
             if not self.prestarted:
                 # the LLVM worker starts with the guest (on another core: ~70 ms of CPU), so
@@ -178,6 +192,7 @@ class TieredModule:
                 self.functions.load_cached()    # code an earlier run compiled: native at once
             for partial in {id(p): p for p in self.functions.native_of.values()}.values():
                 tier.arm_functions(partial)
+            self.osr.arm_instance(tier)
             from .tier_sampler import sampler
             sampler().watch(self)
             if self.code_size <= WHOLE_MODULE_LIMIT:

@@ -7,6 +7,11 @@ it. Each instance's generated code runs in one namespace (its `InstanceState.eng
 binding the helpers and the instance's functions, tables, globals and memories (memory 0's
 bytes as `mem`, memory N's as `memN`; grows happen in place, so nothing is rebound). Generated code
 objects are cached on the module, so further instances translate nothing.
+
+`InterpModule(validated, osr=True)` is the tiered engine's: loop headers check the namespace
+name `o<F>` for an on-stack-replacement entry (`structured.py`; None here, set by
+`engine/tier_osr.py`). Functions that make tail calls (their frames are trampolined) or have
+more than `MAX_OSR_LOCALS` locals get no checks. The interp engine translates without them.
 """
 from __future__ import annotations
 
@@ -21,6 +26,8 @@ from .ops import memory_name
 from .tailcalls import has_tail_calls, lazy_tail_body, trampoline
 from .translate import compile_function
 
+MAX_OSR_LOCALS = 1000       # an OSR entry takes every local as an argument
+
 
 class InterpModule:
     """A validated module prepared for the interpreter."""
@@ -28,9 +35,10 @@ class InterpModule:
     engine_name = "interp"
     private_globals = True      # generated Python code is the only reader of private globals
 
-    def __init__(self, validated: ValidatedModule):
+    def __init__(self, validated: ValidatedModule, osr: bool = False):
         self.validated = validated
         self.module = validated.module
+        self.osr = osr
         # function index -> (code object, consts, whether it makes tail calls)
         self._codes: dict[int, tuple] = {}
 
@@ -43,11 +51,19 @@ class InterpModule:
             v = self.validated
             local = index - v.num_imported_funcs
             code = self.module.codes[local]
+            tail = has_tail_calls(code)
+            osr = (f"o{index}" if self.osr and not tail
+                   and len(v.funcs[local].locals) <= MAX_OSR_LOCALS else None)
             cached = compile_function(self.module.types, v.func_types, v.funcs[local], code,
-                                      f"f{index}", self.function_name(index))
-            cached += (has_tail_calls(code),)
+                                      f"f{index}", self.function_name(index), osr)
+            cached += (tail,)
             self._codes[index] = cached
         return cached
+
+    def has_osr_checks(self, index: int) -> bool:
+        """Whether function `index` is translated, with OSR checks at some loop header."""
+        cached = self._codes.get(index)
+        return cached is not None and f"o{index}" in cached[0].co_names
 
     @property
     def translated_count(self) -> int:
@@ -80,6 +96,9 @@ class InterpModule:
         for i, f in enumerate(state.funcs):
             ns[f"func{i}"] = f
             ns[f"f{i}"] = f.call
+        if self.osr:
+            for i in range(self.validated.num_imported_funcs, len(state.funcs)):
+                ns[f"o{i}"] = None
         for i, g in enumerate(state.globals):
             ns[f"g{i}"] = g.accessor()
         for i, t in enumerate(state.tables):
@@ -124,5 +143,5 @@ class InterpModule:
         return stub
 
 
-def compile_module(validated: ValidatedModule) -> InterpModule:
-    return InterpModule(validated)
+def compile_module(validated: ValidatedModule, osr: bool = False) -> InterpModule:
+    return InterpModule(validated, osr)

@@ -7,6 +7,12 @@ and breaks outward, each crossed loop checking `br` after it. Values carried by 
 assigned to the target's slots (the validator's heights). Sits on `emit.Emitter`; used by
 `translate.py`, which picks the flat form (`flat.py`) when nesting is beyond CPython's limits.
 Does not compile the source.
+
+With `osr` (the tiered engine's on-stack replacement, `engine/tier_osr.py`), the header of
+every targeted loop without parameters over an empty operand stack gets one check,
+`if o<F>: return o<F>(l0, ..., l<n>, <loop position>)`: one global load and a branch while
+the name is None. Without it (the interp engine) the output is exactly as before. The flat
+form has no such checks (its functions stay interpreted until their next call).
 """
 from __future__ import annotations
 
@@ -69,9 +75,10 @@ def scan(body):
 class StructuredTranslator(Emitter):
     """Emits the body of one function in structured form."""
 
-    def __init__(self, *args, targeted: set, **kwargs):
+    def __init__(self, *args, targeted: set, osr: str | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.targeted = targeted
+        self.osr = osr              # the namespace name of the OSR entry (None: no checks)
         self.ctrls: list[Frame] = []
         self.label_ids = 0
 
@@ -130,9 +137,18 @@ class StructuredTranslator(Emitter):
         if loop:
             self.emit("while True:")
             self.indent += 1
+            if op == 0x03 and self.osr is not None and nparam == 0 and len(self.stack) == 0:
+                self.emit_osr_check(pos)
         if op == 0x04:
             self.emit(f"if {cond}:")
             self.indent += 1
+
+    def emit_osr_check(self, pos: int) -> None:
+        """At the header of a loop with an empty operand stack: if this function's OSR entry
+        is set (a truthy callable in the namespace, `engine/tier_osr.py`), finish the whole
+        activation in it, handing over every local and the loop's id (its position)."""
+        names = "".join(f"l{i}, " for i in range(len(self.info.locals)))
+        self.emit(f"if {self.osr}: return {self.osr}({names}{pos})")
 
     def end(self, h) -> bool:
         """`end`: True when it closes the function."""

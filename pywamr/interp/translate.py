@@ -34,26 +34,29 @@ _NESTING_LIMITS = ("too many statically nested blocks", "too many nested parenth
 
 
 def translate_function(types: list, func_types: list, info: FuncInfo, code, name: str, *,
-                       flat: bool = False, fold: bool = True) -> tuple[str, dict]:
-    """The source of `def <name>(l0, ...)` and the constants it refers to."""
+                       flat: bool = False, fold: bool = True,
+                       osr: str | None = None) -> tuple[str, dict]:
+    """The source of `def <name>(l0, ...)` and the constants it refers to; `osr` names the
+    namespace global of the function's OSR entry (structured form only, see structured.py)."""
     targeted, max_loops, max_indent = scan(code.body)
     if flat or max_loops > MAX_LOOP_DEPTH or max_indent > MAX_INDENT:
         translator = FlatTranslator(types, func_types, info, code, name, fold=fold)
     else:
         translator = StructuredTranslator(types, func_types, info, code, name, fold=fold,
-                                          targeted=targeted)
+                                          targeted=targeted, osr=osr)
     translator.header()
     translator.translate()
     return "\n".join(translator.lines) + "\n", translator.consts
 
 
 def compile_function(types: list, func_types: list, info: FuncInfo, code, name: str,
-                     display: str) -> tuple[pytypes.CodeType, dict]:
-    """Translate and compile one function; the code object is named `display`."""
+                     display: str, osr: str | None = None) -> tuple[pytypes.CodeType, dict]:
+    """Translate and compile one function; the code object is named `display`. With `osr`,
+    loop headers check that global for an OSR entry (the code then names it in `co_names`)."""
     for flat, fold in ATTEMPTS:
         try:
             source, consts = translate_function(types, func_types, info, code, name,
-                                                flat=flat, fold=fold)
+                                                flat=flat, fold=fold, osr=osr)
         except TranslatorBug as exc:
             raise TranslatorBug(f"translating function {display}: {exc}") from exc
         except Exception as exc:

@@ -39,6 +39,8 @@ def emit_loop(t, instr) -> None:
     t.start_block(frame.target)
     if ft.params:
         t.load_slots(frame)
+    elif t.osr_headers is not None and height == 0:
+        t.osr_headers.append((t.pos, frame.target))     # an OSR entry may start here (osr.py)
 
 
 def emit_if(t, instr) -> None:
