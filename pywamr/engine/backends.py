@@ -15,7 +15,19 @@ from .registry import register_engine
 
 def _compile_interp(validated, engine):
     from ..interp import compile_module
-    return compile_module(validated)
+    return compile_module(validated, cache_dir=_cache_dir(engine))
+
+
+def _cache_dir(engine):
+    """The code cache's directory (the interpreter keeps its translations there), or None when
+    caching is off (`Engine(cache=False)`, `--no-cache`, $PYWAMR_NO_CACHE)."""
+    if not getattr(engine, "cache", True) or os.environ.get("PYWAMR_NO_CACHE"):
+        return None
+    cache_dir = getattr(engine, "cache_dir", None)
+    if cache_dir is not None:
+        return cache_dir
+    from ..aot.artifact import default_cache_dir     # no LLVM: paths and file formats only
+    return default_cache_dir()
 
 
 def _aot_available() -> tuple[bool, str]:

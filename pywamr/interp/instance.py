@@ -6,7 +6,9 @@ Sits beside `aot/` behind the same interface: `InterpModule` implements
 it. Each instance's generated code runs in one namespace (its `InstanceState.engine_data`)
 binding the helpers and the instance's functions, tables, globals and memories (memory 0's
 bytes as `mem`, memory N's as `memN`; grows happen in place, so nothing is rebound). Generated code
-objects are cached on the module, so further instances translate nothing.
+objects are cached on the module, so further instances translate nothing, and, for a module
+compiled with a cache directory, in the translation cache (`codecache.py`), so further runs
+of the same module translate only what they had not run before.
 """
 from __future__ import annotations
 
@@ -19,6 +21,8 @@ from ..validate import ValidatedModule
 from .helpers import namespace as helper_namespace
 from .ops import memory_name
 from .tailcalls import has_tail_calls, lazy_tail_body, trampoline
+from . import codecache
+from .codecache import TranslationCache
 from .translate import compile_function
 
 
@@ -28,11 +32,12 @@ class InterpModule:
     engine_name = "interp"
     private_globals = True      # generated Python code is the only reader of private globals
 
-    def __init__(self, validated: ValidatedModule):
+    def __init__(self, validated: ValidatedModule, cache: TranslationCache | None = None):
         self.validated = validated
         self.module = validated.module
         # function index -> (code object, consts, whether it makes tail calls)
         self._codes: dict[int, tuple] = {}
+        self.cache = cache          # persisted translations (codecache.py), or None
 
     def function_name(self, index: int) -> str:
         return self.module.func_name(index)
@@ -43,16 +48,42 @@ class InterpModule:
             v = self.validated
             local = index - v.num_imported_funcs
             code = self.module.codes[local]
-            cached = compile_function(self.module.types, v.func_types, v.funcs[local], code,
-                                      f"f{index}", self.function_name(index))
-            cached += (has_tail_calls(code),)
+            name = self.function_name(index)
+            cache = self.cache
+            key = cache.key(index, name, code, v.source) if cache is not None else None
+            if key is not None:
+                cached = self._from_cache(index, key)
+            if cached is None:
+                cached = compile_function(self.module.types, v.func_types, v.funcs[local],
+                                          code, f"f{index}", name)
+                cached += (has_tail_calls(code),)
+                if key is not None:
+                    cache.put(index, key, *cached)
             self._codes[index] = cached
         return cached
 
+    def _from_cache(self, index: int, key: bytes):
+        """Function `index`'s (code, consts, tail) from the translation cache, or None."""
+        hit = self.cache.get(index, key)
+        if hit is None:
+            return None
+        code, consts, typed, tail = hit
+        types = self.module.types
+        consts = dict(consts)
+        for name, type_index in typed:
+            consts[name] = types[type_index]
+        return code, consts, tail
+
     @property
     def translated_count(self) -> int:
-        """How many functions have been translated (each on its first call)."""
+        """How many functions have a translation (made on first call, or loaded)."""
         return len(self._codes)
+
+    def save_translations(self) -> None:
+        """Write this module's new translations to the translation cache now (otherwise at
+        exit); nothing without a cache."""
+        if self.cache is not None:
+            self.cache.save()
 
     def translate_all(self) -> None:
         """Translate every function now (used by tests and to measure translation cost)."""
@@ -124,5 +155,12 @@ class InterpModule:
         return stub
 
 
-def compile_module(validated: ValidatedModule) -> InterpModule:
-    return InterpModule(validated)
+def compile_module(validated: ValidatedModule, *, cache_dir=None) -> InterpModule:
+    """The interpreter's module; with `cache_dir`, translations persist in its translation
+    cache when the module has its bytes and at least `codecache.MIN_CODE_BYTES` of code
+    (translating a small module costs less than a cache file)."""
+    cache = None
+    if cache_dir is not None and validated.source is not None and validated.module.codes:
+        if sum(code.size for code in validated.module.codes) >= codecache.MIN_CODE_BYTES:
+            cache = TranslationCache(cache_dir, validated)
+    return InterpModule(validated, cache)
