@@ -77,7 +77,12 @@ def _write_aot_bundle(out_dir, container: bytes, cores, engine, adapters=()):
                         progress=getattr(engine, "progress", False), adapters=adapters)
 
 
-register_engine("interp", _compile_interp)
+def _load_interp_cached(validated, engine):
+    from ..interp import load_cached
+    return load_cached(validated, _cache_dir(engine))
+
+
+register_engine("interp", _compile_interp, load_cached=_load_interp_cached)
 register_engine("aot", _compile_aot, available=_aot_available, fallback="interp",
                 load_artifact=_load_aot_artifact, open_bundle=_open_aot_bundle,
                 write_bundle=_write_aot_bundle, load_cached=_load_aot_cached)

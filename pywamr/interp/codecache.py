@@ -14,8 +14,7 @@ rewritten whole (old entries kept unless superseded) to a temporary name and ren
 place, so a reader never sees a partial file. A file stops growing at `MAX_FILE_BYTES`.
 
 Why the key is sufficient. A translation is a pure function of (1) the translator (the sources
-of this package, of the validator that computes the side tables it consumes, and of the
-decoder and opcode table), (2) the Python that compiles and marshals it (`sys.version`,
+of this package, and of the validator and decoder whose results it consumes), (2) the Python that compiles and marshals it (`sys.version`,
 `marshal.version`: marshal and bytecode are version-specific), (3) the function's body bytes
 and local declarations, (4) everything the body's validation and translation look up
 outside the body: the type section, the type of every function (call arity), the types of
@@ -66,9 +65,8 @@ def environment_digest() -> bytes:
     """The translator's sources and the Python build (see the module docstring, (1), (2))."""
     here = Path(__file__).resolve().parent
     package = here.parent
-    files = sorted(here.glob("*.py")) + [package / "validate" / "function.py",
-                                         package / "binary" / "decoder.py",
-                                         package / "binary" / "opcodes.py"]
+    files = [*sorted(here.glob("*.py")), *sorted((package / "validate").glob("*.py")),
+             *sorted((package / "binary").glob("*.py"))]
     h = hashlib.sha256()
     h.update(f"{FORMAT}|{sys.version}|{sys.hexversion}|{marshal.version}".encode())
     for path in files:
@@ -87,18 +85,45 @@ def context_digest(validated) -> bytes:
 
 
 def function_key(context: bytes, index: int, name: str, code, source: bytes,
-                 variant: str = "") -> bytes | None:
+                 variant: str = "") -> bytes:
     """The key of function `index`'s translation: the context and environment digests, the
-    function's index, display name, translate options, locals and body bytes (None for a
-    body decoded without its offsets: no key, no caching)."""
-    if not code.offsets:
-        return None
-    body = source[code.offsets[0]:code.offsets[-1] + 1]
+    function's index, display name, translate options, and its code entry's bytes (locals
+    and body; decoded or not, the same bytes)."""
     h = hashlib.sha256(environment_digest())
     h.update(context)
-    h.update(f"|{index}|{name}|{variant}|{code.locals}|".encode())
-    h.update(body)
+    h.update(f"|{index}|{name}|{variant}|".encode())
+    h.update(source[code.start:code.start + code.size])
     return h.digest()
+
+
+def _validity_marker(directory, source: bytes) -> Path:
+    h = hashlib.sha256(environment_digest())
+    h.update(source)
+    digest = h.hexdigest()
+    return Path(directory) / "interp" / "valid" / digest
+
+
+def known_valid(directory, source: bytes) -> bool:
+    """Did these exact bytes pass validation (bodies included) before, with this validator?
+    (A marker `remember_valid` wrote; the environment digest covers the validator's source.)"""
+    try:
+        return _validity_marker(directory, source).read_bytes() == b"valid\n"
+    except OSError:
+        return False
+
+
+def remember_valid(directory, source: bytes) -> None:
+    """Record that `source` passed validation in full (call only after it did)."""
+    path = _validity_marker(directory, source)
+    if path.exists():
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        tmp.write_bytes(b"valid\n")
+        tmp.replace(path)
+    except OSError:
+        pass
 
 
 class TranslationCache:
@@ -123,8 +148,7 @@ class TranslationCache:
         print(f"pywamr: translation cache {self.path.name[:16]}: {self.loaded} loaded, "
               f"{self.stored} translated, {self.rejected} rejected", file=sys.stderr)
 
-    def key(self, index: int, name: str, code, source: bytes,
-            variant: str = "") -> bytes | None:
+    def key(self, index: int, name: str, code, source: bytes, variant: str = "") -> bytes:
         return function_key(self.context, index, name, code, source, variant)
 
     # ---- reading -----------------------------------------------------------------------------

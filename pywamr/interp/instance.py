@@ -14,10 +14,13 @@ from __future__ import annotations
 
 import types as pytypes
 
+from ..binary.decoder import decode_code
 from ..runtime.instantiate import InstanceState
 from ..runtime.objects import Function
 from ..runtime.trapping import INSTANCE_KEY
 from ..validate import ValidatedModule
+from ..validate.function import validate_function
+from ..validate.module import module_context
 from .helpers import namespace as helper_namespace
 from .ops import memory_name
 from .tailcalls import has_tail_calls, lazy_tail_body, trampoline
@@ -38,6 +41,7 @@ class InterpModule:
         # function index -> (code object, consts, whether it makes tail calls)
         self._codes: dict[int, tuple] = {}
         self.cache = cache          # persisted translations (codecache.py), or None
+        self._context = None        # for validating bodies one by one (`_body`)
 
     def function_name(self, index: int) -> str:
         return self.module.func_name(index)
@@ -54,13 +58,29 @@ class InterpModule:
             if key is not None:
                 cached = self._from_cache(index, key)
             if cached is None:
-                cached = compile_function(self.module.types, v.func_types, v.funcs[local],
-                                          code, f"f{index}", name)
+                code, info = self._body(local)
+                cached = compile_function(self.module.types, v.func_types, info, code,
+                                          f"f{index}", name)
                 cached += (has_tail_calls(code),)
                 if key is not None:
                     cache.put(index, key, *cached)
             self._codes[index] = cached
         return cached
+
+    def _body(self, local: int):
+        """The decoded code and validation side tables of defined function `local`. A module
+        whose bytes are known to be valid (`codecache.known_valid`) comes with its bodies
+        neither decoded nor validated: each is decoded and validated here, alone, when it
+        is first translated (it cannot fail: these bytes passed in full before)."""
+        v = self.validated
+        code = self.module.codes[local]
+        if v.funcs is not None:
+            return code, v.funcs[local]
+        if self._context is None:
+            self._context = module_context(self.module, v.func_types)
+        code = decode_code(v.source, code)
+        index = v.num_imported_funcs + local
+        return code, validate_function(self._context, index, v.func_types[index], code)
 
     def _from_cache(self, index: int, key: bytes):
         """Function `index`'s (code, consts, tail) from the translation cache, or None."""
@@ -158,9 +178,28 @@ class InterpModule:
 def compile_module(validated: ValidatedModule, *, cache_dir=None) -> InterpModule:
     """The interpreter's module; with `cache_dir`, translations persist in its translation
     cache when the module has its bytes and at least `codecache.MIN_CODE_BYTES` of code
-    (translating a small module costs less than a cache file)."""
-    cache = None
-    if cache_dir is not None and validated.source is not None and validated.module.codes:
-        if sum(code.size for code in validated.module.codes) >= codecache.MIN_CODE_BYTES:
-            cache = TranslationCache(cache_dir, validated)
-    return InterpModule(validated, cache)
+    (translating a small module costs less than a cache file), and the module's bytes are
+    remembered as valid (see `load_cached`). `validated` must have its bodies checked."""
+    if not validated.bodies_checked:
+        raise ValueError("compile_module needs a module whose bodies were validated")
+    if not _cacheable(validated, cache_dir):
+        return InterpModule(validated)
+    codecache.remember_valid(cache_dir, validated.source)
+    return InterpModule(validated, TranslationCache(cache_dir, validated))
+
+
+def load_cached(validated: ValidatedModule, cache_dir) -> InterpModule | None:
+    """The interpreter's module for `validated` with its bodies unchecked, if these exact
+    bytes passed validation in full before (the validity marker `compile_module` leaves in
+    the cache directory): bodies are then decoded and validated one by one when first
+    translated, and not at all when their translation is in the cache. None otherwise (the
+    engine layer then validates the bodies and calls `compile_module`)."""
+    if not (_cacheable(validated, cache_dir)
+            and codecache.known_valid(cache_dir, validated.source)):
+        return None
+    return InterpModule(validated, TranslationCache(cache_dir, validated))
+
+
+def _cacheable(validated: ValidatedModule, cache_dir) -> bool:
+    return (cache_dir is not None and validated.source is not None
+            and sum(code.size for code in validated.module.codes) >= codecache.MIN_CODE_BYTES)

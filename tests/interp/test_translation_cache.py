@@ -194,3 +194,39 @@ def test_cli_no_cache_writes_nothing(tmp_path):
                            "--no-cache", str(hello)], capture_output=True, env=env, timeout=300)
     assert proc.returncode == 0
     assert not (tmp_path / "interp").exists()
+
+
+# ---- bodies of a module known to be valid: decoded and validated only when translated -----
+def test_known_valid_module_skips_body_validation(tmp_path):
+    data = wat(SOURCE)
+    engine = Engine("interp", cache_dir=tmp_path)
+    first = Module(engine, data)
+    assert first.compiled.validated.bodies_checked           # first sight: validated whole
+    exports = Linker(engine).instantiate(None, first).exports
+    assert exports["fib"](10) == 55                          # only fib is translated
+    first.compiled.save_translations()
+    second = Module(Engine("interp", cache_dir=tmp_path), data)
+    assert not second.compiled.validated.bodies_checked      # the marker says: valid
+    assert second.compiled.module.codes[0].body is None       # and nothing was decoded
+    results, cache = run(data, tmp_path)                      # everything else decoded lazily
+    assert (cache.loaded, cache.stored) == (1, 5)
+    assert results[:3] == (42, 38, 144)
+
+
+def test_invalid_module_is_never_marked(tmp_path):
+    from pywamr.errors import ValidationError
+    bad = wat(SOURCE).replace(bytes([0x41, 0x07]), bytes([0x42, 0x07]))   # i64.const 7 in i32
+    assert bad != wat(SOURCE)
+    for _ in range(2):
+        with pytest.raises(ValidationError):
+            Module(Engine("interp", cache_dir=tmp_path), bad)
+    assert not (tmp_path / "interp" / "valid").exists()
+
+
+def test_tampered_marker_means_full_validation(tmp_path):
+    data = wat(SOURCE)
+    run(data, tmp_path)
+    (marker,) = (tmp_path / "interp" / "valid").iterdir()
+    marker.write_bytes(b"maybe\n")
+    module = Module(Engine("interp", cache_dir=tmp_path), data)
+    assert module.compiled.validated.bodies_checked
