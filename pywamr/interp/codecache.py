@@ -10,8 +10,9 @@ One file per module *context* (see `context_digest`), with an index of entries, 
 function: `<hex>.pytc`. A file is read lazily: its header and index when the module's first
 function is called, each entry's bytes (`os.pread`) when that function is first called. New
 translations are written when the process exits (`atexit`) or on `save()`: the file is
-rewritten whole (old entries kept unless superseded) to a temporary name and renamed into
-place, so a reader never sees a partial file. A file stops growing at `MAX_FILE_BYTES`.
+rewritten whole (old entries kept unless superseded), one payload in memory at a time, to a
+temporary name and renamed into place, so a reader never sees a partial file. A file stops
+growing at `MAX_FILE_BYTES`.
 
 Why the key is sufficient. A translation is a pure function of (1) the translator (the sources
 of this package, and of the validator and decoder whose results it consumes), (2) the Python that compiles and marshals it (`sys.version`,
@@ -243,45 +244,47 @@ class TranslationCache:
         if not self.new:
             return
         new, self.new = self.new, {}
-        payloads = {}
+        sources = {index: (entry[0], lambda entry=entry: self._payload(entry))
+                   for index, entry in self._read_index().items()}
         for index, (key, code, consts, tail) in new.items():
-            payload = _pack(code, consts, tail)
-            if payload is not None:
-                payloads[index] = (key, payload)
-        old = self._read_index()
-        for index, entry in old.items():
-            if index not in payloads:
-                payload = self._payload(entry)
-                if payload is not None:
-                    payloads[index] = (entry[0], payload)
-        self._write(payloads)
+            sources[index] = (key, lambda c=code, k=consts, t=tail: _pack(c, k, t))
+        self._write(sources)
         self.index = None       # re-read (the file changed) on the next lookup
 
-    def _write(self, payloads: dict) -> None:
-        entries, blobs = [], []
-        size = _HEADER.size + _DIGEST
-        for index in sorted(payloads):
-            key, payload = payloads[index]
-            if size + _ENTRY.size + len(payload) > MAX_FILE_BYTES:
-                continue
-            size += _ENTRY.size + len(payload)
-            entries.append((index, key, payload))
-        offset = _HEADER.size + len(entries) * _ENTRY.size + _DIGEST
-        head = _HEADER.pack(MAGIC, FORMAT, environment_digest(), self.context, len(entries))
+    def _write(self, sources: dict) -> None:
+        """Write the entries `sources` (function index -> (key, payload or a function making
+        it, None to leave the entry out)), one payload in memory at a time, into a new file
+        renamed over the old one. The index goes first; payloads start after room for every
+        entry (room left by entries left out stays unused)."""
+        start = _HEADER.size + len(sources) * _ENTRY.size + _DIGEST
+        offset = start
         table = bytearray()
-        for index, key, payload in entries:
-            table += _ENTRY.pack(index, key, offset, len(payload),
-                                 hashlib.sha256(payload).digest())
-            offset += len(payload)
-            blobs.append(payload)
-        data = b"".join([head, table, hashlib.sha256(head + table).digest(), *blobs])
+        tmp = self.path.with_name(f"{self.path.name}.{os.getpid()}.tmp")
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self.path.with_name(f"{self.path.name}.{os.getpid()}.tmp")
-            tmp.write_bytes(data)
+            with open(tmp, "wb") as f:
+                f.seek(start)
+                for index in sorted(sources):
+                    key, payload = sources[index]
+                    if callable(payload):
+                        payload = payload()
+                    if payload is None or offset + len(payload) > MAX_FILE_BYTES:
+                        continue
+                    f.write(payload)
+                    table += _ENTRY.pack(index, key, offset, len(payload),
+                                         hashlib.sha256(payload).digest())
+                    offset += len(payload)
+                count = len(table) // _ENTRY.size
+                head = _HEADER.pack(MAGIC, FORMAT, environment_digest(), self.context, count)
+                f.seek(0)
+                f.write(head + table + hashlib.sha256(head + table).digest())
             tmp.replace(self.path)
         except OSError:
-            pass        # a cache that cannot be written is only slower
+            try:
+                tmp.unlink()
+            except OSError:
+                pass
+            # a cache that cannot be written is only slower
 
 
 def _pack(code, consts: dict, tail: bool) -> bytes | None:
