@@ -167,8 +167,9 @@ class TranslationCache:
 
     def _parse_index(self, f, head: bytes) -> dict:
         magic, fmt, env, context, count = _HEADER.unpack(head)
+        size = os.fstat(f.fileno()).st_size
         if (magic != MAGIC or fmt != FORMAT or env != environment_digest()
-                or context != self.context or count > MAX_FILE_BYTES // _ENTRY.size):
+                or context != self.context or _HEADER.size + count * _ENTRY.size > size):
             return {}
         table = f.read(count * _ENTRY.size + _DIGEST)
         if (len(table) != count * _ENTRY.size + _DIGEST
