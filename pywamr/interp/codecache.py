@@ -23,9 +23,11 @@ tables, memories and globals, element segment types, the data count, and (5) the
 own index and display name (they name its constants and its code object), and (6) the
 translate options (`variant`). (1) and (2) are the environment digest, (4) the context
 digest; both are in the file's name and header; (3), (5) and (6) are hashed, with the two
-digests, into each entry's key, compared on every load. Validation of the module is not
-skipped (a cache hit still needs every body to have passed), so the cache only has to give
-back what translation would have produced for a valid body.
+digests, into each entry's key, compared on every load. An entry is only ever used for a
+body of a module that passed validation in full, in this run or, for these exact bytes, in an
+earlier one (the validity marker, `known_valid`: keyed by the module's bytes and the
+environment digest, which covers the validator), so the cache only has to give back what
+translation would have produced for a valid body.
 
 What is trusted. Each entry carries a SHA-256 of its payload and the index one of the header
 and index; a file with a foreign magic, environment or context, or an index that does not
