@@ -79,6 +79,7 @@ class Code:
     offsets: tuple[int, ...] | None  # byte offset of each instruction
     # (body and offsets are None when decoded with `decode_module(..., bodies=False)`)
     size: int                        # size in bytes of the body
+    start: int = 0                   # offset of its first byte (the locals) in the module
 
 
 @dataclass(frozen=True, slots=True)

@@ -55,6 +55,16 @@ def decode_module(data: bytes, *, bodies: bool = True) -> ast.Module:
     return _ModuleDecoder(r, bodies).decode()
 
 
+def decode_code(data: bytes, code: ast.Code) -> ast.Code:
+    """`code` (an entry of `decode_module(data, bodies=False)`) with its body decoded: for
+    one function of a module whose bytes are known to decode (and validate) in full, so
+    that only the bodies that run are decoded. Rules that span sections (the data count) are
+    not checked here."""
+    if code.body is not None:
+        return code
+    return _ModuleDecoder(Reader(data), True)._code_at(data, code.start, code.size)
+
+
 class _ModuleDecoder:
     def __init__(self, r: Reader, bodies: bool = True):
         self.r = r
@@ -250,7 +260,13 @@ class _ModuleDecoder:
         end = start + size
         if end > r.end:
             raise r.error("unexpected end of section or function")
-        body_reader = Reader(r.data, start, end)
+        r.pos = end
+        return self._code_at(r.data, start, size)
+
+    def _code_at(self, data: bytes, start: int, size: int) -> ast.Code:
+        """The code entry whose `size` bytes (locals, then the body) start at `start`."""
+        end = start + size
+        body_reader = Reader(data, start, end)
         local_types: list[int] = []
         total = 0
         for _ in range(body_reader.u32()):
@@ -261,13 +277,11 @@ class _ModuleDecoder:
             t = _valtype(body_reader)
             local_types.extend([t] * count)
         if not self.bodies:
-            r.pos = end
-            return ast.Code(tuple(local_types), None, None, size)
+            return ast.Code(tuple(local_types), None, None, size, start)
         body, offsets = self._expr(body_reader)
         if body_reader.pos != end:
             raise body_reader.error("section size mismatch")
-        r.pos = end
-        return ast.Code(tuple(local_types), body, offsets, size)
+        return ast.Code(tuple(local_types), body, offsets, size, start)
 
     def _const_expr(self, r: Reader) -> tuple:
         body, _ = self._expr(r)

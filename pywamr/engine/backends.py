@@ -15,7 +15,19 @@ from .registry import register_engine
 
 def _compile_interp(validated, engine, osr: bool = False):
     from ..interp import compile_module
-    return compile_module(validated, osr)
+    return compile_module(validated, cache_dir=_cache_dir(engine), osr=osr)
+
+
+def _cache_dir(engine):
+    """The code cache's directory (the interpreter keeps its translations there), or None when
+    caching is off (`Engine(cache=False)`, `--no-cache`, $PYWAMR_NO_CACHE)."""
+    if not getattr(engine, "cache", True) or os.environ.get("PYWAMR_NO_CACHE"):
+        return None
+    cache_dir = getattr(engine, "cache_dir", None)
+    if cache_dir is not None:
+        return cache_dir
+    from ..aot.artifact import default_cache_dir     # no LLVM: paths and file formats only
+    return default_cache_dir()
 
 
 def _aot_available() -> tuple[bool, str]:
@@ -65,7 +77,12 @@ def _write_aot_bundle(out_dir, container: bytes, cores, engine, adapters=()):
                         progress=getattr(engine, "progress", False), adapters=adapters)
 
 
-register_engine("interp", _compile_interp)
+def _load_interp_cached(validated, engine):
+    from ..interp import load_cached
+    return load_cached(validated, _cache_dir(engine))
+
+
+register_engine("interp", _compile_interp, load_cached=_load_interp_cached)
 register_engine("aot", _compile_aot, available=_aot_available, fallback="interp",
                 load_artifact=_load_aot_artifact, open_bundle=_open_aot_bundle,
                 write_bundle=_write_aot_bundle, load_cached=_load_aot_cached)

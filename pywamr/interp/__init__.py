@@ -1,2 +1,2 @@
 """The `interp` engine: wasm functions translated to Python source that CPython runs."""
-from .instance import InterpModule, compile_module  # noqa: F401
+from .instance import InterpModule, compile_module, load_cached  # noqa: F401

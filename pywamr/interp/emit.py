@@ -15,7 +15,7 @@ from ..binary.types import F32, F64
 from ..runtime.numerics import f32_from_bits, f64_from_bits
 from .ops import EXPR, LOAD, STORE, TRAPPING, memory_name
 from .simd_emit import simd_handlers
-from .stack import Operand, OperandStack, TranslatorBug, constant
+from .stack import Operand, OperandStack, TranslatorBug, constant, named
 
 # Bulk memory and table instructions: operand count and statement ({imm} is the instruction,
 # {m[i]} the name of the bytes of memory `instr[i]`, meaningful where instr[i] is a memory).
@@ -189,32 +189,39 @@ class Emitter:
         self.following = following
         op = instr[0]
         handler = _HANDLERS.get(op)
-        if handler is None:
-            info = OPS[op]
-            if info.imm == "none" and info.name in EXPR:
-                self.numeric(info.name, len(info.sig[0]))
-                return
-            if info.imm == "memarg":
-                handler = Emitter.load if info.name in LOAD else Emitter.store
-            elif op in _BULK:
-                handler = Emitter.bulk
-            else:
-                raise TranslatorBug(f"no translation for {info.name}")
-        handler(self, instr)
+        if handler is not None:
+            handler(self, instr)
+            return
+        numeric = _NUMERIC.get(op)
+        if numeric is None:
+            raise TranslatorBug(f"no translation for {OPS[op].name}")
+        self.numeric_form(*numeric)
 
-    def numeric(self, name: str, nin: int) -> None:
-        template = EXPR[name]
+    def numeric_form(self, template: str, nin: int, repeated: tuple, trapping: bool) -> None:
+        """An instruction computed by one expression `template` of its `nin` operands;
+        `repeated`: the operands the template names more than once (evaluated once)."""
         stack = self.stack
-        base = len(stack) - nin
-        for i in range(nin):
-            if template.count("{%d}" % i) > 1:
+        if repeated:
+            base = len(stack.items) - nin
+            for i in repeated:
                 stack.make_atom(base + i)       # evaluate a compound operand once
-        args = stack.pop_many(nin)
-        expr = template.format(*(a.expr for a in args))
-        if name in TRAPPING:
+        if nin == 2:
+            b = stack.pop()
+            a = stack.pop()
+            expr = template.format(a.expr, b.expr)
+            reads = a.reads | b.reads
+        elif nin == 1:
+            a = stack.pop()
+            expr = template.format(a.expr)
+            reads = a.reads
+        else:
+            args = stack.pop_many(nin)
+            expr = template.format(*(a.expr for a in args))
+            reads = frozenset().union(*(a.reads for a in args))
+        if trapping:
             self.assign(expr)
         else:
-            self.push_pure(expr, frozenset().union(*(a.reads for a in args)))
+            self.push_pure(expr, reads)
 
     def const(self, instr) -> None:
         op = instr[0]
@@ -225,8 +232,7 @@ class Emitter:
             self.stack.push(constant(f"({instr[1]})"))
 
     def local_get(self, instr) -> None:
-        name = f"l{instr[1]}"
-        self.push_atom(name, frozenset((name,)))
+        self.stack.push(named(f"l{instr[1]}"))
 
     def local_set(self, instr) -> None:
         name = f"l{instr[1]}"
@@ -235,7 +241,7 @@ class Emitter:
         if value.expr != name:
             self.emit(f"{name} = {value.expr}")
         if instr[0] == 0x22:        # local.tee: the value stays, read back from the local
-            self.push_atom(name, frozenset((name,)))
+            self.stack.push(named(name))
 
     def global_get(self, instr) -> None:
         name = f"g{instr[1]}"
@@ -379,6 +385,26 @@ _HANDLERS = {
     0xFC000F: Emitter.table_grow, 0xFC0010: Emitter.table_size,
     **simd_handlers(),
 }
+
+
+def _numeric_form(name: str, nin: int) -> tuple:
+    """(template, operand count, operands named more than once, trapping) of `name`."""
+    template = EXPR[name]
+    repeated = tuple(i for i in range(nin) if template.count("{%d}" % i) > 1)
+    return template, nin, repeated, name in TRAPPING
+
+
+# Every other straight-line instruction: loads, stores and bulk operations by handler, the
+# one-expression ones (ops.EXPR) by their precomputed form.
+for _op, _info in OPS.items():
+    if _op in _HANDLERS:
+        continue
+    if _info.imm == "memarg":
+        _HANDLERS[_op] = Emitter.load if _info.name in LOAD else Emitter.store
+    elif _op in _BULK:
+        _HANDLERS[_op] = Emitter.bulk
+_NUMERIC = {op: _numeric_form(info.name, len(info.sig[0])) for op, info in OPS.items()
+            if op not in _HANDLERS and info.imm == "none" and info.name in EXPR}
 
 
 def _zero(valtype) -> str:

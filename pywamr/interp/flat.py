@@ -71,12 +71,13 @@ class FlatTranslator(Emitter):
         self.emit("if pc == 0:")
         self.indent += 1
         self.ctrls.append(FlatFrame("func", -1, 0, nresults, 0, None))
+        items = self.stack.items
         pos = 0
         while pos < len(body):
             instr = body[pos]
             op = instr[0]
             h = heights[pos]
-            if h is not None:
+            if h is not None and len(items) != h:
                 self.check_height(pos, h)
             if op == 0x0B:
                 if self.end(h):

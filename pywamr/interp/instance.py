@@ -6,24 +6,32 @@ Sits beside `aot/` behind the same interface: `InterpModule` implements
 it. Each instance's generated code runs in one namespace (its `InstanceState.engine_data`)
 binding the helpers and the instance's functions, tables, globals and memories (memory 0's
 bytes as `mem`, memory N's as `memN`; grows happen in place, so nothing is rebound). Generated code
-objects are cached on the module, so further instances translate nothing.
+objects are cached on the module, so further instances translate nothing, and, for a module
+compiled with a cache directory, in the translation cache (`codecache.py`), so further runs
+of the same module translate only what they had not run before.
 
 `InterpModule(validated, osr=True)` is the tiered engine's: loop headers check the namespace
 name `o<F>` for an on-stack-replacement entry (`structured.py`; None here, set by
 `engine/tier_osr.py`). Functions that make tail calls (their frames are trampolined) or have
-more than `MAX_OSR_LOCALS` locals get no checks. The interp engine translates without them.
+more than `MAX_OSR_LOCALS` locals get no checks. The interp engine translates without them
+(the translation cache keys the two variants apart).
 """
 from __future__ import annotations
 
 import types as pytypes
 
+from ..binary.decoder import decode_code
 from ..runtime.instantiate import InstanceState
 from ..runtime.objects import Function
 from ..runtime.trapping import INSTANCE_KEY
 from ..validate import ValidatedModule
+from ..validate.function import validate_function
+from ..validate.module import module_context
 from .helpers import namespace as helper_namespace
 from .ops import memory_name
 from .tailcalls import has_tail_calls, lazy_tail_body, trampoline
+from . import codecache
+from .codecache import TranslationCache
 from .translate import compile_function
 
 MAX_OSR_LOCALS = 1000       # an OSR entry takes every local as an argument
@@ -35,12 +43,15 @@ class InterpModule:
     engine_name = "interp"
     private_globals = True      # generated Python code is the only reader of private globals
 
-    def __init__(self, validated: ValidatedModule, osr: bool = False):
+    def __init__(self, validated: ValidatedModule, cache: TranslationCache | None = None,
+                 osr: bool = False):
         self.validated = validated
         self.module = validated.module
         self.osr = osr
         # function index -> (code object, consts, whether it makes tail calls)
         self._codes: dict[int, tuple] = {}
+        self.cache = cache          # persisted translations (codecache.py), or None
+        self._context = None        # for validating bodies one by one (`_body`)
 
     def function_name(self, index: int) -> str:
         return self.module.func_name(index)
@@ -51,12 +62,23 @@ class InterpModule:
             v = self.validated
             local = index - v.num_imported_funcs
             code = self.module.codes[local]
-            tail = has_tail_calls(code)
-            osr = (f"o{index}" if self.osr and not tail
-                   and len(v.funcs[local].locals) <= MAX_OSR_LOCALS else None)
-            cached = compile_function(self.module.types, v.func_types, v.funcs[local], code,
-                                      f"f{index}", self.function_name(index), osr)
-            cached += (tail,)
+            name = self.function_name(index)
+            cache = self.cache
+            variant = "osr" if self.osr else ""
+            key = (cache.key(index, name, code, v.source, variant)
+                   if cache is not None else None)
+            if key is not None:
+                cached = self._from_cache(index, key)
+            if cached is None:
+                code, info = self._body(local)
+                tail = has_tail_calls(code)
+                osr = (f"o{index}" if self.osr and not tail
+                       and len(info.locals) <= MAX_OSR_LOCALS else None)
+                cached = compile_function(self.module.types, v.func_types, info, code,
+                                          f"f{index}", name, osr)
+                cached += (tail,)
+                if key is not None:
+                    cache.put(index, key, *cached)
             self._codes[index] = cached
         return cached
 
@@ -65,10 +87,43 @@ class InterpModule:
         cached = self._codes.get(index)
         return cached is not None and f"o{index}" in cached[0].co_names
 
+    def _body(self, local: int):
+        """The decoded code and validation side tables of defined function `local`. A module
+        whose bytes are known to be valid (`codecache.known_valid`) comes with its bodies
+        neither decoded nor validated: each is decoded and validated here, alone, when it
+        is first translated (it cannot fail: these bytes passed in full before)."""
+        v = self.validated
+        code = self.module.codes[local]
+        if v.funcs is not None:
+            return code, v.funcs[local]
+        if self._context is None:
+            self._context = module_context(self.module, v.func_types)
+        code = decode_code(v.source, code)
+        index = v.num_imported_funcs + local
+        return code, validate_function(self._context, index, v.func_types[index], code)
+
+    def _from_cache(self, index: int, key: bytes):
+        """Function `index`'s (code, consts, tail) from the translation cache, or None."""
+        hit = self.cache.get(index, key)
+        if hit is None:
+            return None
+        code, consts, typed, tail = hit
+        types = self.module.types
+        consts = dict(consts)
+        for name, type_index in typed:
+            consts[name] = types[type_index]
+        return code, consts, tail
+
     @property
     def translated_count(self) -> int:
-        """How many functions have been translated (each on its first call)."""
+        """How many functions have a translation (made on first call, or loaded)."""
         return len(self._codes)
+
+    def save_translations(self) -> None:
+        """Write this module's new translations to the translation cache now (otherwise at
+        exit); nothing without a cache."""
+        if self.cache is not None:
+            self.cache.save()
 
     def translate_all(self) -> None:
         """Translate every function now (used by tests and to measure translation cost)."""
@@ -143,5 +198,32 @@ class InterpModule:
         return stub
 
 
-def compile_module(validated: ValidatedModule, osr: bool = False) -> InterpModule:
-    return InterpModule(validated, osr)
+def compile_module(validated: ValidatedModule, *, cache_dir=None,
+                   osr: bool = False) -> InterpModule:
+    """The interpreter's module; with `cache_dir`, translations persist in its translation
+    cache when the module has its bytes and at least `codecache.MIN_CODE_BYTES` of code
+    (translating a small module costs less than a cache file), and the module's bytes are
+    remembered as valid (see `load_cached`). `validated` must have its bodies checked."""
+    if not validated.bodies_checked:
+        raise ValueError("compile_module needs a module whose bodies were validated")
+    if not _cacheable(validated, cache_dir):
+        return InterpModule(validated, osr=osr)
+    codecache.remember_valid(cache_dir, validated.source)
+    return InterpModule(validated, TranslationCache(cache_dir, validated), osr=osr)
+
+
+def load_cached(validated: ValidatedModule, cache_dir) -> InterpModule | None:
+    """The interpreter's module for `validated` with its bodies unchecked, if these exact
+    bytes passed validation in full before (the validity marker `compile_module` leaves in
+    the cache directory): bodies are then decoded and validated one by one when first
+    translated, and not at all when their translation is in the cache. None otherwise (the
+    engine layer then validates the bodies and calls `compile_module`)."""
+    if not (_cacheable(validated, cache_dir)
+            and codecache.known_valid(cache_dir, validated.source)):
+        return None
+    return InterpModule(validated, TranslationCache(cache_dir, validated))
+
+
+def _cacheable(validated: ValidatedModule, cache_dir) -> bool:
+    return (cache_dir is not None and validated.source is not None
+            and sum(code.size for code in validated.module.codes) >= codecache.MIN_CODE_BYTES)

@@ -39,6 +39,28 @@ def constant(expr: str) -> Operand:
     return Operand(expr, _NOTHING, True)
 
 
+_NAMED: dict[str, Operand] = {}
+
+
+def named(name: str) -> Operand:
+    """The operand that reads variable `name` (a slot `s3`, a local `l0`): shared, since an
+    operand is never changed once made."""
+    operand = _NAMED.get(name)
+    if operand is None:
+        operand = _NAMED[name] = Operand(name, frozenset((name,)), True)
+    return operand
+
+
+_SLOTS: list[Operand] = []
+
+
+def slot(index: int) -> Operand:
+    """`named(f"s{index}")`, by index."""
+    while len(_SLOTS) <= index:
+        _SLOTS.append(named(f"s{len(_SLOTS)}"))
+    return _SLOTS[index]
+
+
 class OperandStack:
     """Entries are None (materialised in `s<index>`) or a deferred `Operand`.
 
@@ -75,10 +97,12 @@ class OperandStack:
 
     # ---- pushing and popping ---------------------------------------------------------------
     def push(self, operand: Operand) -> None:
-        self.deferred.add(len(self.items))
+        items = self.items
+        index = len(items)
+        self.deferred.add(index)
         if operand.reads:
-            self._register(len(self.items), operand)
-        self.items.append(operand)
+            self._register(index, operand)
+        items.append(operand)
 
     def push_slots(self, count: int) -> None:
         """Push `count` entries whose values the caller has just assigned to their slots."""
@@ -88,8 +112,7 @@ class OperandStack:
         index = len(self.items) - 1
         entry = self.items.pop()
         if entry is None:
-            name = f"s{index}"
-            return Operand(name, frozenset((name,)), True)
+            return slot(index)
         self.deferred.discard(index)
         if entry.reads:
             self._unregister(index, entry)
@@ -105,8 +128,7 @@ class OperandStack:
         """Operand at `index` without popping it."""
         entry = self.items[index]
         if entry is None:
-            name = f"s{index}"
-            return Operand(name, frozenset((name,)), True)
+            return slot(index)
         return entry
 
     def reset(self, height: int, pushed: int) -> None:

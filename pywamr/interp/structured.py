@@ -90,12 +90,13 @@ class StructuredTranslator(Emitter):
         ctrls = self.ctrls
         ctrls.append(Frame("func", 0, nresults, 0, False, 0))
         uses_br = False
+        items = self.stack.items
         pos = 0
         while pos < len(body):
             instr = body[pos]
             op = instr[0]
             h = heights[pos]
-            if h is not None:
+            if h is not None and len(items) != h:
                 self.check_height(pos, h)
             if op == 0x0B:
                 if self.end(h):

@@ -111,7 +111,7 @@ def validate_bodies(validated: ValidatedModule, ctx: ModuleContext | None = None
         validated = ValidatedModule(module, validated.func_types, None, validated.source)
         ctx = None
     if ctx is None:
-        ctx = _module_context(module, validated.func_types)
+        ctx = module_context(module, validated.func_types)
     types = module.types
     imported = module.num_imported_funcs()
     infos = []
@@ -150,7 +150,8 @@ def simd_in_code(module: ast.Module) -> bool:
     return False
 
 
-def _module_context(module: ast.Module, func_types) -> ModuleContext:
+def module_context(module: ast.Module, func_types) -> ModuleContext:
+    """The context function bodies are validated in (for validating one body alone)."""
     return ModuleContext(module.types, list(func_types), module.table_types(),
                          module.memory_types(), module.global_types(),
                          [e.elem_type for e in module.elems], module.data_count,
