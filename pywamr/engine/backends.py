@@ -91,9 +91,8 @@ register_engine("aot", _compile_aot, available=_aot_available, fallback="interp"
 def _compile_auto(validated, engine):
     from .tiered import TierPolicy, TieredModule
     policy = TierPolicy.parse(getattr(engine, "tiering", None))
-    interp = _compile_interp(validated, engine)
     if policy.mode == "never" or not validated.module.codes or not _aot_available()[0]:
-        return interp
+        return _compile_interp(validated, engine)
     from .. import aot
     from .tier_worker import compile_in_worker, load_lock
     cache = _aot_cache(engine)
@@ -109,8 +108,8 @@ def _compile_auto(validated, engine):
         def compile_native():
             return compile_in_worker(validated, cache_dir=getattr(engine, "cache_dir", None),
                                      cache=cache is not None)
-    if policy.osr:      # its loop headers check for on-stack-replacement entries
-        interp = _compile_interp(validated, engine, osr=True)
+    # with policy.osr, its loop headers check for on-stack-replacement entries
+    interp = _compile_interp(validated, engine, osr=policy.osr)
     return TieredModule(validated, interp, compile_native, policy, cache=cache)
 
 
