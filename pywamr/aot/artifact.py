@@ -18,7 +18,7 @@ import json
 import os
 import struct
 import sys
-from dataclasses import dataclass
+from ..record import record
 from pathlib import Path
 
 from ..errors import WasmError
@@ -58,7 +58,7 @@ def compiler_identity() -> dict:
             "layout": vmctx.LAYOUT_VERSION}
 
 
-@dataclass
+@record
 class Artifact:
     header: dict
     wasm: bytes

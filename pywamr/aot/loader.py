@@ -43,7 +43,7 @@ import ctypes
 import os
 import struct
 import weakref
-from dataclasses import dataclass
+from ..record import record
 
 from ..errors import WasmError
 
@@ -514,7 +514,7 @@ def _need(address: int | None, obj: _Object, sym: _Symbol) -> int:
     return address
 
 
-@dataclass
+@record
 class Linked:
     """The outcome of `link_objects`: `owner` keeps the code alive (a `LoadedImage` or LLVM's
     resource tracker), `symbols` the addresses of the exported symbols, `function_sizes` the

@@ -34,7 +34,7 @@ matches and elses but still resolves blocktype immediates itself (`block_arity`)
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from ..record import record
 
 from ..binary import ast
 from ..binary.opcodes import OPS, UNSUPPORTED_FEATURES
@@ -43,7 +43,7 @@ from ..binary.types import EXTERNREF, F32, F64, FUNCREF, I32, I64, V128, FuncTyp
 from ..errors import ValidationError
 
 UNKNOWN = 0          # the bottom type of the algorithm: matches anything
-@dataclass(frozen=True, slots=True)
+@record
 class FuncInfo:
     """Side tables of one function, read by both engines (see the module docstring)."""
     index: int

@@ -11,7 +11,7 @@ validated when it was compiled); nothing may compile a module whose bodies are u
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from ..record import record
 
 from ..binary import ast
 from ..binary.opcodes import CONST_ADMITTED, OPS
@@ -21,7 +21,7 @@ from ..errors import ValidationError
 from .function import FuncInfo, ModuleContext, validate_function
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ValidatedModule:
     module: ast.Module
     func_types: tuple          # FuncType of every function in the index space
