@@ -34,22 +34,74 @@ class ArtifactError(WasmError):
 
 
 _source_digest: str | None = None
+_SOURCE_PACKAGES = ("aot", "binary", "validate")
 
 
 def _compiler_source_digest() -> str:
     """Hash of the sources the generated code depends on: the compiler's own, the instruction
     table (`binary/`) and the validator whose side tables it reads (`validate/`), so a code
-    change can never reuse stale objects."""
+    change can never reuse stale objects. The hash is of the files' contents (artifacts and
+    bundles made by identical sources match anywhere), which takes reading and hashing them
+    all (~0.4 MB, milliseconds); a cached run finds it instead in a small record of the code
+    cache named after the files' paths, sizes and modification times (`os.stat`, as Python's
+    own bytecode cache checks its sources), written by the first process that hashed them."""
     global _source_digest
     if _source_digest is None:
+        package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        sources = _compiler_sources(package)
+        memo = None
+        if not os.environ.get("PYWAMR_NO_CACHE"):
+            stamp = sha256(repr([(rel, size, mtime) for rel, _, size, mtime in sources])
+                           .encode())[:32]
+            memo = default_cache_dir() / "host" / f"sources-{stamp}.txt"
+            try:
+                known = memo.read_text()
+                if len(known) == 16 and all(c in "0123456789abcdef" for c in known):
+                    _source_digest = known
+                    return known
+            except OSError:
+                pass
         h = _new_sha256(0)
-        package = Path(__file__).resolve().parent.parent
-        for sub in ("aot", "binary", "validate"):
-            for path in sorted((package / sub).rglob("*.py")):
-                h.update(path.relative_to(package).as_posix().encode())
-                h.update(path.read_bytes())
+        for rel, path, _, _ in sources:
+            h.update(rel.encode())
+            with open(path, "rb") as f:
+                h.update(f.read())
         _source_digest = h.hexdigest()[:16]
+        if memo is not None:
+            _write_atomically(memo, _source_digest.encode())
     return _source_digest
+
+
+def _compiler_sources(package: str) -> list:
+    """(path relative to the package in POSIX form, path, size, mtime in ns) of every `.py`
+    file beneath the compiler's source packages, sorted by relative path."""
+    found = []
+    pending = [os.path.join(package, sub) for sub in _SOURCE_PACKAGES]
+    while pending:
+        directory = pending.pop()
+        with os.scandir(directory) as entries:
+            for entry in entries:
+                if entry.is_dir(follow_symlinks=False):
+                    if entry.name != "__pycache__":
+                        pending.append(entry.path)
+                elif entry.name.endswith(".py"):
+                    st = entry.stat()
+                    rel = entry.path[len(package) + 1:].replace(os.sep, "/")
+                    found.append((rel, entry.path, st.st_size, st.st_mtime_ns))
+    found.sort()
+    return found
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    """Write a cache file whole or not at all (a cache that cannot be written is only
+    slower)."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        tmp.write_bytes(data)
+        tmp.replace(path)
+    except OSError:
+        pass
 
 
 def compiler_identity() -> dict:
@@ -188,14 +240,7 @@ class AotCache:
             return None
 
     def put(self, key: str, data: bytes) -> None:
-        path = self.path(key)
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-            tmp.write_bytes(data)
-            tmp.replace(path)
-        except OSError:
-            pass    # a cache that cannot be written is only slower
+        _write_atomically(self.path(key), data)
 
     def host_identity(self, compute) -> dict:
         """`compute()` (the host identity, which needs LLVM), remembered in the cache under a
@@ -209,13 +254,7 @@ class AotCache:
         except (OSError, ValueError):
             pass
         host = compute()
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-            tmp.write_text(json.dumps(host, sort_keys=True))
-            tmp.replace(path)
-        except OSError:
-            pass
+        _write_atomically(path, json.dumps(host, sort_keys=True).encode())
         return host
 
     def discard(self, key: str) -> None:
