@@ -27,7 +27,7 @@ HEAVY = (
     # standard library: dataclasses (and the inspect, ast, dis, tokenize it imports),
     # argument parsing, hashing through OpenSSL, processes and threads, serialisation
     "dataclasses", "inspect", "ast", "dis", "tokenize", "argparse", "gettext", "locale",
-    "hashlib", "subprocess", "threading", "pickle", "decimal", "fractions", "typing",
+    "hashlib", "subprocess", "threading", "pickle", "json", "decimal", "fractions", "typing",
     "tempfile", "shutil", "zipfile",
     # LLVM and the compiler
     "llvmlite.binding", "pywamr.aot.compiler", "pywamr.aot.codegen", "pywamr.aot.translate",
