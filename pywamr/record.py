@@ -7,9 +7,10 @@ requests and the component layer's syntax (`component/ast.py`, fifty records), t
 seven methods per class and then rebuilds the class for its slots (about 0.5 ms a class), and
 importing `dataclasses` imports `inspect` (with `ast`, `dis`, `tokenize`): together the largest
 cost of starting a cached run. `record` gives the same behaviour from shared, already compiled
-methods, and this module imports nothing but `operator` and `sys`: a keyword- or
-positional-argument constructor with defaults (a `field(default_factory=...)` default calls its
-factory; `dataclasses.field` is understood too), `==` and `hash` over the fields in order
+methods and closures (nothing is compiled per class), and this module imports nothing but
+`operator` and `sys`: a keyword- or positional-argument constructor with defaults (a
+`field(default_factory=...)` default calls its factory; `dataclasses.field` is understood
+too), `==` and `hash` over the fields in order
 (instances of one class only), a dataclass-like `repr`, `__match_args__`, pickling and
 copying, and no assignment after construction (`FrozenInstanceError`, an AttributeError).
 
@@ -94,16 +95,48 @@ def record(cls: type | None = None, *, eq: bool = True):
         elif default is not MISSING:
             defaults[name] = default
     names = inherited + own
+    values = _getter(names)
     namespace = {key: value for key, value in cls.__dict__.items()
                  if key not in own and key not in ("__dict__", "__weakref__")}
     namespace.update(__slots__=own, __match_args__=names, _record_fields=names,
-                     _record_values=_getter(names), _record_defaults=defaults,
-                     _record_factories=factories, __init__=_init, __repr__=_repr,
-                     __setattr__=_frozen, __delattr__=_frozen, __reduce__=_reduce)
+                     _record_values=values, _record_defaults=defaults,
+                     _record_factories=factories, __init__=_initializer(names),
+                     __repr__=_repr, __setattr__=_frozen, __delattr__=_frozen,
+                     __reduce__=_reduce)
     if eq:
-        namespace.setdefault("__eq__", _eq)
-        namespace.setdefault("__hash__", _hash)
+        namespace.setdefault("__eq__", _equality(values))
+        namespace.setdefault("__hash__", _hasher(values))
     return type(cls)(cls.__name__, cls.__bases__, namespace)
+
+
+def _initializer(names: tuple):
+    """The class's `__init__`: a closure over its field names (no source is compiled), with
+    a fast path for the usual call that gives every field positionally."""
+    count = len(names)
+
+    def __init__(self, *args, **kwargs):
+        if not kwargs and len(args) == count:
+            for name, value in zip(names, args):
+                _set(self, name, value)
+        else:
+            _init_general(self, *args, **kwargs)
+    return __init__
+
+
+def _equality(values):
+    """The class's `__eq__`: field values in order, instances of the same class only."""
+    def __eq__(self, other):
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return values(self) == values(other)
+    return __eq__
+
+
+def _hasher(values):
+    """The class's `__hash__`: of the field values in order."""
+    def __hash__(self) -> int:
+        return hash(values(self))
+    return __hash__
 
 
 def _getter(names: tuple):
@@ -116,12 +149,10 @@ def _getter(names: tuple):
     return attrgetter(*names)
 
 
-def _init(self, *args, **kwargs):
+def _init_general(self, *args, **kwargs):
+    """Construction with keywords, defaults and factories (and the errors argument mistakes
+    get)."""
     names = self._record_fields
-    if not kwargs and len(args) == len(names):      # the common case: every field given
-        for name, value in zip(names, args):
-            _set(self, name, value)
-        return
     if len(args) > len(names):
         raise TypeError(f"{type(self).__name__}() takes {len(names)} arguments, "
                         f"got {len(args)}")
@@ -148,16 +179,6 @@ def _values(self) -> tuple:
 def _repr(self) -> str:
     inner = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._record_fields)
     return f"{type(self).__qualname__}({inner})"
-
-
-def _eq(self, other):
-    if other.__class__ is not self.__class__:
-        return NotImplemented
-    return _values(self) == _values(other)
-
-
-def _hash(self) -> int:
-    return hash(_values(self))
 
 
 def _frozen(self, name, value=None):
