@@ -43,9 +43,9 @@ import ctypes
 import os
 import struct
 import weakref
-from ..record import record
 
 from ..errors import WasmError
+from ..record import record
 
 
 class LoaderError(WasmError):

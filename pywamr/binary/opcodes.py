@@ -31,7 +31,6 @@ What this module does not do: decode (see `decoder.py`) or type-check (see `vali
 from __future__ import annotations
 
 from ..record import record, replace
-
 from .atomic_opcodes import ATOMIC_OPCODES
 from .simd_opcodes import SIMD_OPCODES
 from .types import I32, I64, F32, F64, V128

@@ -11,13 +11,12 @@ validated when it was compiled); nothing may compile a module whose bodies are u
 """
 from __future__ import annotations
 
-from ..record import record
-
 from ..binary import ast
 from ..binary.opcodes import CONST_ADMITTED, OPS
 from ..binary.opcodes import SIMD_PREFIX
 from ..binary.types import FUNCREF, I32, V128, GlobalType, MAX_PAGES, valtype_name
 from ..errors import ValidationError
+from ..record import record
 from .function import FuncInfo, ModuleContext, validate_function
 
 
