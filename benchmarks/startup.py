@@ -1,16 +1,21 @@
 """Whole-process start-up of cached runs: pywamr beside the `wasmtime` package (issues 11, 12).
 
-    python benchmarks/startup.py [--reps N] [--no-bytecode]
+    python benchmarks/startup.py [--reps N] [--no-bytecode] [--baseline ROOT]
 
 Times, as whole processes, with the best and the median of `--reps` runs (wall and CPU time,
 and the peak resident memory of each process, read with `os.wait4`):
 - the composed calculator component (tests/fixtures/components/composed.wasm): `pywamr run`
   with a warm code cache, `pywamr run --precompiled-dir` from a bundle, and the wasmtime
   package running it;
-- examples/hello.wasm (WASI p1): `pywamr run` with a warm cache, and the wasmtime package.
+- examples/hello.wasm (WASI p1): `pywamr run` with a warm cache (the default engine, auto,
+  and `--engine aot`), and the wasmtime package.
 The code cache is filled first by a run with `--engine aot` (a run of the default engine,
 auto, that ends before its module tiers up stores nothing), so the timed `pywamr run`s
 (default engine) load cached native code.
+`--baseline ROOT` adds the warm-cache `pywamr run` rows of another checkout of pywamr (e.g. a
+`git worktree` of an older commit), run from ROOT with its own code cache entries, alternating
+with the rest: a before/after comparison in one run on a shared machine. The load average is
+printed before and after.
 The variants alternate run by run, so a burst of load on the shared machine hits them alike.
 By default Python may write and use bytecode caches (`.pyc`), as an installed package has;
 `--no-bytecode` sets PYTHONDONTWRITEBYTECODE=1 for pywamr (its sources are then compiled on
@@ -48,11 +53,13 @@ linker.instantiate(store, module).exports(store)["_start"](store)
 """
 
 
-def timed(argv, env) -> tuple[float, float, float]:
-    """(wall seconds, CPU seconds, peak RSS in MiB) of one whole process; exits on failure."""
+def timed(argv, env, cwd=ROOT) -> tuple[float, float, float]:
+    """(wall seconds, CPU seconds, peak RSS in MiB) of one whole process run in `cwd` (which
+    `python -m` puts first on the module path: it picks the pywamr checkout); exits on
+    failure."""
     start = time.perf_counter()
     with tempfile.TemporaryFile() as err:
-        proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=err, env=env)
+        proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=err, env=env, cwd=cwd)
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - start
         proc.returncode = os.waitstatus_to_exitcode(status)
@@ -76,6 +83,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reps", type=int, default=7)
     parser.add_argument("--no-bytecode", action="store_true")
+    parser.add_argument("--baseline", metavar="ROOT", type=Path,
+                        help="also time the pywamr checkout at ROOT (before/after)")
     args = parser.parse_args()
     py = sys.executable
     env = dict(os.environ)
@@ -91,40 +100,64 @@ def main() -> int:
         env["PYWAMR_CACHE_DIR"] = str(work / "cache")
         bundle = work / "bundle"
         subprocess.run([py, "-m", "pywamr", "compile-component", str(COMPOSED), "-o",
-                        str(bundle)], env=env, check=True, capture_output=True)
+                        str(bundle)], env=env, cwd=ROOT, check=True, capture_output=True)
         rows = [
-            ("composed: pywamr run, warm cache", [py, "-m", "pywamr", "run", COMPOSED], env),
+            ("composed: pywamr run, warm cache", [py, "-m", "pywamr", "run", COMPOSED], env, ROOT),
             ("composed: pywamr run, from bundle", [py, "-m", "pywamr", "run",
-                                                   "--precompiled-dir", bundle, COMPOSED], env),
-            ("composed: wasmtime package", [py, "-c", WASMTIME_RUN, COMPOSED, "wasm"], oracle_env),
-            ("hello: pywamr run, warm cache", [py, "-m", "pywamr", "run", HELLO], env),
-            ("hello: wasmtime package", [py, "-c", WASMTIME_CORE, HELLO], oracle_env),
+                                                   "--precompiled-dir", bundle, COMPOSED], env,
+             ROOT),
+            ("composed: wasmtime package", [py, "-c", WASMTIME_RUN, COMPOSED, "wasm"], oracle_env,
+             ROOT),
+            ("hello: pywamr run, warm cache", [py, "-m", "pywamr", "run", HELLO], env, ROOT),
+            ("hello: pywamr run --engine aot, warm", [py, "-m", "pywamr", "run", "--engine", "aot",
+                                                      HELLO], env, ROOT),
+            ("hello: wasmtime package", [py, "-c", WASMTIME_CORE, HELLO], oracle_env, ROOT),
         ]
-        for path in (COMPOSED, HELLO):      # fill the code cache (a default run, --engine
-            timed([py, "-m", "pywamr", "run", "--engine", "aot", path], env)  # auto, may not)
-        for _label, argv, e in rows:                       # warm caches (code and bytecode)
-            timed(argv, e)
-        walls = {label: [] for label, _, _ in rows}
-        cpus = {label: [] for label, _, _ in rows}
-        rss = {label: [] for label, _, _ in rows}
+        checkouts = [(env, ROOT)]
+        if args.baseline is not None:
+            base, base_env = args.baseline.resolve(), dict(env)
+            base_env["PYTHONPATH"] = str(base) + os.pathsep + os.environ.get("PYTHONPATH", "")
+            checkouts.append((base_env, base))
+            rows += [
+                ("composed: BASELINE run, warm cache", [py, "-m", "pywamr", "run", COMPOSED],
+                 base_env, base),
+                ("hello: BASELINE run, warm cache", [py, "-m", "pywamr", "run", HELLO], base_env,
+                 base),
+                ("hello: BASELINE --engine aot, warm", [py, "-m", "pywamr", "run", "--engine",
+                                                        "aot", HELLO], base_env, base),
+            ]
+        for e, cwd in checkouts:            # fill the code cache (a default run, --engine
+            for path in (COMPOSED, HELLO):  # auto, may not)
+                timed([py, "-m", "pywamr", "run", "--engine", "aot", path], e, cwd)
+        load_before = os.getloadavg()
+        for _label, argv, e, cwd in rows:                  # warm caches (code and bytecode)
+            timed(argv, e, cwd)
+        walls = {label: [] for label, *_ in rows}
+        cpus = {label: [] for label, *_ in rows}
+        rss = {label: [] for label, *_ in rows}
         for _ in range(args.reps):
-            for label, argv, e in rows:
-                wall, cpu, peak = timed(argv, e)
+            for label, argv, e, cwd in rows:
+                wall, cpu, peak = timed(argv, e, cwd)
                 walls[label].append(wall)
                 cpus[label].append(cpu)
                 rss[label].append(peak)
+        load_after = os.getloadavg()
     print(f"{args.reps} runs each, alternating; bytecode caches "
-          f"{'off' if args.no_bytecode else 'on'} for pywamr")
-    for label, _, _ in rows:
-        print(f"{label + ':':36s} wall {summary(walls[label])}; cpu {summary(cpus[label])}; "
+          f"{'off' if args.no_bytecode else 'on'} for pywamr; load average "
+          f"{' '.join(f'{x:.2f}' for x in load_before)} before, "
+          f"{' '.join(f'{x:.2f}' for x in load_after)} after")
+    for label, *_ in rows:
+        print(f"{label + ':':38s} wall {summary(walls[label])}; cpu {summary(cpus[label])}; "
               f"peak RSS median {statistics.median(rss[label]):5.1f} MiB")
-    for name in ("composed", "hello"):
-        ours = [label for label, _, _ in rows if label.startswith(name + ": pywamr run, warm")][0]
+    for label, *_ in rows:
+        name = label.split(":")[0]
         theirs = f"{name}: wasmtime package"
-        print(f"{name}: warm-cache / wasmtime, median wall "
-              f"{ratio(walls[ours], walls[theirs]):.2f}x, "
-              f"median cpu {ratio(cpus[ours], cpus[theirs]):.2f}x, "
-              f"median peak RSS {ratio(rss[ours], rss[theirs]):.2f}x")
+        if "warm" not in label:
+            continue
+        print(f"{label} / wasmtime: median wall "
+              f"{ratio(walls[label], walls[theirs]):.2f}x, "
+              f"median cpu {ratio(cpus[label], cpus[theirs]):.2f}x, "
+              f"median peak RSS {ratio(rss[label], rss[theirs]):.2f}x")
     return 0
 
 

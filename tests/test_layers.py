@@ -3,7 +3,7 @@ import ast
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "pywamr"
-RANK = {"errors": 0, "config": 0, "binary": 1, "validate": 2, "runtime": 3, "interp": 4,
+RANK = {"errors": 0, "config": 0, "record": 0, "binary": 1, "validate": 2, "runtime": 3, "interp": 4,
         "aot": 4, "engine": 5, "component": 6, "wasi": 7, "wast": 7.5,
         "wast_component": 7.6, "cli": 8}
 

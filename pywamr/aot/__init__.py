@@ -26,8 +26,8 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .artifact import (AotCache, ArtifactError, cache_key, read_artifact, sha256,
-                       write_artifact)
+from .artifact import (AotCache, ArtifactError, cache_entry, cache_key, read_artifact,
+                       read_cache_entry, sha256, write_artifact)
 
 if TYPE_CHECKING:   # annotations only: an LLVM worker process imports this package
     from ..runtime.instantiate import InstanceState
@@ -207,10 +207,11 @@ def _source_of(validated) -> tuple[bytes, bool]:
 def load_cached(validated, cache: "AotCache | None",
                 opt_level: int | None = None) -> AotModule | None:
     """The module's code from the cache, or None on a miss; compiles nothing. The entry must
-    be for exactly the module's bytes (`read_artifact` checks the embedded source, its checksums,
-    the compiler and the host); a stale or corrupt entry is dropped. Only the module's
-    structure is used, so `validated` may have its bodies unchecked (see `Engine.compile`).
-    The tiered engine asks this before starting on the interpreter."""
+    be for exactly the module's bytes (`read_cache_entry` checks its key, which names the
+    source, compiler and host, its checksum and the embedded source); a stale or corrupt
+    entry is dropped. Only the module's structure is used, so `validated` may have its bodies
+    unchecked (see `Engine.compile`). The tiered engine asks this before starting on the
+    interpreter."""
     if cache is None:
         return None
     source, _ = _source_of(validated)
@@ -222,10 +223,11 @@ def load_cached(validated, cache: "AotCache | None",
     if data is None:
         return None
     try:
-        loaded = from_artifact(validated, data)
+        artifact, objects = read_cache_entry(data, key, source)
     except ArtifactError:
         cache.discard(key)
         return None
+    loaded = AotModule(validated.module, validated.func_types, artifact, objects, validated)
     loaded.cache = cache
     return loaded
 
@@ -266,7 +268,7 @@ def compile_module(validated, *, cache: "AotCache | None" = _DEFAULT, jobs: int 
                if validated.module.codes else [])
     data = write_artifact(source, objects, host, {"source_kind": "wasm" if is_wasm else "pickle"})
     if cache is not None:
-        cache.put(key, data)
+        cache.put(key, cache_entry(key, data))
     loaded = AotModule(validated.module, validated.func_types, data, objects, validated)
     loaded.cache = cache
     return loaded

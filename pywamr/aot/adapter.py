@@ -71,7 +71,6 @@ costs one or two trips to Python; everything else stays native.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
 
@@ -357,7 +356,8 @@ class AdapterSpec:
         return cls(tuple(d["params"]), d["result"], int(d["entering"]), bool(d["post_return"]))
 
     def digest(self) -> str:
-        return hashlib.sha256(self.description().encode()).hexdigest()
+        from .artifact import sha256      # CPython's own SHA-256: no OpenSSL to load
+        return sha256(self.description().encode())
 
 
 # ---- compiled adapters: memory and disk caches --------------------------------------------------

@@ -86,3 +86,20 @@ def make_entry_call(ft: FuncType, entry_address: int, code_address: int, vm_addr
     buffer = (U64 * max(n_params, n_results, 1))()
     return _factory(ft)(ENTRY(entry_address), vm_address, code_address, buffer,
                         ctypes.addressof(buffer), pins.function, pins.extern)
+
+
+def lazy_entry_call(ft: FuncType, entry_address: int, code_address: int, vm_address: int,
+                    pins: Pins, function):
+    """A stand-in for `make_entry_call(...)` that makes the real callable on its first call
+    and installs it as `function.call` (so later calls through the function go straight to
+    it; a caller that kept the stand-in still reaches it, one Python call further)."""
+    made = None
+
+    def call(*args):
+        nonlocal made
+        if made is None:
+            made = make_entry_call(ft, entry_address, code_address, vm_address, pins)
+            if function.call is call:
+                function.call = made
+        return made(*args)
+    return call

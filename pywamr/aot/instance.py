@@ -23,7 +23,7 @@ from ..errors import LinkError
 from ..runtime import instantiate as shared
 from ..runtime.objects import Function
 from . import vmctx
-from .entry import make_entry_call
+from .entry import lazy_entry_call, make_entry_call
 from .handles import (U64, Pins, decode, has_record, instances, point_record, record_of,
                       register_record, type_id)
 
@@ -130,7 +130,12 @@ class AotInstance:
         self.tables = self.globals = None
         instances[self.vm_address] = self
 
-    def define_functions(self, state: shared.InstanceState) -> list[Function]:
+    def define_functions(self, state: shared.InstanceState, *,
+                         lazy: bool = True) -> list[Function]:
+        """The module's functions (records in vmctx FUNCS, `Function` objects). With `lazy`,
+        each function's Python entry callable is made on its first call from Python (a run
+        calls few of its functions from Python: `_start`, or one export; making them all
+        costs a start-up ~40 us each); `adopt` asks for them at once, as it installs them."""
         loaded = self.loaded
         first = loaded.num_imported_funcs
         words = vmctx.RECORD_SIZE // 8
@@ -147,9 +152,12 @@ class AotInstance:
             self.records[slot + vmctx.RECORD_TYPE_ID // 8] = type_id(ft)
             self.records[slot + vmctx.RECORD_TAIL_CODE // 8] = loaded.tail_addresses[i - first]
             address = base + slot * 8
-            call = make_entry_call(ft, loaded.entry_address(ft), code, self.vm_address,
-                                   self.pins)
-            f = Function(ft, call, self.module.func_name(i), state, i)
+            entry = loaded.entry_address(ft)
+            f = Function(ft, None, self.module.func_name(i), state, i)
+            if lazy:
+                f.call = lazy_entry_call(ft, entry, code, self.vm_address, self.pins, f)
+            else:
+                f.call = make_entry_call(ft, entry, code, self.vm_address, self.pins)
             register_record(f, address)
             self.funcs[i] = address
             out.append(f)
@@ -165,7 +173,7 @@ class AotInstance:
         pointed at this native code in place. Returns the native entry callables of the
         module's functions, in index order; the caller installs them as the functions' `call`."""
         first = self.loaded.num_imported_funcs
-        native = self.define_functions(state)
+        native = self.define_functions(state, lazy=False)
         base = ctypes.addressof(self.records)
         words = vmctx.RECORD_SIZE // 8
         for k, (existing, fresh) in enumerate(zip(state.funcs[first:], native)):

@@ -43,9 +43,9 @@ import ctypes
 import os
 import struct
 import weakref
-from dataclasses import dataclass
 
 from ..errors import WasmError
+from ..record import record
 
 
 class LoaderError(WasmError):
@@ -514,7 +514,7 @@ def _need(address: int | None, obj: _Object, sym: _Symbol) -> int:
     return address
 
 
-@dataclass
+@record
 class Linked:
     """The outcome of `link_objects`: `owner` keeps the code alive (a `LoadedImage` or LLVM's
     resource tracker), `symbols` the addresses of the exported symbols, `function_sizes` the

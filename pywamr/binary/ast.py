@@ -19,14 +19,14 @@ Constant expressions (global initialisers, segment offsets) are instruction tupl
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from ..record import field, record
 
 from .types import FuncType, GlobalType, MemoryType, TableType
 
 BLOCK_EMPTY = -0x40
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Import:
     module: str
     name: str
@@ -34,26 +34,26 @@ class Import:
     desc: object       # type index (func) or TableType / MemoryType / GlobalType
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Export:
     name: str
     kind: str          # "func" | "table" | "memory" | "global" | "tag"
     index: int
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Global:
     type: GlobalType
     init: tuple        # constant expression (tuple of instructions, without the final end)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Table:
     type: TableType
     init: tuple | None = None   # table initialiser expression (function-references), unused
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Elem:
     """An element segment. mode: "passive" | "active" | "declarative"."""
     mode: str
@@ -63,7 +63,7 @@ class Elem:
     offset: tuple = ()
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Data:
     """A data segment. mode: "passive" | "active"."""
     mode: str
@@ -72,7 +72,7 @@ class Data:
     offset: tuple = ()
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Code:
     locals: tuple[int, ...]          # declared locals (expanded), parameters not included
     body: tuple | None               # instruction tuples, the final `end` included
@@ -82,14 +82,14 @@ class Code:
     start: int = 0                   # offset of its first byte (the locals) in the module
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Names:
     module: str | None = None
     functions: dict = field(default_factory=dict)   # func index -> name
     locals: dict = field(default_factory=dict)      # func index -> {local index -> name}
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Module:
     types: tuple[FuncType, ...] = ()
     imports: tuple[Import, ...] = ()

@@ -30,14 +30,13 @@ What this module does not do: decode (see `decoder.py`) or type-check (see `vali
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-
+from ..record import record, replace
 from .atomic_opcodes import ATOMIC_OPCODES
 from .simd_opcodes import SIMD_OPCODES
 from .types import I32, I64, F32, F64, V128
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class OpInfo:
     code: int
     name: str
@@ -102,10 +101,17 @@ def _s(params: str, results: str):
     return (tuple(_T[p] for p in params.split()), tuple(_T[r] for r in results.split()))
 
 
+_SIGNATURES: dict[str, tuple] = {}
+
+
 def _sig(spec: str):
-    """"i32 i32:i64" -> ((I32, I32), (I64,))."""
-    p, r = spec.split(":")
-    return _s(p, r)
+    """"i32 i32:i64" -> ((I32, I32), (I64,)) (one tuple per spelling: the table has ~500
+    rows and a few dozen signatures)."""
+    sig = _SIGNATURES.get(spec)
+    if sig is None:
+        p, r = spec.split(":")
+        sig = _SIGNATURES[spec] = _s(p, r)
+    return sig
 
 
 # ---- control -------------------------------------------------------------------------------

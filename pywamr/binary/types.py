@@ -5,7 +5,7 @@ that hot paths compare ints, not objects.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from ..record import record
 
 I32 = 0x7F
 I64 = 0x7E
@@ -33,7 +33,7 @@ def is_ref(t: int) -> bool:
     return t == FUNCREF or t == EXTERNREF
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class FuncType:
     params: tuple[int, ...]
     results: tuple[int, ...]
@@ -44,7 +44,7 @@ class FuncType:
         return f"(func (param {p}) (result {r}))"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Limits:
     min: int
     max: int | None = None
@@ -53,7 +53,7 @@ class Limits:
         return f"{self.min}" if self.max is None else f"{self.min} {self.max}"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class TableType:
     elem: int
     limits: Limits
@@ -62,7 +62,7 @@ class TableType:
         return f"(table {self.limits} {valtype_name(self.elem)})"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class MemoryType:
     limits: Limits
     shared: bool = False
@@ -71,7 +71,7 @@ class MemoryType:
         return f"(memory {self.limits})"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class GlobalType:
     valtype: int
     mutable: bool

@@ -13,10 +13,11 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 from ..binary.decoder import MAGIC, VERSION, decode_module, is_component
 from ..binary.types import F32, F64, I32, I64, V128, valtype_name
-from ..engine import Linker, Module
+from ..engine import Linker, Module, engine_names
 from ..errors import NotSupported, WasmError
 from ..runtime.numerics import format_v128, v128_from_python
 from .common import add_engine_options, make_engine
@@ -24,9 +25,12 @@ from .common import add_engine_options, make_engine
 ARTIFACT_SUFFIX = ".cwasm"
 
 
+DEFAULT_ENGINE = "auto"
+
+
 def add_parser(sub) -> None:
     p = sub.add_parser("run", help="run a WebAssembly module")
-    add_engine_options(p, default="auto")
+    add_engine_options(p, default=DEFAULT_ENGINE)
     p.add_argument("--dir", action="append", default=[], metavar="HOST[::GUEST]",
                    help="grant access to a host directory (as GUEST inside the sandbox)")
     p.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
@@ -53,6 +57,56 @@ def add_parser(sub) -> None:
 def argparse_remainder():
     import argparse
     return argparse.REMAINDER
+
+
+# The options of `run` that take a value, that may repeat (a list), and that are flags.
+_SIMPLE_VALUES = {"--engine": "engine", "--cache-dir": "cache_dir", "--invoke": "invoke"}
+_SIMPLE_LISTS = {"--dir": "dir", "--env": "env", "--allow-net": "allow_net"}
+_SIMPLE_FLAGS = {"--no-cache": "no_cache", "--allow-dns": "allow_dns"}
+
+
+def parse_simple(argv: list[str]):
+    """The arguments after `run` parsed as `add_parser`'s argparse parser parses them, for
+    the plain command lines (most runs): options spelt out in full (`--engine aot`,
+    `--engine=aot`, `--no-cache`, `--cache-dir D`, `--dir D`, `--env E`, `--allow-net N`,
+    `--allow-dns`, `--invoke F`) with values that do not start with `-`, then the module,
+    then the guest's arguments. Anything else (an abbreviation, `--help`, `--`, another
+    option, a bad or missing value, no module) gives None: argparse then parses it, and
+    reports what is wrong. Importing argparse and building its parser costs a cached run a
+    few ms (5% of a small module's run); `tests/test_cli_fast_parse.py` checks this against
+    argparse on many command lines."""
+    if "--" in argv:
+        return None
+    values = {"command": "run", "engine": None, "cache_dir": None, "no_cache": False,
+              "dir": [], "env": [], "allow_net": [], "allow_dns": False, "invoke": None,
+              "precompiled_dir": None, "precompiled_manifest": None,
+              "default_engine": DEFAULT_ENGINE, "func": run_command}
+    i = 0
+    while i < len(argv):
+        token = argv[i]
+        if not token.startswith("-"):
+            values.update(module=token, args=argv[i + 1:])
+            return SimpleNamespace(**values)
+        name, has_value, value = token.partition("=")
+        if name in _SIMPLE_FLAGS and not has_value:
+            values[_SIMPLE_FLAGS[name]] = True
+            i += 1
+            continue
+        if name not in _SIMPLE_VALUES and name not in _SIMPLE_LISTS:
+            return None
+        if not has_value:
+            if i + 1 == len(argv):
+                return None
+            value = argv[i + 1]
+        i += 1 if has_value else 2
+        if not value or value.startswith("-") or (name == "--engine"
+                                                  and value not in engine_names()):
+            return None
+        if name in _SIMPLE_LISTS:
+            values[_SIMPLE_LISTS[name]].append(value)
+        else:
+            values[_SIMPLE_VALUES[name]] = value
+    return None
 
 
 def load_module(engine, path: Path) -> Module:

@@ -20,11 +20,9 @@ validation's job. Spec: Binary.md; Explainer.md "Component Definitions".
 """
 from __future__ import annotations
 
-from dataclasses import field
-
 from ..binary import ast as core_ast
 from ..binary.decoder import decode_module
-from .record import record
+from ..record import field, record
 
 CORE_SORTS = ("core func", "core table", "core memory", "core global", "core tag",
               "core type", "core module", "core instance")

@@ -17,7 +17,7 @@ from pathlib import Path
 from ..errors import LinkError
 from .instance import ComponentInstanceHandle, TypedFunc, host_resource_type
 from .names import parse_semver
-from .record import is_record, record_items
+from ..record import is_record, record_items
 from .types import CoreModuleType, FuncType, InstanceType, ResourceType, ResultType, TypeBound
 from .values import ComponentError, Err, Ok, converter, snake
 

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 
 from ..errors import LinkError, NotSupported
 from . import ast
-from .record import record
+from ..record import record
 from .types import (BorrowType, FuncType, InstanceType, ListType, MapType, OptionType,
                     OwnType, RecordType, FieldType, ResourceType, ResultType, TupleType,
                     TypeBound, VariantType, CaseType, FlagsType, EnumType, PrimValType)

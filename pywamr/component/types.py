@@ -12,7 +12,7 @@ per type and caches them. Spec: Explainer.md "Type Definitions"; CanonicalABI.md
 """
 from __future__ import annotations
 
-from .record import record
+from ..record import record
 
 PRIMITIVE_NAMES = ("bool", "s8", "u8", "s16", "u16", "s32", "u32", "s64", "u64",
                    "f32", "f64", "char", "string", "error-context")

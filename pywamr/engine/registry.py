@@ -7,7 +7,7 @@ not here: engine implementations (siblings below this layer) and instantiation (
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from ..record import record
 from typing import Callable
 
 from ..errors import NotSupported
@@ -17,7 +17,7 @@ def _always_available() -> tuple[bool, str]:
     return True, ""
 
 
-@dataclass(frozen=True)
+@record
 class EngineBackend:
     """One registered engine.
 

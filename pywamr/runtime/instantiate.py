@@ -13,7 +13,7 @@ bodies of the table operations (tables.py, which this module calls like the engi
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from ..record import field, record
 
 from ..binary import ast
 from ..binary.types import extern_type_matches
@@ -23,7 +23,7 @@ from .objects import Function, Global, Memory, Table, extern_type_of
 from .trapping import call_guarded
 
 
-@dataclass
+@record
 class Imports:
     """Resolved imports in index-space order, one list per kind."""
     funcs: list = field(default_factory=list)

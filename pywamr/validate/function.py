@@ -34,16 +34,15 @@ matches and elses but still resolves blocktype immediates itself (`block_arity`)
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from ..binary import ast
 from ..binary.opcodes import OPS, UNSUPPORTED_FEATURES
 from ..binary.simd_opcodes import lane_count
 from ..binary.types import EXTERNREF, F32, F64, FUNCREF, I32, I64, V128, FuncType, is_ref
 from ..errors import ValidationError
+from ..record import record
 
 UNKNOWN = 0          # the bottom type of the algorithm: matches anything
-@dataclass(frozen=True, slots=True)
+@record
 class FuncInfo:
     """Side tables of one function, read by both engines (see the module docstring)."""
     index: int

@@ -11,17 +11,16 @@ validated when it was compiled); nothing may compile a module whose bodies are u
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from ..binary import ast
 from ..binary.opcodes import CONST_ADMITTED, OPS
 from ..binary.opcodes import SIMD_PREFIX
 from ..binary.types import FUNCREF, I32, V128, GlobalType, MAX_PAGES, valtype_name
 from ..errors import ValidationError
+from ..record import record
 from .function import FuncInfo, ModuleContext, validate_function
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ValidatedModule:
     module: ast.Module
     func_types: tuple          # FuncType of every function in the index space

@@ -19,7 +19,7 @@ descriptors already open, and name lookups (`allow_dns` governs those).
 from __future__ import annotations
 
 import posixpath
-from dataclasses import dataclass
+from ..record import record
 
 FILE_OPERATIONS = ("open", "create-directory", "remove-directory", "unlink", "rename", "link",
                    "symlink", "set-times")
@@ -30,7 +30,7 @@ SOCKET_OPERATIONS = ("bind", "listen", "connect", "send")
 a UDP datagram to an address)."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class FileRequest:
     """A filesystem operation a guest asks for.
 
@@ -52,7 +52,7 @@ class FileRequest:
     directory: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class SocketRequest:
     """A network operation a WASI 0.2 guest asks for: `operation` ("bind", "listen",
     "connect", "send") of a `protocol` ("tcp", "udp") socket on `address` (an IP literal) and

@@ -12,7 +12,7 @@ import fcntl
 import os
 import stat as stat_module
 import time
-from dataclasses import dataclass
+from ..record import record
 
 from .errors import ErrorCode, WasiError, host_errors
 from .streams import InputStream, OutputStream
@@ -49,7 +49,7 @@ def file_type_from_mode(mode: int) -> FileType:
     return FileType.UNKNOWN
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Stat:
     """Metadata of a file, times in nanoseconds since the epoch."""
 
@@ -248,7 +248,7 @@ class FileDescriptor(Descriptor):
         return os.isatty(self.host_fd)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class DirectoryEntry:
     name: str
     inode: int

@@ -2,13 +2,12 @@
 block signatures, heights under block parameters and the end of unreachable code."""
 from __future__ import annotations
 
-import dataclasses
-
 import pytest
 
 from aot_testlib import instance, wat
 from pywamr.aot.translate import ModuleInfo, chunk_ir
 from pywamr.binary.decoder import decode_module
+from pywamr.record import replace
 from pywamr.validate import validate_module
 
 BLOCKY = """(module (type $t (func (param i32 i32) (result i32)))
@@ -38,8 +37,8 @@ def test_blocktype_immediates_are_not_consulted():
     # every blocktype immediate replaced by an index no type has: only the side tables remain
     body = tuple((instr[0], 0xFFFF) if instr[0] in (0x02, 0x03, 0x04) else instr
                  for instr in code.body)
-    scrambled = dataclasses.replace(validated.module,
-                                    codes=(dataclasses.replace(code, body=body),))
+    scrambled = replace(validated.module,
+                        codes=(replace(code, body=body),))
     assert _ir(validated, scrambled) == reference
 
 

@@ -1,13 +1,12 @@
 """How the interpreter's translator fails: an inconsistency is a `TranslatorBug` naming the
 function, CPython's nesting limits (and only those) send the function to the flat form."""
-import dataclasses
-
 import pytest
 
 import pywamr.interp.translate as translate
 from pywamr import Engine, Module
 from pywamr.engine import Instance
 from pywamr.interp.stack import TranslatorBug
+from pywamr.record import replace
 from pywamr_testlib import wat
 
 SIMPLE = """(module (func $answer (export "f") (param i32) (result i32)
@@ -23,7 +22,7 @@ def _parts(text: str):
 def test_height_mismatch_is_a_bug_naming_the_function():
     module, v = _parts(SIMPLE)
     info = v.funcs[0]
-    wrong = dataclasses.replace(info, heights=(0, 2, 2, 1))     # validator says 0, 1, 2, 1
+    wrong = replace(info, heights=(0, 2, 2, 1))     # validator says 0, 1, 2, 1
     with pytest.raises(TranslatorBug, match=r"answer.*height 1 != validated height 2"):
         translate.compile_function(module.types, v.func_types, wrong, module.codes[0], "f0",
                                    "answer")

@@ -12,7 +12,6 @@ and its streams is closed when the last of them is dropped.
 """
 from __future__ import annotations
 
-import hashlib
 import os
 
 from .. import fs
@@ -172,6 +171,7 @@ def new_timestamp(value):
 
 
 def metadata_hash(stat) -> dict:
+    import hashlib      # here, not at the top: loading OpenSSL costs every component start
     digest = hashlib.blake2b(f"{stat.device}:{stat.inode}".encode(), digest_size=16).digest()
     return {"lower": int.from_bytes(digest[:8], "little"),
             "upper": int.from_bytes(digest[8:], "little")}

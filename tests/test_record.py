@@ -1,14 +1,14 @@
-"""`component/record.py`: records behave like the frozen, slotted dataclasses they replace."""
+"""`pywamr/record.py`: records behave like the frozen, slotted dataclasses they replace."""
 from __future__ import annotations
 
 import copy
+import dataclasses
 import pickle
-from dataclasses import FrozenInstanceError, field
 
 import pytest
 
 from pywamr.component import ast
-from pywamr.component.record import record
+from pywamr.record import FrozenInstanceError, field, record, record_items, replace
 
 
 @record
@@ -97,3 +97,29 @@ def test_resolved_types_copy_equal_and_handles_compare_by_resource():
     assert c == r and c is not r and hash(c) == hash(r)
     res = ResourceType("x")
     assert OwnType(res) == OwnType(res) and OwnType(res) != OwnType(ResourceType("x"))
+
+
+def test_replace_and_items():
+    p = Point(1, 2, {"k": 1})
+    q = replace(p, y=7)
+    assert q == Point(1, 7, {"k": 1}) and p == Point(1, 2, {"k": 1})
+    assert record_items(q) == (("x", 1), ("y", 7), ("tags", {"k": 1}))
+    with pytest.raises(TypeError, match="no field z"):
+        replace(p, z=1)
+
+
+def test_dataclasses_field_is_understood():
+    @record
+    class Box:
+        items: list = dataclasses.field(default_factory=list)
+        label: str = dataclasses.field(default="box")
+
+    a, b = Box(), Box()
+    assert a.items == [] and a.items is not b.items and a.label == "box"
+    with pytest.raises(ValueError, match="not both"):
+        field(default=1, default_factory=list)
+
+
+def test_frozen_error_is_an_attribute_error():
+    with pytest.raises(AttributeError):
+        Point(1).x = 2
