@@ -63,7 +63,6 @@ class AotModule:
         from .conventions import c_symbol, tail_symbol
         from .helpers import func_symbol, native_functions, signature_key
         from .loader import link_objects
-        from .osr import osr_symbol, osr_type
         self.module = module
         self.validated = validated
         self.func_types = list(func_types)
@@ -76,6 +75,8 @@ class AotModule:
         defined = native_functions(self.num_imported_funcs, len(self.func_types), compiled)
         self.defined = defined
         # the functions with an OSR entry here (osr.py; partial modules only) and its type
+        if osr:     # (osr.py imports the translator: only partial modules with entries)
+            from .osr import osr_symbol, osr_type
         self.osr_types = {i: osr_type(self.func_types[i],
                                       module.codes[i - self.num_imported_funcs].locals)
                           for i in sorted(osr)}
