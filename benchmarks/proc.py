@@ -1,4 +1,5 @@
-"""Running one measured process: wall time, exit status, output and that child's own max RSS."""
+"""Running one measured process: wall time, exit status, output and that child's own max RSS
+(and, on request, the peak RSS and PSS of its whole process tree: `treemem.py`)."""
 from __future__ import annotations
 
 import os
@@ -53,13 +54,16 @@ GNU_TIME = "/usr/bin/time"
 
 
 def run(argv: list[str], *, env: dict | None = None, cwd=None, timeout: float = 300.0,
-        rss: bool = False) -> ProcResult:
+        rss: bool = False, tree: bool = False) -> ProcResult:
     """Run argv to completion; measure wall time from spawn to reap, and the max RSS.
 
     The rusage of os.wait4 is the child's own, but on Linux a child's max RSS starts from the
     RSS of the process that forked it (this runner, ~20 MiB), so with rss=True the command runs
     under GNU time (`/usr/bin/time -f %M`, a small C program: ~1.5 MiB floor, ~1.3 ms of extra
-    wall time) when it is installed, and its %M is reported instead."""
+    wall time) when it is installed, and its %M is reported instead. With tree=True the whole
+    process tree is sampled every 10 ms (`treemem.TreeSampler`, the GNU time wrapper left out)
+    and `extra` gets "tree_rss_kb", "tree_pss_kb" (peaks of the sums over the tree) and
+    "tree_single_kb" (the largest single process seen)."""
     full_env = dict(os.environ)
     # Every runtime is timed as installed software runs: with Python's bytecode cache. A shell
     # that sets PYTHONDONTWRITEBYTECODE would otherwise make each run recompile every module.
@@ -78,6 +82,11 @@ def run(argv: list[str], *, env: dict | None = None, cwd=None, timeout: float = 
                              cwd=cwd, stdin=subprocess.DEVNULL, start_new_session=True)
     except OSError as exc:
         return ProcResult(argv, 127, 0.0, 0, "", f"cannot start: {exc}")
+    sampler = None
+    if tree:
+        from .treemem import TreeSampler
+        if TreeSampler.supported():
+            sampler = TreeSampler(p.pid, skip={p.pid} if rss_file else ()).start()
     out_chunks: list[bytes] = []
     err_chunks: list[bytes] = []
 
@@ -105,6 +114,11 @@ def run(argv: list[str], *, env: dict | None = None, cwd=None, timeout: float = 
     finally:
         timer.cancel()
     wall = time.perf_counter() - t0
+    extra = {"cpu_s": rusage.ru_utime + rusage.ru_stime}
+    if sampler is not None:
+        peaks = sampler.stop()
+        extra.update(tree_rss_kb=peaks.rss_sum_kb, tree_pss_kb=peaks.pss_sum_kb,
+                     tree_single_kb=peaks.rss_single_kb)
     p.returncode = os.waitstatus_to_exitcode(status)
     for t in threads:
         t.join()
@@ -122,4 +136,4 @@ def run(argv: list[str], *, env: dict | None = None, cwd=None, timeout: float = 
     return ProcResult(argv, p.returncode, wall, maxrss,
                       b"".join(out_chunks).decode("utf-8", "replace"),
                       b"".join(err_chunks).decode("utf-8", "replace"), timed_out.is_set(),
-                      {"cpu_s": rusage.ru_utime + rusage.ru_stime})
+                      extra)

@@ -50,7 +50,7 @@ def pywamr(engine: str, module: Path, *args: str) -> list[str]:
 
 def measure(argv, env, reps: int, fresh_cache: bool, prefill=None,
             timeout: float = 900) -> dict:
-    walls, rss, guest, native, cpu = [], [], [], [], []
+    walls, rss, guest, native, cpu, tree = [], [], [], [], [], []
     for _ in range(reps):
         cache = tempfile.mkdtemp(prefix="tier-bench-")
         try:
@@ -63,11 +63,13 @@ def measure(argv, env, reps: int, fresh_cache: bool, prefill=None,
             if prefill is not None and not fresh_cache:
                 pre = run(prefill, env=full_env, timeout=900)
                 assert pre.error() is None, pre.error()
-            r = run(argv, env=full_env, timeout=timeout, rss=True)
+            r = run(argv, env=full_env, timeout=timeout, rss=True, tree=True)
             if r.error():
                 return {"error": r.error()}
             walls.append(r.wall_s)
             rss.append(r.maxrss_kb)
+            if "tree_rss_kb" in r.extra:
+                tree.append(r.extra["tree_rss_kb"])
             cpu.append(r.extra.get("cpu_s", 0.0))
             if r.guest_ns is not None:
                 guest.append(r.guest_ns / 1e9)
@@ -77,6 +79,8 @@ def measure(argv, env, reps: int, fresh_cache: bool, prefill=None,
             shutil.rmtree(cache, ignore_errors=True)
     out = {"wall_s": statistics.median(walls), "rss_mib": statistics.median(rss) / 1024,
            "cpu_s": statistics.median(cpu)}
+    if tree:    # peak of the summed RSS over the process tree (workers included)
+        out["tree_rss_mib"] = statistics.median(tree) / 1024
     if guest:
         out["guest_s"] = statistics.median(guest)
     reached = [n for n in native if n is not None]
@@ -189,11 +193,12 @@ def main(argv=None) -> int:
                             cached=False, driver=COMPONENT_DRIVER))
     if rows:
         print("| module | runtime | run | wall (s) | CPU (s) | peak RSS (MiB) | "
-              "native after (s) |")
-        print("|---|---|---|---:|---:|---:|---:|")
+              "tree RSS (MiB) | native after (s) |")
+        print("|---|---|---|---:|---:|---:|---:|---:|")
         for (name, engine, kind), cell in rows.items():
             print(f"| {name} | {engine} | {kind} | {fmt(cell, 'wall_s', '.3f')} | "
                   f"{fmt(cell, 'cpu_s', '.2f')} | {fmt(cell, 'rss_mib', '.1f')} | "
+                  f"{fmt(cell, 'tree_rss_mib', '.1f')} | "
                   f"{fmt(cell, 'native_after_s', '.2f')} |", flush=True)
     names = [k for k in args.kernels.split(",") if k]
     if names:
