@@ -17,6 +17,7 @@ Imports nothing of pywamr but `codegen` (and its `marks`).
 """
 from __future__ import annotations
 
+import os
 import struct
 import sys
 
@@ -62,8 +63,21 @@ def serve() -> int:
         except Exception as exc:  # reported to the parent as a compile error
             payload = f"{type(exc).__name__}: {exc}".encode()
             status = 1
-        stdout.write(struct.pack("<BI", status, len(payload)) + payload)
-        stdout.flush()
+        try:
+            stdout.write(struct.pack("<BI", status, len(payload)) + payload)
+            stdout.flush()
+        except (BrokenPipeError, ValueError):   # the parent is gone (it exited): nothing to say
+            _quiet_exit()
+            return 0
+
+
+def _quiet_exit() -> None:
+    """Leave without Python's complaint about flushing a stdout whose reader is gone."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except OSError:
+        pass
 
 
 def main(argv: list[str]) -> int:
