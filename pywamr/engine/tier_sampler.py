@@ -103,13 +103,13 @@ class Sampler:
         module = hit[0]()
         return (module, hit[1]) if module is not None else None
 
-    def _long_activation(self, ident: int, frame, activations: dict) -> bool:
-        """Whether `frame` was the innermost wasm frame of thread `ident` in exactly
-        OSR_SAMPLES samples in a row, this one included."""
+    def _streak(self, ident: int, frame, activations: dict) -> int:
+        """In how many samples in a row, this one included, `frame` was the innermost wasm
+        frame of thread `ident` (OSR_SAMPLES: a long activation)."""
         previous = self.activations.get(ident)
         streak = previous[1] + 1 if previous is not None and previous[0] is frame else 1
         activations[ident] = (frame, streak)
-        return streak == OSR_SAMPLES
+        return streak
 
     def _sample(self) -> dict:
         me = threading.get_ident()
@@ -121,7 +121,8 @@ class Sampler:
             frame, running = self._running_frame(frame)
             if frame is None:
                 continue
-            long = self._long_activation(ident, frame, activations)
+            streak = self._streak(ident, frame, activations)
+            long = streak == OSR_SAMPLES
             if not (running or long):
                 continue
             found = self._module_of(frame.f_code)
@@ -129,8 +130,9 @@ class Sampler:
                 continue
             module, index = found
             entry = hot.setdefault(id(module), (module, [], [], []))
-            if long and module.interp.has_osr_checks(index) \
-                    and index not in module.osr.requested:
+            osr_candidate = (module.interp.has_osr_checks(index)
+                             and index not in module.osr.requested)
+            if long and osr_candidate:
                 entry[3].append(index)
                 continue
             if not running or module.native is not None:
@@ -139,8 +141,12 @@ class Sampler:
             if not self.started_worker:     # wasm code runs: get ready to compile some
                 self.started_worker = self.prestart = True
             module.samples[index] = count
-            if count == HOT_SAMPLES or (count == FIRST_HOT_SAMPLES
-                                        and not module.functions.requested):
+            if streak > 1 and osr_candidate:
+                # one activation seen again: if it lasts, its OSR compile (normal code and
+                # entry together) serves it; a hot compile now would delay that one
+                continue
+            due = HOT_SAMPLES if module.functions.requested else FIRST_HOT_SAMPLES
+            if count >= due and index not in module.functions.requested:
                 entry[1].append(index)
             elif count == 1 and module.code_size > WHOLE_MODULE_LIMIT:
                 entry[2].append(index)
