@@ -319,19 +319,21 @@ def compile_functions(validated, funcs, *, opt_level: int | None = None,
 
 
 def _function_key_parts(validated, funcs, opt_level, direct_calls, cache):
-    """(host, module context digest, descriptor) of a partial module's cache entry."""
+    """(host, module context digest, descriptor, opt level) of a partial module's cache
+    entry."""
     from .cache_functions import context_digest, descriptor
     host = _host(cache)
     level = host.get("opt", 2) if opt_level is None else opt_level
     context = context_digest(validated.module)
-    return host, context, descriptor(validated.module, funcs, level, direct_calls, context)
+    return (host, context, descriptor(validated.module, funcs, level, direct_calls, context),
+            level)
 
 
 def _cached_functions(validated, funcs, opt_level, direct_calls, cache,
                       remember: bool = True) -> "AotModule | None":
     """The partial module of `funcs` from the code cache's per-function entries, or None."""
     from .cache_functions import FunctionCache
-    host, context, described = _function_key_parts(validated, funcs, opt_level,
+    host, context, described, level = _function_key_parts(validated, funcs, opt_level,
                                                    direct_calls, cache)
     store = FunctionCache(cache)
     objects = store.get(described, host)
@@ -344,18 +346,16 @@ def _cached_functions(validated, funcs, opt_level, direct_calls, cache,
         return None
     partial.from_cache = True
     if remember:
-        level = host.get("opt", 2) if opt_level is None else opt_level
         store.remember(context, host, funcs, level, direct_calls)
     return partial
 
 
 def _store_functions(validated, funcs, opt_level, direct_calls, cache, objects) -> None:
     from .cache_functions import FunctionCache
-    host, context, described = _function_key_parts(validated, funcs, opt_level,
+    host, context, described, level = _function_key_parts(validated, funcs, opt_level,
                                                    direct_calls, cache)
     store = FunctionCache(cache)
     store.put(described, host, objects)
-    level = host.get("opt", 2) if opt_level is None else opt_level
     store.remember(context, host, funcs, level, direct_calls)
 
 

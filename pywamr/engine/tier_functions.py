@@ -85,7 +85,7 @@ class FunctionTiers:
         if os.environ.get("PYWAMR_TIER_LOG"):
             names = ", ".join(owner.function_name(i) for i in todo[:4])
             more = f" and {len(todo) - 4} more" if len(todo) > 4 else ""
-            after = time.monotonic() - owner.linked_at if owner.linked_at else 0.0
+            after = owner.since_link()
             kind = "warm functions (cheap tier)" if cheap else "hot functions"
             how = "from the code cache" if partial.from_cache else "compiled"
             print(f"pywamr: tier-up: {kind} {names}{more} native after {after:.3f}s "
@@ -116,7 +116,7 @@ class FunctionTiers:
                 self._record(partial, indices, level)
                 self.cached.update(indices)
         if found and os.environ.get("PYWAMR_TIER_LOG"):
-            after = time.monotonic() - owner.linked_at if owner.linked_at else 0.0
+            after = owner.since_link()
             print(f"pywamr: tier-up: {len(self.cached)} functions native from the code cache "
                   f"({len(found)} groups) after {after:.3f}s (loaded in "
                   f"{time.monotonic() - started:.3f}s)", file=sys.stderr, flush=True)

@@ -82,7 +82,7 @@ class OsrTiers:
         owner.functions._ready(partial, [index], HOT_OPT_LEVEL)   # its next calls, too
         for tier in list(owner._instances):
             arm(tier, index, partial)
-        after = time.monotonic() - owner.linked_at if owner.linked_at else 0.0
+        after = owner.since_link()
         _log(f"tier-up: OSR entry of {owner.function_name(index)} native after {after:.3f}s "
              f"(compiled in {time.monotonic() - started:.3f}s)")
         return True
@@ -129,7 +129,7 @@ def enter(tier, index: int, partial):
         osr.loops[where] = osr.loops.get(where, 0) + 1
         if not logged:
             logged = True
-            after = time.monotonic() - owner.linked_at if owner.linked_at else 0.0
+            after = owner.since_link()
             _log(f"tier-up: on-stack replacement of {owner.function_name(index)} at loop "
                  f"{args[-1]} after {after:.3f}s")
         return call(*args)

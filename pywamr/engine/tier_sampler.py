@@ -28,6 +28,7 @@ import threading
 import time
 import weakref
 
+from .tier_scheduler import REARM_AFTER
 from .tiered import WHOLE_MODULE_LIMIT
 
 INTERVAL = 0.01         # a sample costs the guest ~50 us of GIL time: 0.5% at this rate
@@ -169,8 +170,7 @@ class Sampler:
             for module, hot_indices, warm_indices, osr_indices in hot.values():
                 for index in osr_indices:
                     if module.osr.compile(index):
-                        time.sleep(0.02)
-                        module.functions.rearm()
+                        self._rearm(module)
                 if hot_indices:
                     module.warm.difference_update(hot_indices)
                     self._compile(module, hot_indices, cheap=False)
@@ -183,11 +183,17 @@ class Sampler:
                     module.cheap_compiled_at = time.monotonic()
                 del module
 
-    @staticmethod
-    def _compile(module, indices, cheap: bool) -> None:
+    @classmethod
+    def _compile(cls, module, indices, cheap: bool) -> None:
         if module.functions.compile(indices, cheap=cheap):
-            time.sleep(0.02)
-            module.functions.rearm()
+            cls._rearm(module)
+
+    @staticmethod
+    def _rearm(module) -> None:
+        """After new native code: arm its functions again a moment later (closes the race
+        with the interpreter's translate-on-first-call stubs, see `TieredInstance.arm`)."""
+        time.sleep(REARM_AFTER)
+        module.functions.rearm()
 
 
 def sampler() -> Sampler:

@@ -158,6 +158,10 @@ class TieredModule:
     def function_name(self, index: int) -> str:
         return self.module.func_name(index)
 
+    def since_link(self) -> float:
+        """Seconds since the first instance was linked (0.0 before), for the tier-up log."""
+        return time.monotonic() - self.linked_at if self.linked_at is not None else 0.0
+
     @property
     def used(self) -> bool:
         """Whether any of the module's code has run (the interpreter translated something)."""
